@@ -1,0 +1,5 @@
+//! quiesce: a terminal debugger for Linux kernel hangs.
+//!
+//! Dependencies run one way, bytes → model → presentation:
+//! `dump` → `arch`/`translate` → `debuginfo` → `kernel` → `unwind`/`rcu` → `analysis`
+//! → `report` → `cli`/`tui`. See `docs/architecture.md`.
