@@ -3,3 +3,6 @@
 //! Dependencies run one way, bytes → model → presentation:
 //! `dump` → `arch`/`translate` → `debuginfo` → `kernel` → `unwind`/`rcu` → `analysis`
 //! → `report` → `cli`/`tui`. See `docs/architecture.md`.
+
+pub mod addr;
+pub mod dump;
