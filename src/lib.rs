@@ -5,4 +5,6 @@
 //! → `report` → `cli`/`tui`. See `docs/architecture.md`.
 
 pub mod addr;
+pub mod arch;
 pub mod dump;
+pub mod translate;

@@ -31,4 +31,23 @@ pub enum MemError {
 pub trait PhysMem: Send + Sync {
     /// Fill `buf` with the bytes at `pa`. Reads may cross page boundaries.
     fn read_phys(&self, pa: Pa, buf: &mut [u8]) -> Result<(), MemError>;
+
+    /// For sources indexed by virtual address (`/proc/kcore`): read `buf` at `kva`
+    /// directly. `None` means "this source has no virtual view; translate instead".
+    fn read_virt_direct(&self, _kva: Kva, _buf: &mut [u8]) -> Option<Result<(), MemError>> {
+        None
+    }
+}
+
+/// One `NT_PRSTATUS` note: the registers of one CPU at dump time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PrStatus {
+    /// Position of the note among the dump's NT_PRSTATUS notes (usually the CPU number).
+    pub index: usize,
+    /// `pr_pid`: the task running on that CPU (0 for the idle task).
+    pub pid: u32,
+    /// `pr_reg` as 64-bit words, in the architecture's `user_regs_struct` order.
+    pub regs: Vec<u64>,
+    /// The whole note descriptor.
+    pub raw: Vec<u8>,
 }
