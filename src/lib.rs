@@ -8,3 +8,7 @@ pub mod addr;
 pub mod arch;
 pub mod dump;
 pub mod translate;
+pub mod cli;
+pub mod debuginfo;
+pub mod kernel;
+pub mod report;

@@ -1,0 +1,85 @@
+//! CPUs of the dumped machine: which exist (`__cpu_possible_mask`, `__cpu_online_mask`),
+//! their per-CPU offsets (`__per_cpu_offset[]`) and run queues.
+
+use super::{Kernel, KernelError};
+use crate::addr::Kva;
+
+#[derive(Debug, Clone)]
+pub struct Cpus {
+    /// `nr_cpu_ids`.
+    pub nr_cpu_ids: u32,
+    /// CPUs in `__cpu_possible_mask`, ascending.
+    pub possible: Vec<u32>,
+    pub online: Vec<u32>,
+    offsets: Vec<u64>,
+}
+
+impl Cpus {
+    pub fn read(k: &Kernel) -> Result<Cpus, KernelError> {
+        let nr_cpu_ids = match k.symbol_addr("nr_cpu_ids") {
+            Ok(a) => k.read_u32(a, "nr_cpu_ids")?,
+            // Uniprocessor kernels have no nr_cpu_ids variable.
+            Err(_) => 1,
+        };
+        // Bound what a corrupt value can make us read.
+        let nr = nr_cpu_ids.clamp(1, 8192);
+        let offsets = match k.symbol_addr("__per_cpu_offset") {
+            Ok(a) => {
+                let mut buf = vec![0u8; nr as usize * 8];
+                k.read(a, &mut buf, "__per_cpu_offset[]")?;
+                buf.chunks_exact(8)
+                    .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+                    .collect()
+            }
+            Err(_) => vec![0],
+        };
+        let mask = |name: &str| -> Vec<u32> {
+            let Ok(a) = k.symbol_addr(name) else {
+                return (0..nr).collect();
+            };
+            let words = (nr as usize).div_ceil(64);
+            let mut buf = vec![0u8; words * 8];
+            if k.read(a, &mut buf, name).is_err() {
+                return (0..nr).collect();
+            }
+            (0..nr)
+                .filter(|&c| buf[(c / 8) as usize] & (1 << (c % 8)) != 0)
+                .collect()
+        };
+        Ok(Cpus {
+            nr_cpu_ids: nr,
+            possible: mask("__cpu_possible_mask"),
+            online: mask("__cpu_online_mask"),
+            offsets,
+        })
+    }
+
+    pub fn per_cpu_offset(&self, cpu: u32) -> Option<u64> {
+        self.offsets.get(cpu as usize).copied()
+    }
+}
+
+impl Kernel {
+    /// Address of CPU `cpu`'s `struct rq`.
+    pub fn runqueue(&self, cpu: u32) -> Result<Kva, KernelError> {
+        let rq = self
+            .di
+            .find_variable("runqueues")
+            .map_err(|e| KernelError::Debug(e.to_string()))?;
+        self.per_cpu(Kva(rq.addr), cpu)
+    }
+
+    /// The task running on `cpu` at dump time (`rq->curr`).
+    pub fn cpu_curr(&self, cpu: u32) -> Result<Kva, KernelError> {
+        let l = self.layout()?;
+        let rq = self.runqueue(cpu)?;
+        Ok(self.read_ptr(rq.add(l.rq.curr), "rq.curr")?)
+    }
+
+    /// The idle task of `cpu` (`rq->idle`).
+    pub fn cpu_idle(&self, cpu: u32) -> Result<Kva, KernelError> {
+        let l = self.layout()?;
+        let rq = self.runqueue(cpu)?;
+        Ok(self.read_ptr(rq.add(l.rq.idle), "rq.idle")?)
+    }
+}

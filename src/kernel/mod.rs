@@ -1,0 +1,152 @@
+//! The kernel object model: a dump's memory seen through the vmlinux's types.
+//!
+//! [`Kernel`] ties together the byte source (`dump`), address translation (`translate`) and
+//! debug info (`debuginfo`). Everything kernel-specific above it (tasks, per-CPU data, the
+//! printk log, expressions) reads through [`Kernel`] and the [`Layout`] it probes once.
+
+pub mod cpus;
+pub mod error;
+pub mod expr;
+pub mod layout;
+pub mod lists;
+pub mod open;
+pub mod printk;
+pub mod tasks;
+pub mod value;
+
+pub use error::KernelError;
+pub use layout::Layout;
+pub use open::{OpenOptions, open};
+
+use crate::addr::Kva;
+use crate::debuginfo::{DebugInfo, TypeId};
+use crate::dump::Dump;
+use crate::translate::{KernelMem, ReadError, VmcoreInfo};
+use std::sync::{Arc, OnceLock};
+
+/// An opened kernel: dump + debug info + translation, with lazily probed layouts.
+pub struct Kernel {
+    pub mem: KernelMem,
+    pub dump: Arc<Dump>,
+    pub di: Arc<DebugInfo>,
+    pub vmcoreinfo: VmcoreInfo,
+    /// KASLR slide added to vmlinux link-time addresses.
+    pub kaslr_offset: u64,
+    /// Warnings collected while opening (untrusted header fields, missing modules…).
+    pub warnings: Vec<String>,
+    layout: OnceLock<Result<Layout, KernelError>>,
+    cpus: OnceLock<Result<cpus::Cpus, KernelError>>,
+}
+
+/// A typed object at an address: the unit that expressions and printers work on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Object {
+    pub addr: Kva,
+    pub ty: TypeId,
+}
+
+impl Kernel {
+    /// Probe every struct member quiesce uses, once. Later reads use plain offsets.
+    pub fn layout(&self) -> Result<&Layout, KernelError> {
+        self.layout
+            .get_or_init(|| Layout::probe(&self.di))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    pub fn cpus(&self) -> Result<&cpus::Cpus, KernelError> {
+        self.cpus
+            .get_or_init(|| cpus::Cpus::read(self))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// Runtime address of a vmlinux or module symbol (ELF symbol table, KASLR applied).
+    pub fn symbol_addr(&self, name: &str) -> Result<Kva, KernelError> {
+        let sym = self
+            .di
+            .symbol(name)
+            .ok_or_else(|| KernelError::NoSymbol(name.to_string()))?;
+        Ok(self.relocate(sym.addr, sym.module.is_some()))
+    }
+
+    /// Link-time address → runtime address. Module debug info is already placed at its
+    /// runtime addresses; vmlinux addresses get the KASLR slide.
+    pub fn relocate(&self, addr: u64, in_module: bool) -> Kva {
+        if in_module {
+            Kva(addr)
+        } else {
+            Kva(addr.wrapping_add(self.kaslr_offset))
+        }
+    }
+
+    /// A global variable as a typed object (per-CPU variables give the per-CPU offset
+    /// address; use [`Kernel::per_cpu`]).
+    pub fn variable(&self, name: &str) -> Result<(Object, bool), KernelError> {
+        let v = self
+            .di
+            .find_variable(name)
+            .map_err(|e| KernelError::Debug(e.to_string()))?;
+        let in_module = self.di.symbol(name).and_then(|s| s.module.clone()).is_some();
+        Ok((
+            Object {
+                addr: if v.percpu {
+                    Kva(v.addr)
+                } else {
+                    self.relocate(v.addr, in_module)
+                },
+                ty: v.ty,
+            },
+            v.percpu,
+        ))
+    }
+
+    /// `per_cpu_ptr(var, cpu)`: the address of per-CPU variable `var` on `cpu`.
+    ///
+    /// On x86_64 the per-CPU section is linked at 0 and its symbols are not relocated by
+    /// KASLR, so the variable's link address is the offset to add to
+    /// `__per_cpu_offset[cpu]` (e.g. `runqueues` = 0x2f3c0).
+    pub fn per_cpu(&self, var: Kva, cpu: u32) -> Result<Kva, KernelError> {
+        let cpus = self.cpus()?;
+        let off = cpus.per_cpu_offset(cpu).ok_or(KernelError::NoSuchCpu(cpu))?;
+        Ok(Kva(var.0.wrapping_add(off)))
+    }
+
+    pub fn read(&self, addr: Kva, buf: &mut [u8], what: &str) -> Result<(), ReadError> {
+        self.mem.read(addr, buf, what)
+    }
+
+    pub fn read_u64(&self, addr: Kva, what: &str) -> Result<u64, ReadError> {
+        self.mem.read_u64(addr, what)
+    }
+
+    pub fn read_u32(&self, addr: Kva, what: &str) -> Result<u32, ReadError> {
+        self.mem.read_u32(addr, what)
+    }
+
+    pub fn read_i32(&self, addr: Kva, what: &str) -> Result<i32, ReadError> {
+        Ok(self.mem.read_u32(addr, what)? as i32)
+    }
+
+    pub fn read_ptr(&self, addr: Kva, what: &str) -> Result<Kva, ReadError> {
+        self.mem.read_u64(addr, what).map(Kva)
+    }
+
+    /// A NUL-terminated string of at most `max` bytes (lossy UTF-8).
+    pub fn read_cstr(&self, addr: Kva, max: usize, what: &str) -> Result<String, ReadError> {
+        let mut buf = vec![0u8; max];
+        // Read page by page so a string near the end of a mapping still reads.
+        let mut got = 0;
+        while got < max {
+            let page_left = (4096 - ((addr.0 + got as u64) & 4095)) as usize;
+            let n = page_left.min(max - got);
+            self.read(addr.add(got as u64), &mut buf[got..got + n], what)?;
+            if buf[got..got + n].contains(&0) {
+                break;
+            }
+            got += n;
+        }
+        let end = buf.iter().position(|&b| b == 0).unwrap_or(max);
+        Ok(String::from_utf8_lossy(&buf[..end]).into_owned())
+    }
+}

@@ -1,0 +1,128 @@
+//! Opening a kernel: the dump, its VMCOREINFO, the vmlinux (refused if it does not match),
+//! translation set-up and module debug info.
+
+use super::{Kernel, KernelError};
+use crate::addr::Kva;
+use crate::debuginfo::DebugInfo;
+use crate::dump::{Dump, PhysMem};
+use crate::translate::{KernelMem, TranslateConfig, Translator, VmcoreInfo};
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+#[derive(Debug, Clone, Default)]
+pub struct OpenOptions {
+    /// The dump (`-c`); `/proc/kcore` for the live kernel.
+    pub core: PathBuf,
+    /// The vmlinux with DWARF (`-s`).
+    pub vmlinux: PathBuf,
+    /// Module `.ko` files or directories to search for them (`-s MODULE.ko|DIR`).
+    pub modules: Vec<PathBuf>,
+}
+
+/// Open a dump with its vmlinux.
+pub fn open(opts: &OpenOptions) -> Result<Kernel, KernelError> {
+    let dump = Dump::open(&opts.core)
+        .map_err(|e| KernelError::Open(format!("{}: {e}", opts.core.display())))?;
+    let di = DebugInfo::open_vmlinux(&opts.vmlinux)
+        .map_err(|e| KernelError::Open(format!("{}: {e}", opts.vmlinux.display())))?;
+    open_with(dump, di, opts)
+}
+
+/// Open from an already opened dump and debug info (tests and benchmarks use this).
+pub fn open_with(dump: Dump, di: DebugInfo, opts: &OpenOptions) -> Result<Kernel, KernelError> {
+    let mut warnings: Vec<String> = dump.warnings().to_vec();
+    let vmcoreinfo = match dump.vmcoreinfo() {
+        Some(t) => VmcoreInfo::parse(t),
+        None => {
+            return Err(KernelError::Open(format!(
+                "{}: the dump has no VMCOREINFO (for QEMU dumps, load qemu_fw_cfg in the guest \
+                 and start QEMU with -device vmcoreinfo)",
+                opts.core.display()
+            )));
+        }
+    };
+    check_match(&vmcoreinfo, &di, opts)?;
+    let dump = Arc::new(dump);
+    let cfg = TranslateConfig::from_vmcoreinfo(&vmcoreinfo);
+    let kaslr_offset = cfg.kaslr_offset;
+    let phys: Arc<dyn PhysMem> = dump.clone();
+    let mem = KernelMem::new(phys, Translator::new(cfg));
+    let kernel = Kernel {
+        mem,
+        dump,
+        di: Arc::new(di),
+        vmcoreinfo,
+        kaslr_offset,
+        warnings: Vec::new(),
+        layout: OnceLock::new(),
+        cpus: OnceLock::new(),
+    };
+    // The direct-map base is a variable under KASLR (CONFIG_RANDOMIZE_MEMORY); knowing it
+    // lets most reads skip the page-table walk.
+    if let Ok(a) = kernel.symbol_addr("page_offset_base") {
+        match kernel.read_u64(a, "page_offset_base") {
+            Ok(v) => kernel.mem.xlat.set_page_offset_base(v),
+            Err(e) => warnings.push(format!("direct map base unknown, walking page tables: {e}")),
+        }
+    }
+    // The banner in memory must equal the vmlinux's: the definitive match test.
+    if let (Ok(a), Some(want)) = (kernel.symbol_addr("linux_banner"), kernel.di.linux_banner()) {
+        match kernel.read_cstr(a, want.len() + 1, "linux_banner") {
+            Ok(got) if got.trim_end() != want.trim_end() => {
+                return Err(KernelError::Mismatch(format!(
+                    "the dump's linux_banner is \"{}\" but {} has \"{}\"",
+                    got.trim_end(),
+                    opts.vmlinux.display(),
+                    want.trim_end()
+                )));
+            }
+            Ok(_) => {}
+            Err(e) => warnings.push(format!("could not verify linux_banner: {e}")),
+        }
+    }
+    Ok(Kernel { warnings, ..kernel })
+}
+
+/// Refuse a vmlinux whose release or build-id differs from the dump's VMCOREINFO.
+fn check_match(vi: &VmcoreInfo, di: &DebugInfo, opts: &OpenOptions) -> Result<(), KernelError> {
+    if let (Some(want), Some(have)) = (vi.build_id(), di.build_id())
+        && !want.is_empty()
+        && !have.starts_with(&want)
+        && !want.starts_with(have)
+    {
+        return Err(KernelError::Mismatch(format!(
+            "{} has build-id {} but {} was made from build-id {}",
+            opts.vmlinux.display(),
+            hex(have),
+            opts.core.display(),
+            hex(&want)
+        )));
+    }
+    if let (Some(rel), Some(banner)) = (vi.osrelease(), di.linux_banner()) {
+        let vm_rel = banner.split_whitespace().nth(2).unwrap_or("");
+        if !vm_rel.is_empty() && vm_rel != rel {
+            return Err(KernelError::Mismatch(format!(
+                "{} is release {vm_rel} but {} is release {rel}",
+                opts.vmlinux.display(),
+                opts.core.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+impl Kernel {
+    /// `utsname()->release` etc. as `sys` shows them, read from `init_uts_ns`.
+    pub fn uts_field(&self, field: &str) -> Result<String, KernelError> {
+        let (obj, _) = self.variable("init_uts_ns")?;
+        let m = self
+            .di
+            .member(obj.ty, &format!("name.{field}"))
+            .map_err(|e| KernelError::Debug(e.to_string()))?;
+        Ok(self.read_cstr(Kva(obj.addr.0 + m.offset), 65, "init_uts_ns.name")?)
+    }
+}

@@ -1,0 +1,301 @@
+//! Tasks: every `task_struct` reachable from the dump, the way crash's task table has them
+//! (the idle task of each CPU, then every thread of every process on `init_task.tasks`),
+//! and the state letters crash prints.
+
+use super::{Kernel, KernelError};
+use crate::addr::Kva;
+use serde::Serialize;
+use std::collections::HashSet;
+
+/// Task state bits (include/linux/sched.h). These are `#define`s, so DWARF does not carry
+/// them; the values below hold from 4.14 (commit 92c4bc9f9cd9 renumbered them) to today.
+pub mod state {
+    pub const RUNNING: u64 = 0x0;
+    pub const INTERRUPTIBLE: u64 = 0x1;
+    pub const UNINTERRUPTIBLE: u64 = 0x2;
+    pub const STOPPED: u64 = 0x4;
+    pub const TRACED: u64 = 0x8;
+    pub const EXIT_DEAD: u64 = 0x10;
+    pub const EXIT_ZOMBIE: u64 = 0x20;
+    pub const PARKED: u64 = 0x40;
+    pub const DEAD: u64 = 0x80;
+    pub const WAKEKILL: u64 = 0x100;
+    pub const WAKING: u64 = 0x200;
+    pub const NOLOAD: u64 = 0x400;
+    pub const NEW: u64 = 0x800;
+    pub const IDLE: u64 = UNINTERRUPTIBLE | NOLOAD;
+    /// The bit names, for decoding a raw state in explanations.
+    pub const NAMES: &[(u64, &str)] = &[
+        (INTERRUPTIBLE, "TASK_INTERRUPTIBLE"),
+        (UNINTERRUPTIBLE, "TASK_UNINTERRUPTIBLE"),
+        (STOPPED, "__TASK_STOPPED"),
+        (TRACED, "__TASK_TRACED"),
+        (EXIT_DEAD, "EXIT_DEAD"),
+        (EXIT_ZOMBIE, "EXIT_ZOMBIE"),
+        (PARKED, "TASK_PARKED"),
+        (DEAD, "TASK_DEAD"),
+        (WAKEKILL, "TASK_WAKEKILL"),
+        (WAKING, "TASK_WAKING"),
+        (NOLOAD, "TASK_NOLOAD"),
+        (NEW, "TASK_NEW"),
+    ];
+}
+
+/// `PF_KTHREAD` (include/linux/sched.h, unchanged since 2.6.27).
+pub const PF_KTHREAD: u64 = 0x0020_0000;
+/// `PF_WQ_WORKER`: the task is a workqueue worker.
+pub const PF_WQ_WORKER: u64 = 0x0000_0020;
+
+/// One task, as `ps` shows it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Task {
+    #[serde(serialize_with = "crate::kernel::value::ser_hex")]
+    pub addr: u64,
+    pub pid: i32,
+    pub tgid: i32,
+    pub ppid: i32,
+    pub cpu: u32,
+    /// `__state` / `state` as read.
+    pub state: u64,
+    pub exit_state: u64,
+    /// crash's two-letter state (RU, IN, UN, ID, ZO, ST, TR, DE, WA, PA, NE).
+    pub st: &'static str,
+    pub comm: String,
+    pub flags: u64,
+    pub kthread: bool,
+    /// The task is `rq->curr` of its CPU (crash marks these with `>`).
+    pub active: bool,
+    /// `sched_info.last_arrival` (ns of rq clock), when the kernel has it.
+    pub last_arrival: Option<u64>,
+    #[serde(serialize_with = "crate::kernel::value::ser_hex")]
+    pub stack: u64,
+}
+
+/// crash's state letters for a `__state | exit_state` value (crash task.c
+/// `task_state_string`).
+pub fn state_letters(state: u64, exit_state: u64) -> &'static str {
+    let s = state | exit_state;
+    if s & (state::EXIT_ZOMBIE) != 0 {
+        return "ZO";
+    }
+    if s & (state::EXIT_DEAD | state::DEAD) != 0 {
+        return "DE";
+    }
+    if s == state::RUNNING {
+        return "RU";
+    }
+    if s & state::INTERRUPTIBLE != 0 {
+        return "IN";
+    }
+    if s & state::UNINTERRUPTIBLE != 0 {
+        return if s & state::NOLOAD != 0 { "ID" } else { "UN" };
+    }
+    if s & state::STOPPED != 0 {
+        return "ST";
+    }
+    if s & state::TRACED != 0 {
+        return "TR";
+    }
+    if s & state::PARKED != 0 {
+        return "PA";
+    }
+    if s & state::WAKING != 0 {
+        return "WA";
+    }
+    if s & state::NEW != 0 {
+        return "NE";
+    }
+    "??"
+}
+
+/// drgn's `task_state_to_char` letter (R S D T t X Z P I), for comparison and JSON.
+pub fn state_char(state: u64, exit_state: u64) -> char {
+    let s = (state | exit_state) & 0x7f;
+    if state & state::IDLE == state::IDLE {
+        return 'I';
+    }
+    const CHARS: &[u8] = b"RSDTtXZP";
+    if s == 0 {
+        return 'R';
+    }
+    let bit = 63 - s.leading_zeros() as usize + 1;
+    CHARS.get(bit).map(|&c| c as char).unwrap_or('?')
+}
+
+/// The task list and anything that went wrong while reading it (a partial list is still
+/// returned; `errors` says where it was cut).
+#[derive(Debug, Default)]
+pub struct TaskList {
+    pub tasks: Vec<Task>,
+    pub errors: Vec<String>,
+}
+
+impl Kernel {
+    /// Read one task_struct.
+    pub fn task(&self, addr: Kva) -> Result<Task, KernelError> {
+        let l = &self.layout()?.task;
+        let mut buf = vec![0u8; l.size as usize];
+        self.read(addr, &mut buf, "task_struct")?;
+        let u64_at = |off: u64| -> u64 {
+            let o = off as usize;
+            buf.get(o..o + 8)
+                .map(|b| u64::from_le_bytes(b.try_into().unwrap()))
+                .unwrap_or(0)
+        };
+        let u32_at = |off: u64| -> u32 {
+            let o = off as usize;
+            buf.get(o..o + 4)
+                .map(|b| u32::from_le_bytes(b.try_into().unwrap()))
+                .unwrap_or(0)
+        };
+        let state = if l.state_size == 4 {
+            u32_at(l.state) as u64
+        } else {
+            u64_at(l.state)
+        };
+        let exit_state = u32_at(l.exit_state) as u64;
+        let comm_bytes = buf
+            .get(l.comm as usize..(l.comm + l.comm_len) as usize)
+            .unwrap_or(&[]);
+        let end = comm_bytes.iter().position(|&b| b == 0).unwrap_or(comm_bytes.len());
+        let comm = String::from_utf8_lossy(&comm_bytes[..end]).into_owned();
+        let parent = Kva(u64_at(l.real_parent));
+        let pid = u32_at(l.pid) as i32;
+        let ppid = if parent.0 == 0 || parent == addr {
+            0
+        } else {
+            self.read_i32(parent.add(l.pid), "task_struct.real_parent->pid")
+                .unwrap_or(-1)
+        };
+        let flags = u32_at(l.flags) as u64;
+        let cpu = l.cpu.map(u32_at).unwrap_or(0);
+        Ok(Task {
+            addr: addr.0,
+            pid,
+            tgid: u32_at(l.tgid) as i32,
+            ppid,
+            cpu,
+            state,
+            exit_state,
+            st: state_letters(state, exit_state),
+            comm,
+            flags,
+            kthread: flags & PF_KTHREAD != 0 || u64_at(l.mm) == 0,
+            active: false,
+            last_arrival: l.last_arrival.map(u64_at),
+            stack: u64_at(l.stack),
+        })
+    }
+
+    /// Every task: idle tasks (one per possible CPU) first, then every thread of every
+    /// process, in list order. Bounded and cycle-safe.
+    pub fn tasks(&self) -> Result<TaskList, KernelError> {
+        let l = self.layout()?;
+        let cpus = self.cpus()?.clone();
+        let mut out = TaskList::default();
+        let mut seen = HashSet::new();
+        let mut active = HashSet::new();
+        for &cpu in &cpus.possible {
+            match self.cpu_curr(cpu) {
+                Ok(t) => {
+                    active.insert((t, cpu));
+                }
+                Err(e) => out.errors.push(format!("CPU {cpu}: rq->curr: {e}")),
+            }
+        }
+        let mut push = |k: &Kernel, addr: Kva, out: &mut TaskList, idle_cpu: Option<u32>| {
+            if !seen.insert(addr) {
+                return;
+            }
+            match k.task(addr) {
+                Ok(mut t) => {
+                    if let Some(c) = idle_cpu {
+                        t.cpu = c;
+                    }
+                    t.active = active.contains(&(addr, t.cpu));
+                    out.tasks.push(t)
+                }
+                Err(e) => out.errors.push(format!("task at {addr}: {e}")),
+            }
+        };
+        for &cpu in &cpus.possible {
+            match self.cpu_idle(cpu) {
+                Ok(t) => push(self, t, &mut out, Some(cpu)),
+                Err(e) => out.errors.push(format!("CPU {cpu}: rq->idle: {e}")),
+            }
+        }
+        let init = self.symbol_addr("init_task")?;
+        let procs = self.list_walk(init.add(l.task.tasks), "init_task.tasks");
+        if let Some(e) = procs.error {
+            out.errors.push(format!("process list: {e}"));
+        }
+        for node in procs.nodes {
+            let leader = node.sub(l.task.tasks);
+            push(self, leader, &mut out, None);
+            for thread in self.threads_of(leader, &mut out.errors) {
+                push(self, thread, &mut out, None);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The threads of a thread-group leader (the leader included).
+    fn threads_of(&self, leader: Kva, errors: &mut Vec<String>) -> Vec<Kva> {
+        let Ok(l) = self.layout() else {
+            return vec![];
+        };
+        let t = &l.task;
+        if let (Some(node), Some(head)) = (t.thread_node, t.signal_thread_head) {
+            let signal = match self.read_ptr(leader.add(t.signal), "task_struct.signal") {
+                Ok(s) if s.0 != 0 => s,
+                Ok(_) => return vec![],
+                Err(e) => {
+                    errors.push(format!("threads of {leader}: {e}"));
+                    return vec![];
+                }
+            };
+            let w = self.list_walk(signal.add(head), "signal_struct.thread_head");
+            if let Some(e) = w.error {
+                errors.push(format!("threads of {leader}: {e}"));
+            }
+            return w.nodes.into_iter().map(|n| n.sub(node)).collect();
+        }
+        if let Some(tg) = t.thread_group {
+            let w = self.list_walk(leader.add(tg), "task_struct.thread_group");
+            if let Some(e) = w.error {
+                errors.push(format!("threads of {leader}: {e}"));
+            }
+            return w.nodes.into_iter().map(|n| n.sub(tg)).collect();
+        }
+        vec![]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crash_state_letters() {
+        assert_eq!(state_letters(0, 0), "RU");
+        assert_eq!(state_letters(0x1, 0), "IN");
+        assert_eq!(state_letters(0x2, 0), "UN");
+        assert_eq!(state_letters(0x102, 0), "UN"); // TASK_KILLABLE
+        assert_eq!(state_letters(0x402, 0), "ID"); // TASK_IDLE
+        assert_eq!(state_letters(0, 0x20), "ZO");
+        assert_eq!(state_letters(0x80, 0x10), "DE");
+        assert_eq!(state_letters(0x40, 0), "PA");
+        assert_eq!(state_letters(0x200, 0), "WA");
+    }
+
+    #[test]
+    fn drgn_state_chars() {
+        assert_eq!(state_char(0, 0), 'R');
+        assert_eq!(state_char(1, 0), 'S');
+        assert_eq!(state_char(2, 0), 'D');
+        assert_eq!(state_char(0x402, 0), 'I');
+        assert_eq!(state_char(0x102, 0), 'D');
+        assert_eq!(state_char(0, 0x20), 'Z');
+        assert_eq!(state_char(0x4, 0), 'T');
+    }
+}
