@@ -12,3 +12,4 @@ pub mod cli;
 pub mod debuginfo;
 pub mod kernel;
 pub mod report;
+pub mod unwind;

@@ -9,6 +9,7 @@ pub mod error;
 pub mod expr;
 pub mod layout;
 pub mod lists;
+pub mod modules;
 pub mod open;
 pub mod printk;
 pub mod tasks;

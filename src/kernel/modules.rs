@@ -1,0 +1,157 @@
+//! Loaded modules, from the dump's `modules` list: name, where their text lives, their
+//! section addresses (to place `.ko` debug info) and their ORC tables in memory.
+
+use super::layout::Probe;
+use super::{Kernel, KernelError};
+use crate::addr::Kva;
+use serde::Serialize;
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Module {
+    pub name: String,
+    #[serde(serialize_with = "crate::kernel::value::ser_hex")]
+    pub addr: u64,
+    /// Executable text: [start, start+len).
+    #[serde(serialize_with = "crate::kernel::value::ser_hex")]
+    pub text_start: u64,
+    pub text_len: u64,
+    /// Whole core image (text, rodata, data): [start, start+len).
+    #[serde(serialize_with = "crate::kernel::value::ser_hex")]
+    pub core_start: u64,
+    pub core_len: u64,
+    /// Section name → runtime address, from `mod->sect_attrs`.
+    pub sections: HashMap<String, u64>,
+    /// `mod->arch.{orc_unwind_ip, orc_unwind, num_orcs}` when present.
+    #[serde(skip)]
+    pub orc: Option<(Kva, Kva, u64)>,
+}
+
+impl Kernel {
+    /// Every module on the `modules` list (bounded, cycle-safe). Partial on damage.
+    pub fn modules(&self) -> Result<(Vec<Module>, Vec<String>), KernelError> {
+        let di = &self.di;
+        let m = Probe::new(di, "struct module")?;
+        let why = "modules";
+        let o_list = m.off("list", why)?;
+        let o_name = m.off("name", why)?;
+        // 6.4+ (commit ac3b43283923 "module: replace module_layout with module_memory"):
+        // mem[MOD_TEXT]; before: core_layout.{base,size,text_size}.
+        let text = if let Some(mem) = m.opt("mem") {
+            let mm = Probe::new(di, "struct module_memory")?;
+            Layouts::Mem {
+                base: mem + mm.off("base", why)?,
+                size: mem + mm.off("size", why)?,
+            }
+        } else {
+            Layouts::Core {
+                base: m.off("core_layout.base", why)?,
+                size: m.off("core_layout.size", why)?,
+                text_size: m.opt("core_layout.text_size"),
+            }
+        };
+        let orc = (
+            m.opt("arch.orc_unwind_ip"),
+            m.opt("arch.orc_unwind"),
+            m.opt("arch.num_orcs"),
+        );
+        let o_sect = m.opt("sect_attrs");
+        let sect = Probe::new(di, "struct module_sect_attrs").ok();
+        let attr = Probe::new(di, "struct module_sect_attr").ok();
+        let head = self.symbol_addr("modules")?;
+        let walk = self.list_walk(head, "modules");
+        let mut errors: Vec<String> = walk.error.iter().map(|e| e.to_string()).collect();
+        let mut out = Vec::new();
+        for node in walk.nodes {
+            let addr = node.sub(o_list);
+            let name = match self.read_cstr(addr.add(o_name), 56, "module.name") {
+                Ok(n) => n,
+                Err(e) => {
+                    errors.push(e.to_string());
+                    continue;
+                }
+            };
+            let (core_start, core_len, text_start, text_len) = match text {
+                Layouts::Core { base, size, text_size } => {
+                    let b = self.read_u64(addr.add(base), "module.core_layout.base").unwrap_or(0);
+                    let s = self.read_u32(addr.add(size), "module.core_layout.size").unwrap_or(0) as u64;
+                    let t = text_size
+                        .and_then(|o| self.read_u32(addr.add(o), "module.core_layout.text_size").ok())
+                        .map(|v| v as u64)
+                        .unwrap_or(s);
+                    (b, s, b, t)
+                }
+                Layouts::Mem { base, size } => {
+                    // mem[0] is MOD_TEXT.
+                    let b = self.read_u64(addr.add(base), "module.mem[MOD_TEXT].base").unwrap_or(0);
+                    let s = self.read_u32(addr.add(size), "module.mem[MOD_TEXT].size").unwrap_or(0) as u64;
+                    (b, s, b, s)
+                }
+            };
+            let mut sections = HashMap::new();
+            if let (Some(o_sect), Some(sect), Some(attr)) = (o_sect, &sect, &attr) {
+                if let Err(e) = self.read_sections(addr.add(o_sect), sect, attr, &mut sections) {
+                    errors.push(format!("module {name}: sections: {e}"));
+                }
+            }
+            let orc = match orc {
+                (Some(ip), Some(u), Some(n)) => {
+                    let ip = self.read_ptr(addr.add(ip), "module.arch.orc_unwind_ip").ok();
+                    let u = self.read_ptr(addr.add(u), "module.arch.orc_unwind").ok();
+                    let n = self.read_u32(addr.add(n), "module.arch.num_orcs").ok();
+                    match (ip, u, n) {
+                        (Some(ip), Some(u), Some(n)) if n > 0 && n < 1 << 22 => Some((ip, u, n as u64)),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            };
+            out.push(Module {
+                name,
+                addr: addr.0,
+                text_start,
+                text_len,
+                core_start,
+                core_len,
+                sections,
+                orc,
+            });
+        }
+        Ok((out, errors))
+    }
+
+    fn read_sections(
+        &self,
+        ptr_at: Kva,
+        sect: &Probe,
+        attr: &Probe,
+        out: &mut HashMap<String, u64>,
+    ) -> Result<(), KernelError> {
+        let sa = self.read_ptr(ptr_at, "module.sect_attrs")?;
+        if sa.0 == 0 {
+            return Ok(());
+        }
+        let why = "module sections";
+        let n = self.read_u32(sa.add(sect.off("nsections", why)?), "module_sect_attrs.nsections")?;
+        let attrs = sa.add(sect.off("attrs", why)?);
+        let size = attr.size();
+        // 5.8+ (commit ed66f991bb19 "module: Refactor section attr into bin attribute"):
+        // the name is battr.attr.name; before, a `name` member.
+        let (_, o_name) = attr.first_of(&["battr.attr.name", "name"], why)?;
+        let o_addr = attr.off("address", why)?;
+        for i in 0..n.min(512) as u64 {
+            let a = attrs.add(i * size);
+            let name_ptr = self.read_ptr(a.add(o_name), "module_sect_attr.name")?;
+            let name = self.read_cstr(name_ptr, 64, "module section name")?;
+            let addr = self.read_u64(a.add(o_addr), "module_sect_attr.address")?;
+            out.insert(name, addr);
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Layouts {
+    Core { base: u64, size: u64, text_size: Option<u64> },
+    Mem { base: u64, size: u64 },
+}

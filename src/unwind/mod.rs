@@ -1,0 +1,7 @@
+//! Backtraces: starting registers of a task (its saved context, or the CPU's `NT_PRSTATUS`
+//! when it was running), ORC and frame-pointer steps ([`walk`]), and frames symbolized with
+//! inline expansion and `file:line`.
+
+pub mod orc;
+pub mod walk;
+pub mod task;

@@ -1,0 +1,271 @@
+//! Backtraces of tasks: where to start (a running task's CPU registers, a sleeping task's
+//! saved context), the walk, and symbolized frames with inline expansion and `file:line`.
+
+use super::orc::{OrcEntry, OrcFormat, OrcTable};
+use super::walk::{FrameSource, PtRegsLayout, RawFrame, StackEnd, StackMemory, WalkRegs, Walker};
+use crate::addr::Kva;
+use crate::arch::{Arch, x86_64};
+use crate::kernel::layout::Probe;
+use crate::kernel::modules::Module;
+use crate::kernel::tasks::Task;
+use crate::kernel::{Kernel, KernelError};
+use serde::Serialize;
+
+/// One frame as shown to the user. Inline frames share the physical frame's pc and sp.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Frame {
+    #[serde(serialize_with = "crate::kernel::value::ser_hex")]
+    pub pc: u64,
+    #[serde(serialize_with = "crate::kernel::value::ser_hex")]
+    pub sp: u64,
+    pub function: Option<String>,
+    pub offset: u64,
+    pub module: Option<String>,
+    pub file: Option<String>,
+    pub line: Option<u32>,
+    pub inlined: bool,
+    pub how: FrameSource,
+    /// The pt_regs this frame was restored from (an interrupt/exception/syscall entry).
+    pub regs_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Backtrace {
+    pub task: Task,
+    pub frames: Vec<Frame>,
+    pub end: StackEnd,
+}
+
+impl Backtrace {
+    /// Function names of physical frames (inline frames left out), crash's view.
+    pub fn functions(&self) -> Vec<&str> {
+        self.frames
+            .iter()
+            .filter(|f| !f.inlined)
+            .map(|f| f.function.as_deref().unwrap_or("?"))
+            .collect()
+    }
+}
+
+/// Everything the unwinder needs, resolved once per kernel.
+pub struct Unwinder {
+    vmlinux_orc: Option<OrcTable>,
+    modules: Vec<(Module, Option<OrcTable>)>,
+    regs: PtRegsLayout,
+    /// `inactive_task_frame.{bp, ret_addr}` and its size.
+    itf: (u64, u64, u64),
+    text: (u64, u64),
+}
+
+struct Mem<'k>(&'k Kernel);
+
+impl StackMemory for Mem<'_> {
+    fn read_u64(&self, addr: u64) -> Option<u64> {
+        self.0.read_u64(Kva(addr), "stack").ok()
+    }
+}
+
+impl Unwinder {
+    pub fn new(k: &Kernel) -> Result<Unwinder, KernelError> {
+        let di = &k.di;
+        let format = match Probe::new(di, "struct orc_entry") {
+            Ok(p) if p.opt("end").is_none() && p.opt("signal").is_some() => {
+                OrcFormat::WithUndefinedType
+            }
+            _ => OrcFormat::WithEndBit,
+        };
+        let vmlinux_orc = match (
+            di.section(".orc_unwind_ip"),
+            di.section_addr(".orc_unwind_ip"),
+            di.section(".orc_unwind"),
+        ) {
+            (Some(ip), Some(ip_addr), Some(orc)) => Some(OrcTable::new(
+                ip,
+                ip_addr.wrapping_add(k.kaslr_offset),
+                orc,
+                format,
+            )),
+            _ => None,
+        };
+        let (mods, _) = k.modules().unwrap_or_default();
+        let modules = mods
+            .into_iter()
+            .map(|m| {
+                let t = m.orc.and_then(|(ip, u, n)| {
+                    let mut ipb = vec![0u8; (n * 4) as usize];
+                    let mut ub = vec![0u8; (n * 6) as usize];
+                    k.read(ip, &mut ipb, "module ORC ip table").ok()?;
+                    k.read(u, &mut ub, "module ORC table").ok()?;
+                    Some(OrcTable::new(&ipb, ip.0, &ub, format))
+                });
+                (m, t)
+            })
+            .collect();
+        let pr = Probe::new(di, "struct pt_regs")?;
+        let why = "pt_regs frames";
+        let regs = PtRegsLayout {
+            ip: pr.off("ip", why)?,
+            sp: pr.off("sp", why)?,
+            bp: pr.off("bp", why)?,
+            cs: pr.off("cs", why)?,
+            dx: pr.off("dx", why)?,
+            di: pr.off("di", why)?,
+            r10: pr.off("r10", why)?,
+            r13: pr.off("r13", why)?,
+        };
+        let itf = Probe::new(di, "struct inactive_task_frame")?;
+        let itf = (
+            itf.off("bp", "sleeping task registers")?,
+            itf.off("ret_addr", "sleeping task registers")?,
+            itf.size(),
+        );
+        let text = (
+            k.symbol_addr("_stext").map(|a| a.0).unwrap_or(0),
+            k.symbol_addr("_etext").map(|a| a.0).unwrap_or(u64::MAX),
+        );
+        Ok(Unwinder {
+            vmlinux_orc,
+            modules,
+            regs,
+            itf,
+            text,
+        })
+    }
+
+    fn module_of(&self, pc: u64) -> Option<&(Module, Option<OrcTable>)> {
+        self.modules
+            .iter()
+            .find(|(m, _)| pc >= m.text_start && pc < m.text_start + m.text_len.max(1))
+    }
+
+    fn is_text(&self, pc: u64) -> bool {
+        (pc >= self.text.0 && pc < self.text.1) || self.module_of(pc).is_some()
+    }
+
+    fn orc(&self, pc: u64) -> Option<OrcEntry> {
+        if pc >= self.text.0 && pc < self.text.1 {
+            return self.vmlinux_orc.as_ref()?.find(pc);
+        }
+        self.module_of(pc)?.1.as_ref()?.find(pc)
+    }
+
+    /// Where a task's stack starts: the CPU's registers if the task was running there,
+    /// else the context `__switch_to_asm` saved at `thread.sp`.
+    pub fn start(&self, k: &Kernel, task: &Task) -> Result<(WalkRegs, FrameSource), KernelError> {
+        if task.active
+            && let Some(pr) = k.dump.prstatus().get(task.cpu as usize)
+        {
+            let r = x86_64::X86_64.regs_from_prstatus(pr);
+            if let (Some(pc), Some(sp)) = (r.get(x86_64::RIP), r.get(x86_64::RSP))
+                && pc >= 0xffff_8000_0000_0000
+            {
+                return Ok((
+                    WalkRegs {
+                        pc,
+                        sp,
+                        bp: r.get(x86_64::RBP).unwrap_or(0),
+                        ..Default::default()
+                    },
+                    FrameSource::Prstatus,
+                ));
+            }
+        }
+        let l = k.layout()?;
+        let sp = k.read_u64(Kva(task.addr).add(l.task.thread_sp), "task_struct.thread.sp")?;
+        let (bp_off, ra_off, size) = self.itf;
+        let bp = k.read_u64(Kva(sp).add(bp_off), "inactive_task_frame.bp")?;
+        let pc = k.read_u64(Kva(sp).add(ra_off), "inactive_task_frame.ret_addr")?;
+        Ok((
+            WalkRegs {
+                pc,
+                sp: sp + size,
+                bp,
+                ..Default::default()
+            },
+            FrameSource::SavedContext,
+        ))
+    }
+
+    pub fn backtrace(&self, k: &Kernel, task: &Task) -> Backtrace {
+        let (start, how) = match self.start(k, task) {
+            Ok(s) => s,
+            Err(e) => {
+                return Backtrace {
+                    task: task.clone(),
+                    frames: vec![],
+                    end: StackEnd::Truncated(format!("no starting registers: {e}")),
+                };
+            }
+        };
+        let mem = Mem(k);
+        let orc = |pc: u64| self.orc(pc);
+        let is_text = |pc: u64| self.is_text(pc);
+        let w = Walker {
+            mem: &mem,
+            orc: &orc,
+            is_text: &is_text,
+            regs: self.regs,
+            max_frames: 256,
+        };
+        let (raw, end) = w.walk(start, how);
+        let frames = raw.iter().flat_map(|f| self.symbolize(k, f)).collect();
+        Backtrace {
+            task: task.clone(),
+            frames,
+            end,
+        }
+    }
+
+    /// Expand one physical frame into its inline chain (innermost first), with lines.
+    fn symbolize(&self, k: &Kernel, f: &RawFrame) -> Vec<Frame> {
+        let lookup = if f.exact_pc { f.pc } else { f.pc.wrapping_sub(1) };
+        let module = self.module_of(f.pc).map(|(m, _)| m.name.clone());
+        // vmlinux debug info is at link addresses; modules are placed at runtime ones.
+        let di_addr = if module.is_some() {
+            lookup
+        } else {
+            lookup.wrapping_sub(k.kaslr_offset)
+        };
+        let sym = k.di.symbolize(di_addr);
+        let (function, offset) = match sym {
+            Some((s, off)) => (Some(s.name.clone()), off + (f.pc - lookup)),
+            None => (None, 0),
+        };
+        let base = Frame {
+            pc: f.pc,
+            sp: f.sp,
+            function,
+            offset,
+            module,
+            file: None,
+            line: None,
+            inlined: false,
+            how: f.how,
+            regs_at: f.regs_at.map(|a| format!("{a:#x}")),
+        };
+        let lines = k.di.lines(di_addr);
+        if lines.is_empty() {
+            return vec![base];
+        }
+        let n = lines.len();
+        lines
+            .into_iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let outer = i + 1 == n;
+                Frame {
+                    function: if outer {
+                        base.function.clone().or(l.function.clone())
+                    } else {
+                        l.function.clone()
+                    },
+                    file: l.file,
+                    line: l.line,
+                    inlined: !outer,
+                    ..base.clone()
+                }
+            })
+            .collect()
+    }
+}
+
