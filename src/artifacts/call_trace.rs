@@ -318,8 +318,8 @@ pub(crate) fn is_register_line(text: &str) -> bool {
     let mut pairs = 0;
     let mut toks = s.split_whitespace().peekable();
     while let Some(t) = toks.next() {
-        let key = if t.ends_with(':') {
-            &t[..t.len() - 1]
+        let key = if let Some(k) = t.strip_suffix(':') {
+            k
         } else if toks.peek() == Some(&":") {
             toks.next();
             t
@@ -356,6 +356,8 @@ pub(crate) fn is_context_line(text: &str) -> bool {
         || s.starts_with("---[ end Kernel panic")
         || s.starts_with("Sending NMI from CPU")
         || s.starts_with("Kernel Offset:")
+        || s.starts_with("WARNING: CPU: ")
+        || s.starts_with("Kernel panic - not syncing:")
         || s.starts_with("Call Trace:")
         || s.starts_with("Call trace:")
 }
@@ -504,6 +506,18 @@ pub fn parse_lines(lines: &[Line], used: &mut [bool]) -> Vec<CallTrace> {
             if (t.starts_with("Call Trace:") || t.starts_with("Call trace:"))
                 && b.tr.frames.iter().all(|f| f.note.as_deref() == Some("RIP"))
             {
+                used[i] = true;
+                i += 1;
+                continue;
+            }
+            // Console output interleaved into a trace line (seed 004: `In[c o n s38.631092]
+            // do_exit.cold+0x15/0x45`): keep the frame if the tail after the last `] ` is one.
+            if b.tr.style == TraceStyle::Kernel
+                && let Some((_, tail)) = t.rsplit_once("] ")
+                && let Some(mut f) = parse_frame_line(tail, l.no)
+            {
+                f.note = Some("salvaged from interleaved console output".to_string());
+                b.push(f);
                 used[i] = true;
                 i += 1;
                 continue;
@@ -681,6 +695,9 @@ fn fenced_tree(lines: &[Line], open: usize, used: &mut [bool]) -> Option<(Vec<Ca
             frame_lines.push(j);
         } else if let Some(s) = parse_sched_line(t) {
             state = Some(s.state);
+            frame_lines.push(j);
+        } else if t.starts_with("Workqueue:") {
+            frame_lines.push(j);
         }
     }
     if frames.len() < 2 {

@@ -148,6 +148,14 @@ pub fn parse_lines(lines: &[Line], used: &mut [bool]) -> BtOutput {
             });
             continue;
         }
+        // A crash prompt (`crash> foreach fanotify07 bt`) starts new command output.
+        if t.starts_with("crash> ") || t == "crash>" {
+            used[i] = true;
+            if let Some(c) = cur.take() {
+                out.tasks.push(c);
+            }
+            continue;
+        }
         if let Some(e) = t.strip_prefix("bt: ") {
             used[i] = true;
             out.errors.push(e.to_string());

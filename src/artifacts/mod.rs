@@ -81,9 +81,20 @@ pub struct TaskStack {
 }
 
 impl TaskStack {
-    /// The function names, innermost first (the grouping key of [`ParsedArtifact::stack_groups`]).
+    /// The function names, innermost first, including unreliable `?` frames.
     pub fn funcs(&self) -> Vec<&str> {
         self.frames.iter().map(|f| f.func.as_str()).collect()
+    }
+
+    /// The grouping key of [`ParsedArtifact::stack_groups`]: function names of the reliable
+    /// frames, innermost first. `? func` frames are left out: they are stale return addresses
+    /// found by scanning the stack and differ between otherwise identical waits.
+    pub fn stack_key(&self) -> Vec<&str> {
+        self.frames
+            .iter()
+            .filter(|f| f.reliable)
+            .map(|f| f.func.as_str())
+            .collect()
     }
 }
 
@@ -125,8 +136,9 @@ pub struct ParsedArtifact {
 }
 
 impl ParsedArtifact {
-    /// Groups tasks with identical function sequences (offsets and addresses ignored), largest
-    /// group first; ties keep the order of first appearance. Tasks without frames are left out.
+    /// Groups tasks with identical function sequences (offsets, addresses and unreliable `?`
+    /// frames ignored, see [`TaskStack::stack_key`]), largest group first; ties keep the order of
+    /// first appearance. Tasks without frames are left out.
     pub fn stack_groups(&self) -> Vec<StackGroup> {
         let mut groups: Vec<StackGroup> = Vec::new();
         let mut index: std::collections::HashMap<Vec<&str>, usize> = Default::default();
@@ -134,7 +146,7 @@ impl ParsedArtifact {
             if t.frames.is_empty() {
                 continue;
             }
-            let key = t.funcs();
+            let key = t.stack_key();
             let gi = *index.entry(key.clone()).or_insert_with(|| {
                 groups.push(StackGroup {
                     funcs: key.iter().map(|s| s.to_string()).collect(),
@@ -154,7 +166,7 @@ impl ParsedArtifact {
             }
         }
         // Stable sort: equal sizes stay in order of first appearance.
-        groups.sort_by(|a, b| b.members.len().cmp(&a.members.len()));
+        groups.sort_by_key(|g| std::cmp::Reverse(g.members.len()));
         groups
     }
 }
@@ -288,6 +300,15 @@ fn is_continuation(prev: &str, next: &str) -> bool {
     if p.ends_with(" from")
         && !n.contains(' ')
         && (parse_func_offset(n).is_some() || n.starts_with("0x"))
+    {
+        return true;
+    }
+    // `CPU: 1 PID: 34 Comm: kworker/1:4 Not tainted` / `5.19.0-rc4-05465-g5732b42edfd1 #12317`.
+    if p.starts_with("CPU: ")
+        && p.contains(" Comm: ")
+        && (p.ends_with("tainted") || p.contains("Tainted:"))
+        && n.starts_with(|c: char| c.is_ascii_digit())
+        && n.split_whitespace().next().is_some_and(|w| w.contains('.'))
     {
         return true;
     }
