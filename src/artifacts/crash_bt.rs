@@ -272,11 +272,14 @@ fn share_hand_collapsed(tasks: &mut [BtTask], lines: &[Line]) {
 /// Merges tasks printed more than once (same pid and task address): keeps the longer stack.
 fn merge_duplicates(out: &mut BtOutput) {
     let mut kept: Vec<BtTask> = Vec::new();
+    let mut seen: std::collections::HashMap<(u32, Kva), usize> = Default::default();
     for t in out.tasks.drain(..) {
-        if let Some(k) = kept
-            .iter_mut()
-            .find(|k| k.pid == t.pid && k.task == t.task && t.task.is_some())
-        {
+        let Some(addr) = t.task else {
+            kept.push(t);
+            continue;
+        };
+        if let Some(&ki) = seen.get(&(t.pid, addr)) {
+            let k = &mut kept[ki];
             out.duplicates_merged += 1;
             if t.frames.len() > k.frames.len() {
                 let line = k.line;
@@ -285,6 +288,7 @@ fn merge_duplicates(out: &mut BtOutput) {
             }
             continue;
         }
+        seen.insert((t.pid, addr), kept.len());
         kept.push(t);
     }
     out.tasks = kept;

@@ -274,12 +274,17 @@ pub fn parse_lines(lines: &[Line], traces: &[CallTrace], used: &mut [bool]) -> V
             }
         }
         let here = rep.line;
-        let tr = traces.iter().find(|tr| {
-            let at = tr.identity.line.unwrap_or(tr.line);
-            at > here
-                && at < next_no
-                && (tr.identity.pid == Some(pid) || tr.identity.pid.is_none() && at - here <= 6)
-        });
+        // Traces are in text order: start at the first one after the header.
+        let first = traces.partition_point(|tr| tr.line <= here);
+        let tr = traces[first..]
+            .iter()
+            .take_while(|tr| tr.line < next_no)
+            .find(|tr| {
+                let at = tr.identity.line.unwrap_or(tr.line);
+                at > here
+                    && at < next_no
+                    && (tr.identity.pid == Some(pid) || tr.identity.pid.is_none() && at - here <= 6)
+            });
         if let Some(tr) = tr {
             rep.sched = tr.identity.sched.clone();
             rep.frames = tr.frames.clone();

@@ -687,16 +687,21 @@ fn artifacts_garbage_and_truncation_are_counted() {
 
 #[test]
 fn artifacts_large_input_bounded_time() {
-    // ~600 KB of mixed real and random-ish lines.
+    // ~600 KB of mixed real and random-ish lines (QUIESCE_BIG_BYTES=10000000 for the 10 MB
+    // run; it takes a few seconds in a debug build).
     let real = seed("004_qemu_rcu_stall_logs.txt") + &seed("000_crash_foreach_bt_fanotify.txt");
     let mut text = String::new();
     let mut x: u64 = 0x9e3779b97f4a7c15;
     let mut i = 0;
-    while text.len() < 600_000 {
+    let size: usize = std::env::var("QUIESCE_BIG_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(600_000);
+    while text.len() < size {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        match x % 5 {
+        match x % 6 {
             0 => text.push_str(&format!(
                 "[{:>5}.{:06}] random {:x} func+0x{:x}/0x{:x}\n",
                 i,
@@ -710,6 +715,13 @@ fn artifacts_large_input_bounded_time() {
                 x,
                 "x".repeat((x % 200) as usize),
                 x % 9999
+            )),
+            3 => text.push_str(&format!(
+                "PID: {}  TASK: {:x}  CPU: {}  COMMAND: \"t{}\"\n",
+                x % 5000,
+                x % 4096,
+                x % 8,
+                x % 3
             )),
             2 => text.push_str(&format!(" #{} [{:x}] f{} at {:x}\n", x % 40, x, x % 7, x)),
             _ => text.push_str(
