@@ -6,10 +6,11 @@
 
 pub mod addr;
 pub mod arch;
-pub mod dump;
-pub mod translate;
+pub mod artifacts;
 pub mod cli;
 pub mod debuginfo;
+pub mod dump;
 pub mod kernel;
 pub mod report;
+pub mod translate;
 pub mod unwind;

@@ -1,0 +1,938 @@
+//! Stack traces inside console logs and notes.
+//!
+//! Styles recognised (frames are always stored innermost first):
+//! - x86 / arm64 / riscv `Call Trace:` / `Call trace:` blocks: `func+0x1a4/0x1d8 [module]`,
+//!   `? func+...` (unreliable: the unwinder found the address on the stack but could not prove
+//!   it is a return address — kept with `reliable: false`), old `[<ffffffff810a1234>] func+...`,
+//!   arm64 6.x source marks `func+0x18/0x24 (C)`, context markers `<IRQ>`, `</IRQ>`, `<TASK>`,
+//!   `<NMI>`, `<EOI>`, and `RIP: 0010:func+0x../0x..` (the interrupted kernel location, inserted
+//!   as a frame where it is printed);
+//! - arm32 "A from B": `unwind_backtrace from show_stack+0x10/0x14` (newer) and
+//!   `[<c0110d2c>] (unwind_backtrace) from [<c010c5a4>] (show_stack+0x10/0x14)` (older). Each line
+//!   names a function and, with offset, the caller it returns into; the offset belongs to the
+//!   caller's frame on the next line;
+//! - bpftrace stacks, `func+123` (decimal offset) one per line, at least two lines;
+//! - indented caller-first trees inside ```` ``` ```` fences, as written by people and AI
+//!   bug bots (seed 001): `__x64_sys_close` / `  fput_close_sync` / ..., with `[file:line]`,
+//!   `← BLOCKED` notes and `a → b → c` chains; the heading above the fence names the tasks,
+//!   `repro2 (pid 4086)`.
+//!
+//! Identity lines before a trace — `task:comm state:D ... pid:N` (sched_show_task),
+//! `CPU: 1 PID: 34 Comm: kworker/1:4`, `NMI backtrace for cpu 1` — name the task it belongs to.
+
+use serde::Serialize;
+
+use super::hung_task::{SchedInfo, parse_sched_line};
+use super::{Line, StackOrigin, TaskStack, parse_hex, ser_kva_opt};
+use crate::addr::Kva;
+
+/// One stack frame, innermost first in every list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Frame {
+    pub func: String,
+    pub offset: Option<u64>,
+    pub size: Option<u64>,
+    pub module: Option<String>,
+    /// Return / program-counter address when printed (crash `at ADDR`, `[<addr>]`).
+    #[serde(serialize_with = "ser_kva_opt")]
+    pub addr: Option<Kva>,
+    /// Stack pointer of the frame (crash `[sp]`).
+    #[serde(serialize_with = "ser_kva_opt")]
+    pub sp: Option<Kva>,
+    /// crash frame number `#N`.
+    pub index: Option<u32>,
+    /// False for `? func` frames (a stack scan found the address; it may be stale).
+    pub reliable: bool,
+    /// `IRQ`, `TASK`, `NMI`, `SOFTIRQ`, ... from `<IRQ>` markers or crash `--- <IRQ stack> ---`.
+    pub context: Option<String>,
+    /// `file:line` from crash `bt -l` or a `[file:line]` annotation.
+    pub source_loc: Option<String>,
+    /// Free text printed next to the frame (user annotation, `RIP`, `← BLOCKED`, arguments).
+    pub note: Option<String>,
+    pub line: usize,
+}
+
+impl Frame {
+    pub fn named(func: &str, line: usize) -> Frame {
+        Frame {
+            func: func.to_string(),
+            offset: None,
+            size: None,
+            module: None,
+            addr: None,
+            sp: None,
+            index: None,
+            reliable: true,
+            context: None,
+            source_loc: None,
+            note: None,
+            line,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TraceStyle {
+    /// `func+0x../0x..` lines (x86, arm64, riscv), with or without a `Call Trace:` header.
+    Kernel,
+    /// arm32 `A from B+0x../0x..`.
+    ArmFrom,
+    Bpftrace,
+    IndentedTree,
+}
+
+/// Who a trace belongs to, from the lines before it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TraceIdentity {
+    pub pid: Option<u32>,
+    pub comm: Option<String>,
+    pub cpu: Option<u32>,
+    pub state: Option<String>,
+    pub origin: StackOrigin,
+    /// Line of the identity (`task:` / `CPU:` / heading) line.
+    pub line: Option<usize>,
+    pub sched: Option<SchedInfo>,
+}
+
+impl TraceIdentity {
+    fn anonymous() -> Self {
+        TraceIdentity {
+            pid: None,
+            comm: None,
+            cpu: None,
+            state: None,
+            origin: StackOrigin::Anonymous,
+            line: None,
+            sched: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CallTrace {
+    /// First line of the trace itself (header or first frame).
+    pub line: usize,
+    pub end_line: usize,
+    pub style: TraceStyle,
+    pub identity: TraceIdentity,
+    pub frames: Vec<Frame>,
+    /// `RIP: 0033:0x7fe729e23aae`: the user-space location, when printed.
+    pub user_rip: Option<String>,
+    /// Register dump, `Code:` and `Exception stack` lines skipped inside the trace.
+    pub register_lines: usize,
+}
+
+impl CallTrace {
+    pub fn into_task(self) -> TaskStack {
+        TaskStack {
+            pid: self.identity.pid,
+            comm: self.identity.comm,
+            task: None,
+            cpu: self.identity.cpu,
+            state: self.identity.state,
+            origin: match self.style {
+                TraceStyle::Bpftrace => StackOrigin::Bpftrace,
+                _ => self.identity.origin,
+            },
+            frames: self.frames,
+            stack_shared_by_hand: false,
+            line: self.identity.line.unwrap_or(self.line),
+        }
+    }
+}
+
+/// Splits `func+0x1a4/0x1d8 [mod]` into (func, offset, size, module). `size` is `None` for
+/// `func+0x10`; a decimal offset (`func+123`, bpftrace) is accepted too. The function may carry
+/// compiler suffixes (`kernfs_put.part.0`, `nmi_cpu_backtrace.cold`).
+pub fn parse_func_offset(s: &str) -> Option<(String, u64, Option<u64>, Option<String>)> {
+    let s = s.trim();
+    let (sym, module) = match s.find(" [") {
+        Some(i) if s.ends_with(']') => (&s[..i], Some(s[i + 2..s.len() - 1].trim().to_string())),
+        _ => (s, None),
+    };
+    let (func, offs) = sym.rsplit_once('+')?;
+    if !is_symbol(func) {
+        return None;
+    }
+    let (off, size) = match offs.split_once('/') {
+        Some((o, l)) => (
+            parse_hex(o.strip_prefix("0x")?)?,
+            Some(parse_hex(l.strip_prefix("0x")?)?),
+        ),
+        None => match offs.strip_prefix("0x") {
+            Some(h) => (parse_hex(h)?, None),
+            None => (offs.parse().ok()?, None),
+        },
+    };
+    if module
+        .as_deref()
+        .is_some_and(|m| m.is_empty() || m.contains(' '))
+    {
+        return None;
+    }
+    Some((func.to_string(), off, size, module))
+}
+
+/// Kernel symbol characters: C identifiers plus `.` (`.cold`, `.isra.0`) and `$`.
+pub(crate) fn is_symbol(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || c == '.')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '$')
+}
+
+/// Parses one kernel-style frame line: `[ <addr> ] [?] func+0x../0x.. [mod] [(C)]`.
+pub fn parse_frame_line(text: &str, line: usize) -> Option<Frame> {
+    let mut s = text.trim();
+    let mut addr = None;
+    if let Some(rest) = s.strip_prefix("[<") {
+        let end = rest.find(">]")?;
+        addr = Some(Kva(parse_hex(&rest[..end])?));
+        s = rest[end + 2..].trim_start();
+    }
+    let mut reliable = true;
+    if let Some(rest) = s.strip_prefix("? ") {
+        reliable = false;
+        s = rest.trim_start();
+    }
+    // arm64 6.x prints where each entry came from: (C)aller, (P)C, (L)R, (K)ernel/(U)ser...
+    if s.len() > 4
+        && s.ends_with(')')
+        && s.as_bytes()[s.len() - 4] == b' '
+        && s.as_bytes()[s.len() - 3] == b'('
+    {
+        s = s[..s.len() - 4].trim_end();
+    }
+    let (func, off, size, module) = parse_func_offset(s)?;
+    // A kernel trace line always has the hex offset; bpftrace's decimal form is separate.
+    if !s.contains("+0x") {
+        return None;
+    }
+    Some(Frame {
+        offset: Some(off),
+        size,
+        module,
+        addr,
+        reliable,
+        ..Frame::named(&func, line)
+    })
+}
+
+/// `func+123` alone on a line (bpftrace `kstack`).
+fn parse_bpftrace_line(text: &str, line: usize) -> Option<Frame> {
+    let s = text.trim();
+    let (func, off) = s.rsplit_once('+')?;
+    if !is_symbol(func) || off.is_empty() || !off.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(Frame {
+        offset: off.parse().ok(),
+        ..Frame::named(func, line)
+    })
+}
+
+/// arm32 `A from B+0x../0x..` (or `A from 0xADDR`), new and old (`[<addr>] (A) from [<addr>] (B)`).
+fn parse_arm_from(text: &str, line: usize) -> Option<(Frame, Frame)> {
+    let s = text.trim();
+    let (a, b) = s.split_once(" from ")?;
+    let strip_old = |x: &str| -> Option<(String, Option<Kva>)> {
+        let x = x.trim();
+        if let Some(rest) = x.strip_prefix("[<") {
+            let end = rest.find(">]")?;
+            let addr = parse_hex(&rest[..end]).map(Kva);
+            let name = rest[end + 2..]
+                .trim()
+                .strip_prefix('(')?
+                .strip_suffix(')')?;
+            Some((name.to_string(), addr))
+        } else {
+            Some((x.to_string(), None))
+        }
+    };
+    let (a, a_addr) = strip_old(a)?;
+    let (b, b_addr) = strip_old(b)?;
+    if !is_symbol(&a) {
+        return None;
+    }
+    let fa = Frame {
+        addr: a_addr,
+        ..Frame::named(&a, line)
+    };
+    let fb = if let Some((func, off, size, module)) = parse_func_offset(&b) {
+        Frame {
+            offset: Some(off),
+            size,
+            module,
+            addr: b_addr,
+            ..Frame::named(&func, line)
+        }
+    } else if let Some(h) = b.strip_prefix("0x") {
+        Frame {
+            addr: Some(Kva(parse_hex(h)?)),
+            ..Frame::named(&b, line)
+        }
+    } else if is_symbol(&b) {
+        Frame {
+            addr: b_addr,
+            ..Frame::named(&b, line)
+        }
+    } else {
+        return None;
+    };
+    Some((fa, fb))
+}
+
+/// `<IRQ>`, `</IRQ>`, `<TASK>`, `<NMI>`, `<EOI>`, `<#DF>`...: Some((name, is_end)).
+fn context_marker(text: &str) -> Option<(String, bool)> {
+    let s = text.trim().strip_prefix('<')?.strip_suffix('>')?;
+    let (end, name) = match s.strip_prefix('/') {
+        Some(n) => (true, n),
+        None => (false, s),
+    };
+    let name = name.strip_prefix('#').unwrap_or(name);
+    if name.is_empty() || name.len() > 10 || !name.bytes().all(|b| b.is_ascii_uppercase()) {
+        return None;
+    }
+    Some((name.to_string(), end))
+}
+
+/// Register dumps and other per-trace noise: `RSP: 0018:ffffc9000009bee8 EFLAGS: 00000256`,
+/// `RAX: ... RBX: ...`, `Code: 0a 00 ...`, arm64 `pc : ...`, `x29: ...`, arm32
+/// `Exception stack(0xf099dfb0 to 0xf099dff8)` and its `...`/hex rows.
+pub(crate) fn is_register_line(text: &str) -> bool {
+    let s = text.trim();
+    if s.starts_with("Code: ")
+        || s.starts_with("Exception stack(")
+        || s == "..."
+        || s.starts_with("pstate: ")
+        || s.starts_with("FS: ")
+        || s.starts_with("CS: ")
+        || s.starts_with("DR0: ")
+        || s.starts_with("DR3: ")
+        || s.starts_with("CR2: ")
+        || s.starts_with("PKRU: ")
+    {
+        return true;
+    }
+    // "NAME: value NAME: value", NAME short and register-like, values hex.
+    let mut pairs = 0;
+    let mut toks = s.split_whitespace().peekable();
+    while let Some(t) = toks.next() {
+        let key = if let Some(k) = t.strip_suffix(':') {
+            k
+        } else if toks.peek() == Some(&":") {
+            toks.next();
+            t
+        } else {
+            return false;
+        };
+        let key_ok = !key.is_empty()
+            && key.len() <= 8
+            && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && (key
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+                || ["pc", "lr", "sp", "fp", "ip", "psr", "pstate"].contains(&key)
+                || (key.starts_with('x') && key[1..].bytes().all(|b| b.is_ascii_digit()))
+                || (key.starts_with('r') && key[1..].bytes().all(|b| b.is_ascii_digit())));
+        let Some(v) = toks.next() else { return false };
+        let v = v.split(':').next_back().unwrap_or(v);
+        if !key_ok || parse_hex(v).is_none() && !v.contains('+') {
+            return false;
+        }
+        pairs += 1;
+    }
+    pairs > 0
+}
+
+/// Lines printed around traces that carry no frames: consumed, never identity.
+pub(crate) fn is_context_line(text: &str) -> bool {
+    let s = text.trim();
+    s.starts_with("Hardware name:")
+        || s.starts_with("Workqueue:")
+        || s.starts_with("Modules linked in:")
+        || s.starts_with("------------[ cut here ]------------")
+        || s.starts_with("---[ end trace")
+        || s.starts_with("---[ end Kernel panic")
+        || s.starts_with("Sending NMI from CPU")
+        || s.starts_with("Kernel Offset:")
+        || s.starts_with("WARNING: CPU: ")
+        || s.starts_with("Kernel panic - not syncing:")
+        || s.starts_with("Call Trace:")
+        || s.starts_with("Call trace:")
+}
+
+/// `CPU: 1 PID: 34 Comm: kworker/1:4 Not tainted ...` (also `... UID: 0 PID: ...` in 6.x).
+fn parse_cpu_pid_comm(text: &str) -> Option<(u32, u32, String)> {
+    let s = text.trim();
+    let rest = s.strip_prefix("CPU: ")?;
+    let cpu = rest.split_whitespace().next()?.parse().ok()?;
+    let pid = super::value_after(s, "PID:")?.parse().ok()?;
+    let comm = super::value_after(s, "Comm:")?.to_string();
+    Some((cpu, pid, comm))
+}
+
+fn frame_from_rip(text: &str, line: usize) -> Option<Result<Frame, String>> {
+    let rest = text.trim().strip_prefix("RIP:")?.trim();
+    // "0010:func+0x../0x..", "0033:0x7fe729e23aae", old "0010:[<ffff...>]  [<ffff...>] func+..".
+    let (cs, loc) = rest.split_once(':').unwrap_or(("", rest));
+    let loc = loc.trim();
+    if cs == "0033" || cs == "0023" || loc.starts_with("0x") {
+        return Some(Err(loc.to_string()));
+    }
+    let last = loc.rsplit("] ").next().unwrap_or(loc).trim();
+    let mut f = parse_frame_line(last, line)?;
+    f.note = Some("RIP".to_string());
+    Some(Ok(f))
+}
+
+struct Builder {
+    tr: CallTrace,
+    ctx_stack: Vec<String>,
+    pending_from: Option<Frame>,
+}
+
+impl Builder {
+    fn new(line: usize, style: TraceStyle, identity: TraceIdentity) -> Self {
+        Builder {
+            tr: CallTrace {
+                line,
+                end_line: line,
+                style,
+                identity,
+                frames: Vec::new(),
+                user_rip: None,
+                register_lines: 0,
+            },
+            ctx_stack: Vec::new(),
+            pending_from: None,
+        }
+    }
+
+    fn push(&mut self, mut f: Frame) {
+        f.context = self.ctx_stack.last().cloned();
+        self.tr.end_line = f.line;
+        self.tr.frames.push(f);
+    }
+
+    fn push_from(&mut self, a: Frame, b: Frame) {
+        match self.pending_from.take() {
+            Some(p) if p.func == a.func => self.push(p),
+            Some(p) => {
+                self.push(p);
+                self.push(a);
+            }
+            None => self.push(a),
+        }
+        self.pending_from = Some(b);
+    }
+
+    fn finish(mut self) -> CallTrace {
+        if let Some(p) = self.pending_from.take() {
+            self.push(p);
+        }
+        self.tr
+    }
+}
+
+/// Finds every trace in `lines`, marking consumed lines in `used`.
+pub fn parse_lines(lines: &[Line], used: &mut [bool]) -> Vec<CallTrace> {
+    let mut out = Vec::new();
+    let mut identity: Option<(TraceIdentity, usize)> = None;
+    let mut cur: Option<Builder> = None;
+    let mut i = 0;
+    while i < lines.len() {
+        if used[i] {
+            if let Some(b) = cur.take() {
+                out.push(b.finish());
+            }
+            i += 1;
+            continue;
+        }
+        let l = &lines[i];
+        let t = l.text.trim();
+
+        // Inside a trace: continue while lines belong to it.
+        if let Some(b) = cur.as_mut() {
+            if let Some(f) = parse_frame_line(t, l.no).filter(|_| b.tr.style == TraceStyle::Kernel)
+            {
+                b.push(f);
+                used[i] = true;
+                i += 1;
+                continue;
+            }
+            if b.tr.style == TraceStyle::ArmFrom
+                && let Some((fa, fb)) = parse_arm_from(t, l.no)
+            {
+                b.push_from(fa, fb);
+                used[i] = true;
+                i += 1;
+                continue;
+            }
+            if b.tr.style == TraceStyle::Bpftrace
+                && let Some(f) = parse_bpftrace_line(t, l.no)
+            {
+                b.push(f);
+                used[i] = true;
+                i += 1;
+                continue;
+            }
+            if let Some((name, end)) = context_marker(t) {
+                if end {
+                    b.ctx_stack.pop();
+                } else {
+                    b.ctx_stack.push(name);
+                }
+                used[i] = true;
+                i += 1;
+                continue;
+            }
+            if let Some(r) = frame_from_rip(t, l.no) {
+                match r {
+                    Ok(f) => b.push(f),
+                    Err(u) => b.tr.user_rip = Some(u),
+                }
+                used[i] = true;
+                i += 1;
+                continue;
+            }
+            if is_register_line(t) {
+                b.tr.register_lines += 1;
+                used[i] = true;
+                i += 1;
+                continue;
+            }
+            // x86 WARNING / panic: RIP and registers come before "Call Trace:".
+            if (t.starts_with("Call Trace:") || t.starts_with("Call trace:"))
+                && b.tr.frames.iter().all(|f| f.note.as_deref() == Some("RIP"))
+            {
+                used[i] = true;
+                i += 1;
+                continue;
+            }
+            // Console output interleaved into a trace line (seed 004: `In[c o n s38.631092]
+            // do_exit.cold+0x15/0x45`): keep the frame if the tail after the last `] ` is one.
+            if b.tr.style == TraceStyle::Kernel
+                && let Some((_, tail)) = t.rsplit_once("] ")
+                && let Some(mut f) = parse_frame_line(tail, l.no)
+            {
+                f.note = Some("salvaged from interleaved console output".to_string());
+                b.push(f);
+                used[i] = true;
+                i += 1;
+                continue;
+            }
+            if t.starts_with("---[ end trace") {
+                used[i] = true;
+            }
+            let b = cur.take().unwrap();
+            // Safety: a trace that started on this very line but could not take it must not
+            // make the loop revisit the line forever.
+            let stuck = b.tr.line == l.no && b.tr.frames.is_empty() && b.pending_from.is_none();
+            out.push(b.finish());
+            if used[i] || stuck {
+                i += 1;
+            }
+            continue;
+        }
+
+        // Fenced blocks: indented trees.
+        if t.starts_with("```") {
+            used[i] = true;
+            if let Some((traces, end)) = fenced_tree(lines, i, used) {
+                out.extend(traces);
+                identity = None;
+                i = end + 1;
+                continue;
+            }
+            i += 1;
+            continue;
+        }
+
+        // Identity lines.
+        if let Some(s) = parse_sched_line(t) {
+            identity = Some((
+                TraceIdentity {
+                    pid: s.pid,
+                    comm: Some(s.comm.clone()),
+                    cpu: None,
+                    state: Some(s.state.clone()),
+                    origin: StackOrigin::SchedShowTask,
+                    line: Some(l.no),
+                    sched: Some(s),
+                },
+                i,
+            ));
+            used[i] = true;
+            i += 1;
+            continue;
+        }
+        if let Some((cpu, pid, comm)) = parse_cpu_pid_comm(t) {
+            let prev_cpu = identity.as_ref().and_then(|(id, _)| id.cpu);
+            identity = Some((
+                TraceIdentity {
+                    pid: Some(pid),
+                    comm: Some(comm),
+                    cpu: Some(cpu).or(prev_cpu),
+                    state: None,
+                    origin: StackOrigin::CpuContext,
+                    line: Some(l.no),
+                    sched: None,
+                },
+                i,
+            ));
+            used[i] = true;
+            i += 1;
+            continue;
+        }
+        if let Some(rest) = t.strip_prefix("NMI backtrace for cpu ") {
+            let cpu: Option<u32> = rest
+                .split(|c: char| !c.is_ascii_digit())
+                .next()
+                .and_then(|n| n.parse().ok());
+            let mut id = TraceIdentity {
+                cpu,
+                origin: StackOrigin::CpuContext,
+                line: Some(l.no),
+                ..TraceIdentity::anonymous()
+            };
+            used[i] = true;
+            // "NMI backtrace for cpu 1 skipped: idling at default_idle+0xb/0x10": a one-frame stack.
+            if let Some(at) = rest.split_once("idling at ").map(|x| x.1)
+                && let Some(mut f) = parse_frame_line(at, l.no)
+            {
+                f.note = Some("idling".to_string());
+                id.state = Some("I".to_string());
+                let mut b = Builder::new(l.no, TraceStyle::Kernel, id);
+                b.push(f);
+                out.push(b.finish());
+                identity = None;
+            } else {
+                identity = Some((id, i));
+            }
+            i += 1;
+            continue;
+        }
+        if is_context_line(t) {
+            used[i] = true;
+            let header = t.starts_with("Call Trace:") || t.starts_with("Call trace:");
+            if header {
+                cur = Some(Builder::new(
+                    l.no,
+                    TraceStyle::Kernel,
+                    take_identity(&mut identity, i),
+                ));
+            }
+            i += 1;
+            continue;
+        }
+
+        // Headerless trace starts.
+        let start = if parse_frame_line(t, l.no).is_some()
+            || context_marker(t).is_some()
+            || frame_from_rip(t, l.no).is_some_and(|r| r.is_ok())
+        {
+            Some(TraceStyle::Kernel)
+        } else if parse_arm_from(t, l.no)
+            .is_some_and(|(_, b)| b.offset.is_some() || b.addr.is_some())
+        {
+            Some(TraceStyle::ArmFrom)
+        } else if parse_bpftrace_line(t, l.no).is_some()
+            && lines
+                .get(i + 1)
+                .is_some_and(|n| parse_bpftrace_line(&n.text, n.no).is_some())
+        {
+            Some(TraceStyle::Bpftrace)
+        } else {
+            None
+        };
+        if let Some(style) = start {
+            cur = Some(Builder::new(l.no, style, take_identity(&mut identity, i)));
+            continue; // re-process this line inside the trace
+        }
+        i += 1;
+    }
+    if let Some(b) = cur.take() {
+        out.push(b.finish());
+    }
+    out
+}
+
+/// The pending identity applies if it was seen within the last few lines.
+fn take_identity(identity: &mut Option<(TraceIdentity, usize)>, at: usize) -> TraceIdentity {
+    match identity.take() {
+        Some((id, i)) if at - i <= 8 => id,
+        _ => TraceIdentity::anonymous(),
+    }
+}
+
+/// Parses a fenced block starting at `open` as one indented caller-first tree. Returns the
+/// traces (one per task named in the heading above the fence) and the closing fence index.
+fn fenced_tree(lines: &[Line], open: usize, used: &mut [bool]) -> Option<(Vec<CallTrace>, usize)> {
+    let close = (open + 1..lines.len().min(open + 200))
+        .find(|&j| lines[j].text.trim().starts_with("```"))?;
+    let mut frames: Vec<(usize, Frame)> = Vec::new(); // (indent, frame), caller first
+    let mut frame_lines = Vec::new();
+    let mut state = None;
+    for (j, l) in lines.iter().enumerate().take(close).skip(open + 1) {
+        let raw = l.text.trim_end();
+        let t = raw.trim_start();
+        if t.is_empty() {
+            continue;
+        }
+        let indent = raw.len() - t.len();
+        if let Some(loc) = bracket_loc(t) {
+            if let Some((_, f)) = frames.last_mut() {
+                f.source_loc = Some(loc);
+                frame_lines.push(j);
+            }
+            continue;
+        }
+        if let Some(chain) = tree_line(t, l.no) {
+            for f in chain {
+                frames.push((indent, f));
+            }
+            frame_lines.push(j);
+        } else if let Some(s) = parse_sched_line(t) {
+            state = Some(s.state);
+            frame_lines.push(j);
+        } else if t.starts_with("Workqueue:") {
+            frame_lines.push(j);
+        }
+    }
+    if frames.len() < 2 {
+        return None;
+    }
+    // Caller-first trees indent deeper as they go; require that shape to avoid taking code.
+    let indents: Vec<usize> = frames.iter().map(|(i, _)| *i).collect();
+    if indents.windows(2).any(|w| w[1] < w[0]) || indents.first() == indents.last() {
+        return None;
+    }
+    for j in frame_lines {
+        used[j] = true;
+    }
+    used[close] = true;
+    let mut fr: Vec<Frame> = frames.into_iter().map(|(_, f)| f).collect();
+    fr.reverse();
+    let who = heading_tasks(lines, open, used);
+    let mk = |pid: Option<u32>, comm: Option<String>, line: Option<usize>| CallTrace {
+        line: lines[open].no,
+        end_line: lines[close].no,
+        style: TraceStyle::IndentedTree,
+        identity: TraceIdentity {
+            pid,
+            comm,
+            state: state.clone(),
+            origin: StackOrigin::IndentedTree,
+            line,
+            ..TraceIdentity::anonymous()
+        },
+        frames: fr.clone(),
+        user_rip: None,
+        register_lines: 0,
+    };
+    let traces = if who.is_empty() {
+        vec![mk(None, None, None)]
+    } else {
+        who.into_iter()
+            .map(|(c, p, l)| mk(Some(p), Some(c), Some(l)))
+            .collect()
+    };
+    Some((traces, close))
+}
+
+/// `[kernel/rcu/srcutree.c:1304]` alone or trailing.
+fn bracket_loc(t: &str) -> Option<String> {
+    let inner = t.strip_prefix('[')?.strip_suffix(']')?;
+    let (file, line) = inner.rsplit_once(':')?;
+    (file.contains('.') && line.bytes().all(|b| b.is_ascii_digit()) && !line.is_empty())
+        .then(|| inner.to_string())
+}
+
+/// One tree line: `func`, `func()`, `func(&arg)`, `func+0x1/0x2`, with optional trailing
+/// `[file:line]` and `← note`, or `a → b → c`.
+fn tree_line(t: &str, line: usize) -> Option<Vec<Frame>> {
+    let (body, note) = match t.split_once('←') {
+        Some((b, n)) => (b.trim(), Some(n.trim().to_string())),
+        None => (t, None),
+    };
+    let (body, loc) = match body.rfind(" [") {
+        Some(i) if body.ends_with(']') => (body[..i].trim(), bracket_loc(body[i..].trim())),
+        _ => (body, None),
+    };
+    let mut out = Vec::new();
+    for part in body.split('→') {
+        let p = part.trim();
+        let (name, args) = match p.find('(') {
+            Some(i) if p.ends_with(')') => (&p[..i], Some(&p[i..])),
+            _ => (p, None),
+        };
+        let mut f = if let Some((func, off, size, module)) = parse_func_offset(name) {
+            Frame {
+                offset: Some(off),
+                size,
+                module,
+                ..Frame::named(&func, line)
+            }
+        } else if is_symbol(name) && name.contains(|c: char| c == '_' || c.is_ascii_lowercase()) {
+            Frame::named(name, line)
+        } else {
+            return None;
+        };
+        if let Some(a) = args.filter(|a| *a != "()") {
+            f.note = Some(format!("args {a}"));
+        }
+        out.push(f);
+    }
+    if let Some(last) = out.last_mut() {
+        last.source_loc = loc;
+        if let Some(n) = note {
+            last.note = Some(n);
+        }
+    }
+    Some(out)
+}
+
+/// Tasks named in the heading above a fence: `repro2 (pid 4086)`, `kworker/0:0 (pid 9) and
+/// kworker/0:1 (pid 11)`. Looks at the nearest non-blank line within three lines.
+fn heading_tasks(lines: &[Line], open: usize, used: &mut [bool]) -> Vec<(String, u32, usize)> {
+    let mut out = Vec::new();
+    for j in (open.saturating_sub(3)..open).rev() {
+        let t = lines[j].text.trim();
+        if t.is_empty() {
+            continue;
+        }
+        let mut rest = t;
+        while let Some(pos) = rest.find("(pid ") {
+            let before = rest[..pos].trim_end();
+            let comm = before
+                .rsplit(char::is_whitespace)
+                .next()
+                .unwrap_or("")
+                .trim_matches('*');
+            let after = &rest[pos + 5..];
+            let num: String = after.chars().take_while(|c| c.is_ascii_digit()).collect();
+            if let (false, Ok(pid)) = (comm.is_empty(), num.parse()) {
+                out.push((comm.to_string(), pid, lines[j].no));
+            }
+            rest = &after[num.len()..];
+        }
+        if !out.is_empty() {
+            used[j] = true;
+        }
+        break;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn artifacts_func_offset() {
+        assert_eq!(
+            parse_func_offset("kernfs_put.part.0+0x1a4/0x1d8"),
+            Some(("kernfs_put.part.0".into(), 0x1a4, Some(0x1d8), None))
+        );
+        assert_eq!(
+            parse_func_offset("nfs_wait+0x10/0x20 [nfs]"),
+            Some(("nfs_wait".into(), 0x10, Some(0x20), Some("nfs".into())))
+        );
+        assert_eq!(
+            parse_func_offset("default_idle+0xb"),
+            Some(("default_idle".into(), 0xb, None, None))
+        );
+        assert_eq!(
+            parse_func_offset("invoke_rcu_core+1"),
+            Some(("invoke_rcu_core".into(), 1, None, None))
+        );
+        for bad in [
+            "",
+            "+0x1/0x2",
+            "a b+0x1/0x2",
+            "f+0xzz/0x1",
+            "f+0x1/0x2 [a b]",
+            "f+0x1/",
+        ] {
+            assert_eq!(parse_func_offset(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn artifacts_frame_lines() {
+        let f = parse_frame_line(" ? rcu_gp_cleanup+0x4f0/0x4f0", 3).unwrap();
+        assert_eq!(
+            (f.func.as_str(), f.reliable, f.offset, f.size),
+            ("rcu_gp_cleanup", false, Some(0x4f0), Some(0x4f0))
+        );
+        let f =
+            parse_frame_line(" [<ffffffff8106d4b6>] ? native_safe_halt+0x6/0x10 [kvm]", 1).unwrap();
+        assert_eq!(f.addr, Some(Kva(0xffffffff8106d4b6)));
+        assert_eq!(f.module.as_deref(), Some("kvm"));
+        let f = parse_frame_line("  show_stack+0x18/0x24 (C)", 1).unwrap();
+        assert_eq!(f.func, "show_stack");
+        assert!(parse_frame_line("invoke_rcu_core+1", 1).is_none());
+        assert!(parse_frame_line("idling at default_idle+0xb/0x10", 1).is_none());
+    }
+
+    #[test]
+    fn artifacts_register_lines() {
+        for s in [
+            "RSP: 0018:ffffc9000009bee8 EFLAGS: 00000256",
+            "RAX: ffffffff81eb71d0 RBX: 0000000000000003 RCX: 0000000000000000",
+            "R13: 0000000000000000 R14: 0000000000000000 R15: 0000000000000000",
+            "Code: 0a 00 00 eb 81 4c 89 ef",
+            "Exception stack(0xf099dfb0 to 0xf099dff8)",
+            "x29: ffff80000a0bbd60 x28: 0000000000000000",
+            "pc : __switch_to+0x98/0xb0",
+            "RSP: 002b:00007ffeace91708 EFLAGS: 00000246 ORIG_RAX: 00000000000000e7",
+        ] {
+            assert!(is_register_line(s), "{s}");
+        }
+        for s in [
+            "task:rcu_preempt state:R",
+            "rcu: INFO: x",
+            "softirq=1/2",
+            "CPU: 1 PID: 34 Comm: x",
+        ] {
+            assert!(!is_register_line(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn artifacts_arm_from_chain() {
+        let text = "unwind_backtrace from show_stack+0x10/0x14\nshow_stack from dump_stack_lvl+0x40/0x4c\n[<c0110d2c>] (dump_stack_lvl) from [<c010c5a4>] (__warn+0xc8/0x13c)\n__warn from 0xef7cbb00\n";
+        let lines: Vec<Line> = text
+            .lines()
+            .enumerate()
+            .map(|(i, t)| Line {
+                no: i + 1,
+                text: t.into(),
+                joined: 1,
+            })
+            .collect();
+        let mut used = vec![false; lines.len()];
+        let tr = parse_lines(&lines, &mut used);
+        assert_eq!(tr.len(), 1);
+        let f = &tr[0].frames;
+        let names: Vec<_> = f.iter().map(|f| f.func.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "unwind_backtrace",
+                "show_stack",
+                "dump_stack_lvl",
+                "__warn",
+                "0xef7cbb00"
+            ]
+        );
+        assert_eq!(
+            (f[0].offset, f[1].offset, f[2].offset, f[3].offset),
+            (None, Some(0x10), Some(0x40), Some(0xc8))
+        );
+        assert_eq!(f[3].addr, Some(Kva(0xc010c5a4)));
+        assert_eq!(f[4].addr, Some(Kva(0xef7cbb00)));
+        assert!(used.iter().all(|u| *u));
+    }
+}

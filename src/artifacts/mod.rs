@@ -1,0 +1,381 @@
+//! Text people paste: crash `bt` output, dmesg / console logs, call traces, hung-task reports
+//! and RCU stall warnings. No dump is needed.
+//!
+//! Every parser here is *permissive*: it never fails on input it does not understand, it
+//! counts what it skips, and it returns plain data (`serde::Serialize`, no printing). Pasted
+//! text is messy — mail clients wrap lines at 72 columns, replace spaces with U+00A0, add CRLF,
+//! quote with `> `; consoles interleave messages — so the pipeline is:
+//!
+//! 1. [`kernel_log`] splits the text into lines, strips CR / NBSP and log prefixes
+//!    (`[  123.456]`, `<4>`, syslog, `[T123]`) and keeps one [`kernel_log::LogRecord`] per line;
+//! 2. [`unwrap_lines`] re-joins lines a mail client wrapped, where the continuation is
+//!    unambiguous (a stall line split before `softirq=`, an "A from" trace line, ...);
+//! 3. each parser ([`crash_bt`], [`call_trace`], [`hung_task`], [`rcu_stall`]) walks the
+//!    logical lines and marks those it consumed;
+//! 4. [`parse_text`] gathers tasks with their stacks, reports, and the unconsumed lines.
+
+pub mod call_trace;
+pub mod crash_bt;
+pub mod hung_task;
+pub mod kernel_log;
+pub mod rcu_stall;
+
+use serde::Serialize;
+
+use crate::addr::Kva;
+
+pub use call_trace::{CallTrace, Frame, TraceStyle, parse_func_offset};
+pub use crash_bt::BtTask;
+pub use hung_task::{Blocker, HungTaskReport, SchedInfo};
+pub use kernel_log::LogRecord;
+pub use rcu_stall::StallReport;
+
+/// How many unparsed lines are kept verbatim as samples.
+pub const UNPARSED_SAMPLES: usize = 8;
+
+/// One logical line of pasted text: the message after any log prefix, with the number of the
+/// first physical line it came from (1-based) and how many physical lines were joined into it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub no: usize,
+    pub text: String,
+    pub joined: usize,
+}
+
+/// Where a task's stack came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StackOrigin {
+    /// crash `bt` / `foreach bt`.
+    CrashBt,
+    /// A console call trace following a `task:` (sched_show_task) line, e.g. in a hung-task
+    /// report or an RCU "grace-period kthread stack dump".
+    SchedShowTask,
+    /// A console call trace following `CPU: N PID: N Comm: X` (WARNING, NMI backtrace, panic).
+    CpuContext,
+    /// A console call trace with no identity line before it.
+    Anonymous,
+    /// bpftrace-style `func+123` stack.
+    Bpftrace,
+    /// An indented caller-first tree written by a person or an AI ("AI analysis" style).
+    IndentedTree,
+}
+
+/// A task (or anonymous context) with its stack, innermost frame first.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TaskStack {
+    pub pid: Option<u32>,
+    pub comm: Option<String>,
+    #[serde(serialize_with = "ser_kva_opt")]
+    pub task: Option<Kva>,
+    pub cpu: Option<u32>,
+    /// One-letter state (`D`, `R`, ...) when the source printed it.
+    pub state: Option<String>,
+    pub origin: StackOrigin,
+    pub frames: Vec<Frame>,
+    /// crash output where a person listed several task headers and then one stack for all of
+    /// them (see [`crash_bt`]); the frames were copied from the task that had them.
+    pub stack_shared_by_hand: bool,
+    /// First line (1-based) of this task's text.
+    pub line: usize,
+}
+
+impl TaskStack {
+    /// The function names, innermost first, including unreliable `?` frames.
+    pub fn funcs(&self) -> Vec<&str> {
+        self.frames.iter().map(|f| f.func.as_str()).collect()
+    }
+
+    /// The grouping key of [`ParsedArtifact::stack_groups`]: function names of the reliable
+    /// frames, innermost first. `? func` frames are left out: they are stale return addresses
+    /// found by scanning the stack and differ between otherwise identical waits.
+    pub fn stack_key(&self) -> Vec<&str> {
+        self.frames
+            .iter()
+            .filter(|f| f.reliable)
+            .map(|f| f.func.as_str())
+            .collect()
+    }
+}
+
+/// Tasks with the same function sequence (offsets ignored).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StackGroup {
+    pub funcs: Vec<String>,
+    pub members: Vec<GroupMember>,
+    /// Members whose stack was shared by hand in the paste (not printed for each of them).
+    pub shared_by_hand: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GroupMember {
+    pub index: usize,
+    pub pid: Option<u32>,
+    pub comm: Option<String>,
+}
+
+/// What [`parse_text`] found in one pasted text.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct ParsedArtifact {
+    pub tasks: Vec<TaskStack>,
+    pub stalls: Vec<StallReport>,
+    pub hung_tasks: Vec<HungTaskReport>,
+    pub log_records: Vec<LogRecord>,
+    /// `bt: ...` errors and similar tool complaints found in crash output.
+    pub tool_errors: Vec<String>,
+    /// Physical lines seen (including blank ones).
+    pub total_lines: usize,
+    /// Physical lines re-joined to the line before them (mail wrapping).
+    pub joined_lines: usize,
+    /// Non-blank logical lines no parser recognised.
+    pub unparsed_lines: usize,
+    /// The first few of them, as `(line number, text)`.
+    pub unparsed_samples: Vec<(usize, String)>,
+    /// crash tasks printed twice (same pid and task address) and merged into one.
+    pub duplicate_tasks_merged: usize,
+}
+
+impl ParsedArtifact {
+    /// Groups tasks with identical function sequences (offsets, addresses and unreliable `?`
+    /// frames ignored, see [`TaskStack::stack_key`]), largest group first; ties keep the order of
+    /// first appearance. Tasks without frames are left out.
+    pub fn stack_groups(&self) -> Vec<StackGroup> {
+        let mut groups: Vec<StackGroup> = Vec::new();
+        let mut index: std::collections::HashMap<Vec<&str>, usize> = Default::default();
+        for (i, t) in self.tasks.iter().enumerate() {
+            if t.frames.is_empty() {
+                continue;
+            }
+            let key = t.stack_key();
+            let gi = *index.entry(key.clone()).or_insert_with(|| {
+                groups.push(StackGroup {
+                    funcs: key.iter().map(|s| s.to_string()).collect(),
+                    members: Vec::new(),
+                    shared_by_hand: 0,
+                });
+                groups.len() - 1
+            });
+            let g = &mut groups[gi];
+            g.members.push(GroupMember {
+                index: i,
+                pid: t.pid,
+                comm: t.comm.clone(),
+            });
+            if t.stack_shared_by_hand {
+                g.shared_by_hand += 1;
+            }
+        }
+        // Stable sort: equal sizes stay in order of first appearance.
+        groups.sort_by_key(|g| std::cmp::Reverse(g.members.len()));
+        groups
+    }
+}
+
+/// Runs every parser over `text`. Never fails; what is not understood is counted in
+/// [`ParsedArtifact::unparsed_lines`].
+pub fn parse_text(text: &str) -> ParsedArtifact {
+    let log_records = kernel_log::parse_log(text);
+    let total_lines = log_records.len();
+    let physical: Vec<Line> = log_records
+        .iter()
+        .map(|r| Line {
+            no: r.line,
+            text: r.message.clone(),
+            joined: 1,
+        })
+        .collect();
+    let lines = unwrap_lines(physical);
+    let joined_lines = lines.iter().map(|l| l.joined - 1).sum();
+    let mut used = vec![false; lines.len()];
+
+    let bt = crash_bt::parse_lines(&lines, &mut used);
+    let traces = call_trace::parse_lines(&lines, &mut used);
+    let hung = hung_task::parse_lines(&lines, &traces, &mut used);
+    let stalls = rcu_stall::parse_lines(&lines, &mut used);
+
+    let mut out = ParsedArtifact {
+        stalls,
+        hung_tasks: hung,
+        total_lines,
+        joined_lines,
+        tool_errors: bt.errors.clone(),
+        duplicate_tasks_merged: bt.duplicates_merged,
+        ..Default::default()
+    };
+    for t in bt.tasks {
+        out.tasks.push(TaskStack {
+            pid: Some(t.pid),
+            comm: Some(t.comm),
+            task: t.task,
+            cpu: t.cpu,
+            state: None,
+            origin: StackOrigin::CrashBt,
+            frames: t.frames,
+            stack_shared_by_hand: t.stack_shared_by_hand,
+            line: t.line,
+        });
+    }
+    for tr in traces {
+        if tr.frames.is_empty() {
+            continue;
+        }
+        out.tasks.push(tr.into_task());
+    }
+    out.tasks.sort_by_key(|t| t.line);
+
+    // Lines with a recognised log prefix are log records even when their message is not
+    // understood; everything else unconsumed and non-blank is "unparsed".
+    let prefixed: std::collections::HashSet<usize> = log_records
+        .iter()
+        .filter(|r| r.has_prefix())
+        .map(|r| r.line)
+        .collect();
+    for (l, u) in lines.iter().zip(&used) {
+        if *u || l.text.trim().is_empty() || prefixed.contains(&l.no) {
+            continue;
+        }
+        out.unparsed_lines += 1;
+        if out.unparsed_samples.len() < UNPARSED_SAMPLES {
+            out.unparsed_samples
+                .push((l.no, truncate(l.text.trim(), 160)));
+        }
+    }
+    out.log_records = log_records;
+    out
+}
+
+/// Re-joins physical lines that a mail client or terminal wrapped, where the continuation is
+/// unambiguous. Quirk (seed 002, an LKML mail): `1-...!: (2099 ticks this GP)
+/// idle=403c/1/0x40000002` / `softirq=33/33 fqs=1` arrive as two lines, as do `kthread starved
+/// for 2098 jiffies! g-1135 f0x0` / `RCU_GP_WAIT_FQS(5) ->state=0x0 ->cpu=1` and
+/// `nmi_trigger_cpumask_backtrace from` / `rcu_check_gp_kthread_starvation+0x138/0x154`.
+pub fn unwrap_lines(lines: Vec<Line>) -> Vec<Line> {
+    let mut out: Vec<Line> = Vec::with_capacity(lines.len());
+    for l in lines {
+        if let Some(prev) = out.last_mut()
+            && is_continuation(&prev.text, &l.text)
+        {
+            let t = prev.text.trim_end().to_string();
+            prev.text = format!("{t} {}", l.text.trim());
+            prev.joined += l.joined;
+            continue;
+        }
+        out.push(l);
+    }
+    out
+}
+
+fn is_continuation(prev: &str, next: &str) -> bool {
+    let p = prev.trim_end();
+    let n = next.trim();
+    if p.is_empty() || n.is_empty() {
+        return false;
+    }
+    // Per-CPU stall line split before softirq= / fqs=.
+    if (p.contains("ticks this GP)") || p.contains("GPs behind)"))
+        && p.contains("idle=")
+        && !p.contains("softirq=")
+        && n.starts_with("softirq=")
+    {
+        return true;
+    }
+    // kthread starved / timer wakeup line split before the gp_state name.
+    if (p.contains("kthread starved for") || p.contains("kthread timer wakeup didn't happen"))
+        && !p.contains("RCU_GP_")
+        && n.starts_with("RCU_GP_")
+    {
+        return true;
+    }
+    if p.contains("Unless ") && p.ends_with("OOM is now") && n.starts_with("expected behavior") {
+        return true;
+    }
+    // sched_show_task line split before ppid:/flags:.
+    if p.starts_with("task:")
+        && !p.contains("flags:")
+        && (n.starts_with("ppid:") || n.starts_with("flags:") || n.starts_with("pid:"))
+    {
+        return true;
+    }
+    // arm32 "A from B" line split after "from".
+    if p.ends_with(" from")
+        && !n.contains(' ')
+        && (parse_func_offset(n).is_some() || n.starts_with("0x"))
+    {
+        return true;
+    }
+    // `CPU: 1 PID: 34 Comm: kworker/1:4 Not tainted` / `5.19.0-rc4-05465-g5732b42edfd1 #12317`.
+    if p.starts_with("CPU: ")
+        && p.contains(" Comm: ")
+        && (p.ends_with("tainted") || p.contains("Tainted:"))
+        && n.starts_with(|c: char| c.is_ascii_digit())
+        && n.split_whitespace().next().is_some_and(|w| w.contains('.'))
+    {
+        return true;
+    }
+    // Hung-task header split before "seconds.".
+    if p.starts_with("INFO: task ") && p.ends_with("blocked for more than") {
+        return true;
+    }
+    false
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+pub(crate) fn ser_kva_opt<S: serde::Serializer>(v: &Option<Kva>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(k) => s.serialize_some(&format!("{:#x}", k.get())),
+        None => s.serialize_none(),
+    }
+}
+
+/// Parses a hexadecimal number with or without `0x`.
+pub(crate) fn parse_hex(s: &str) -> Option<u64> {
+    let s = s
+        .strip_prefix("0x")
+        .or_else(|| s.strip_prefix("0X"))
+        .unwrap_or(s);
+    if s.is_empty() || s.len() > 16 {
+        return None;
+    }
+    u64::from_str_radix(s, 16).ok()
+}
+
+/// Parses a decimal or `0x` hexadecimal number.
+pub(crate) fn parse_num(s: &str) -> Option<u64> {
+    if s.starts_with("0x") || s.starts_with("0X") {
+        parse_hex(s)
+    } else {
+        s.parse().ok()
+    }
+}
+
+/// Reads the value after `key` (e.g. `"pid:"`) in `s`, skipping spaces, up to the next space.
+pub(crate) fn value_after<'a>(s: &'a str, key: &str) -> Option<&'a str> {
+    let mut from = 0;
+    while let Some(pos) = s[from..].find(key) {
+        let at = from + pos;
+        // The key must start a word (so "flags:" does not match inside "task_flags:").
+        let ok = at == 0 || !s[..at].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_');
+        if ok {
+            let rest = s[at + key.len()..].trim_start();
+            let end = rest
+                .find(|c: char| c.is_whitespace() || c == ',' || c == ')')
+                .unwrap_or(rest.len());
+            return Some(&rest[..end]);
+        }
+        from = at + key.len();
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests;
