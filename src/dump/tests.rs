@@ -1,0 +1,1 @@
+//! Whole-dump tests: files built in code for every format, opened through `Dump`.
