@@ -33,7 +33,7 @@ impl Bitmap {
             })
             .collect();
         // Clear the bits at and above nbits so counts never see them.
-        if nbits % 64 != 0
+        if !nbits.is_multiple_of(64)
             && let Some(last) = words.last_mut()
         {
             *last &= (1u64 << (nbits % 64)) - 1;
@@ -67,7 +67,7 @@ impl Bitmap {
         for w in &self.words[chunk * WORDS_PER_CHUNK..word] {
             r += u64::from(w.count_ones());
         }
-        if bit % 64 != 0 {
+        if !bit.is_multiple_of(64) {
             r += u64::from((self.words[word] & ((1u64 << (bit % 64)) - 1)).count_ones());
         }
         r
@@ -153,7 +153,7 @@ mod tests {
         }
         assert_eq!(bm.rank(u64::MAX), naive_rank(&bytes, nbits));
         assert_eq!(bm.count_ones(), naive_rank(&bytes, nbits));
-        assert_eq!(bm.get(nbits), false);
+        assert!(!bm.get(nbits));
         assert_eq!(bm.get(9), bytes[1] & 2 != 0);
     }
 

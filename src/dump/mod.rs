@@ -230,7 +230,7 @@ pub struct DumpHeaderInfo {
 
 enum Mem {
     Elf { src: Source, core: ElfCore },
-    Kdump(KdumpFile),
+    Kdump(Box<KdumpFile>),
 }
 
 /// An opened dump. `Send + Sync`; reads take `&self`.
@@ -478,7 +478,7 @@ impl Dump {
         };
         let flattened = k.is_flat();
         Ok(Dump {
-            mem: Mem::Kdump(k),
+            mem: Mem::Kdump(Box::new(k)),
             format: DumpFormat::Kdump { flattened },
             flattened,
             live: false,

@@ -229,10 +229,8 @@ pub(crate) fn collect(buf: &[u8], what: &str, set: &mut NoteSet, warnings: &mut 
                 set.prstatus.push(prstatus(set.prstatus.len(), n.desc));
             }
             (b"CORE", NT_TASKSTRUCT) => set.kcore_like = true,
-            (b"VMCOREINFO", 0) => {
-                if set.vmcoreinfo.is_none() {
-                    set.vmcoreinfo = Some(n.desc.to_vec());
-                }
+            (b"VMCOREINFO", 0) if set.vmcoreinfo.is_none() => {
+                set.vmcoreinfo = Some(n.desc.to_vec());
             }
             (b"QEMU", 0) => match qemu_cpu_state(set.qemu.len(), n.desc) {
                 Some(s) => set.qemu.push(s),
