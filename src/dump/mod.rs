@@ -416,6 +416,9 @@ impl Dump {
                 "kdump header utsname is empty (QEMU leaves it blank); VMCOREINFO says OSRELEASE={rel}"
             )),
             (None, None) => warnings.push("kdump header utsname is empty".into()),
+            (Some(u), Some(rel)) if u.release.is_empty() => warnings.push(format!(
+                "kdump header utsname.release is empty (QEMU fills in only utsname.machine); VMCOREINFO says OSRELEASE={rel}"
+            )),
             (Some(u), Some(rel)) if u.release != rel => warnings.push(format!(
                 "kdump header utsname.release {:?} disagrees with VMCOREINFO OSRELEASE={rel}",
                 u.release
