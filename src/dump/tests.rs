@@ -670,3 +670,50 @@ fn live_kcore_if_readable() {
         ),
     }
 }
+
+#[test]
+fn kdump_single_bitmap_and_split_parts() {
+    // Old single-bitmap layout: when max_mapnr needs more than half of the bitmap area,
+    // the whole area is one bitmap, used as both the RAM and the dumpable map.
+    let (mut bytes, l) = kdump(&spec());
+    let big = (l.desc_off - l.bitmap_off) * 8 / 2 + 1;
+    bytes[440..444].copy_from_slice(&(big as u32).to_le_bytes());
+    let sub = BS + 96;
+    bytes[sub..sub + 8].copy_from_slice(&big.to_le_bytes());
+    let d = Dump::from_bytes(bytes).unwrap();
+    assert!(
+        d.warnings()
+            .iter()
+            .any(|w| w.contains("single page bitmap")),
+        "{:?}",
+        d.warnings()
+    );
+    // The 1st bitmap (RAM) now decides, so pfn 5 and 9 count as dumped and shift the
+    // descriptor ranks: only pfns before 5 still match; nothing may panic.
+    assert_eq!(page(&d, 0).unwrap(), content(0));
+    for pfn in 0..12 {
+        let _ = page(&d, pfn);
+    }
+
+    // A split part holding pfns 3..8: descriptors are counted from pfn 3.
+    let mut s = spec();
+    s.pages.retain(|(p, _, _)| (3..8).contains(p));
+    let (mut bytes, _) = kdump(&s);
+    let sub = BS;
+    bytes[sub + 12..sub + 16].copy_from_slice(&1u32.to_le_bytes()); // split
+    bytes[sub + 80..sub + 88].copy_from_slice(&3u64.to_le_bytes()); // start_pfn_64
+    bytes[sub + 88..sub + 96].copy_from_slice(&8u64.to_le_bytes()); // end_pfn_64
+    let d = Dump::from_bytes(bytes).unwrap();
+    assert_eq!(d.header().split, Some((3, 8)));
+    assert!(d.warnings().iter().any(|w| w.contains("split dump")));
+    for pfn in [3, 4, 7] {
+        assert_eq!(page(&d, pfn).unwrap(), expected(pfn).unwrap(), "pfn {pfn}");
+    }
+    assert_eq!(page(&d, 5), Err(MemError::Excluded(Pa(0x5000))));
+    assert_eq!(page(&d, 0), Err(MemError::NotPresent(Pa(0))));
+    assert_eq!(page(&d, 8), Err(MemError::NotPresent(Pa(0x8000))));
+    assert_eq!(
+        d.phys_ranges(),
+        vec![(Pa(0x3000), 2 * BS as u64), (Pa(0x7000), BS as u64)]
+    );
+}
