@@ -78,7 +78,10 @@ mod tests {
         assert_eq!(pa.pfn(), Pfn(0x12345));
         assert_eq!(pa.page_offset(), 0x678);
         assert_eq!(pa.pfn().pa(), Pa(0x1234_5000));
-        assert_eq!(format!("{}", Kva(0xffff_ffff_8100_0000)), "0xffffffff81000000");
+        assert_eq!(
+            format!("{}", Kva(0xffff_ffff_8100_0000)),
+            "0xffffffff81000000"
+        );
         assert_eq!(Kva(u64::MAX).add(2), Kva(1));
     }
 }

@@ -5,4 +5,5 @@
 //! → `report` → `cli`/`tui`. See `docs/architecture.md`.
 
 pub mod addr;
+pub mod debuginfo;
 pub mod dump;
