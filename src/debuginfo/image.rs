@@ -21,6 +21,7 @@ pub(crate) struct UnitSlot {
     pub start: DebugInfoOffset<usize>,
     pub header: gimli::UnitHeader<R>,
     unit: OnceLock<Result<gimli::Unit<R>, gimli::Error>>,
+    line_program: OnceLock<Option<gimli::IncompleteLineProgram<R>>>,
 }
 
 /// An allocated section of the ELF, at its link-time (vmlinux) or runtime (module) address.
@@ -239,25 +240,15 @@ impl Image {
         })
     }
 
-    /// `[start, end)` of the per-CPU area: link-time offsets for the vmlinux
-    /// (`__per_cpu_start`..`__per_cpu_end`), the placed `.data..percpu` for a module.
+    /// `[start, end)` of the per-CPU area: the `.data..percpu` section, linked at 0 in the
+    /// vmlinux (so equal to `__per_cpu_start..__per_cpu_end` without reading the symbol
+    /// table), placed by the caller in a module.
     pub fn percpu(&self) -> Option<(u64, u64)> {
         *self.percpu.get_or_init(|| {
-            if self.relocatable() {
-                self.sections
-                    .iter()
-                    .find(|s| s.name == ".data..percpu")
-                    .map(|s| (s.addr, s.addr + s.size))
-            } else {
-                let syms = self.symbols();
-                match (
-                    syms.by_name("__per_cpu_start"),
-                    syms.by_name("__per_cpu_end"),
-                ) {
-                    (Some(a), Some(b)) => Some((a.addr, b.addr)),
-                    _ => None,
-                }
-            }
+            self.sections
+                .iter()
+                .find(|s| s.alloc && s.name == ".data..percpu")
+                .map(|s| (s.addr, s.addr + s.size))
         })
     }
 
@@ -282,6 +273,7 @@ impl Image {
                     start,
                     header,
                     unit: OnceLock::new(),
+                    line_program: OnceLock::new(),
                 });
             }
             Ok(v)
@@ -292,14 +284,36 @@ impl Image {
         }
     }
 
-    /// The parsed unit number `idx`.
+    /// The parsed unit number `idx`, without its line program (see [`Self::line_program`]):
+    /// `gimli::Unit::new` parses the line-program header, whose DWARF 5 file tables are most
+    /// of the cost of opening a unit, and name lookups never need it.
     pub fn unit(&self, idx: usize) -> Result<&gimli::Unit<R>, DebugError> {
         let slot = &self.units()?[idx];
         let r = slot
             .unit
-            .get_or_init(|| gimli::Unit::new(&self.dwarf, slot.header));
+            .get_or_init(|| light_unit(&self.dwarf, slot.header));
         r.as_ref()
             .map_err(|e| self.dwarf_err(format!("unit at {:#x}", slot.start.0), *e))
+    }
+
+    /// The line program of unit `idx` (parsed on first use).
+    pub fn line_program(&self, idx: usize) -> Option<&gimli::IncompleteLineProgram<R>> {
+        let unit = self.unit(idx).ok()?;
+        let slot = &self.units().ok()?[idx];
+        slot.line_program
+            .get_or_init(|| {
+                let root = unit.entry(unit.header.root_offset()).ok()?;
+                let Some(gimli::AttributeValue::DebugLineRef(off)) =
+                    root.attr_value(gimli::constants::DW_AT_stmt_list)
+                else {
+                    return None;
+                };
+                self.dwarf
+                    .debug_line
+                    .program(off, unit.header.address_size(), unit.comp_dir, unit.name)
+                    .ok()
+            })
+            .as_ref()
     }
 
     /// The unit containing the `.debug_info` offset, and the offset within it.
@@ -337,6 +351,64 @@ impl Image {
             .iter()
             .any(|s| s.alloc && s.addr != 0 && addr >= s.addr && addr - s.addr < s.size)
     }
+}
+
+/// A [`gimli::Unit`] with abbreviations and the root DIE's bases but no line program.
+fn light_unit(
+    dwarf: &gimli::Dwarf<R>,
+    header: gimli::UnitHeader<R>,
+) -> gimli::Result<gimli::Unit<R>> {
+    use gimli::constants as dw;
+    let abbreviations = dwarf.abbreviations(&header)?;
+    let enc = header.encoding();
+    let mut unit = gimli::Unit {
+        header,
+        abbreviations,
+        name: None,
+        comp_dir: None,
+        low_pc: 0,
+        str_offsets_base: gimli::DebugStrOffsetsBase::default_for_encoding_and_file(
+            enc,
+            dwarf.file_type,
+        ),
+        addr_base: gimli::DebugAddrBase(0),
+        loclists_base: gimli::DebugLocListsBase::default_for_encoding_and_file(
+            enc,
+            dwarf.file_type,
+        ),
+        rnglists_base: gimli::DebugRngListsBase::default_for_encoding_and_file(
+            enc,
+            dwarf.file_type,
+        ),
+        line_program: None,
+        dwo_id: None,
+    };
+    let root = unit.entry(unit.header.root_offset())?;
+    let (mut name, mut comp_dir) = (None, None);
+    for a in root.attrs() {
+        match (a.name(), a.value()) {
+            (dw::DW_AT_str_offsets_base, gimli::AttributeValue::DebugStrOffsetsBase(b)) => {
+                unit.str_offsets_base = b
+            }
+            (
+                dw::DW_AT_addr_base | dw::DW_AT_GNU_addr_base,
+                gimli::AttributeValue::DebugAddrBase(b),
+            ) => unit.addr_base = b,
+            (dw::DW_AT_loclists_base, gimli::AttributeValue::DebugLocListsBase(b)) => {
+                unit.loclists_base = b
+            }
+            (dw::DW_AT_rnglists_base, gimli::AttributeValue::DebugRngListsBase(b)) => {
+                unit.rnglists_base = b
+            }
+            (dw::DW_AT_name, v) => name = Some(v),
+            (dw::DW_AT_comp_dir, v) => comp_dir = Some(v),
+            _ => {}
+        }
+    }
+    // Strings last: strx forms need str_offsets_base.
+    unit.name = name.and_then(|v| dwarf.attr_string(&unit, v).ok());
+    unit.comp_dir = comp_dir.and_then(|v| dwarf.attr_string(&unit, v).ok());
+    Ok(unit)
 }
 
 /// Apply the relocations of an `ET_REL` file to a copy of a debug section. Only absolute

@@ -39,6 +39,8 @@ pub(crate) struct TypeSlot {
 pub(crate) struct VarEntry {
     pub die: DieOff,
     pub addr: u64,
+    /// `DW_AT_external`: a global, unique by name (statics may repeat across units).
+    pub external: bool,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -130,7 +132,7 @@ impl Image {
         let end = (start + batch).min(n);
         let results: Vec<Result<Vec<Found>, DebugError>> = (start..end)
             .into_par_iter()
-            .map(|u| self.scan_unit(u))
+            .map(|u| self.scan_unit(u, idx))
             .collect();
         for r in results {
             match r {
@@ -144,7 +146,8 @@ impl Image {
     }
 
     /// Read the top-level DIEs of unit `u`.
-    fn scan_unit(&self, u: usize) -> Result<Vec<Found>, DebugError> {
+    /// `known` is the index so far: names it already defines are not reported again.
+    fn scan_unit(&self, u: usize, known: &NameIndex) -> Result<Vec<Found>, DebugError> {
         let unit = self.unit(u)?;
         let base = self.units()?[u].start.0;
         let err = |e| self.dwarf_err(format!("unit {u} entries"), e);
@@ -164,21 +167,21 @@ impl Image {
                 break; // end of the unit DIE's children
             };
             let tag = abbrev.tag();
-            let wanted = matches!(
-                tag,
+            let has = |at| abbrev.attributes().iter().any(|s| s.name() == at);
+            // Decided from the abbreviation alone: prototypes (no code) and extern
+            // declarations (no location) are most top-level DIEs and are skipped unread.
+            let wanted = match tag {
                 dw::DW_TAG_structure_type
-                    | dw::DW_TAG_union_type
-                    | dw::DW_TAG_enumeration_type
-                    | dw::DW_TAG_typedef
-                    | dw::DW_TAG_base_type
-                    | dw::DW_TAG_variable
-                    | dw::DW_TAG_subprogram
-            );
+                | dw::DW_TAG_union_type
+                | dw::DW_TAG_enumeration_type
+                | dw::DW_TAG_typedef
+                | dw::DW_TAG_base_type => true,
+                dw::DW_TAG_variable => has(dw::DW_AT_location),
+                dw::DW_TAG_subprogram => has(dw::DW_AT_low_pc),
+                _ => false,
+            };
             if !wanted {
-                raw.skip_attributes(abbrev.attributes()).map_err(err)?;
-                if abbrev.has_children() {
-                    skip_children(&mut raw, None, unit).map_err(err)?;
-                }
+                skip_die(&mut raw, abbrev, unit).map_err(err)?;
                 continue;
             }
             raw.read_attributes(abbrev.attributes(), &mut attrs)
@@ -190,6 +193,7 @@ impl Image {
             let mut low_pc = None;
             let mut high_pc = None;
             let mut origin = None;
+            let mut external = false;
             for a in &attrs {
                 match a.name() {
                     dw::DW_AT_name => {
@@ -206,6 +210,9 @@ impl Image {
                         }
                     }
                     dw::DW_AT_location => location = Some(a.value()),
+                    dw::DW_AT_external => {
+                        external = matches!(a.value(), AttributeValue::Flag(true))
+                    }
                     dw::DW_AT_low_pc => {
                         low_pc = self.dwarf.attr_address(unit, a.value()).ok().flatten()
                     }
@@ -223,11 +230,29 @@ impl Image {
             match tag {
                 dw::DW_TAG_variable => {
                     if let Some(addr) = location.and_then(|l| static_address(self, unit, l)) {
-                        if name.is_none() {
-                            name = origin.and_then(|o| die_name(self, unit, o));
+                        if name.is_none()
+                            && let Some(o) = origin
+                            && let Ok(e) = unit.entry(o)
+                        {
+                            // A definition pointing at its (external) declaration.
+                            name = e
+                                .attr_value(dw::DW_AT_name)
+                                .and_then(|v| self.dwarf.attr_string(unit, v).ok())
+                                .map(|s| s.slice());
+                            external |= matches!(
+                                e.attr_value(dw::DW_AT_external),
+                                Some(AttributeValue::Flag(true))
+                            );
                         }
                         if let Some(n) = name {
-                            out.push(Found::Var(n, VarEntry { die, addr }));
+                            out.push(Found::Var(
+                                n,
+                                VarEntry {
+                                    die,
+                                    addr,
+                                    external,
+                                },
+                            ));
                         }
                     }
                 }
@@ -273,7 +298,13 @@ impl Image {
                         _ => Ns::Ordinary,
                     };
                     if let Some(n) = name {
-                        out.push(Found::Type(ns, n, die, decl));
+                        let defined = known.types.get(&(ns, n)).is_some_and(|s| s.def.is_some());
+                        if defined {
+                            // Its enumerators are indexed already, too.
+                            enum_children = false;
+                        } else {
+                            out.push(Found::Type(ns, n, die, decl));
+                        }
                     }
                 }
             }
@@ -332,6 +363,30 @@ impl Image {
         }
         Ok(())
     }
+}
+
+/// Skip an entry whose abbreviation was just read: its attributes (reading only
+/// `DW_AT_sibling`) and its children.
+fn skip_die<'u>(
+    raw: &mut gimli::EntriesRaw<'u, R>,
+    abbrev: &gimli::Abbreviation,
+    unit: &'u gimli::Unit<R>,
+) -> gimli::Result<()> {
+    if !abbrev.has_children() {
+        return raw.skip_attributes(abbrev.attributes());
+    }
+    let mut sibling = None;
+    let specs = abbrev.attributes();
+    for (i, spec) in specs.iter().enumerate() {
+        if spec.name() == dw::DW_AT_sibling {
+            if let AttributeValue::UnitRef(o) = raw.read_attribute(*spec)?.value() {
+                sibling = Some(o);
+            }
+        } else {
+            raw.skip_attributes(&specs[i..=i])?;
+        }
+    }
+    skip_children(raw, sibling, unit)
 }
 
 /// Skip the children of the entry just read: jump to its sibling when it has one, otherwise

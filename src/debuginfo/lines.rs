@@ -69,8 +69,9 @@ impl Image {
     }
 
     /// The file name of entry `index` of a unit's line-program file table.
-    pub(crate) fn decl_file(&self, unit: &gimli::Unit<R>, index: u64) -> Option<String> {
-        let lp = unit.line_program.as_ref()?;
+    pub(crate) fn decl_file(&self, u: usize, index: u64) -> Option<String> {
+        let unit = self.unit(u).ok()?;
+        let lp = self.line_program(u)?;
         let header = lp.header();
         let file = header.file(index)?;
         let name = self.dwarf.attr_string(unit, file.path_name()).ok()?;

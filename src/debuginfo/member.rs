@@ -198,7 +198,7 @@ impl Image {
                 .and_then(|v| v.udata_value());
             if file.is_some() || line.is_some() {
                 return (
-                    file.and_then(|f| self.decl_file(unit, f)),
+                    file.and_then(|f| self.decl_file(u, f)),
                     line.and_then(|l| u32::try_from(l).ok()),
                 );
             }

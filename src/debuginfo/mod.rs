@@ -223,9 +223,15 @@ impl DebugInfo {
     /// has the name, the DWARF definition at the symbol's address is preferred.
     pub fn find_variable(&self, name: &str) -> Result<Variable, DebugError> {
         for img in &self.images {
-            let want = img.symbols().by_name(name).map(|s| s.addr);
+            // A global is unique: take it without reading the symbol table. A static may
+            // repeat across units: prefer the one the ELF symbol table names.
+            let mut want = None;
             let found = img.lookup(|idx, complete| {
                 let v = idx.vars.get(name.as_bytes())?;
+                if let Some(e) = v.iter().find(|e| e.external) {
+                    return Some(*e);
+                }
+                let want = *want.get_or_insert_with(|| img.symbols().by_name(name).map(|s| s.addr));
                 match want.and_then(|a| v.iter().find(|e| e.addr == a)) {
                     Some(e) => Some(*e),
                     None if complete || want.is_none() => v.first().copied(),
