@@ -190,9 +190,11 @@ impl Image {
         };
         for _ in 0..4 {
             let Ok(e) = unit.entry(off) else { break };
-            let file = e
-                .attr_value(dw::DW_AT_decl_file)
-                .and_then(|v| v.udata_value());
+            let file = match e.attr_value(dw::DW_AT_decl_file) {
+                Some(AttributeValue::FileIndex(f)) => Some(f),
+                Some(v) => v.udata_value(),
+                None => None,
+            };
             let line = e
                 .attr_value(dw::DW_AT_decl_line)
                 .and_then(|v| v.udata_value());
