@@ -1,0 +1,452 @@
+//! One loaded ELF file (the vmlinux or a module `.ko`): the mapping, its sections, its DWARF
+//! sections (decompressed and, for `ET_REL` modules, relocated), and the lazily parsed units.
+
+use super::DebugError;
+use super::index::NameIndex;
+use super::symbols::SymTable;
+use gimli::{DebugInfoOffset, RunTimeEndian, UnitOffset};
+use memmap2::Mmap;
+use object::{Object, ObjectSection, ObjectSymbol, RelocationKind, RelocationTarget, SectionIndex};
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// The gimli reader used everywhere: slices of the mapping (or of owned, relocated copies) that
+/// live as long as the [`Image`] that holds them.
+pub(crate) type R = gimli::EndianSlice<'static, RunTimeEndian>;
+
+/// A unit header with its lazily parsed [`gimli::Unit`].
+pub(crate) struct UnitSlot {
+    pub start: DebugInfoOffset<usize>,
+    pub header: gimli::UnitHeader<R>,
+    unit: OnceLock<Result<gimli::Unit<R>, gimli::Error>>,
+    line_program: OnceLock<Option<gimli::IncompleteLineProgram<R>>>,
+}
+
+/// An allocated section of the ELF, at its link-time (vmlinux) or runtime (module) address.
+pub(crate) struct PlacedSection {
+    pub name: String,
+    pub addr: u64,
+    pub size: u64,
+    pub data: Option<&'static [u8]>,
+    /// `SHF_ALLOC`: part of the loaded image (others, such as `.debug_frame`, have address 0).
+    pub alloc: bool,
+}
+
+pub(crate) struct Image {
+    pub path: PathBuf,
+    /// `None` for the vmlinux.
+    pub module: Option<String>,
+    pub dwarf: Arc<gimli::Dwarf<R>>,
+    pub build_id: Option<Vec<u8>>,
+    pub sections: Vec<PlacedSection>,
+    /// `[start, end)` of the per-CPU area as link-time (vmlinux) or runtime (module) addresses.
+    percpu: OnceLock<Option<(u64, u64)>>,
+    symbols: OnceLock<SymTable>,
+    obj: object::File<'static>,
+    bases: HashMap<String, u64>,
+    units: OnceLock<Result<Vec<UnitSlot>, gimli::Error>>,
+    pub index: Mutex<NameIndex>,
+    pub lines: OnceLock<Option<Mutex<addr2line::Context<R>>>>,
+    // The data the `'static` slices above point into. Declared last so that it is dropped last;
+    // nothing above reads through its slices while being dropped.
+    _owned: Vec<Box<[u8]>>,
+    _map: Mmap,
+}
+
+/// Turn a borrow of data we own (mapping or boxed copy, both at stable addresses and never
+/// mutated nor freed before the `Image` is dropped) into a `'static` slice.
+fn extend(data: &[u8]) -> &'static [u8] {
+    // SAFETY: callers only pass slices of `Image::_map` or of a `Box<[u8]>` that is moved into
+    // `Image::_owned`; both keep their heap/mapping address when moved, are never written, and
+    // outlive every reader stored in the same `Image` (fields are dropped after the readers,
+    // and the readers are never handed out beyond `&self` lifetimes by the public API).
+    unsafe { std::slice::from_raw_parts(data.as_ptr(), data.len()) }
+}
+
+impl Image {
+    /// Map and parse an ELF file. `bases` places the sections of an `ET_REL` module at their
+    /// runtime addresses (ignored for the vmlinux).
+    pub fn open(
+        path: &Path,
+        module: Option<&str>,
+        bases: &HashMap<String, u64>,
+    ) -> Result<Image, DebugError> {
+        let io = |source| DebugError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let file = std::fs::File::open(path).map_err(io)?;
+        // SAFETY: the file is mapped read-only; like every debugger we assume it is not
+        // truncated underneath us.
+        let map = unsafe { Mmap::map(&file) }.map_err(io)?;
+        let data = extend(&map);
+        let elf_err = |msg: String| DebugError::Elf {
+            path: path.to_owned(),
+            msg,
+        };
+        let obj = object::File::parse(data).map_err(|e| elf_err(e.to_string()))?;
+        let relocatable = obj.kind() == object::ObjectKind::Relocatable;
+        let mut owned: Vec<Box<[u8]>> = Vec::new();
+
+        // Where each section sits: vmlinux sections at their sh_addr, module sections where the
+        // caller says the kernel put them (unplaced module sections keep address 0).
+        let section_base = |idx: SectionIndex| -> u64 {
+            match obj.section_by_index(idx) {
+                Ok(s) if relocatable => s
+                    .name()
+                    .ok()
+                    .and_then(|n| bases.get(n))
+                    .copied()
+                    .unwrap_or(0),
+                Ok(s) => s.address(),
+                Err(_) => 0,
+            }
+        };
+
+        let mut sections = Vec::new();
+        for s in obj.sections() {
+            let Ok(name) = s.name() else { continue };
+            let is_alloc = match s.flags() {
+                object::SectionFlags::Elf { sh_flags, .. } => {
+                    sh_flags.0 & object::elf::SHF_ALLOC.0 != 0
+                }
+                _ => false,
+            };
+            if !is_alloc {
+                // Of the unloaded sections only the unwinder's `.debug_frame` is kept.
+                if name == ".debug_frame" {
+                    let data = match s.uncompressed_data() {
+                        Ok(Cow::Borrowed(b)) => Some(b),
+                        Ok(Cow::Owned(v)) => {
+                            let b = v.into_boxed_slice();
+                            let d = extend(&b);
+                            owned.push(b);
+                            Some(d)
+                        }
+                        Err(_) => None,
+                    };
+                    sections.push(PlacedSection {
+                        name: name.to_owned(),
+                        addr: 0,
+                        size: s.size(),
+                        data,
+                        alloc: false,
+                    });
+                }
+                continue;
+            }
+            let addr = if relocatable {
+                match bases.get(name) {
+                    Some(a) => *a,
+                    None => continue,
+                }
+            } else {
+                s.address()
+            };
+            let data = match s.kind() {
+                object::SectionKind::UninitializedData | object::SectionKind::UninitializedTls => {
+                    None
+                }
+                _ => s.data().ok().map(extend),
+            };
+            sections.push(PlacedSection {
+                name: name.to_owned(),
+                addr,
+                size: s.size(),
+                data,
+                alloc: true,
+            });
+        }
+
+        let mut load = |id: gimli::SectionId| -> Result<&'static [u8], DebugError> {
+            let Some(sec) = obj.section_by_name(id.name()) else {
+                return Ok(&[]);
+            };
+            let bytes = sec
+                .uncompressed_data()
+                .map_err(|e| elf_err(format!("{}: {e}", id.name())))?;
+            let has_relocs = relocatable && sec.relocations().next().is_some();
+            let bytes: Cow<'static, [u8]> = if has_relocs {
+                let mut buf = bytes.into_owned();
+                relocate(&obj, &sec, &mut buf, &section_base).map_err(|msg| {
+                    DebugError::Relocation {
+                        path: path.to_owned(),
+                        section: id.name().to_owned(),
+                        msg,
+                    }
+                })?;
+                Cow::Owned(buf)
+            } else {
+                bytes
+            };
+            Ok(match bytes {
+                Cow::Borrowed(b) => b,
+                Cow::Owned(v) => {
+                    let b = v.into_boxed_slice();
+                    let s = extend(&b);
+                    owned.push(b);
+                    s
+                }
+            })
+        };
+        let endian = if obj.is_little_endian() {
+            RunTimeEndian::Little
+        } else {
+            RunTimeEndian::Big
+        };
+        let dwarf = gimli::Dwarf::load(|id| load(id).map(|d| gimli::EndianSlice::new(d, endian)))?;
+
+        let build_id = obj.build_id().ok().flatten().map(<[u8]>::to_vec);
+        Ok(Image {
+            path: path.to_owned(),
+            module: module.map(str::to_owned),
+            dwarf: Arc::new(dwarf),
+            build_id,
+            sections,
+            percpu: OnceLock::new(),
+            symbols: OnceLock::new(),
+            obj,
+            bases: bases.clone(),
+            units: OnceLock::new(),
+            index: Mutex::new(NameIndex::default()),
+            lines: OnceLock::new(),
+            _owned: owned,
+            _map: map,
+        })
+    }
+
+    fn relocatable(&self) -> bool {
+        self.obj.kind() == object::ObjectKind::Relocatable
+    }
+
+    /// The ELF symbol table, read on first use.
+    pub fn symbols(&self) -> &SymTable {
+        self.symbols.get_or_init(|| {
+            let relocatable = self.relocatable();
+            let base = |idx: SectionIndex| -> u64 {
+                match self.obj.section_by_index(idx) {
+                    Ok(s) => s
+                        .name()
+                        .ok()
+                        .and_then(|n| self.bases.get(n))
+                        .copied()
+                        .unwrap_or(0),
+                    Err(_) => 0,
+                }
+            };
+            SymTable::new(&self.obj, self.module.as_deref(), relocatable, &base)
+        })
+    }
+
+    /// `[start, end)` of the per-CPU area: the `.data..percpu` section, linked at 0 in the
+    /// vmlinux (so equal to `__per_cpu_start..__per_cpu_end` without reading the symbol
+    /// table), placed by the caller in a module.
+    pub fn percpu(&self) -> Option<(u64, u64)> {
+        *self.percpu.get_or_init(|| {
+            self.sections
+                .iter()
+                .find(|s| s.alloc && s.name == ".data..percpu")
+                .map(|s| (s.addr, s.addr + s.size))
+        })
+    }
+
+    pub fn dwarf_err(&self, what: impl Into<String>, source: gimli::Error) -> DebugError {
+        DebugError::Dwarf {
+            path: self.path.clone(),
+            what: what.into(),
+            source,
+        }
+    }
+
+    /// All unit headers of `.debug_info` (read once; headers only).
+    pub fn units(&self) -> Result<&[UnitSlot], DebugError> {
+        let r = self.units.get_or_init(|| {
+            let mut v = Vec::new();
+            let mut it = self.dwarf.units();
+            while let Some(header) = it.next()? {
+                let Some(start) = header.debug_info_offset() else {
+                    continue;
+                };
+                v.push(UnitSlot {
+                    start,
+                    header,
+                    unit: OnceLock::new(),
+                    line_program: OnceLock::new(),
+                });
+            }
+            Ok(v)
+        });
+        match r {
+            Ok(v) => Ok(v),
+            Err(e) => Err(self.dwarf_err("unit headers", *e)),
+        }
+    }
+
+    /// The parsed unit number `idx`, without its line program (see [`Self::line_program`]):
+    /// `gimli::Unit::new` parses the line-program header, whose DWARF 5 file tables are most
+    /// of the cost of opening a unit, and name lookups never need it.
+    pub fn unit(&self, idx: usize) -> Result<&gimli::Unit<R>, DebugError> {
+        let slot = &self.units()?[idx];
+        let r = slot
+            .unit
+            .get_or_init(|| light_unit(&self.dwarf, slot.header));
+        r.as_ref()
+            .map_err(|e| self.dwarf_err(format!("unit at {:#x}", slot.start.0), *e))
+    }
+
+    /// The line program of unit `idx` (parsed on first use).
+    pub fn line_program(&self, idx: usize) -> Option<&gimli::IncompleteLineProgram<R>> {
+        let unit = self.unit(idx).ok()?;
+        let slot = &self.units().ok()?[idx];
+        slot.line_program
+            .get_or_init(|| {
+                let root = unit.entry(unit.header.root_offset()).ok()?;
+                let Some(gimli::AttributeValue::DebugLineRef(off)) =
+                    root.attr_value(gimli::constants::DW_AT_stmt_list)
+                else {
+                    return None;
+                };
+                self.dwarf
+                    .debug_line
+                    .program(off, unit.header.address_size(), unit.comp_dir, unit.name)
+                    .ok()
+            })
+            .as_ref()
+    }
+
+    /// The unit containing the `.debug_info` offset, and the offset within it.
+    pub fn locate(&self, off: usize) -> Result<Option<(usize, UnitOffset<usize>)>, DebugError> {
+        let units = self.units()?;
+        let i = units.partition_point(|u| u.start.0 <= off);
+        if i == 0 {
+            return Ok(None);
+        }
+        let u = &units[i - 1];
+        let rel = off - u.start.0;
+        if rel >= u.header.length_including_self() {
+            return Ok(None);
+        }
+        Ok(Some((i - 1, UnitOffset(rel))))
+    }
+
+    /// The bytes at a placed address (for reading initialised data such as `linux_banner`).
+    pub fn bytes_at(&self, addr: u64, len: u64) -> Option<&[u8]> {
+        let s = self
+            .sections
+            .iter()
+            .find(|s| s.alloc && s.data.is_some() && addr >= s.addr && addr - s.addr < s.size)?;
+        let data = s.data?;
+        let start = usize::try_from(addr - s.addr).ok()?;
+        let end = start
+            .checked_add(usize::try_from(len).ok()?)?
+            .min(data.len());
+        data.get(start..end)
+    }
+
+    /// Whether `addr` falls in one of this image's placed sections.
+    pub fn contains(&self, addr: u64) -> bool {
+        self.sections
+            .iter()
+            .any(|s| s.alloc && s.addr != 0 && addr >= s.addr && addr - s.addr < s.size)
+    }
+}
+
+/// A [`gimli::Unit`] with abbreviations and the root DIE's bases but no line program.
+fn light_unit(
+    dwarf: &gimli::Dwarf<R>,
+    header: gimli::UnitHeader<R>,
+) -> gimli::Result<gimli::Unit<R>> {
+    use gimli::constants as dw;
+    let abbreviations = dwarf.abbreviations(&header)?;
+    let enc = header.encoding();
+    let mut unit = gimli::Unit {
+        header,
+        abbreviations,
+        name: None,
+        comp_dir: None,
+        low_pc: 0,
+        str_offsets_base: gimli::DebugStrOffsetsBase::default_for_encoding_and_file(
+            enc,
+            dwarf.file_type,
+        ),
+        addr_base: gimli::DebugAddrBase(0),
+        loclists_base: gimli::DebugLocListsBase::default_for_encoding_and_file(
+            enc,
+            dwarf.file_type,
+        ),
+        rnglists_base: gimli::DebugRngListsBase::default_for_encoding_and_file(
+            enc,
+            dwarf.file_type,
+        ),
+        line_program: None,
+        dwo_id: None,
+    };
+    let root = unit.entry(unit.header.root_offset())?;
+    let (mut name, mut comp_dir) = (None, None);
+    for a in root.attrs() {
+        match (a.name(), a.value()) {
+            (dw::DW_AT_str_offsets_base, gimli::AttributeValue::DebugStrOffsetsBase(b)) => {
+                unit.str_offsets_base = b
+            }
+            (
+                dw::DW_AT_addr_base | dw::DW_AT_GNU_addr_base,
+                gimli::AttributeValue::DebugAddrBase(b),
+            ) => unit.addr_base = b,
+            (dw::DW_AT_loclists_base, gimli::AttributeValue::DebugLocListsBase(b)) => {
+                unit.loclists_base = b
+            }
+            (dw::DW_AT_rnglists_base, gimli::AttributeValue::DebugRngListsBase(b)) => {
+                unit.rnglists_base = b
+            }
+            (dw::DW_AT_name, v) => name = Some(v),
+            (dw::DW_AT_comp_dir, v) => comp_dir = Some(v),
+            _ => {}
+        }
+    }
+    // Strings last: strx forms need str_offsets_base.
+    unit.name = name.and_then(|v| dwarf.attr_string(&unit, v).ok());
+    unit.comp_dir = comp_dir.and_then(|v| dwarf.attr_string(&unit, v).ok());
+    Ok(unit)
+}
+
+/// Apply the relocations of an `ET_REL` file to a copy of a debug section. Only absolute
+/// relocations appear in DWARF sections; anything else is an error naming the offset.
+fn relocate(
+    obj: &object::File<'static>,
+    sec: &object::Section<'static, '_>,
+    buf: &mut [u8],
+    section_base: &dyn Fn(SectionIndex) -> u64,
+) -> Result<(), String> {
+    let little = obj.is_little_endian();
+    for (off, rel) in sec.relocations() {
+        let RelocationTarget::Symbol(si) = rel.target() else {
+            return Err(format!("relocation at {off:#x} has no symbol target"));
+        };
+        let sym = obj
+            .symbol_by_index(si)
+            .map_err(|e| format!("relocation at {off:#x}: {e}"))?;
+        let base = sym.section_index().map(section_base).unwrap_or(0);
+        let value = base
+            .wrapping_add(sym.address())
+            .wrapping_add(rel.addend() as u64);
+        let size = match (rel.kind(), rel.size()) {
+            (RelocationKind::Absolute, 64) => 8,
+            (RelocationKind::Absolute, 32) => 4,
+            (RelocationKind::None, _) => continue,
+            (k, s) => return Err(format!("unsupported relocation {k:?}/{s} at {off:#x}")),
+        };
+        let start = usize::try_from(off).map_err(|_| format!("offset {off:#x}"))?;
+        let Some(dst) = buf.get_mut(start..start + size) else {
+            return Err(format!("relocation at {off:#x} beyond the section"));
+        };
+        match (size, little) {
+            (8, true) => dst.copy_from_slice(&value.to_le_bytes()),
+            (8, false) => dst.copy_from_slice(&value.to_be_bytes()),
+            (_, true) => dst.copy_from_slice(&(value as u32).to_le_bytes()),
+            (_, false) => dst.copy_from_slice(&(value as u32).to_be_bytes()),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,134 @@
+//! debuginfo against a real vmlinux, compared with numbers drgn produced
+//! (`tests/data/drgn_bookworm.json`, see `tests/data/README.md`).
+//! The vmlinux: `$QUIESCE_VMLINUX`, else `$QUIESCE_FIXTURES/bookworm/vmlinux`
+//! (default `$HOME/.cache/quiesce/fixtures`). Skipped when absent unless
+//! `QUIESCE_REQUIRE_FIXTURES=1`.
+
+use quiesce::debuginfo::DebugInfo;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+fn vmlinux() -> Option<PathBuf> {
+    let p = match std::env::var_os("QUIESCE_VMLINUX") {
+        Some(p) => PathBuf::from(p),
+        None => {
+            let fixtures = std::env::var_os("QUIESCE_FIXTURES")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| {
+                    PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                        .join(".cache/quiesce/fixtures")
+                });
+            fixtures.join("bookworm/vmlinux")
+        }
+    };
+    if p.exists() {
+        return Some(p);
+    }
+    if std::env::var("QUIESCE_REQUIRE_FIXTURES").as_deref() == Ok("1") {
+        panic!(
+            "QUIESCE_REQUIRE_FIXTURES=1 but no vmlinux at {}",
+            p.display()
+        );
+    }
+    eprintln!(
+        "skipping: no vmlinux at {} (set QUIESCE_VMLINUX)",
+        p.display()
+    );
+    None
+}
+
+fn di() -> Option<&'static DebugInfo> {
+    static DI: OnceLock<Option<DebugInfo>> = OnceLock::new();
+    DI.get_or_init(|| vmlinux().map(|p| DebugInfo::open_vmlinux(&p).expect("open vmlinux")))
+        .as_ref()
+}
+
+fn reference() -> Value {
+    serde_json::from_str(include_str!("data/drgn_bookworm.json")).unwrap()
+}
+
+#[test]
+fn build_id_and_banner() {
+    let Some(di) = di() else { return };
+    let r = reference();
+    let hex: String = di
+        .build_id()
+        .unwrap()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(hex, r["build_id"].as_str().unwrap());
+    assert!(di.linux_banner().unwrap().starts_with("Linux version 6.1."));
+}
+
+#[test]
+fn sizes_and_offsets_match_drgn() {
+    let Some(di) = di() else { return };
+    let r = reference();
+    for (name, want) in r["sizeof"].as_object().unwrap() {
+        let t = di.find_type(name).unwrap();
+        assert_eq!(di.sizeof(t), want.as_u64(), "sizeof({name})");
+    }
+    for (key, want) in r["offsetof"].as_object().unwrap() {
+        let (ty, path) = key.split_once(':').unwrap();
+        let t = di.find_type(ty).unwrap();
+        let m = di.member(t, path).unwrap();
+        assert_eq!(Some(m.offset), want.as_u64(), "offsetof({ty}, {path})");
+    }
+}
+
+#[test]
+fn enumerators_match_drgn() {
+    let Some(di) = di() else { return };
+    for (name, want) in reference()["enumerators"].as_object().unwrap() {
+        let (v, _) = di.find_enumerator(name).unwrap_or_else(|| panic!("{name}"));
+        assert_eq!(Some(v), want.as_i64(), "{name}");
+    }
+}
+
+#[test]
+fn variables_match_drgn() {
+    let Some(di) = di() else { return };
+    for (name, want) in reference()["variables"].as_object().unwrap() {
+        let v = di.find_variable(name).unwrap();
+        assert_eq!(Some(v.addr), want["addr"].as_u64(), "{name}");
+        assert_eq!(v.percpu, name == "runqueues", "{name} percpu");
+    }
+    let rq = di.find_variable("runqueues").unwrap();
+    let t = di.ty(di.strip(rq.ty)).unwrap();
+    assert_eq!(t.name.as_deref(), Some("rq"));
+}
+
+#[test]
+fn function_lines_and_symbols() {
+    let Some(di) = di() else { return };
+    let r = reference();
+    let f = di.find_function("schedule").unwrap();
+    assert_eq!(Some(f.low_pc), r["function"]["addr"].as_u64());
+    assert!(
+        f.decl_file
+            .as_deref()
+            .unwrap_or("")
+            .ends_with("kernel/sched/core.c")
+    );
+    let l = &r["lines_binutils_addr2line"];
+    let frames = di.lines(l["addr"].as_u64().unwrap());
+    let want = l["frames"].as_array().unwrap();
+    assert_eq!(frames.len(), want.len(), "{frames:?}");
+    for (got, want) in frames.iter().zip(want) {
+        assert_eq!(got.function.as_deref(), want["function"].as_str());
+        assert_eq!(got.line.map(u64::from), want["line"].as_u64());
+        assert!(
+            got.file
+                .as_deref()
+                .unwrap()
+                .ends_with(want["file_suffix"].as_str().unwrap())
+        );
+    }
+    assert!(frames[0].inlined && !frames[1].inlined);
+    let (s, off) = di.symbolize(f.low_pc + 5).unwrap();
+    assert_eq!((s.name.as_str(), off), ("schedule", 5));
+    assert!(di.section("orc_unwind").is_none());
+    assert!(!di.section(".orc_unwind_ip").unwrap().is_empty());
+}
