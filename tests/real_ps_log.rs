@@ -17,7 +17,10 @@ fn open(rel: &common::Release, dump: &common::DumpEntry) -> quiesce::kernel::Ker
 /// The crash reference for a dump, or the ELF one of the same scenario (same machine state)
 /// when crash could not read this variant.
 fn crash_ref(rel: &common::Release, dump: &common::DumpEntry, what: &str) -> (String, String) {
-    if let Some(t) = rel.crash_ref(&dump.name, what).filter(|t| !t.trim().is_empty()) {
+    if let Some(t) = rel
+        .crash_ref(&dump.name, what)
+        .filter(|t| !t.trim().is_empty())
+    {
         return (t, dump.name.clone());
     }
     let elf = format!("{}.elf", dump.scenario);
@@ -29,16 +32,25 @@ fn crash_ref(rel: &common::Release, dump: &common::DumpEntry, what: &str) -> (St
 
 #[test]
 fn ps_matches_crash_on_every_dump() {
-    let Some(rel) = release("bookworm") else { return };
+    let Some(rel) = release("bookworm") else {
+        return;
+    };
     let dumps = rel.dumps();
-    assert!(dumps.len() >= 5, "expected the dump variants, got {dumps:?}");
+    assert!(
+        dumps.len() >= 5,
+        "expected the dump variants, got {dumps:?}"
+    );
     for d in dumps {
         let k = open(&rel, &d);
         let list = k.tasks().unwrap();
         assert!(list.errors.is_empty(), "{}: {:?}", d.name, list.errors);
         let (text, from) = crash_ref(&rel, &d, "ps.txt");
         let mut want = parse_crash_ps(&text);
-        assert!(want.len() > 20, "crash ps of {from} parsed to {} rows", want.len());
+        assert!(
+            want.len() > 20,
+            "crash ps of {from} parsed to {} rows",
+            want.len()
+        );
         let mut got: Vec<common::CrashPs> = list
             .tasks
             .iter()
@@ -62,7 +74,13 @@ fn ps_matches_crash_on_every_dump() {
             d.name
         );
         // The test module's threads are there, in the states the scenario puts them in.
-        for comm in ["qh_srcu_reader", "qh_srcu_sync", "qh_abba_a", "qh_abba_b", "qh_completion"] {
+        for comm in [
+            "qh_srcu_reader",
+            "qh_srcu_sync",
+            "qh_abba_a",
+            "qh_abba_b",
+            "qh_completion",
+        ] {
             let t = got.iter().find(|t| t.comm == comm);
             assert_eq!(t.map(|t| t.st.as_str()), Some("UN"), "{}: {comm}", d.name);
         }
@@ -71,23 +89,34 @@ fn ps_matches_crash_on_every_dump() {
 
 #[test]
 fn log_matches_crash_on_every_dump() {
-    let Some(rel) = release("bookworm") else { return };
+    let Some(rel) = release("bookworm") else {
+        return;
+    };
     for d in rel.dumps() {
         let k = open(&rel, &d);
         let log = k.log().unwrap();
         assert!(log.errors.is_empty(), "{}: {:?}", d.name, log.errors);
         let (text, from) = crash_ref(&rel, &d, "log.txt");
-        let want: Vec<&str> = text.lines().filter(|l| l.starts_with('[')).collect();
+        let want: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with("crash>"))
+            .collect();
         let got: Vec<String> = log
             .records
             .iter()
             .flat_map(|r| {
-                // crash prints continuation lines of a multi-line record without a stamp.
-                let line = r.crash_line();
-                line.lines().take(1).map(str::to_string).collect::<Vec<_>>()
+                r.crash_line()
+                    .lines()
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
             })
+            .filter(|l| !l.trim().is_empty())
             .collect();
-        assert!(want.len() > 100, "crash log of {from} has {} lines", want.len());
+        assert!(
+            want.len() > 100,
+            "crash log of {from} has {} lines",
+            want.len()
+        );
         assert_eq!(
             got.len(),
             want.len(),
@@ -98,7 +127,9 @@ fn log_matches_crash_on_every_dump() {
             assert_eq!(g.trim_end(), w.trim_end(), "{} vs {from}", d.name);
         }
         assert!(
-            log.records.iter().any(|r| r.text.contains("blocked for more than")),
+            log.records
+                .iter()
+                .any(|r| r.text.contains("blocked for more than")),
             "{}: the hung-task report is in the log",
             d.name
         );

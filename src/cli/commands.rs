@@ -128,12 +128,12 @@ fn print(k: &Kernel, expr: &str) -> Result<PrintReport> {
                     address: Some(format!("{:#x}", o.addr.0)),
                     value: k.value(o, ReadLimits::default()),
                 },
-                Evaluated::Const { value, ty } => PrintItem {
+                Evaluated::Const { value, pointee } => PrintItem {
                     expr: shown.to_string(),
                     cpu: p.cpu,
-                    ty: ty.map(|t| type_name(&k.di, t)),
+                    ty: pointee.map(|t| format!("{} *", type_name(&k.di, t))),
                     address: None,
-                    value: if ty.is_some() {
+                    value: if pointee.is_some() {
                         Value::Pointer {
                             value,
                             symbol: k.symbol_name_exact(value),

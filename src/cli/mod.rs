@@ -9,7 +9,11 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "quiesce", version, about = "A terminal debugger for Linux kernel hangs")]
+#[command(
+    name = "quiesce",
+    version,
+    about = "A terminal debugger for Linux kernel hangs"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub target: Target,
@@ -20,7 +24,12 @@ pub struct Cli {
 #[derive(Debug, Args, Clone)]
 pub struct Target {
     /// The dump: an ELF vmcore, a kdump-compressed or flattened file, or /proc/kcore.
-    #[arg(short = 'c', long = "core", global = true, default_value = "/proc/kcore")]
+    #[arg(
+        short = 'c',
+        long = "core",
+        global = true,
+        default_value = "/proc/kcore"
+    )]
     pub core: PathBuf,
     /// Debug info: the vmlinux first, then module .ko files or directories holding them.
     #[arg(short = 's', long = "symbols", global = true)]

@@ -81,8 +81,12 @@ fn lex(s: &str) -> Result<Vec<Tok>, KernelError> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Evaluated {
     Object(Object),
-    /// An address-of or integer constant; `ty` is the pointer type when known.
-    Const { value: u64, ty: Option<TypeId> },
+    /// An address-of or integer constant; `pointee` is set for a pointer cast
+    /// (`(struct foo *)0x…` has pointee `struct foo`).
+    Const {
+        value: u64,
+        pointee: Option<TypeId>,
+    },
 }
 
 /// One evaluated expression (one per selected CPU for per-CPU expressions).
@@ -159,7 +163,11 @@ fn split_cpu_suffix<'a>(
         return Ok((expr, None));
     };
     let spec = expr[i + 1..].trim();
-    if spec.is_empty() || !spec.chars().all(|c| c.is_ascii_digit() || c == ',' || c == 'a') {
+    if spec.is_empty()
+        || !spec
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == ',' || c == 'a')
+    {
         return Ok((expr, None));
     }
     let cpus = if spec == "a" {
@@ -234,10 +242,12 @@ impl Parser<'_> {
                     let o = self.resolve_cpu(pl)?;
                     Ok(Err(Evaluated::Const {
                         value: o.addr.0,
-                        ty: None,
+                        pointee: None,
                     }))
                 }
-                Err(_) => Err(KernelError::Expr("cannot take the address of a constant".into())),
+                Err(_) => Err(KernelError::Expr(
+                    "cannot take the address of a constant".into(),
+                )),
             };
         }
         // A cast: '(' type ')' expr — recognised by a type keyword or a known type name.
@@ -254,10 +264,7 @@ impl Parser<'_> {
                 }
                 Err(Evaluated::Object(o)) => self.k.read_u64(o.addr, "cast operand")?,
             };
-            return Ok(Err(Evaluated::Const {
-                value,
-                ty: Some(ty),
-            }));
+            return Ok(Err(Evaluated::Const { value, pointee: ty }));
         }
         self.postfix()
     }
@@ -276,7 +283,8 @@ impl Parser<'_> {
         }
     }
 
-    fn type_name(&mut self) -> Result<TypeId, KernelError> {
+    /// A cast's type: `Some(pointee)` for `T *`, `None` for a plain integer type.
+    fn type_name(&mut self) -> Result<Option<TypeId>, KernelError> {
         let mut name = String::new();
         if let Some(Tok::Ident(w)) = self.peek().cloned()
             && ["struct", "union", "enum"].contains(&w.as_str())
@@ -298,7 +306,7 @@ impl Parser<'_> {
             name.push(' ');
             name.push_str(&w);
         }
-        let mut ty = self
+        let ty = self
             .k
             .di
             .find_type(&name)
@@ -307,12 +315,13 @@ impl Parser<'_> {
         while self.eat("*") {
             stars += 1;
         }
-        for _ in 0..stars {
-            ty = self.k.di.pointer_to(ty).ok_or_else(|| {
-                KernelError::Expr(format!("no pointer type to `{name}` in the debug info"))
-            })?;
+        match stars {
+            0 => Ok(None),
+            1 => Ok(Some(ty)),
+            _ => Err(KernelError::Expr(
+                "casts to pointers to pointers are not supported; cast to `unsigned long *`".into(),
+            )),
         }
-        Ok(ty)
     }
 
     fn deref(&mut self, inner: Result<Place, Evaluated>) -> Result<Place, KernelError> {
@@ -321,17 +330,24 @@ impl Parser<'_> {
                 let o = self.resolve_cpu(pl)?;
                 (self.k.read_u64(o.addr, "pointer")?, o.ty)
             }
-            Err(Evaluated::Const { value, ty: Some(t) }) => {
+            Err(Evaluated::Const {
+                value,
+                pointee: Some(t),
+            }) => {
                 // `*(struct foo *)addr`: the constant is the pointer value itself.
                 return Ok(Place {
                     obj: Object {
                         addr: Kva(value),
-                        ty: self.pointee(t)?,
+                        ty: t,
                     },
                     percpu: false,
                 });
             }
-            _ => return Err(KernelError::Expr("cannot dereference an untyped value".into())),
+            _ => {
+                return Err(KernelError::Expr(
+                    "cannot dereference an untyped value".into(),
+                ));
+            }
         };
         Ok(Place {
             obj: Object {
@@ -344,7 +360,7 @@ impl Parser<'_> {
 
     fn pointee(&self, ty: TypeId) -> Result<TypeId, KernelError> {
         let s = self.k.di.strip(ty);
-        let t = self.k.di.ty(s);
+        let t = self.k.type_of(s);
         match t.kind {
             TypeKind::Pointer | TypeKind::Array => t
                 .target
@@ -360,7 +376,10 @@ impl Parser<'_> {
         match self.peek().cloned() {
             Some(Tok::Int(v)) => {
                 self.pos += 1;
-                Ok(Err(Evaluated::Const { value: v, ty: None }))
+                Ok(Err(Evaluated::Const {
+                    value: v,
+                    pointee: None,
+                }))
             }
             Some(Tok::Punct("(")) => {
                 self.pos += 1;
@@ -375,7 +394,11 @@ impl Parser<'_> {
                 self.expect(",")?;
                 let cpu = match self.peek().cloned() {
                     Some(Tok::Int(c)) => c as u32,
-                    _ => return Err(KernelError::Expr("per_cpu(VAR, CPU) needs a CPU number".into())),
+                    _ => {
+                        return Err(KernelError::Expr(
+                            "per_cpu(VAR, CPU) needs a CPU number".into(),
+                        ));
+                    }
                 };
                 self.pos += 1;
                 self.expect(")")?;
@@ -393,9 +416,10 @@ impl Parser<'_> {
             }
             Some(Tok::Ident(name)) => {
                 self.pos += 1;
-                let (obj, percpu) = self.k.variable(&name).map_err(|e| {
-                    KernelError::Expr(format!("no variable `{name}` ({e})"))
-                })?;
+                let (obj, percpu) = self
+                    .k
+                    .variable(&name)
+                    .map_err(|e| KernelError::Expr(format!("no variable `{name}` ({e})")))?;
                 // crash's `var:cpu` right after the name.
                 if matches!(self.peek(), Some(Tok::Punct(":"))) {
                     self.pos += 1;
@@ -404,7 +428,11 @@ impl Parser<'_> {
                             self.pos += 1;
                             self.cpu = Some(c as u32);
                         }
-                        _ => return Err(KernelError::Expr("expected a CPU number after `:`".into())),
+                        _ => {
+                            return Err(KernelError::Expr(
+                                "expected a CPU number after `:`".into(),
+                            ));
+                        }
                     }
                 }
                 Ok(Ok(Place { obj, percpu }))
@@ -427,7 +455,7 @@ impl Parser<'_> {
                         let o = self.resolve_cpu(pl)?;
                         // `.` and `->` both follow one pointer, as drgn allows.
                         let st = self.k.di.strip(o.ty);
-                        if matches!(self.k.di.ty(st).kind, TypeKind::Pointer) {
+                        if matches!(self.k.type_of(st).kind, TypeKind::Pointer) {
                             self.deref(Ok(Place {
                                 obj: o,
                                 percpu: false,
@@ -437,7 +465,11 @@ impl Parser<'_> {
                             o
                         }
                     }
-                    Err(c @ Evaluated::Const { ty: Some(_), .. }) => self.deref(Err(c))?.obj,
+                    Err(
+                        c @ Evaluated::Const {
+                            pointee: Some(_), ..
+                        },
+                    ) => self.deref(Err(c))?.obj,
                     Err(_) => {
                         return Err(KernelError::Expr(format!(
                             "`{name}`: member of a value with no type"
@@ -469,11 +501,15 @@ impl Parser<'_> {
                     Err(_) => return Err(KernelError::Expr("cannot index a constant".into())),
                 };
                 let st = self.k.di.strip(o.ty);
-                let t = self.k.di.ty(st);
+                let t = self.k.type_of(st);
                 let (base, elem) = match t.kind {
                     TypeKind::Array => (o.addr, t.target),
                     TypeKind::Pointer => (Kva(self.k.read_u64(o.addr, "pointer")?), t.target),
-                    _ => return Err(KernelError::Expr("only arrays and pointers can be indexed".into())),
+                    _ => {
+                        return Err(KernelError::Expr(
+                            "only arrays and pointers can be indexed".into(),
+                        ));
+                    }
                 };
                 let elem = elem.ok_or_else(|| KernelError::Expr("index of void".into()))?;
                 let esize = self.k.di.sizeof(elem).unwrap_or(0);

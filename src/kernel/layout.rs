@@ -10,6 +10,11 @@ use crate::debuginfo::{DebugInfo, TypeId};
 pub struct TaskLayout {
     pub ty: TypeId,
     pub size: u64,
+    /// How many bytes from the start of a task_struct cover every member read here. Less
+    /// than `size`: the real object can be shorter than DWARF's `sizeof` (x86 sizes the
+    /// trailing FPU state at boot, `arch_task_struct_size`), and the bytes past it may be
+    /// in a page the dump excluded.
+    pub read_len: u64,
     pub tasks: u64,
     pub pid: u64,
     pub tgid: u64,
@@ -143,7 +148,33 @@ impl Layout {
                 .and_then(|s| s.opt("thread_head")),
             thread_group: t.opt("thread_group"),
             last_arrival: t.opt("sched_info.last_arrival"),
+            read_len: 0,
         };
+        let mut task = task;
+        task.read_len = [
+            task.tasks + 16,
+            task.pid + 4,
+            task.tgid + 4,
+            task.comm + task.comm_len,
+            task.state + task.state_size,
+            task.exit_state + 4,
+            task.real_parent + 8,
+            task.parent + 8,
+            task.mm + 8,
+            task.flags + 4,
+            task.stack + 8,
+            task.thread_sp + 8,
+            task.signal + 8,
+        ]
+        .into_iter()
+        .chain(task.on_cpu.map(|o| o + 4))
+        .chain(task.cpu.map(|o| o + 4))
+        .chain(task.thread_node.map(|o| o + 16))
+        .chain(task.thread_group.map(|o| o + 16))
+        .chain(task.last_arrival.map(|o| o + 8))
+        .max()
+        .unwrap_or(task.size)
+        .min(task.size);
         let r = Probe::new(di, "struct rq")?;
         let rq = RqLayout {
             ty: r.ty,

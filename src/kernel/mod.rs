@@ -20,7 +20,7 @@ pub use layout::Layout;
 pub use open::{OpenOptions, open};
 
 use crate::addr::Kva;
-use crate::debuginfo::{DebugInfo, TypeId};
+use crate::debuginfo::{DebugInfo, Type, TypeId};
 use crate::dump::Dump;
 use crate::translate::{KernelMem, ReadError, VmcoreInfo};
 use std::sync::{Arc, OnceLock};
@@ -53,6 +53,12 @@ impl Kernel {
             .get_or_init(|| Layout::probe(&self.di))
             .as_ref()
             .map_err(Clone::clone)
+    }
+
+    /// The type `id` names; a type the debug info cannot build reads as `void` (and
+    /// values of it as unreadable) rather than failing the whole operation.
+    pub fn type_of(&self, id: TypeId) -> Arc<Type> {
+        self.di.ty(id).unwrap_or_else(|_| Arc::new(Type::void()))
     }
 
     pub fn cpus(&self) -> Result<&cpus::Cpus, KernelError> {
@@ -88,7 +94,11 @@ impl Kernel {
             .di
             .find_variable(name)
             .map_err(|e| KernelError::Debug(e.to_string()))?;
-        let in_module = self.di.symbol(name).and_then(|s| s.module.clone()).is_some();
+        let in_module = self
+            .di
+            .symbol(name)
+            .and_then(|s| s.module.clone())
+            .is_some();
         Ok((
             Object {
                 addr: if v.percpu {
@@ -109,7 +119,9 @@ impl Kernel {
     /// `__per_cpu_offset[cpu]` (e.g. `runqueues` = 0x2f3c0).
     pub fn per_cpu(&self, var: Kva, cpu: u32) -> Result<Kva, KernelError> {
         let cpus = self.cpus()?;
-        let off = cpus.per_cpu_offset(cpu).ok_or(KernelError::NoSuchCpu(cpu))?;
+        let off = cpus
+            .per_cpu_offset(cpu)
+            .ok_or(KernelError::NoSuchCpu(cpu))?;
         Ok(Kva(var.0.wrapping_add(off)))
     }
 

@@ -72,35 +72,54 @@ impl Kernel {
                 }
             };
             let (core_start, core_len, text_start, text_len) = match text {
-                Layouts::Core { base, size, text_size } => {
-                    let b = self.read_u64(addr.add(base), "module.core_layout.base").unwrap_or(0);
-                    let s = self.read_u32(addr.add(size), "module.core_layout.size").unwrap_or(0) as u64;
+                Layouts::Core {
+                    base,
+                    size,
+                    text_size,
+                } => {
+                    let b = self
+                        .read_u64(addr.add(base), "module.core_layout.base")
+                        .unwrap_or(0);
+                    let s = self
+                        .read_u32(addr.add(size), "module.core_layout.size")
+                        .unwrap_or(0) as u64;
                     let t = text_size
-                        .and_then(|o| self.read_u32(addr.add(o), "module.core_layout.text_size").ok())
+                        .and_then(|o| {
+                            self.read_u32(addr.add(o), "module.core_layout.text_size")
+                                .ok()
+                        })
                         .map(|v| v as u64)
                         .unwrap_or(s);
                     (b, s, b, t)
                 }
                 Layouts::Mem { base, size } => {
                     // mem[0] is MOD_TEXT.
-                    let b = self.read_u64(addr.add(base), "module.mem[MOD_TEXT].base").unwrap_or(0);
-                    let s = self.read_u32(addr.add(size), "module.mem[MOD_TEXT].size").unwrap_or(0) as u64;
+                    let b = self
+                        .read_u64(addr.add(base), "module.mem[MOD_TEXT].base")
+                        .unwrap_or(0);
+                    let s = self
+                        .read_u32(addr.add(size), "module.mem[MOD_TEXT].size")
+                        .unwrap_or(0) as u64;
                     (b, s, b, s)
                 }
             };
             let mut sections = HashMap::new();
-            if let (Some(o_sect), Some(sect), Some(attr)) = (o_sect, &sect, &attr) {
-                if let Err(e) = self.read_sections(addr.add(o_sect), sect, attr, &mut sections) {
-                    errors.push(format!("module {name}: sections: {e}"));
-                }
+            if let (Some(o_sect), Some(sect), Some(attr)) = (o_sect, &sect, &attr)
+                && let Err(e) = self.read_sections(addr.add(o_sect), sect, attr, &mut sections)
+            {
+                errors.push(format!("module {name}: sections: {e}"));
             }
             let orc = match orc {
                 (Some(ip), Some(u), Some(n)) => {
-                    let ip = self.read_ptr(addr.add(ip), "module.arch.orc_unwind_ip").ok();
+                    let ip = self
+                        .read_ptr(addr.add(ip), "module.arch.orc_unwind_ip")
+                        .ok();
                     let u = self.read_ptr(addr.add(u), "module.arch.orc_unwind").ok();
                     let n = self.read_u32(addr.add(n), "module.arch.num_orcs").ok();
                     match (ip, u, n) {
-                        (Some(ip), Some(u), Some(n)) if n > 0 && n < 1 << 22 => Some((ip, u, n as u64)),
+                        (Some(ip), Some(u), Some(n)) if n > 0 && n < 1 << 22 => {
+                            Some((ip, u, n as u64))
+                        }
                         _ => None,
                     }
                 }
@@ -132,7 +151,10 @@ impl Kernel {
             return Ok(());
         }
         let why = "module sections";
-        let n = self.read_u32(sa.add(sect.off("nsections", why)?), "module_sect_attrs.nsections")?;
+        let n = self.read_u32(
+            sa.add(sect.off("nsections", why)?),
+            "module_sect_attrs.nsections",
+        )?;
         let attrs = sa.add(sect.off("attrs", why)?);
         let size = attr.size();
         // 5.8+ (commit ed66f991bb19 "module: Refactor section attr into bin attribute"):
@@ -152,6 +174,13 @@ impl Kernel {
 
 #[derive(Clone, Copy)]
 enum Layouts {
-    Core { base: u64, size: u64, text_size: Option<u64> },
-    Mem { base: u64, size: u64 },
+    Core {
+        base: u64,
+        size: u64,
+        text_size: Option<u64>,
+    },
+    Mem {
+        base: u64,
+        size: u64,
+    },
 }

@@ -5,7 +5,6 @@
 
 use super::layout::Probe;
 use super::{Kernel, KernelError};
-use crate::addr::Kva;
 use serde::Serialize;
 
 /// One log record.
@@ -33,14 +32,24 @@ impl LogRecord {
         })
     }
 
-    /// `[    1.234567] text` — crash's and dmesg's default form.
+    /// `[    1.234567] text` — crash's and dmesg's default form. Continuation lines of a
+    /// multi-line record are indented under the text, as crash prints them.
     pub fn crash_line(&self) -> String {
-        format!(
-            "[{:5}.{:06}] {}",
+        let stamp = format!(
+            "[{:5}.{:06}] ",
             self.ts_nsec / 1_000_000_000,
-            (self.ts_nsec % 1_000_000_000) / 1000,
-            self.text
-        )
+            (self.ts_nsec % 1_000_000_000) / 1000
+        );
+        let indent = " ".repeat(stamp.len());
+        let mut out = stamp;
+        for (i, line) in self.text.split('\n').enumerate() {
+            if i > 0 {
+                out.push('\n');
+                out.push_str(&indent);
+            }
+            out.push_str(line);
+        }
+        out
     }
 }
 
@@ -183,7 +192,10 @@ impl Kernel {
                     seq: rd64(&infos_buf, i + o_seq),
                     ts_nsec: rd64(&infos_buf, i + o_ts),
                     level,
-                    facility: infos_buf.get((i + o_facility) as usize).copied().unwrap_or(0),
+                    facility: infos_buf
+                        .get((i + o_facility) as usize)
+                        .copied()
+                        .unwrap_or(0),
                     caller_id: o_caller.map(|o| {
                         let o = (i + o) as usize;
                         infos_buf
@@ -223,7 +235,9 @@ impl Kernel {
             .and_then(|a| Ok(self.read_u64(a, "log_first_seq")?))
             .unwrap_or(0);
         if len == 0 || len > (1 << 30) {
-            return Err(KernelError::Open(format!("log_buf_len {len} is implausible")));
+            return Err(KernelError::Open(format!(
+                "log_buf_len {len} is implausible"
+            )));
         }
         let mut buf = vec![0u8; len as usize];
         self.read(buf_ptr, &mut buf, "log_buf")?;
@@ -278,7 +292,8 @@ pub fn parse_legacy_log(buf: &[u8], l: LegacyLayout, first: u64, next: u64, seq0
         let len = u16_at(idx + l.o_len);
         if len == 0 {
             if wrapped {
-                log.errors.push(format!("log_buf: second wrap at index {idx}"));
+                log.errors
+                    .push(format!("log_buf: second wrap at index {idx}"));
                 break;
             }
             wrapped = true;
@@ -286,7 +301,9 @@ pub fn parse_legacy_log(buf: &[u8], l: LegacyLayout, first: u64, next: u64, seq0
             continue;
         }
         if idx + len > buf.len() as u64 || len < l.hdr {
-            log.errors.push(format!("log_buf: record at index {idx} has bad length {len}"));
+            log.errors.push(format!(
+                "log_buf: record at index {idx} has bad length {len}"
+            ));
             break;
         }
         let text_len = u16_at(idx + l.o_text_len).min(len - l.hdr);

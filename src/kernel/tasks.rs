@@ -134,7 +134,7 @@ impl Kernel {
     /// Read one task_struct.
     pub fn task(&self, addr: Kva) -> Result<Task, KernelError> {
         let l = &self.layout()?.task;
-        let mut buf = vec![0u8; l.size as usize];
+        let mut buf = vec![0u8; l.read_len as usize];
         self.read(addr, &mut buf, "task_struct")?;
         let u64_at = |off: u64| -> u64 {
             let o = off as usize;
@@ -157,11 +157,16 @@ impl Kernel {
         let comm_bytes = buf
             .get(l.comm as usize..(l.comm + l.comm_len) as usize)
             .unwrap_or(&[]);
-        let end = comm_bytes.iter().position(|&b| b == 0).unwrap_or(comm_bytes.len());
+        let end = comm_bytes
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(comm_bytes.len());
         let comm = String::from_utf8_lossy(&comm_bytes[..end]).into_owned();
         let parent = Kva(u64_at(l.real_parent));
         let pid = u32_at(l.pid) as i32;
-        let ppid = if parent.0 == 0 || parent == addr {
+        // crash shows ppid 0 for idle tasks (pid 0); their real_parent is whichever task
+        // brought the CPU up (pid 1 for secondary CPUs on 6.1).
+        let ppid = if parent.0 == 0 || parent == addr || u32_at(l.pid) == 0 {
             0
         } else {
             self.read_i32(parent.add(l.pid), "task_struct.real_parent->pid")

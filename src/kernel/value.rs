@@ -4,9 +4,10 @@
 
 use super::{Kernel, Object};
 use crate::addr::Kva;
-use crate::debuginfo::{DebugInfo, Encoding, TypeId, TypeKind};
+use crate::debuginfo::{BaseEncoding, DebugInfo, Type, TypeId, TypeKind};
 use serde::{Serialize, Serializer};
 use std::fmt::Write;
+use std::sync::Arc;
 
 /// Serialize a u64 as a `0x…` string (addresses in JSON).
 pub fn ser_hex<S: Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
@@ -16,11 +17,22 @@ pub fn ser_hex<S: Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Value {
-    Int { value: i128 },
-    Bool { value: bool },
-    Float { value: f64 },
-    Char { value: u8 },
-    Enum { value: i64, name: Option<String> },
+    Int {
+        value: i128,
+    },
+    Bool {
+        value: bool,
+    },
+    Float {
+        value: f64,
+    },
+    Char {
+        value: u8,
+    },
+    Enum {
+        value: i64,
+        name: Option<String>,
+    },
     Pointer {
         #[serde(serialize_with = "ser_hex")]
         value: u64,
@@ -28,15 +40,25 @@ pub enum Value {
         symbol: Option<String>,
     },
     /// A `char[N]` array, shown as a string (bytes up to the first NUL, lossy UTF-8).
-    String { value: String, bytes: usize },
-    Array { elements: Vec<Value>, truncated: bool },
-    Struct { fields: Vec<(String, Value)> },
+    String {
+        value: String,
+        bytes: usize,
+    },
+    Array {
+        elements: Vec<Value>,
+        truncated: bool,
+    },
+    Struct {
+        fields: Vec<(String, Value)>,
+    },
     Function {
         #[serde(serialize_with = "ser_hex")]
         address: u64,
     },
     /// Could not be read: the reason (address and what).
-    Unreadable { error: String },
+    Unreadable {
+        error: String,
+    },
 }
 
 /// Limits on what one value read may expand to.
@@ -60,8 +82,6 @@ pub fn type_name(di: &DebugInfo, ty: TypeId) -> String {
     let (base, suffix) = type_name_parts(di, ty, 0);
     if suffix.is_empty() {
         base
-    } else if suffix.starts_with('[') {
-        format!("{base} {suffix}")
     } else {
         format!("{base} {suffix}")
     }
@@ -71,7 +91,7 @@ fn type_name_parts(di: &DebugInfo, ty: TypeId, depth: u32) -> (String, String) {
     if depth > 16 {
         return ("...".into(), String::new());
     }
-    let t = di.ty(ty);
+    let t: Arc<Type> = di.ty(ty).unwrap_or_else(|_| Arc::new(Type::void()));
     let named = |kw: &str| match &t.name {
         Some(n) => format!("{kw}{n}"),
         None => format!("{kw}<anonymous>"),
@@ -132,7 +152,7 @@ impl Kernel {
     ) -> Value {
         let di = &self.di;
         let sty = di.strip(ty);
-        let t = di.ty(sty);
+        let t = self.type_of(sty);
         let size = di.sizeof(sty).unwrap_or(0);
         let unreadable = |e: String| Value::Unreadable { error: e };
         match &t.kind {
@@ -143,17 +163,22 @@ impl Kernel {
                     return unreadable(e.to_string());
                 }
                 let raw = u128::from_le_bytes(buf);
-                let signed = matches!(encoding, Encoding::Signed | Encoding::SignedChar);
+                let signed = match encoding {
+                    BaseEncoding::Signed => true,
+                    // Plain `char` is signed on x86_64; "unsigned char" says otherwise.
+                    BaseEncoding::Char => !t.name.as_deref().unwrap_or("").contains("unsigned"),
+                    _ => false,
+                };
                 let v = extract_int(raw, n, bits, signed);
                 match encoding {
-                    Encoding::Bool => Value::Bool { value: v != 0 },
-                    Encoding::Float if n == 8 => Value::Float {
+                    BaseEncoding::Bool => Value::Bool { value: v != 0 },
+                    BaseEncoding::Float if n == 8 => Value::Float {
                         value: f64::from_bits(raw as u64),
                     },
-                    Encoding::Float if n == 4 => Value::Float {
+                    BaseEncoding::Float if n == 4 => Value::Float {
                         value: f32::from_bits(raw as u32) as f64,
                     },
-                    Encoding::SignedChar | Encoding::UnsignedChar => Value::Char { value: v as u8 },
+                    BaseEncoding::Char => Value::Char { value: v as u8 },
                     _ => Value::Int { value: v },
                 }
             }
@@ -186,9 +211,9 @@ impl Kernel {
                 let count = t.count.unwrap_or(0);
                 let estripped = di.strip(elem);
                 if let TypeKind::Base {
-                    encoding: Encoding::SignedChar | Encoding::UnsignedChar,
+                    encoding: BaseEncoding::Char,
                     ..
-                } = di.ty(estripped).kind
+                } = self.type_of(estripped).kind
                 {
                     let n = count.min(1 << 20) as usize;
                     let mut buf = vec![0u8; n];
@@ -246,7 +271,7 @@ impl Kernel {
         if addr == 0 {
             return None;
         }
-        let link = if addr >= 0xffff_ffff_8000_0000 && addr < 0xffff_ffff_c000_0000 {
+        let link = if (0xffff_ffff_8000_0000..0xffff_ffff_c000_0000).contains(&addr) {
             addr.wrapping_sub(self.kaslr_offset)
         } else {
             addr
@@ -266,7 +291,11 @@ fn extract_int(raw: u128, n: usize, bits: Option<(u32, u32)>, signed: bool) -> i
         return 0;
     }
     let v = raw >> shift;
-    let mask = if width == 128 { u128::MAX } else { (1u128 << width) - 1 };
+    let mask = if width == 128 {
+        u128::MAX
+    } else {
+        (1u128 << width) - 1
+    };
     let v = v & mask;
     if signed && width < 128 && v & (1 << (width - 1)) != 0 {
         (v | !mask) as i128

@@ -26,7 +26,10 @@ impl Report for SysReport {
         let mut s = String::new();
         let mut kv = |k: &str, v: String| s.push_str(&format!("{k:>12}: {v}\n"));
         kv("DUMPFILE", format!("{}  [{}]", self.dumpfile, self.format));
-        kv("CPUS", format!("{} ({} online)", self.cpus, self.cpus_online));
+        kv(
+            "CPUS",
+            format!("{} ({} online)", self.cpus, self.cpus_online),
+        );
         if let Some(u) = self.uptime_secs {
             let t = u as u64;
             kv(
@@ -41,7 +44,10 @@ impl Report for SysReport {
         kv("KASLR", self.kaslr_offset.clone());
         kv(
             "PANIC",
-            self.panic.clone().map(|p| format!("\"{p}\"")).unwrap_or_default(),
+            self.panic
+                .clone()
+                .map(|p| format!("\"{p}\""))
+                .unwrap_or_default(),
         );
         for w in &self.warnings {
             s.push_str(&format!("     WARNING: {w}\n"));

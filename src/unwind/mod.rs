@@ -3,5 +3,5 @@
 //! inline expansion and `file:line`.
 
 pub mod orc;
-pub mod walk;
 pub mod task;
+pub mod walk;

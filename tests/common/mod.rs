@@ -33,7 +33,10 @@ pub fn release(name: &str) -> Option<Release> {
                 dir.display()
             );
         }
-        eprintln!("SKIP: no fixtures at {} (run fixtures/build.sh)", dir.display());
+        eprintln!(
+            "SKIP: no fixtures at {} (run fixtures/build.sh)",
+            dir.display()
+        );
         return None;
     }
     let m: Value = serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap())
@@ -65,7 +68,10 @@ impl Release {
     }
 
     pub fn kernel(&self) -> String {
-        self.manifest["kernel"].as_str().unwrap_or_default().to_string()
+        self.manifest["kernel"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 
     pub fn dumps(&self) -> Vec<DumpEntry> {
@@ -77,7 +83,10 @@ impl Release {
                         name: d["name"].as_str().unwrap_or_default().to_string(),
                         scenario: d["scenario"].as_str().unwrap_or_default().to_string(),
                         format: d["format"].as_str().unwrap_or_default().to_string(),
-                        path: self.dir.join("dumps").join(d["name"].as_str().unwrap_or_default()),
+                        path: self
+                            .dir
+                            .join("dumps")
+                            .join(d["name"].as_str().unwrap_or_default()),
                     })
                     .collect()
             })
@@ -85,7 +94,10 @@ impl Release {
     }
 
     pub fn dumps_of(&self, scenario: &str) -> Vec<DumpEntry> {
-        self.dumps().into_iter().filter(|d| d.scenario == scenario).collect()
+        self.dumps()
+            .into_iter()
+            .filter(|d| d.scenario == scenario)
+            .collect()
     }
 
     pub fn crash_ref(&self, dump: &str, what: &str) -> Option<String> {
@@ -93,7 +105,8 @@ impl Release {
     }
 
     pub fn drgn_ref(&self, dump: &str) -> Option<Value> {
-        let t = std::fs::read_to_string(self.dir.join("ref/drgn").join(format!("{dump}.json"))).ok()?;
+        let t =
+            std::fs::read_to_string(self.dir.join("ref/drgn").join(format!("{dump}.json"))).ok()?;
         serde_json::from_str(&t).ok()
     }
 }
@@ -177,11 +190,23 @@ pub fn parse_crash_bt(text: &str) -> Vec<CrashBt> {
         let t = l.trim();
         if let Some(rest) = t.strip_prefix("PID:") {
             let f: Vec<&str> = rest.split_whitespace().collect();
-            let get = |k: &str| f.iter().position(|x| *x == k).and_then(|i| f.get(i + 1)).copied();
-            let comm = t.split("COMMAND: ").nth(1).unwrap_or("").trim_matches('"').to_string();
+            let get = |k: &str| {
+                f.iter()
+                    .position(|x| *x == k)
+                    .and_then(|i| f.get(i + 1))
+                    .copied()
+            };
+            let comm = t
+                .split("COMMAND: ")
+                .nth(1)
+                .unwrap_or("")
+                .trim_matches('"')
+                .to_string();
             out.push(CrashBt {
                 pid: f.first().and_then(|p| p.parse().ok()).unwrap_or(-1),
-                task: get("TASK:").and_then(|x| u64::from_str_radix(x, 16).ok()).unwrap_or(0),
+                task: get("TASK:")
+                    .and_then(|x| u64::from_str_radix(x, 16).ok())
+                    .unwrap_or(0),
                 cpu: get("CPU:").unwrap_or("").to_string(),
                 comm,
                 functions: vec![],
