@@ -380,3 +380,6 @@ fn assert_send_sync() {
     fn is<T: Send + Sync>() {}
     is::<DebugInfo>();
 }
+
+#[cfg(test)]
+mod tests;

@@ -240,7 +240,10 @@ pub(crate) enum Fault {
 pub(crate) fn read(pieces: &[Piece], src: &Source, addr: u64, buf: &mut [u8]) -> Result<(), Fault> {
     let mut done = 0usize;
     while done < buf.len() {
-        let a = addr.wrapping_add(done as u64);
+        // A read running off the top of the address space is not present, not wrapped.
+        let a = addr
+            .checked_add(done as u64)
+            .ok_or(Fault::NotPresent(u64::MAX))?;
         let i = pieces.partition_point(|p| p.end <= a);
         let p = match pieces.get(i) {
             Some(p) if p.start <= a => p,

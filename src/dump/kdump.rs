@@ -178,14 +178,14 @@ impl KdumpFile {
         // Bitmaps.
         let bitmap_off = bs * (1 + hdr.sub_hdr_size as u64);
         let bitmap_len = bs * hdr.bitmap_blocks as u64;
-        let bytes = src
-            .read_vec(bitmap_off, bitmap_len, src.len())
-            .map_err(|f| {
-                DumpError::from_read(
-                    &format!("kdump page bitmaps ({} blocks)", hdr.bitmap_blocks),
-                    f,
-                )
-            })?;
+        // Bitmaps must be stored in the file; 1 GiB of them covers 32 TiB of 4 KiB pages.
+        let limit = src.len().min(1 << 30);
+        let bytes = src.read_vec(bitmap_off, bitmap_len, limit).map_err(|f| {
+            DumpError::from_read(
+                &format!("kdump page bitmaps ({} blocks)", hdr.bitmap_blocks),
+                f,
+            )
+        })?;
         let (ram_bytes, dump_bytes) = if hdr.max_mapnr <= bitmap_len * 8 / 2 {
             bytes.split_at(bytes.len() / 2)
         } else {
@@ -392,7 +392,9 @@ impl KdumpFile {
         let bs = self.block_size;
         let mut done = 0usize;
         while done < buf.len() {
-            let a = pa.0.wrapping_add(done as u64);
+            let a =
+                pa.0.checked_add(done as u64)
+                    .ok_or(MemError::NotPresent(Pa(u64::MAX)))?;
             let (kpfn, off) = (a / bs, a % bs);
             let n = (buf.len() - done).min((bs - off) as usize);
             let out = &mut buf[done..done + n];

@@ -535,6 +535,11 @@ fn elf_core_reads_by_physical_address() {
         d.phys_ranges(),
         vec![(Pa(0), 0x4000), (Pa(0x10000), 0x4000)]
     );
+    // Off the top of the address space: not present, never wrapped around to 0.
+    assert_eq!(
+        d.read_phys(Pa(u64::MAX - 3), &mut b),
+        Err(MemError::NotPresent(Pa(u64::MAX - 3)))
+    );
     assert!(
         d.read_virt_direct(Kva(0xffffffff81000000), &mut b)
             .is_none()
