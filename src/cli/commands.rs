@@ -5,9 +5,12 @@ use crate::kernel::expr::Evaluated;
 use crate::kernel::value::{ReadLimits, Value, type_name};
 use crate::kernel::{self, Kernel, OpenOptions};
 use crate::report::Report;
+use crate::report::bt::{BtReport, StacksReport};
 use crate::report::ps::PsReport;
 use crate::report::sys::SysReport;
+use crate::unwind::task::{Backtrace, Unwinder};
 use anyhow::Result;
+use anyhow::bail;
 use serde::Serialize;
 
 fn open(t: &Target) -> Result<Kernel> {
@@ -52,6 +55,43 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Command::Sys => {
             emit(&sys(&k, &cli.target), json);
+            Ok(0)
+        }
+        Command::Bt {
+            targets,
+            active,
+            all,
+            lines,
+        } => {
+            let r = bt(&k, targets, *active, *all, *lines)?;
+            emit(&r, json);
+            Ok(0)
+        }
+        Command::Stacks {
+            state,
+            function,
+            module,
+        } => {
+            let traces = all_traces(&k)?;
+            let traces: Vec<_> = traces
+                .into_iter()
+                .filter(|t| {
+                    state
+                        .as_ref()
+                        .is_none_or(|s| t.task.st.eq_ignore_ascii_case(s))
+                })
+                .filter(|t| {
+                    function
+                        .as_ref()
+                        .is_none_or(|f| t.frames.iter().any(|x| x.function.as_deref() == Some(f)))
+                })
+                .filter(|t| {
+                    module
+                        .as_ref()
+                        .is_none_or(|m| t.frames.iter().any(|x| x.module.as_deref() == Some(m)))
+                })
+                .collect();
+            emit(&StacksReport::new(&traces), json);
             Ok(0)
         }
         Command::Print { expr } => {
@@ -193,4 +233,49 @@ fn sys(k: &Kernel, t: &Target) -> SysReport {
         kaslr_offset: format!("{:#x}", k.kaslr_offset),
         warnings: k.warnings.clone(),
     }
+}
+
+/// Every task's backtrace, in task-list order, unwound in parallel.
+fn all_traces(k: &Kernel) -> Result<Vec<Backtrace>> {
+    use rayon::prelude::*;
+    let list = k.tasks()?;
+    for e in &list.errors {
+        eprintln!("quiesce: warning: task list: {e}");
+    }
+    let u = Unwinder::new(k)?;
+    Ok(list.tasks.par_iter().map(|t| u.backtrace(k, t)).collect())
+}
+
+fn bt(k: &Kernel, targets: &[String], active: bool, all: bool, lines: bool) -> Result<BtReport> {
+    if all {
+        let mut traces = all_traces(k)?;
+        traces.sort_by_key(|t| (t.task.pid, t.task.cpu));
+        return Ok(BtReport { traces, lines });
+    }
+    let list = k.tasks()?;
+    let u = Unwinder::new(k)?;
+    let mut chosen = Vec::new();
+    if active {
+        chosen.extend(list.tasks.iter().filter(|t| t.active));
+    }
+    for t in targets {
+        let found: Vec<_> =
+            if let Some(hex) = t.strip_prefix("0x").or((t.len() > 8).then_some(t.as_str())) {
+                let addr = u64::from_str_radix(hex, 16)
+                    .map_err(|_| anyhow::anyhow!("bad task address `{t}`"))?;
+                list.tasks.iter().filter(|x| x.addr == addr).collect()
+            } else {
+                let pid: i32 = t.parse().map_err(|_| anyhow::anyhow!("bad pid `{t}`"))?;
+                list.tasks.iter().filter(|x| x.pid == pid).collect()
+            };
+        if found.is_empty() {
+            bail!("no task {t}");
+        }
+        chosen.extend(found);
+    }
+    if chosen.is_empty() {
+        bail!("bt: give PIDs or task addresses, -a (active tasks) or --all");
+    }
+    let traces = chosen.iter().map(|t| u.backtrace(k, t)).collect();
+    Ok(BtReport { traces, lines })
 }

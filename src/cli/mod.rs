@@ -47,6 +47,33 @@ pub enum Command {
     Log,
     /// Release, CPUs, uptime and panic message.
     Sys,
+    /// Backtraces: of tasks by pid or task address, `-a` the tasks active on each CPU,
+    /// `--all` every task (crash's `foreach bt`).
+    Bt {
+        /// PIDs or task addresses (hex).
+        targets: Vec<String>,
+        /// The task running on each CPU at dump time.
+        #[arg(short = 'a', long = "active")]
+        active: bool,
+        /// Every task.
+        #[arg(long)]
+        all: bool,
+        /// Show file:line for each frame.
+        #[arg(short = 'l', long = "lines")]
+        lines: bool,
+    },
+    /// Identical stacks grouped, largest group first (sdb's `stacks`).
+    Stacks {
+        /// Only tasks in this state (crash letters: UN, IN, RU, ID, …).
+        #[arg(short = 's', long)]
+        state: Option<String>,
+        /// Only stacks containing this function.
+        #[arg(short = 'f', long)]
+        function: Option<String>,
+        /// Only stacks with a frame in this module.
+        #[arg(short = 'm', long)]
+        module: Option<String>,
+    },
     /// Print an expression: globals, `a.b`, `p->q`, `x[3]`, `(struct foo *)0x…`,
     /// per-CPU values with a CPU selector (`runqueues:1.nr_running`, `:a` for all CPUs).
     #[command(alias = "p")]

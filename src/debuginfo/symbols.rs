@@ -71,7 +71,13 @@ impl SymTable {
                 module: module.map(str::to_owned),
             });
             global.push(s.is_global());
-            if kind != SymKind::Other && Some(sec) != percpu_sec {
+            // Entry code is made of untyped labels (SYM_CODE_START, SYM_INNER_LABEL give
+            // STT_NOTYPE): `entry_SYSCALL_64_after_hwframe` must name its pc, as crash does,
+            // so untyped symbols in executable sections are searchable too.
+            let exec = obj
+                .section_by_index(sec)
+                .is_ok_and(|x| x.kind() == object::SectionKind::Text);
+            if (kind != SymKind::Other || exec) && Some(sec) != percpu_sec {
                 by_addr.push(idx);
             }
             // First definition wins, but a global beats a local of the same name.

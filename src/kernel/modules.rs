@@ -25,6 +25,27 @@ pub struct Module {
     /// `mod->arch.{orc_unwind_ip, orc_unwind, num_orcs}` when present.
     #[serde(skip)]
     pub orc: Option<(Kva, Kva, u64)>,
+    /// Function symbols from the module's own kallsyms in memory (`mod->kallsyms`),
+    /// sorted by address: symbolization without the `.ko`.
+    #[serde(skip)]
+    pub kallsyms: Vec<ModSym>,
+}
+
+/// A module symbol from `mod->kallsyms`: runtime address, size, name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModSym {
+    pub addr: u64,
+    pub size: u64,
+    pub name: String,
+}
+
+impl Module {
+    /// The function containing (or nearest before) `pc`, with the offset into it.
+    pub fn symbolize(&self, pc: u64) -> Option<(&ModSym, u64)> {
+        let i = self.kallsyms.partition_point(|s| s.addr <= pc);
+        let s = self.kallsyms.get(i.checked_sub(1)?)?;
+        Some((s, pc - s.addr))
+    }
 }
 
 impl Kernel {
@@ -56,6 +77,7 @@ impl Kernel {
             m.opt("arch.num_orcs"),
         );
         let o_sect = m.opt("sect_attrs");
+        let o_kallsyms = m.opt("kallsyms");
         let sect = Probe::new(di, "struct module_sect_attrs").ok();
         let attr = Probe::new(di, "struct module_sect_attr").ok();
         let head = self.symbol_addr("modules")?;
@@ -125,7 +147,15 @@ impl Kernel {
                 }
                 _ => None,
             };
+            let kallsyms = match o_kallsyms {
+                Some(o) => self.read_mod_kallsyms(addr.add(o)).unwrap_or_else(|e| {
+                    errors.push(format!("module {name}: kallsyms: {e}"));
+                    Vec::new()
+                }),
+                None => Vec::new(),
+            };
             out.push(Module {
+                kallsyms,
                 name,
                 addr: addr.0,
                 text_start,
@@ -137,6 +167,61 @@ impl Kernel {
             });
         }
         Ok((out, errors))
+    }
+
+    /// `struct mod_kallsyms { Elf_Sym *symtab; unsigned int num_symtab; char *strtab;
+    /// char *typetab; }`: the kernel keeps the module's symbols with final addresses in
+    /// `st_value`. Text symbols only (`typetab` letter t/T, else STT_FUNC).
+    fn read_mod_kallsyms(&self, ptr_at: Kva) -> Result<Vec<ModSym>, KernelError> {
+        let ks = self.read_ptr(ptr_at, "module.kallsyms")?;
+        if ks.0 == 0 {
+            return Ok(vec![]);
+        }
+        let p = Probe::new(&self.di, "struct mod_kallsyms")?;
+        let why = "module symbols";
+        let symtab = self.read_ptr(ks.add(p.off("symtab", why)?), "mod_kallsyms.symtab")?;
+        let n = self.read_u32(ks.add(p.off("num_symtab", why)?), "mod_kallsyms.num_symtab")?;
+        let strtab = self.read_ptr(ks.add(p.off("strtab", why)?), "mod_kallsyms.strtab")?;
+        let typetab = match p.opt("typetab") {
+            Some(o) => Some(self.read_ptr(ks.add(o), "mod_kallsyms.typetab")?),
+            None => None,
+        };
+        if n > 1 << 20 {
+            return Err(KernelError::Open(format!(
+                "module has {n} symbols: implausible"
+            )));
+        }
+        let n = n as usize;
+        // Elf64_Sym: st_name u32, st_info u8, st_other u8, st_shndx u16, st_value, st_size.
+        let mut raw = vec![0u8; n * 24];
+        self.read(symtab, &mut raw, "mod_kallsyms.symtab[]")?;
+        let mut types = vec![0u8; if typetab.is_some() { n } else { 0 }];
+        if let Some(t) = typetab {
+            self.read(t, &mut types, "mod_kallsyms.typetab[]")?;
+        }
+        let mut out = Vec::new();
+        for i in 0..n {
+            let e = &raw[i * 24..i * 24 + 24];
+            let name_off = u32::from_le_bytes(e[0..4].try_into().unwrap()) as u64;
+            let info = e[4];
+            let value = u64::from_le_bytes(e[8..16].try_into().unwrap());
+            let size = u64::from_le_bytes(e[16..24].try_into().unwrap());
+            let is_text = match types.get(i) {
+                Some(&t) => t == b't' || t == b'T',
+                None => info & 0xf == 2,
+            };
+            if !is_text || value == 0 || name_off == 0 {
+                continue;
+            }
+            let name = self.read_cstr(strtab.add(name_off), 128, "module symbol name")?;
+            out.push(ModSym {
+                addr: value,
+                size,
+                name,
+            });
+        }
+        out.sort_by_key(|s| s.addr);
+        Ok(out)
     }
 
     fn read_sections(

@@ -1,6 +1,7 @@
 //! Results as plain data, printed as text (crash-like where crash users have habits) or
 //! JSON. The CLI and the TUI both render from here.
 
+pub mod bt;
 pub mod ps;
 pub mod sys;
 

@@ -54,7 +54,9 @@ pub struct Unwinder {
     regs: PtRegsLayout,
     /// `inactive_task_frame.{bp, ret_addr}` and its size.
     itf: (u64, u64, u64),
-    text: (u64, u64),
+    /// vmlinux text ranges: `[_stext, _etext)` and `[_sinittext, _einittext)` (init code
+    /// is freed after boot, but the idle task of CPU 0 still returns into it).
+    text: Vec<(u64, u64)>,
 }
 
 struct Mem<'k>(&'k Kernel);
@@ -119,10 +121,10 @@ impl Unwinder {
             itf.off("ret_addr", "sleeping task registers")?,
             itf.size(),
         );
-        let text = (
-            k.symbol_addr("_stext").map(|a| a.0).unwrap_or(0),
-            k.symbol_addr("_etext").map(|a| a.0).unwrap_or(u64::MAX),
-        );
+        let text = [("_stext", "_etext"), ("_sinittext", "_einittext")]
+            .iter()
+            .filter_map(|(a, b)| Some((k.symbol_addr(a).ok()?.0, k.symbol_addr(b).ok()?.0)))
+            .collect();
         Ok(Unwinder {
             vmlinux_orc,
             modules,
@@ -138,12 +140,16 @@ impl Unwinder {
             .find(|(m, _)| pc >= m.text_start && pc < m.text_start + m.text_len.max(1))
     }
 
+    fn in_vmlinux_text(&self, pc: u64) -> bool {
+        self.text.iter().any(|&(a, b)| pc >= a && pc < b)
+    }
+
     fn is_text(&self, pc: u64) -> bool {
-        (pc >= self.text.0 && pc < self.text.1) || self.module_of(pc).is_some()
+        self.in_vmlinux_text(pc) || self.module_of(pc).is_some()
     }
 
     fn orc(&self, pc: u64) -> Option<OrcEntry> {
-        if pc >= self.text.0 && pc < self.text.1 {
+        if self.in_vmlinux_text(pc) {
             return self.vmlinux_orc.as_ref()?.find(pc);
         }
         self.module_of(pc)?.1.as_ref()?.find(pc)
@@ -226,18 +232,26 @@ impl Unwinder {
         } else {
             f.pc.wrapping_sub(1)
         };
-        let module = self.module_of(f.pc).map(|(m, _)| m.name.clone());
+        let module = self.module_of(lookup).map(|(m, _)| m);
         // vmlinux debug info is at link addresses; modules are placed at runtime ones.
         let di_addr = if module.is_some() {
             lookup
         } else {
             lookup.wrapping_sub(k.kaslr_offset)
         };
-        let sym = k.di.symbolize(di_addr);
-        let (function, offset) = match sym {
-            Some((s, off)) => (Some(s.name.clone()), off + (f.pc - lookup)),
-            None => (None, 0),
+        let (function, offset) = match (k.di.symbolize(di_addr), module) {
+            (Some((s, off)), None) => (Some(s.name.clone()), off + (f.pc - lookup)),
+            (Some((s, off)), Some(_)) if s.module.is_some() => {
+                (Some(s.name.clone()), off + (f.pc - lookup))
+            }
+            // No .ko loaded for the module: its own kallsyms in memory.
+            (_, Some(m)) => match m.symbolize(lookup) {
+                Some((s, off)) => (Some(s.name.clone()), off + (f.pc - lookup)),
+                None => (None, 0),
+            },
+            (None, None) => (None, 0),
         };
+        let module = module.map(|m| m.name.clone());
         let base = Frame {
             pc: f.pc,
             sp: f.sp,
@@ -266,12 +280,54 @@ impl Unwinder {
                     } else {
                         l.function.clone()
                     },
-                    file: l.file,
+                    file: l.file.as_deref().map(kernel_relative),
                     line: l.line,
                     inlined: !outer,
                     ..base.clone()
                 }
             })
             .collect()
+    }
+}
+
+/// A source path as the kernel tree names it: `kernel/sched/core.c`, not the build
+/// machine's `debian/build/build_amd64_none_cloud-amd64/kernel/sched/core.c` or
+/// `/build/reproducible-path/linux-6.1.192/arch/x86/entry/entry_64.S`.
+pub fn kernel_relative(path: &str) -> String {
+    const TOP: &[&str] = &[
+        "arch", "block", "certs", "crypto", "drivers", "fs", "include", "init", "io_uring", "ipc",
+        "kernel", "lib", "mm", "net", "rust", "samples", "scripts", "security", "sound", "usr",
+        "virt",
+    ];
+    let parts: Vec<&str> = path.split('/').collect();
+    // The first path component that is a top-level kernel directory starts the tree path,
+    // unless it is the very first component already.
+    for (i, p) in parts.iter().enumerate() {
+        if i + 1 < parts.len() && TOP.contains(p) {
+            return parts[i..].join("/");
+        }
+    }
+    path.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::kernel_relative;
+
+    #[test]
+    fn build_paths_become_tree_paths() {
+        assert_eq!(
+            kernel_relative("debian/build/build_amd64_none_cloud-amd64/kernel/sched/core.c"),
+            "kernel/sched/core.c"
+        );
+        assert_eq!(
+            kernel_relative("/build/reproducible-path/linux-6.1.192/arch/x86/entry/entry_64.S"),
+            "arch/x86/entry/entry_64.S"
+        );
+        assert_eq!(kernel_relative("quiesce_hang.c"), "quiesce_hang.c");
+        assert_eq!(
+            kernel_relative("/tmp/x/fs/notify/fsnotify.c"),
+            "fs/notify/fsnotify.c"
+        );
     }
 }

@@ -181,6 +181,8 @@ pub struct CrashBt {
     pub cpu: String,
     pub comm: String,
     pub functions: Vec<String>,
+    /// `[exception RIP: func+off]` of a task running at dump time (its prstatus pc).
+    pub exception_rip: Option<String>,
 }
 
 /// Parse `PID: 915  TASK: ffff…  CPU: 3  COMMAND: "x"` blocks with `#N [sp] func at addr`.
@@ -210,7 +212,14 @@ pub fn parse_crash_bt(text: &str) -> Vec<CrashBt> {
                 cpu: get("CPU:").unwrap_or("").to_string(),
                 comm,
                 functions: vec![],
+                exception_rip: None,
             });
+        } else if let Some(rest) = t.strip_prefix("[exception RIP: ")
+            && let Some(cur) = out.last_mut()
+            && cur.functions.is_empty()
+        {
+            let f = rest.trim_end_matches(']');
+            cur.exception_rip = Some(f.split('+').next().unwrap_or(f).to_string());
         } else if t.starts_with('#')
             && let Some(cur) = out.last_mut()
         {
