@@ -50,7 +50,12 @@ fn backtraces_match_crash_and_drgn() {
             .or_else(|| rel.crash_ref("hang.elf", "foreach_bt.txt"))
             .expect("crash foreach bt reference");
         let crash = parse_crash_bt(&crash_text);
-        let drgn = rel.drgn_ref(&d.name).or_else(|| rel.drgn_ref("hang.elf"));
+        // drgn 0.3.0 cannot open QEMU's kdump files; the ELF of the same boot is the same
+        // machine state.
+        let drgn = rel
+            .drgn_ref(&d.name)
+            .filter(|j| j.get("stacks").is_some())
+            .or_else(|| rel.drgn_ref("hang.elf"));
         assert_eq!(crash.len(), tasks.len(), "{}: task count vs crash", d.name);
         let mut disagreements = Vec::new();
         for t in &tasks {

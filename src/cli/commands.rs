@@ -97,8 +97,19 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Print { expr } => {
             let expr = expr.join(" ");
             let r = print(&k, &expr)?;
+            // A value that could not be read at all is an error; one with unreadable parts
+            // is printed, marked, and exits 2.
+            if let [item] = r.items.as_slice()
+                && let Value::Unreadable { error } = &item.value
+            {
+                bail!("{expr}: {error}");
+            }
             emit(&r, json);
-            Ok(0)
+            Ok(if r.items.iter().any(|i| i.value.has_unreadable()) {
+                2
+            } else {
+                0
+            })
         }
     }
 }

@@ -23,7 +23,8 @@ pub struct Cli {
 
 #[derive(Debug, Args, Clone)]
 pub struct Target {
-    /// The dump: an ELF vmcore, a kdump-compressed or flattened file, or /proc/kcore.
+    /// The dump: an ELF vmcore, a kdump-compressed or flattened file, /proc/kcore, or
+    /// `demo` for the fixture dump that `fixtures/build.sh` builds.
     #[arg(
         short = 'c',
         long = "core",
@@ -84,6 +85,33 @@ pub enum Command {
 }
 
 impl Target {
+    /// `-c demo`: the bookworm `hang` fixture that `fixtures/build.sh` builds (dump, vmlinux
+    /// and the test module), so the README's demo command needs no paths.
+    pub fn resolve_demo(&mut self) -> Result<()> {
+        if self.core != std::path::Path::new("demo") {
+            return Ok(());
+        }
+        let root = std::env::var_os("QUIESCE_FIXTURES")
+            .map(PathBuf::from)
+            .or_else(|| {
+                std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/quiesce/fixtures"))
+            })
+            .context("no HOME to find the demo fixtures in")?
+            .join("bookworm");
+        let dump = root.join("dumps/hang.elf");
+        if !dump.exists() {
+            bail!(
+                "the demo dump {} is not built yet: run `bash fixtures/build.sh` first",
+                dump.display()
+            );
+        }
+        self.core = dump;
+        if self.symbols.is_empty() {
+            self.symbols = vec![root.join("vmlinux"), root.join("modules")];
+        }
+        Ok(())
+    }
+
     /// The vmlinux: the first `-s` that is not a module or directory, or the running
     /// kernel's debug file when reading /proc/kcore.
     pub fn vmlinux(&self) -> Result<PathBuf> {
@@ -115,6 +143,7 @@ impl Target {
 }
 
 /// Run the CLI; returns the process exit code.
-pub fn run(cli: Cli) -> Result<i32> {
+pub fn run(mut cli: Cli) -> Result<i32> {
+    cli.target.resolve_demo()?;
     commands::run(cli)
 }

@@ -273,11 +273,27 @@ impl Parser<'_> {
         match self.toks.get(self.pos + 1) {
             Some(Tok::Ident(w)) if ["struct", "union", "enum"].contains(&w.as_str()) => true,
             Some(Tok::Ident(w)) => {
-                // `(name *)` or `(name)` where name is a type and not a variable.
-                let next = self.toks.get(self.pos + 2);
-                matches!(next, Some(Tok::Punct("*")) | Some(Tok::Punct(")")))
-                    && self.k.di.find_type(w).is_ok()
-                    && self.k.di.find_variable(w).is_err()
+                // `(name *)` / `(name)` where name is a type and not a variable, or a
+                // multi-word base type (`unsigned long`).
+                const C_WORDS: &[&str] = &["unsigned", "signed", "long", "short", "int", "char"];
+                let mut i = self.pos + 1;
+                let mut words = Vec::new();
+                while let Some(Tok::Ident(x)) = self.toks.get(i) {
+                    words.push(x.as_str());
+                    i += 1;
+                }
+                let closes = matches!(
+                    self.toks.get(i),
+                    Some(Tok::Punct("*")) | Some(Tok::Punct(")"))
+                );
+                if !closes {
+                    return false;
+                }
+                if words.len() > 1 || C_WORDS.contains(&w.as_str()) {
+                    return words.iter().all(|x| C_WORDS.contains(x))
+                        || self.k.di.find_type(&words.join(" ")).is_ok();
+                }
+                self.k.di.find_type(w).is_ok() && self.k.di.find_variable(w).is_err()
             }
             _ => false,
         }

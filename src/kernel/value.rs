@@ -215,6 +215,16 @@ impl Kernel {
                     ..
                 } = self.type_of(estripped).kind
                 {
+                    // `char x[]` (unknown length, e.g. `linux_banner`): a C string.
+                    if t.count.is_none() {
+                        return match self.read_cstr(addr, 4096, "string") {
+                            Ok(v) => Value::String {
+                                bytes: v.len(),
+                                value: v,
+                            },
+                            Err(e) => unreadable(e.to_string()),
+                        };
+                    }
                     let n = count.min(1 << 20) as usize;
                     let mut buf = vec![0u8; n];
                     if let Err(e) = self.read(addr, &mut buf, "char array") {
@@ -379,6 +389,16 @@ impl Value {
                 s.push_str(&"  ".repeat(indent));
                 s.push('}');
             }
+        }
+    }
+
+    /// Does any part of the value fail to read?
+    pub fn has_unreadable(&self) -> bool {
+        match self {
+            Value::Unreadable { .. } => true,
+            Value::Array { elements, .. } => elements.iter().any(Value::has_unreadable),
+            Value::Struct { fields } => fields.iter().any(|(_, v)| v.has_unreadable()),
+            _ => false,
         }
     }
 

@@ -1,0 +1,78 @@
+//! `print` of named values on every real dump equals drgn's reads of the same dump.
+
+mod common;
+
+use common::release;
+use quiesce::kernel::expr::Evaluated;
+use quiesce::kernel::value::{ReadLimits, Value};
+use quiesce::kernel::{self, OpenOptions};
+use serde_json::Value as Json;
+
+/// quiesce's value of `expr` as drgn's JSON writes it: numbers as numbers, pointers as
+/// `0x…` strings, char arrays as strings.
+fn ours(k: &kernel::Kernel, expr: &str) -> Json {
+    let r = k.eval(expr).unwrap_or_else(|e| panic!("{expr}: {e}"));
+    assert_eq!(r.len(), 1, "{expr}");
+    let v = match r[0].result {
+        Evaluated::Object(o) => k.value(o, ReadLimits::default()),
+        Evaluated::Const { value, .. } => Value::Int {
+            value: value as i128,
+        },
+    };
+    match v {
+        Value::Int { value } => Json::from(value as i64),
+        Value::Pointer { value, .. } => Json::from(format!("{value:#x}")),
+        Value::String { value, .. } => Json::from(value),
+        other => panic!("{expr}: unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn named_values_equal_drgns() {
+    let Some(rel) = release("bookworm") else {
+        return;
+    };
+    let names = [
+        "jiffies",
+        "init_task.comm",
+        "init_task.pid",
+        "per_cpu(runqueues, 0).nr_running",
+        "per_cpu(runqueues, 0).curr",
+        "per_cpu(runqueues, 1).nr_running",
+        "per_cpu(runqueues, 1).curr",
+        "nr_cpu_ids",
+        "max_pfn",
+        "system_wq",
+        "linux_banner",
+        "init_uts_ns.name.release",
+        "init_uts_ns.name.nodename",
+    ];
+    for d in rel.dumps_of("hang") {
+        let Some(drgn) = rel.drgn_ref(&d.name).filter(|j| j.get("values").is_some()) else {
+            // drgn 0.3.0 cannot open QEMU's kdump-compressed files; its ELF reference is
+            // the same machine state.
+            assert!(d.name.contains("qemu"), "{}: no drgn reference", d.name);
+            continue;
+        };
+        let k = kernel::open(&OpenOptions {
+            core: d.path.clone(),
+            vmlinux: rel.vmlinux(),
+            modules: vec![rel.modules_dir()],
+        })
+        .unwrap();
+        for n in names {
+            let want = &drgn["values"][n];
+            assert!(
+                want.get("error").is_none(),
+                "{}: drgn could not read {n}",
+                d.name
+            );
+            assert_eq!(&ours(&k, n), want, "{}: {n}", d.name);
+        }
+        // crash's per-CPU selector names the same object as drgn's per_cpu().
+        assert_eq!(
+            ours(&k, "runqueues:1.curr"),
+            drgn["values"]["per_cpu(runqueues, 1).curr"]
+        );
+    }
+}
