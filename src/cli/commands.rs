@@ -10,36 +10,46 @@ use crate::report::sys::SysReport;
 use anyhow::Result;
 use serde::Serialize;
 
-fn open(t: &Target) -> Result<Kernel> {
+/// Open the kernel the target names (warnings are in `Kernel::warnings`).
+pub fn open_kernel(t: &Target) -> Result<Kernel> {
     let opts = OpenOptions {
         core: t.core.clone(),
         vmlinux: t.vmlinux()?,
         modules: t.modules(),
     };
-    let k = kernel::open(&opts)?;
-    for w in &k.warnings {
-        eprintln!("quiesce: warning: {w}");
-    }
-    Ok(k)
+    Ok(kernel::open(&opts)?)
 }
 
-fn emit<R: Report>(r: &R, json: bool) {
+fn emit<R: Report>(r: &R, json: bool) -> String {
     if json {
-        println!("{}", r.json());
+        format!("{}\n", r.json())
     } else {
-        print!("{}", r.text());
+        r.text()
     }
 }
 
 pub fn run(cli: Cli) -> Result<i32> {
-    let k = open(&cli.target)?;
-    let json = cli.target.json;
-    match &cli.command {
+    let Some(cmd) = &cli.command else {
+        return Ok(0);
+    };
+    let k = open_kernel(&cli.target)?;
+    for w in &k.warnings {
+        eprintln!("quiesce: warning: {w}");
+    }
+    let (text, code) = command_text(&k, &cli.target, cmd)?;
+    print!("{text}");
+    Ok(code)
+}
+
+/// A subcommand's output (text or JSON, as the target says) and exit code. The TUI's
+/// command line uses this too.
+pub fn command_text(k: &Kernel, t: &Target, cmd: &Command) -> Result<(String, i32)> {
+    let json = t.json;
+    match cmd {
         Command::Ps => {
             let list = k.tasks()?;
             let r = PsReport::new(list.tasks, list.errors);
-            emit(&r, json);
-            Ok(if r.partial { 2 } else { 0 })
+            Ok((emit(&r, json), if r.partial { 2 } else { 0 }))
         }
         Command::Log => {
             let log = k.log()?;
@@ -47,18 +57,14 @@ pub fn run(cli: Cli) -> Result<i32> {
                 records: log.records,
                 errors: log.errors,
             };
-            emit(&r, json);
-            Ok(if r.errors.is_empty() { 0 } else { 2 })
+            let code = if r.errors.is_empty() { 0 } else { 2 };
+            Ok((emit(&r, json), code))
         }
-        Command::Sys => {
-            emit(&sys(&k, &cli.target), json);
-            Ok(0)
-        }
+        Command::Sys => Ok((emit(&sys(k, t), json), 0)),
         Command::Print { expr } => {
             let expr = expr.join(" ");
-            let r = print(&k, &expr)?;
-            emit(&r, json);
-            Ok(0)
+            let r = print(k, &expr)?;
+            Ok((emit(&r, json), 0))
         }
     }
 }
