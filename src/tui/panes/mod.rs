@@ -82,11 +82,7 @@ impl Widget for &StatusView<'_> {
         let base = self.theme.get("ui.status");
         buf.set_style(area, base);
         let (left, style) = if let Some(j) = a.jobs.iter().find(|j| !j.finished) {
-            let pct = if j.total > 0 {
-                j.done * 100 / j.total
-            } else {
-                0
-            };
+            let pct = (j.done * 100).checked_div(j.total).unwrap_or(0);
             (
                 format!(" {} {}/{} ({pct}%) ", j.name, j.done, j.total),
                 self.theme.get("ui.status.job"),

@@ -113,7 +113,16 @@ impl Widget for &TasksView<'_> {
                     .skip(self.offset)
                     .take(h)
                     .map(|(row, g)| {
-                        let first = &self.tasks[g.members[0]];
+                        // The state most members are in.
+                        let mut counts: Vec<(&str, usize)> = Vec::new();
+                        for &m in &g.members {
+                            let st = self.tasks[m].st;
+                            match counts.iter_mut().find(|c| c.0 == st) {
+                                Some(c) => c.1 += 1,
+                                None => counts.push((st, 1)),
+                            }
+                        }
+                        let st = counts.iter().max_by_key(|c| c.1).map(|c| c.0).unwrap_or("");
                         let mut comms: Vec<String> = g
                             .members
                             .iter()
@@ -132,7 +141,7 @@ impl Widget for &TasksView<'_> {
                             .collect();
                         let r = Row::new(vec![
                             Cell::from(format!("{:>5}", g.members.len())),
-                            Cell::from(Span::styled(first.st, state_style(t, first.st))),
+                            Cell::from(Span::styled(st, state_style(t, st))),
                             Cell::from(comms.join(" ")),
                             Cell::from(stack.join(" < ")),
                         ]);
