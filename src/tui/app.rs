@@ -604,7 +604,7 @@ impl App {
             let t = &self.tasks[i];
             consider(
                 FinderKind::Task,
-                format!("{} {} {}", t.pid, t.comm, t.st),
+                format!("{} {} {}", t.comm, t.pid, t.st),
                 Some(t.addr),
                 None,
                 &mut hits,
