@@ -13,4 +13,5 @@ pub mod dump;
 pub mod kernel;
 pub mod report;
 pub mod translate;
+pub mod tui;
 pub mod unwind;

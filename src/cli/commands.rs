@@ -13,36 +13,46 @@ use anyhow::Result;
 use anyhow::bail;
 use serde::Serialize;
 
-fn open(t: &Target) -> Result<Kernel> {
+/// Open the kernel the target names (warnings are in `Kernel::warnings`).
+pub fn open_kernel(t: &Target) -> Result<Kernel> {
     let opts = OpenOptions {
         core: t.core.clone(),
         vmlinux: t.vmlinux()?,
         modules: t.modules(),
     };
-    let k = kernel::open(&opts)?;
-    for w in &k.warnings {
-        eprintln!("quiesce: warning: {w}");
-    }
-    Ok(k)
+    Ok(kernel::open(&opts)?)
 }
 
-fn emit<R: Report>(r: &R, json: bool) {
+fn emit<R: Report>(r: &R, json: bool) -> String {
     if json {
-        println!("{}", r.json());
+        format!("{}\n", r.json())
     } else {
-        print!("{}", r.text());
+        r.text()
     }
 }
 
 pub fn run(cli: Cli) -> Result<i32> {
-    let k = open(&cli.target)?;
-    let json = cli.target.json;
-    match &cli.command {
+    let Some(cmd) = &cli.command else {
+        return Ok(0);
+    };
+    let k = open_kernel(&cli.target)?;
+    for w in &k.warnings {
+        eprintln!("quiesce: warning: {w}");
+    }
+    let (text, code) = command_text(&k, &cli.target, cmd)?;
+    print!("{text}");
+    Ok(code)
+}
+
+/// A subcommand's output (text or JSON, as the target says) and exit code. The TUI's
+/// command line uses this too.
+pub fn command_text(k: &Kernel, t: &Target, cmd: &Command) -> Result<(String, i32)> {
+    let json = t.json;
+    match cmd {
         Command::Ps => {
             let list = k.tasks()?;
             let r = PsReport::new(list.tasks, list.errors);
-            emit(&r, json);
-            Ok(if r.partial { 2 } else { 0 })
+            Ok((emit(&r, json), if r.partial { 2 } else { 0 }))
         }
         Command::Log => {
             let log = k.log()?;
@@ -50,29 +60,25 @@ pub fn run(cli: Cli) -> Result<i32> {
                 records: log.records,
                 errors: log.errors,
             };
-            emit(&r, json);
-            Ok(if r.errors.is_empty() { 0 } else { 2 })
+            let code = if r.errors.is_empty() { 0 } else { 2 };
+            Ok((emit(&r, json), code))
         }
-        Command::Sys => {
-            emit(&sys(&k, &cli.target), json);
-            Ok(0)
-        }
+        Command::Sys => Ok((emit(&sys(k, t), json), 0)),
         Command::Bt {
             targets,
             active,
             all,
             lines,
         } => {
-            let r = bt(&k, targets, *active, *all, *lines)?;
-            emit(&r, json);
-            Ok(0)
+            let r = bt(k, targets, *active, *all, *lines)?;
+            Ok((emit(&r, json), 0))
         }
         Command::Stacks {
             state,
             function,
             module,
         } => {
-            let traces = all_traces(&k)?;
+            let traces = all_traces(k)?;
             let traces: Vec<_> = traces
                 .into_iter()
                 .filter(|t| {
@@ -91,12 +97,11 @@ pub fn run(cli: Cli) -> Result<i32> {
                         .is_none_or(|m| t.frames.iter().any(|x| x.module.as_deref() == Some(m)))
                 })
                 .collect();
-            emit(&StacksReport::new(&traces), json);
-            Ok(0)
+            Ok((emit(&StacksReport::new(&traces), json), 0))
         }
         Command::Print { expr } => {
             let expr = expr.join(" ");
-            let r = print(&k, &expr)?;
+            let r = print(k, &expr)?;
             // A value that could not be read at all is an error; one with unreadable parts
             // is printed, marked, and exits 2.
             if let [item] = r.items.as_slice()
@@ -104,12 +109,12 @@ pub fn run(cli: Cli) -> Result<i32> {
             {
                 bail!("{expr}: {error}");
             }
-            emit(&r, json);
-            Ok(if r.items.iter().any(|i| i.value.has_unreadable()) {
+            let code = if r.items.iter().any(|i| i.value.has_unreadable()) {
                 2
             } else {
                 0
-            })
+            };
+            Ok((emit(&r, json), code))
         }
     }
 }

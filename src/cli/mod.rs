@@ -1,8 +1,10 @@
 //! The command line: `quiesce SUBCOMMAND -c DUMP -s VMLINUX [-s MODULE.ko|DIR ...] [--json]`
 //! (drgn's `-c`/`-s`; `-c` defaults to `/proc/kcore`). Errors end as one line on stderr and
-//! a non-zero exit status.
+//! a non-zero exit status. With no subcommand, the TUI opens (`crate::tui`).
 
 mod commands;
+
+pub use commands::{command_text, open_kernel};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
@@ -17,8 +19,12 @@ use std::path::PathBuf;
 pub struct Cli {
     #[command(flatten)]
     pub target: Target,
+    /// Kernel source tree, for the TUI's source pane.
+    #[arg(long, global = true)]
+    pub source: Option<PathBuf>,
+    /// Without a subcommand, the TUI opens.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -142,8 +148,14 @@ impl Target {
     }
 }
 
-/// Run the CLI; returns the process exit code.
+/// Run the CLI; returns the process exit code. No subcommand opens the TUI.
 pub fn run(mut cli: Cli) -> Result<i32> {
     cli.target.resolve_demo()?;
-    commands::run(cli)
+    match cli.command {
+        Some(_) => commands::run(cli),
+        None => {
+            crate::tui::run(cli.target, cli.source)?;
+            Ok(0)
+        }
+    }
 }

@@ -1,0 +1,880 @@
+//! The TUI's model: plain state and pure transitions, no terminal types.
+//!
+//! Input arrives as [`UiEvent`]s (keys and mouse already translated from the terminal
+//! library, job messages from [`super::jobs`]). [`App::handle_event`] and [`App::handle`]
+//! change the state and return [`Effect`]s for the runner to carry out (start a job, quit).
+//! Drawing ([`super::draw`]) only reads the state.
+
+use super::actions::{Action, Key, KeyCode, Keymap};
+use crate::kernel::printk::LogRecord;
+use crate::kernel::tasks::Task;
+use crate::unwind::task::Backtrace;
+use fuzzy_matcher::FuzzyMatcher;
+use fuzzy_matcher::skim::SkimMatcherV2;
+use ratatui::layout::{Constraint, Layout, Rect};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Every pane. Panes other engineers are building show as "not yet available" until their
+/// decoders land; they plug in here and in [`super::panes`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Pane {
+    Tasks,
+    Backtrace,
+    Log,
+    Srcu,
+    Rcu,
+    WaitGraph,
+    Source,
+    Result,
+}
+
+pub struct PaneInfo {
+    pub pane: Pane,
+    pub title: &'static str,
+    /// `None` when the pane works; otherwise what it is waiting for.
+    pub not_yet: Option<&'static str>,
+}
+
+/// The pane registry, in tab order (the Tasks pane is always on the left).
+pub const PANES: &[PaneInfo] = &[
+    PaneInfo {
+        pane: Pane::Backtrace,
+        title: "Backtrace",
+        not_yet: None,
+    },
+    PaneInfo {
+        pane: Pane::Log,
+        title: "Log",
+        not_yet: None,
+    },
+    PaneInfo {
+        pane: Pane::Srcu,
+        title: "SRCU",
+        not_yet: Some("the SRCU decoder (grace-period phase, per-CPU counters, callbacks)"),
+    },
+    PaneInfo {
+        pane: Pane::Rcu,
+        title: "RCU",
+        not_yet: Some("the RCU decoder (gp state, kthread, holdout CPUs and tasks)"),
+    },
+    PaneInfo {
+        pane: Pane::WaitGraph,
+        title: "Wait graph",
+        not_yet: Some("the wait-graph analysis (who waits on whom, cycles, findings)"),
+    },
+    PaneInfo {
+        pane: Pane::Source,
+        title: "Source",
+        not_yet: Some("the source view (--source KERNEL_SRC, highlighted at the frame's line)"),
+    },
+    PaneInfo {
+        pane: Pane::Result,
+        title: "Result",
+        not_yet: None,
+    },
+];
+
+impl Pane {
+    pub fn info(self) -> Option<&'static PaneInfo> {
+        PANES.iter().find(|p| p.pane == self)
+    }
+    pub fn title(self) -> &'static str {
+        self.info().map(|i| i.title).unwrap_or("Tasks")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Tasks,
+    Right,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Pid,
+    /// Uninterruptible first (the hang suspects), then running, then the rest.
+    State,
+    /// Longest since it last ran first.
+    LastRun,
+}
+
+impl SortKey {
+    pub fn label(self) -> &'static str {
+        match self {
+            SortKey::Pid => "pid",
+            SortKey::State => "state",
+            SortKey::LastRun => "last run",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MouseKind {
+    Click,
+    ScrollUp,
+    ScrollDown,
+}
+
+/// Input and job results, already free of terminal types.
+#[derive(Debug)]
+pub enum UiEvent {
+    Key(Key),
+    Mouse { kind: MouseKind, x: u16, y: u16 },
+    Resize(u16, u16),
+    Job(super::jobs::JobMsg),
+}
+
+/// What the runner must do after a transition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    Quit,
+    /// Run a command line (`ps`, `log`, `sys`, `print EXPR`, `bt PID`) as a job.
+    RunCommand(String),
+    /// Load symbol and type names for the fuzzy finder (once).
+    LoadNames,
+    /// Describe a symbol or a type in the result pane.
+    Describe(FinderKind, String),
+    /// Decode the log with the pasted-text parsers.
+    DecodeLog,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FinderKind {
+    Task,
+    Action,
+    Symbol,
+    Type,
+}
+
+impl FinderKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            FinderKind::Task => "task",
+            FinderKind::Action => "action",
+            FinderKind::Symbol => "symbol",
+            FinderKind::Type => "type",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct FinderHit {
+    pub kind: FinderKind,
+    pub text: String,
+    /// Task address for tasks.
+    pub task: Option<u64>,
+    pub action: Option<Action>,
+    /// Matched character positions in `text`.
+    pub positions: Vec<usize>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Finder {
+    pub input: String,
+    pub hits: Vec<FinderHit>,
+    pub selected: usize,
+    /// How many candidates were searched.
+    pub searched: usize,
+}
+
+#[derive(Debug, Clone)]
+pub enum Overlay {
+    Help { scroll: usize },
+    Finder(Finder),
+    Command { input: String },
+    Filter { input: String },
+}
+
+/// One background job as the status line shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobStatus {
+    pub id: u64,
+    pub name: String,
+    pub done: usize,
+    pub total: usize,
+    pub finished: bool,
+    pub error: Option<String>,
+}
+
+/// Tasks with identical stacks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackGroup {
+    pub functions: Vec<String>,
+    /// Indices into `App::tasks`.
+    pub members: Vec<usize>,
+}
+
+/// Where things are on the screen: computed from the size alone, used by drawing and by
+/// mouse hit-testing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Areas {
+    pub tabs: Rect,
+    pub tasks: Rect,
+    pub right: Rect,
+    pub status: Rect,
+}
+
+pub fn areas(size: Rect) -> Areas {
+    let [tabs, main, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(3),
+        Constraint::Length(1),
+    ])
+    .areas(size);
+    let [tasks, right] =
+        Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(main);
+    Areas {
+        tabs,
+        tasks,
+        right,
+        status,
+    }
+}
+
+pub struct App {
+    pub keymap: Keymap,
+    pub size: Rect,
+    pub focus: Focus,
+    pub right: Pane,
+    pub title: String,
+    pub tasks: Vec<Task>,
+    pub task_errors: Vec<String>,
+    pub backtraces: HashMap<u64, Arc<Backtrace>>,
+    pub filter: String,
+    pub sort: SortKey,
+    pub grouped: bool,
+    /// Rows of the flat table: indices into `tasks`, filtered and sorted.
+    pub view: Vec<usize>,
+    /// Rows of the grouped table.
+    pub groups: Vec<StackGroup>,
+    /// Selected row and first visible row of the Tasks table.
+    pub selected: usize,
+    pub offset: usize,
+    pub scroll: HashMap<Pane, usize>,
+    pub log: Vec<LogRecord>,
+    pub log_errors: Vec<String>,
+    pub result: Option<(String, String)>,
+    pub overlay: Option<Overlay>,
+    pub jobs: Vec<JobStatus>,
+    pub message: Option<String>,
+    pub symbols: Arc<Vec<String>>,
+    pub types: Arc<Vec<String>>,
+    pub names_requested: bool,
+    pub quit: bool,
+}
+
+impl App {
+    pub fn new(keymap: Keymap, width: u16, height: u16) -> App {
+        App {
+            keymap,
+            size: Rect::new(0, 0, width, height),
+            focus: Focus::Tasks,
+            right: Pane::Backtrace,
+            title: String::new(),
+            tasks: vec![],
+            task_errors: vec![],
+            backtraces: HashMap::new(),
+            filter: String::new(),
+            sort: SortKey::Pid,
+            grouped: false,
+            view: vec![],
+            groups: vec![],
+            selected: 0,
+            offset: 0,
+            scroll: HashMap::new(),
+            log: vec![],
+            log_errors: vec![],
+            result: None,
+            overlay: None,
+            jobs: vec![],
+            message: None,
+            symbols: Arc::new(vec![]),
+            types: Arc::new(vec![]),
+            names_requested: false,
+            quit: false,
+        }
+    }
+
+    pub fn areas(&self) -> Areas {
+        areas(self.size)
+    }
+
+    /// Rows of the task table that fit (borders and header row taken off).
+    pub fn table_height(&self) -> usize {
+        (self.areas().tasks.height as usize)
+            .saturating_sub(3)
+            .max(1)
+    }
+
+    fn right_height(&self) -> usize {
+        (self.areas().right.height as usize)
+            .saturating_sub(2)
+            .max(1)
+    }
+
+    pub fn row_count(&self) -> usize {
+        if self.grouped {
+            self.groups.len()
+        } else {
+            self.view.len()
+        }
+    }
+
+    /// The task whose backtrace is shown: the selected row (first member of a group).
+    pub fn selected_task(&self) -> Option<&Task> {
+        let i = if self.grouped {
+            *self.groups.get(self.selected)?.members.first()?
+        } else {
+            *self.view.get(self.selected)?
+        };
+        self.tasks.get(i)
+    }
+
+    pub fn backtrace_of(&self, t: &Task) -> Option<&Backtrace> {
+        self.backtraces.get(&t.addr).map(|b| b.as_ref())
+    }
+
+    pub fn busy(&self) -> bool {
+        self.jobs.iter().any(|j| !j.finished)
+    }
+
+    fn task_matches(t: &Task, filter: &str) -> bool {
+        filter.split_whitespace().all(|w| {
+            let w = w.to_ascii_lowercase();
+            t.pid.to_string().starts_with(&w)
+                || t.comm.to_ascii_lowercase().contains(&w)
+                || t.st.eq_ignore_ascii_case(&w)
+        })
+    }
+
+    /// Recompute the table rows after the tasks, filter, sort or grouping changed, keeping
+    /// the selected task selected when it is still shown.
+    pub fn refresh_view(&mut self) {
+        let keep = self.selected_task().map(|t| t.addr);
+        let mut view: Vec<usize> = (0..self.tasks.len())
+            .filter(|&i| Self::task_matches(&self.tasks[i], &self.filter))
+            .collect();
+        let rank = |st: &str| match st {
+            "UN" => 0,
+            "RU" => 1,
+            _ => 2,
+        };
+        let tasks = &self.tasks;
+        match self.sort {
+            SortKey::Pid => view.sort_by_key(|&i| (tasks[i].pid, tasks[i].cpu, tasks[i].addr)),
+            SortKey::State => view.sort_by_key(|&i| (rank(tasks[i].st), tasks[i].st, tasks[i].pid)),
+            SortKey::LastRun => view.sort_by_key(|&i| {
+                (
+                    tasks[i].last_arrival.is_none(),
+                    tasks[i].last_arrival,
+                    tasks[i].pid,
+                )
+            }),
+        }
+        let mut groups: Vec<StackGroup> = Vec::new();
+        let mut index: HashMap<Vec<String>, usize> = HashMap::new();
+        for &i in &view {
+            let key: Vec<String> = match self.backtraces.get(&tasks[i].addr) {
+                Some(bt) => bt.functions().iter().map(|s| s.to_string()).collect(),
+                None => vec!["(not unwound yet)".to_string()],
+            };
+            let gi = *index.entry(key.clone()).or_insert_with(|| {
+                groups.push(StackGroup {
+                    functions: key,
+                    members: vec![],
+                });
+                groups.len() - 1
+            });
+            groups[gi].members.push(i);
+        }
+        groups.sort_by_key(|g| std::cmp::Reverse(g.members.len()));
+        self.view = view;
+        self.groups = groups;
+        if let Some(addr) = keep {
+            let pos = if self.grouped {
+                self.groups
+                    .iter()
+                    .position(|g| g.members.iter().any(|&m| self.tasks[m].addr == addr))
+            } else {
+                self.view.iter().position(|&i| self.tasks[i].addr == addr)
+            };
+            if let Some(p) = pos {
+                self.selected = p;
+            }
+        }
+        self.clamp();
+    }
+
+    fn clamp(&mut self) {
+        let n = self.row_count();
+        self.selected = self.selected.min(n.saturating_sub(1));
+        let h = self.table_height();
+        if self.selected < self.offset {
+            self.offset = self.selected;
+        } else if self.selected >= self.offset + h {
+            self.offset = self.selected + 1 - h;
+        }
+        self.offset = self.offset.min(n.saturating_sub(1));
+    }
+
+    /// Select a task by address (clears filter and grouping if they hide it).
+    pub fn select_task(&mut self, addr: u64) {
+        if !self.view.iter().any(|&i| self.tasks[i].addr == addr) {
+            self.filter.clear();
+        }
+        self.grouped = false;
+        self.refresh_view();
+        if let Some(p) = self.view.iter().position(|&i| self.tasks[i].addr == addr) {
+            self.selected = p;
+            self.scroll.insert(Pane::Backtrace, 0);
+        }
+        self.clamp();
+    }
+
+    /// Number of lines the right pane has, for clamping its scroll.
+    fn right_lines(&self) -> usize {
+        match self.right {
+            Pane::Backtrace => self
+                .selected_task()
+                .and_then(|t| self.backtrace_of(t))
+                .map(|b| b.frames.len() + 3)
+                .unwrap_or(1),
+            Pane::Log => self
+                .log
+                .iter()
+                .map(|r| r.text.split('\n').count())
+                .sum::<usize>()
+                .max(1),
+            Pane::Result => self
+                .result
+                .as_ref()
+                .map(|r| r.1.lines().count())
+                .unwrap_or(1),
+            _ => 1,
+        }
+    }
+
+    fn move_by(&mut self, delta: isize) {
+        match self.focus {
+            Focus::Tasks => {
+                let n = self.row_count() as isize;
+                let s = (self.selected as isize + delta).clamp(0, (n - 1).max(0));
+                if s as usize != self.selected {
+                    self.selected = s as usize;
+                    self.scroll.insert(Pane::Backtrace, 0);
+                }
+                self.clamp();
+            }
+            Focus::Right => {
+                let max = self.right_lines().saturating_sub(1) as isize;
+                let cur = *self.scroll.get(&self.right).unwrap_or(&0) as isize;
+                let s = (cur + delta).clamp(0, max.max(0));
+                self.scroll.insert(self.right, s as usize);
+            }
+        }
+    }
+
+    fn show(&mut self, pane: Pane) {
+        self.right = pane;
+        self.focus = Focus::Right;
+    }
+
+    /// Carry out a named action.
+    pub fn handle(&mut self, action: Action) -> Vec<Effect> {
+        use Action::*;
+        let page = match self.focus {
+            Focus::Tasks => self.table_height(),
+            Focus::Right => self.right_height(),
+        } as isize;
+        match action {
+            Quit => {
+                self.quit = true;
+                return vec![Effect::Quit];
+            }
+            Help => {
+                self.overlay = match self.overlay {
+                    Some(Overlay::Help { .. }) => None,
+                    _ => Some(Overlay::Help { scroll: 0 }),
+                }
+            }
+            FocusNext | FocusPrev => {
+                self.focus = match self.focus {
+                    Focus::Tasks => Focus::Right,
+                    Focus::Right => Focus::Tasks,
+                }
+            }
+            Up => self.move_by(-1),
+            Down => self.move_by(1),
+            PageUp => self.move_by(-page),
+            PageDown => self.move_by(page),
+            Top => self.move_by(isize::MIN / 2),
+            Bottom => self.move_by(isize::MAX / 2),
+            Select => match self.focus {
+                Focus::Tasks => self.show(Pane::Backtrace),
+                Focus::Right if self.right == Pane::Log => return self.handle(DecodeLog),
+                Focus::Right => {}
+            },
+            Escape => {
+                if self.overlay.is_some() {
+                    self.overlay = None;
+                } else if !self.filter.is_empty() {
+                    self.filter.clear();
+                    self.refresh_view();
+                } else {
+                    self.focus = Focus::Tasks;
+                }
+            }
+            Filter => {
+                self.overlay = Some(Overlay::Filter {
+                    input: self.filter.clone(),
+                })
+            }
+            SortNext => {
+                self.sort = match self.sort {
+                    SortKey::Pid => SortKey::State,
+                    SortKey::State => SortKey::LastRun,
+                    SortKey::LastRun => SortKey::Pid,
+                };
+                self.refresh_view();
+            }
+            GroupStacks => {
+                self.grouped = !self.grouped;
+                self.selected = 0;
+                self.offset = 0;
+                self.refresh_view();
+            }
+            Finder => {
+                let mut f = self::Finder::default();
+                self.search(&mut f);
+                self.overlay = Some(Overlay::Finder(f));
+                if !self.names_requested {
+                    self.names_requested = true;
+                    return vec![Effect::LoadNames];
+                }
+            }
+            CommandLine => {
+                self.overlay = Some(Overlay::Command {
+                    input: String::new(),
+                })
+            }
+            ShowBacktrace => self.show(Pane::Backtrace),
+            ShowLog => self.show(Pane::Log),
+            ShowSrcu => self.show(Pane::Srcu),
+            ShowRcu => self.show(Pane::Rcu),
+            ShowWaitGraph => self.show(Pane::WaitGraph),
+            ShowSource => self.show(Pane::Source),
+            ShowResult => self.show(Pane::Result),
+            DecodeLog => {
+                self.message = Some("decoding the log…".into());
+                return vec![Effect::DecodeLog];
+            }
+        }
+        vec![]
+    }
+
+    /// Fuzzy-match the finder's input over tasks, actions, symbols and types.
+    pub fn search(&self, f: &mut Finder) {
+        const MAX: usize = 200;
+        let m = SkimMatcherV2::default();
+        let mut hits: Vec<(i64, FinderHit)> = Vec::new();
+        let mut searched = 0;
+        let mut consider = |kind, text: String, task, action, hits: &mut Vec<(i64, FinderHit)>| {
+            searched += 1;
+            let (score, positions) = if f.input.is_empty() {
+                (0, vec![])
+            } else {
+                match m.fuzzy_indices(&text, &f.input) {
+                    Some(x) => x,
+                    None => return,
+                }
+            };
+            hits.push((
+                score,
+                FinderHit {
+                    kind,
+                    text,
+                    task,
+                    action,
+                    positions,
+                },
+            ));
+        };
+        for &i in &self.view {
+            let t = &self.tasks[i];
+            consider(
+                FinderKind::Task,
+                format!("{} {} {}", t.comm, t.pid, t.st),
+                Some(t.addr),
+                None,
+                &mut hits,
+            );
+        }
+        for a in super::actions::ACTIONS {
+            consider(
+                FinderKind::Action,
+                a.id.to_string(),
+                None,
+                Some(a.action),
+                &mut hits,
+            );
+        }
+        // Symbols and types only once something is typed: there are hundreds of thousands.
+        if !f.input.is_empty() {
+            for s in self.symbols.iter() {
+                consider(FinderKind::Symbol, s.clone(), None, None, &mut hits);
+            }
+            for s in self.types.iter() {
+                consider(FinderKind::Type, s.clone(), None, None, &mut hits);
+            }
+        }
+        // Best score first; ties keep the order above (tasks, actions, symbols, types).
+        hits.sort_by_key(|h| std::cmp::Reverse(h.0));
+        hits.truncate(MAX);
+        f.hits = hits.into_iter().map(|h| h.1).collect();
+        f.searched = searched;
+        f.selected = f.selected.min(f.hits.len().saturating_sub(1));
+    }
+
+    /// Keys: overlays with text entry take them first, then the keymap.
+    pub fn handle_key(&mut self, key: Key) -> Vec<Effect> {
+        // Ctrl-C always quits, whatever the keymap says.
+        if key == Key::ctrl('c') {
+            return self.handle(Action::Quit);
+        }
+        match self.overlay.take() {
+            Some(Overlay::Finder(mut f)) => {
+                match key.code {
+                    KeyCode::Esc => return vec![],
+                    KeyCode::Enter => return self.finder_enter(&f),
+                    KeyCode::Up => f.selected = f.selected.saturating_sub(1),
+                    KeyCode::Down => {
+                        f.selected = (f.selected + 1).min(f.hits.len().saturating_sub(1))
+                    }
+                    KeyCode::Backspace => {
+                        f.input.pop();
+                        f.selected = 0;
+                        self.search(&mut f);
+                    }
+                    KeyCode::Char(c) if !key.ctrl && !key.alt => {
+                        f.input.push(c);
+                        f.selected = 0;
+                        self.search(&mut f);
+                    }
+                    _ => {}
+                }
+                self.overlay = Some(Overlay::Finder(f));
+                vec![]
+            }
+            Some(Overlay::Command { mut input }) => {
+                match key.code {
+                    KeyCode::Esc => return vec![],
+                    KeyCode::Enter => {
+                        let cmd = input.trim().to_string();
+                        if cmd.is_empty() {
+                            return vec![];
+                        }
+                        self.message = Some(format!("running :{cmd}…"));
+                        return vec![Effect::RunCommand(cmd)];
+                    }
+                    KeyCode::Backspace => {
+                        input.pop();
+                    }
+                    KeyCode::Char(c) if !key.ctrl && !key.alt => input.push(c),
+                    _ => {}
+                }
+                self.overlay = Some(Overlay::Command { input });
+                vec![]
+            }
+            Some(Overlay::Filter { mut input }) => {
+                match key.code {
+                    KeyCode::Esc => {
+                        self.filter.clear();
+                        self.refresh_view();
+                        return vec![];
+                    }
+                    KeyCode::Enter => return vec![],
+                    KeyCode::Backspace => {
+                        input.pop();
+                    }
+                    KeyCode::Char(c) if !key.ctrl && !key.alt => input.push(c),
+                    _ => {}
+                }
+                self.filter = input.clone();
+                self.selected = 0;
+                self.refresh_view();
+                self.overlay = Some(Overlay::Filter { input });
+                vec![]
+            }
+            Some(Overlay::Help { scroll }) => {
+                let action = self.keymap.get(&key);
+                match (key.code, action) {
+                    (KeyCode::Down, _) | (_, Some(Action::Down)) => {
+                        self.overlay = Some(Overlay::Help {
+                            scroll: (scroll + 1).min(super::actions::ACTIONS.len()),
+                        })
+                    }
+                    (KeyCode::Up, _) | (_, Some(Action::Up)) => {
+                        self.overlay = Some(Overlay::Help {
+                            scroll: scroll.saturating_sub(1),
+                        })
+                    }
+                    (_, Some(Action::Quit)) => return self.handle(Action::Quit),
+                    _ => {} // any other key closes the help
+                }
+                vec![]
+            }
+            None => match self.keymap.get(&key) {
+                Some(a) => self.handle(a),
+                None => vec![],
+            },
+        }
+    }
+
+    fn finder_enter(&mut self, f: &Finder) -> Vec<Effect> {
+        let Some(hit) = f.hits.get(f.selected) else {
+            return vec![];
+        };
+        match hit.kind {
+            FinderKind::Task => {
+                if let Some(a) = hit.task {
+                    self.select_task(a);
+                    self.show(Pane::Backtrace);
+                    self.focus = Focus::Tasks;
+                }
+                vec![]
+            }
+            FinderKind::Action => hit.action.map(|a| self.handle(a)).unwrap_or_default(),
+            k => vec![Effect::Describe(k, hit.text.clone())],
+        }
+    }
+
+    pub fn handle_event(&mut self, ev: UiEvent) -> Vec<Effect> {
+        match ev {
+            UiEvent::Key(k) => self.handle_key(k),
+            UiEvent::Resize(w, h) => {
+                self.size = Rect::new(0, 0, w, h);
+                self.clamp();
+                vec![]
+            }
+            UiEvent::Mouse { kind, x, y } => self.mouse(kind, x, y),
+            UiEvent::Job(m) => {
+                self.apply(m);
+                vec![]
+            }
+        }
+    }
+
+    fn mouse(&mut self, kind: MouseKind, x: u16, y: u16) -> Vec<Effect> {
+        let a = self.areas();
+        let pos = ratatui::layout::Position::new(x, y);
+        let in_tasks = a.tasks.contains(pos);
+        let in_right = a.right.contains(pos);
+        if self.overlay.is_some() && kind == MouseKind::Click {
+            self.overlay = None;
+            return vec![];
+        }
+        if in_tasks {
+            self.focus = Focus::Tasks;
+        } else if in_right {
+            self.focus = Focus::Right;
+        }
+        match kind {
+            MouseKind::ScrollUp if in_tasks || in_right => self.move_by(-3),
+            MouseKind::ScrollDown if in_tasks || in_right => self.move_by(3),
+            MouseKind::Click if in_tasks => {
+                // Border, then the header row, then the rows.
+                let first_row = a.tasks.y + 2;
+                if y >= first_row && y < a.tasks.y + a.tasks.height - 1 {
+                    let row = self.offset + (y - first_row) as usize;
+                    if row < self.row_count() {
+                        self.selected = row;
+                        self.scroll.insert(Pane::Backtrace, 0);
+                    }
+                }
+            }
+            MouseKind::Click if a.tabs.contains(pos) => {
+                if let Some(p) = super::panes::tab_at(a.tabs, x) {
+                    self.show(p);
+                }
+            }
+            _ => {}
+        }
+        vec![]
+    }
+
+    /// Apply a job's message.
+    pub fn apply(&mut self, m: super::jobs::JobMsg) {
+        use super::jobs::JobMsg::*;
+        match m {
+            Started { id, name, total } => self.jobs.push(JobStatus {
+                id,
+                name,
+                done: 0,
+                total,
+                finished: false,
+                error: None,
+            }),
+            Progress { id, done, total } => {
+                if let Some(j) = self.jobs.iter_mut().find(|j| j.id == id) {
+                    j.done = done;
+                    j.total = total;
+                }
+            }
+            Finished { id, error } => {
+                if let Some(j) = self.jobs.iter_mut().find(|j| j.id == id) {
+                    j.finished = true;
+                    j.done = j.total;
+                    if let Some(e) = &error {
+                        self.message = Some(format!("{}: {e}", j.name));
+                    }
+                    j.error = error;
+                }
+            }
+            Opened { title, warnings } => {
+                self.title = title;
+                if let Some(w) = warnings.first() {
+                    self.message = Some(format!("warning: {w}"));
+                }
+            }
+            Tasks { tasks, errors } => {
+                self.tasks = tasks;
+                self.task_errors = errors;
+                self.refresh_view();
+            }
+            Backtraces(bts) => {
+                for b in bts {
+                    self.backtraces.insert(b.task.addr, Arc::new(b));
+                }
+                if self.grouped {
+                    self.refresh_view();
+                }
+            }
+            Log { records, errors } => {
+                self.log = records;
+                self.log_errors = errors;
+            }
+            Symbols(s) => {
+                self.symbols = s;
+                self.research();
+            }
+            Types(t) => {
+                self.types = t;
+                self.research();
+            }
+            Output { title, text } => {
+                self.message = None;
+                self.result = Some((title, text));
+                self.scroll.insert(Pane::Result, 0);
+                self.show(Pane::Result);
+            }
+        }
+    }
+
+    fn research(&mut self) {
+        if let Some(Overlay::Finder(mut f)) = self.overlay.take() {
+            self.search(&mut f);
+            self.overlay = Some(Overlay::Finder(f));
+        }
+    }
+}

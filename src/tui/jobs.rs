@@ -1,0 +1,432 @@
+//! Background jobs on std threads, reporting over the UI's channel: open the dump, read the
+//! tasks and the log, unwind every task (progress n/total), load names for the finder, run
+//! command lines. The UI thread never waits on one; each message wakes the event loop, which
+//! applies it to the model and redraws.
+
+use super::app::{FinderKind, UiEvent};
+use crate::cli::{Cli, Target, command_text};
+use crate::kernel::printk::LogRecord;
+use crate::kernel::tasks::Task;
+use crate::kernel::{Kernel, open};
+use crate::unwind::task::{Backtrace, Unwinder};
+use clap::Parser;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, OnceLock};
+use std::thread;
+
+/// What jobs report.
+#[derive(Debug)]
+pub enum JobMsg {
+    Started {
+        id: u64,
+        name: String,
+        total: usize,
+    },
+    Progress {
+        id: u64,
+        done: usize,
+        total: usize,
+    },
+    Finished {
+        id: u64,
+        error: Option<String>,
+    },
+    Opened {
+        title: String,
+        warnings: Vec<String>,
+    },
+    Tasks {
+        tasks: Vec<Task>,
+        errors: Vec<String>,
+    },
+    Backtraces(Vec<Backtrace>),
+    Log {
+        records: Vec<LogRecord>,
+        errors: Vec<String>,
+    },
+    Symbols(Arc<Vec<String>>),
+    Types(Arc<Vec<String>>),
+    /// A command's or a description's text for the result pane.
+    Output {
+        title: String,
+        text: String,
+    },
+}
+
+struct Shared {
+    tx: Sender<UiEvent>,
+    next: AtomicU64,
+    kernel: OnceLock<Arc<Kernel>>,
+    tasks: OnceLock<Vec<Task>>,
+    unwinder: OnceLock<Result<Unwinder, String>>,
+    target: Target,
+}
+
+/// Handle to start jobs; cheap to clone.
+#[derive(Clone)]
+pub struct Jobs(Arc<Shared>);
+
+/// A running job's reporter.
+struct Job {
+    id: u64,
+    s: Arc<Shared>,
+}
+
+impl Job {
+    fn send(&self, m: JobMsg) {
+        // The UI may be gone (quitting); nothing to do then.
+        let _ = self.s.tx.send(UiEvent::Job(m));
+    }
+    fn progress(&self, done: usize, total: usize) {
+        self.send(JobMsg::Progress {
+            id: self.id,
+            done,
+            total,
+        });
+    }
+    fn finish(&self, r: Result<(), String>) {
+        self.send(JobMsg::Finished {
+            id: self.id,
+            error: r.err(),
+        });
+    }
+}
+
+impl Jobs {
+    pub fn new(tx: Sender<UiEvent>, target: Target) -> Jobs {
+        Jobs(Arc::new(Shared {
+            tx,
+            next: AtomicU64::new(1),
+            kernel: OnceLock::new(),
+            tasks: OnceLock::new(),
+            unwinder: OnceLock::new(),
+            target,
+        }))
+    }
+
+    pub fn kernel(&self) -> Option<Arc<Kernel>> {
+        self.0.kernel.get().cloned()
+    }
+
+    fn spawn(
+        &self,
+        name: &str,
+        total: usize,
+        f: impl FnOnce(&Job) -> Result<(), String> + Send + 'static,
+    ) {
+        let job = Job {
+            id: self.0.next.fetch_add(1, Ordering::Relaxed),
+            s: self.0.clone(),
+        };
+        job.send(JobMsg::Started {
+            id: job.id,
+            name: name.to_string(),
+            total,
+        });
+        let name = name.to_string();
+        let r = thread::Builder::new()
+            .name(format!("quiesce-{name}"))
+            .spawn(move || {
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&job)))
+                    .unwrap_or_else(|_| Err("the job panicked".to_string()));
+                job.finish(r);
+            });
+        if let Err(e) = r {
+            let _ = self.0.tx.send(UiEvent::Job(JobMsg::Finished {
+                id: 0,
+                error: Some(format!("cannot start {name}: {e}")),
+            }));
+        }
+    }
+
+    /// Open the dump, then read tasks and unwind them all; the log is read beside.
+    pub fn open(&self) {
+        let me = self.clone();
+        self.spawn("open dump", 1, move |job| {
+            let t = &job.s.target;
+            let vmlinux = t.vmlinux().map_err(|e| format!("{e:#}"))?;
+            let k = open(&crate::kernel::OpenOptions {
+                core: t.core.clone(),
+                vmlinux,
+                modules: t.modules(),
+            })
+            .map_err(|e| e.to_string())?;
+            let title = format!(
+                "{} {}",
+                t.core.display(),
+                k.uts_field("release").unwrap_or_default()
+            );
+            job.send(JobMsg::Opened {
+                title,
+                warnings: k.warnings.clone(),
+            });
+            let _ = job.s.kernel.set(Arc::new(k));
+            me.read_log();
+            me.read_tasks();
+            Ok(())
+        });
+    }
+
+    fn read_log(&self) {
+        let Some(k) = self.kernel() else { return };
+        self.spawn("read log", 1, move |job| {
+            let log = k.log().map_err(|e| e.to_string())?;
+            job.send(JobMsg::Log {
+                records: log.records,
+                errors: log.errors,
+            });
+            Ok(())
+        });
+    }
+
+    fn read_tasks(&self) {
+        let Some(k) = self.kernel() else { return };
+        let me = self.clone();
+        self.spawn("read tasks", 1, move |job| {
+            let list = k.tasks().map_err(|e| e.to_string())?;
+            let _ = job.s.tasks.set(list.tasks.clone());
+            job.send(JobMsg::Tasks {
+                tasks: list.tasks,
+                errors: list.errors,
+            });
+            me.unwind_all();
+            Ok(())
+        });
+    }
+
+    fn unwind_all(&self) {
+        let (Some(k), Some(tasks)) = (self.kernel(), self.0.tasks.get().cloned()) else {
+            return;
+        };
+        let total = tasks.len();
+        self.spawn("unwind tasks", total, move |job| {
+            let uw = job
+                .s
+                .unwinder
+                .get_or_init(|| Unwinder::new(&k).map_err(|e| e.to_string()))
+                .as_ref()
+                .map_err(Clone::clone)?;
+            let mut batch = Vec::new();
+            for (i, t) in tasks.iter().enumerate() {
+                batch.push(uw.backtrace(&k, t));
+                if batch.len() == 32 || i + 1 == total {
+                    job.send(JobMsg::Backtraces(std::mem::take(&mut batch)));
+                    job.progress(i + 1, total);
+                }
+            }
+            Ok(())
+        });
+    }
+
+    /// Symbol names now, type names (a full DWARF index) after.
+    pub fn load_names(&self) {
+        let Some(k) = self.kernel() else {
+            let _ = self.0.tx.send(UiEvent::Job(JobMsg::Output {
+                title: "finder".into(),
+                text: "the dump is still opening; symbols and types come once it is open".into(),
+            }));
+            return;
+        };
+        self.spawn("index names", 2, move |job| {
+            let mut syms: Vec<String> = k.di.symbols().map(|s| s.name.clone()).collect();
+            syms.sort_unstable();
+            syms.dedup();
+            job.send(JobMsg::Symbols(Arc::new(syms)));
+            job.progress(1, 2);
+            let types: Vec<String> = k
+                .di
+                .type_names()
+                .filter(|n| {
+                    n.starts_with("struct ") || n.starts_with("union ") || n.starts_with("enum ")
+                })
+                .map(str::to_string)
+                .collect();
+            job.send(JobMsg::Types(Arc::new(types)));
+            Ok(())
+        });
+    }
+
+    /// Run a command line: the CLI's subcommands, plus `bt PID`.
+    pub fn run_command(&self, line: &str) {
+        let Some(k) = self.kernel() else {
+            let _ = self.0.tx.send(UiEvent::Job(JobMsg::Output {
+                title: format!(":{line}"),
+                text: "the dump is still opening".into(),
+            }));
+            return;
+        };
+        let line = line.to_string();
+        self.spawn(&format!(":{line}"), 1, move |job| {
+            let text = command(&k, &job.s, &line);
+            job.send(JobMsg::Output {
+                title: format!(":{line}"),
+                text,
+            });
+            Ok(())
+        });
+    }
+
+    pub fn describe(&self, kind: FinderKind, name: &str) {
+        let Some(k) = self.kernel() else { return };
+        let name = name.to_string();
+        self.spawn("describe", 1, move |job| {
+            job.send(JobMsg::Output {
+                title: format!("{} {name}", kind.label()),
+                text: describe(&k, kind, &name),
+            });
+            Ok(())
+        });
+    }
+
+    pub fn decode_log(&self) {
+        let Some(k) = self.kernel() else { return };
+        self.spawn("decode log", 1, move |job| {
+            let log = k.log().map_err(|e| e.to_string())?;
+            let text: String = log.records.iter().map(|r| r.crash_line() + "\n").collect();
+            job.send(JobMsg::Output {
+                title: "decoded log".into(),
+                text: decode_log_text(&text),
+            });
+            Ok(())
+        });
+    }
+}
+
+/// The hung-task and RCU stall reports the pasted-text parsers find in a log.
+pub fn decode_log_text(text: &str) -> String {
+    let a = crate::artifacts::parse_text(text);
+    let mut s = format!(
+        "{} hung-task report(s), {} RCU stall report(s), {} task stack(s) in {} lines\n\n",
+        a.hung_tasks.len(),
+        a.stalls.len(),
+        a.tasks.len(),
+        a.total_lines
+    );
+    for h in &a.hung_tasks {
+        s.push_str(&format!(
+            "line {}: task {}:{} blocked for more than {} seconds\n",
+            h.line,
+            h.comm,
+            h.pid,
+            h.blocked_secs.map(|b| b.to_string()).unwrap_or("?".into())
+        ));
+        for f in &h.frames {
+            s.push_str(&format!(
+                "    {}{}\n",
+                if f.reliable { "" } else { "? " },
+                f.func
+            ));
+        }
+    }
+    for st in &a.stalls {
+        s.push_str(&format!(
+            "line {}: {} stall ({:?}), {} CPU(s), {} blocked task group(s)\n",
+            st.line,
+            st.flavor.as_deref().unwrap_or("rcu"),
+            st.kind,
+            st.cpus.len(),
+            st.blocked_tasks.len()
+        ));
+    }
+    for g in a.stack_groups() {
+        s.push_str(&format!(
+            "{} task(s): {}\n",
+            g.members.len(),
+            g.funcs.join(" < ")
+        ));
+    }
+    s
+}
+
+fn command(k: &Kernel, s: &Shared, line: &str) -> String {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    if words.first() == Some(&"bt") {
+        return bt_command(k, s, &words[1..]);
+    }
+    match Cli::try_parse_from(std::iter::once("quiesce").chain(words.iter().copied())) {
+        Ok(Cli {
+            command: Some(cmd),
+            target,
+            ..
+        }) => {
+            let t = Target {
+                json: target.json,
+                ..s.target.clone()
+            };
+            match command_text(k, &t, &cmd) {
+                Ok((text, _)) => text,
+                Err(e) => format!("error: {e:#}"),
+            }
+        }
+        Ok(_) => "commands: ps, log, sys, print EXPR, bt PID".into(),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn bt_command(k: &Kernel, s: &Shared, args: &[&str]) -> String {
+    let Some(tasks) = s.tasks.get() else {
+        return "tasks are still being read".into();
+    };
+    let Some(pid) = args.first().and_then(|p| p.parse::<i32>().ok()) else {
+        return "usage: bt PID".into();
+    };
+    let uw = match s
+        .unwinder
+        .get_or_init(|| Unwinder::new(k).map_err(|e| e.to_string()))
+    {
+        Ok(u) => u,
+        Err(e) => return format!("bt: no unwinder: {e}"),
+    };
+    let mut out = String::new();
+    for t in tasks.iter().filter(|t| t.pid == pid) {
+        let bt = uw.backtrace(k, t);
+        for l in super::panes::backtrace::lines(&bt) {
+            out.push_str(&l.text());
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+    if out.is_empty() {
+        out = format!("bt: no task with pid {pid}");
+    }
+    out
+}
+
+fn describe(k: &Kernel, kind: FinderKind, name: &str) -> String {
+    let di = &k.di;
+    let mut s = String::new();
+    if let Some(sym) = di.symbol(name) {
+        let addr = k.relocate(sym.addr, sym.module.is_some());
+        s.push_str(&format!(
+            "{name}: {:?} at {:#x}, size {}{}\n",
+            sym.kind,
+            addr.0,
+            sym.size,
+            sym.module
+                .as_ref()
+                .map(|m| format!(" [{m}]"))
+                .unwrap_or_default()
+        ));
+        for l in di.lines(sym.addr) {
+            s.push_str(&format!(
+                "  {} {}:{}\n",
+                l.function.unwrap_or_default(),
+                l.file.unwrap_or_default(),
+                l.line.unwrap_or(0)
+            ));
+        }
+    }
+    if kind == FinderKind::Type || s.is_empty() {
+        match di.find_type(name) {
+            Ok(id) => s.push_str(&format!(
+                "{}: size {}\n",
+                crate::kernel::value::type_name(di, id),
+                di.sizeof(id).map(|n| n.to_string()).unwrap_or("?".into())
+            )),
+            Err(e) if s.is_empty() => s.push_str(&format!("{name}: {e}\n")),
+            Err(_) => {}
+        }
+    }
+    s
+}
