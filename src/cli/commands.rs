@@ -54,6 +54,17 @@ pub fn run(cli: Cli) -> Result<i32> {
             emit(&sys(&k, &cli.target), json);
             Ok(0)
         }
+        Command::Srcu { domain } => {
+            let r = crate::rcu::srcu::srcu_report(&k, domain.as_deref())?;
+            emit(&r, json);
+            let partial = !r.errors.is_empty() || r.domains.iter().any(|d| !d.errors.is_empty());
+            Ok(if partial { 2 } else { 0 })
+        }
+        Command::Rcu => {
+            let r = crate::rcu::tree::rcu_report(&k)?;
+            emit(&r, json);
+            Ok(if r.errors.is_empty() { 0 } else { 2 })
+        }
         Command::Print { expr } => {
             let expr = expr.join(" ");
             let r = print(&k, &expr)?;

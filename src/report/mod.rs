@@ -2,6 +2,7 @@
 //! JSON. The CLI and the TUI both render from here.
 
 pub mod ps;
+pub mod srcu;
 pub mod sys;
 
 use serde::Serialize;
