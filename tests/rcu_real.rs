@@ -75,3 +75,157 @@ fn module_debug_info_is_placed() {
     let qh = m.iter().find(|m| m.name == "quiesce_hang").unwrap();
     assert!(qh.sections.values().any(|&s| s <= a.0 && a.0 - s < 1 << 20));
 }
+
+/// drgn's reference JSON for the hang dump (`fixtures/ref/drgn_rcu.py`), or `None` (skip)
+/// when the fixture venv is absent.
+fn drgn_reference() -> Option<serde_json::Value> {
+    let (vmlinux, dump, mods) = fixture()?;
+    let py = common::fixtures_root().join("tools/venv/bin/python");
+    if !py.exists() {
+        if std::env::var("QUIESCE_REQUIRE_FIXTURES").as_deref() == Ok("1") {
+            panic!(
+                "QUIESCE_REQUIRE_FIXTURES=1 but drgn's venv is missing at {}",
+                py.display()
+            );
+        }
+        eprintln!("SKIP: no drgn venv at {}", py.display());
+        return None;
+    }
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/ref/drgn_rcu.py");
+    let out = std::process::Command::new(&py)
+        .arg(&script)
+        .arg(&dump)
+        .arg(&vmlinux)
+        .arg(mods.join("quiesce_hang.ko"))
+        .output()
+        .expect("drgn runs");
+    assert!(
+        out.status.success(),
+        "drgn_rcu.py failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(serde_json::from_slice(&out.stdout).expect("drgn_rcu.py prints JSON"))
+}
+
+#[test]
+fn srcu_matches_drgn() {
+    let Some(k) = open_hang() else { return };
+    let Some(want) = drgn_reference() else { return };
+    let r = quiesce::rcu::srcu::srcu_report(&k, None).unwrap();
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+
+    // Every static srcu_struct of the vmlinux, by name.
+    let mut got: Vec<&str> = r
+        .domains
+        .iter()
+        .filter(|d| d.found.contains(&quiesce::rcu::srcu::Found::Vmlinux))
+        .map(|d| d.name.as_str())
+        .collect();
+    got.sort();
+    let want_vm: Vec<&str> = want["vmlinux"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(got, want_vm);
+
+    // The module's domain, field by field.
+    let w = &want["modules"]["quiesce_srcu"];
+    let d = r
+        .domains
+        .iter()
+        .find(|d| d.name == "quiesce_srcu")
+        .expect("quiesce_srcu found");
+    assert!(d.errors.is_empty(), "{:?}", d.errors);
+    assert!(
+        d.found
+            .contains(&quiesce::rcu::srcu::Found::Module("quiesce_hang".into()))
+    );
+    assert_eq!(format!("{:#x}", d.addr), w["addr"].as_str().unwrap());
+    assert_eq!(d.gp_seq, w["gp_seq"].as_u64().unwrap());
+    assert_eq!(d.phase, w["phase"].as_str().unwrap());
+    assert_eq!(d.gp_seq_needed, w["gp_seq_needed"].as_u64());
+    assert_eq!(d.current_idx as u64, w["current_idx"].as_u64().unwrap());
+    assert_eq!(d.waits_on_idx.map(u64::from), w["waits_on_idx"].as_u64());
+    let readers: Vec<i64> = w["readers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    assert_eq!(d.readers.to_vec(), readers);
+    // The scenario itself: exactly one reader, on the index the GP waits for.
+    let idx = d.waits_on_idx.expect("a grace period is in progress") as usize;
+    assert_eq!(d.readers[idx], 1);
+    assert_eq!(d.readers[idx ^ 1], 0);
+
+    let cbs: Vec<(String, String, Option<u64>, String, Vec<i64>)> = d
+        .callbacks
+        .iter()
+        .map(|c| {
+            (
+                format!("{:#x}", c.addr),
+                c.segment.clone(),
+                c.gp_seq,
+                c.func.describe(),
+                c.wakes.iter().map(|t| t.pid as i64).collect(),
+            )
+        })
+        .collect();
+    let want_cbs: Vec<(String, String, Option<u64>, String, Vec<i64>)> = w["callbacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["addr"].as_str().unwrap().to_string(),
+                c["segment"].as_str().unwrap().to_string(),
+                c["gp_seq"].as_u64(),
+                c["func"].as_str().unwrap_or("?").to_string(),
+                c["wakes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| p.as_i64().unwrap())
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(cbs, want_cbs);
+    let names = d.callback_functions();
+    assert_eq!(
+        names,
+        vec![
+            ("qh_srcu_cb".to_string(), 3),
+            ("wakeme_after_rcu".to_string(), 1)
+        ]
+    );
+
+    // The synchronize_srcu waiter drgn's unwinder sees is the task wakeme_after_rcu wakes,
+    // and the stack scan found the same domain from it.
+    let sync: Vec<i64> = want["synchronize_srcu_waiters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["pid"].as_i64().unwrap())
+        .collect();
+    assert_eq!(sync.len(), 1);
+    let waiters: Vec<i64> = d.waiters.iter().map(|t| t.pid as i64).collect();
+    assert_eq!(waiters, sync);
+    assert_eq!(d.waiters[0].comm, "qh_srcu_sync");
+    assert!(
+        d.found
+            .contains(&quiesce::rcu::srcu::Found::WaiterStack(sync[0] as i32))
+    );
+
+    // The GP work: pending with its timer armed (process_srcu re-arms while readers hold).
+    let work = d.gp_work.as_ref().unwrap();
+    assert_eq!(work.pending, w["work_pending"].as_bool().unwrap());
+    assert_eq!(work.timer_armed, w["timer_armed"].as_bool().unwrap());
+    assert_eq!(work.func.as_deref(), Some("process_srcu"));
+    assert_eq!(
+        d.size_state.as_ref().and_then(|s| s.name.as_deref()),
+        Some("SRCU_SIZE_SMALL")
+    );
+}
