@@ -107,6 +107,9 @@ fn drgn_reference() -> Option<serde_json::Value> {
     Some(serde_json::from_slice(&out.stdout).expect("drgn_rcu.py prints JSON"))
 }
 
+/// (address, segment, gp_seq, function, pids woken)
+type CbRow = (String, String, Option<u64>, String, Vec<i64>);
+
 #[test]
 fn srcu_matches_drgn() {
     let Some(k) = open_hang() else { return };
@@ -160,7 +163,7 @@ fn srcu_matches_drgn() {
     assert_eq!(d.readers[idx], 1);
     assert_eq!(d.readers[idx ^ 1], 0);
 
-    let cbs: Vec<(String, String, Option<u64>, String, Vec<i64>)> = d
+    let cbs: Vec<CbRow> = d
         .callbacks
         .iter()
         .map(|c| {
@@ -173,7 +176,7 @@ fn srcu_matches_drgn() {
             )
         })
         .collect();
-    let want_cbs: Vec<(String, String, Option<u64>, String, Vec<i64>)> = w["callbacks"]
+    let want_cbs: Vec<CbRow> = w["callbacks"]
         .as_array()
         .unwrap()
         .iter()
