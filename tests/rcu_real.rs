@@ -80,6 +80,14 @@ fn module_debug_info_is_placed() {
 /// when the fixture venv is absent.
 fn drgn_reference() -> Option<serde_json::Value> {
     let (vmlinux, dump, mods) = fixture()?;
+    drgn_on(&vmlinux, &dump, &mods.join("quiesce_hang.ko"))
+}
+
+fn drgn_on(
+    vmlinux: &std::path::Path,
+    dump: &std::path::Path,
+    mods: &std::path::Path,
+) -> Option<serde_json::Value> {
     let py = common::fixtures_root().join("tools/venv/bin/python");
     if !py.exists() {
         if std::env::var("QUIESCE_REQUIRE_FIXTURES").as_deref() == Ok("1") {
@@ -94,9 +102,9 @@ fn drgn_reference() -> Option<serde_json::Value> {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/ref/drgn_rcu.py");
     let out = std::process::Command::new(&py)
         .arg(&script)
-        .arg(&dump)
-        .arg(&vmlinux)
-        .arg(mods.join("quiesce_hang.ko"))
+        .arg(dump)
+        .arg(vmlinux)
+        .arg(mods)
         .output()
         .expect("drgn runs");
     assert!(
@@ -230,5 +238,91 @@ fn srcu_matches_drgn() {
     assert_eq!(
         d.size_state.as_ref().and_then(|s| s.name.as_deref()),
         Some("SRCU_SIZE_SMALL")
+    );
+}
+
+fn check_rcu(k: &Kernel, want: &serde_json::Value) -> quiesce::rcu::tree::RcuReport {
+    let r = quiesce::rcu::tree::rcu_report(k).unwrap();
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    let w = &want["rcu"];
+    assert_eq!(r.name.as_deref(), w["name"].as_str());
+    assert_eq!(r.gp_seq, w["gp_seq"].as_u64().unwrap());
+    assert_eq!(
+        r.gp_state.as_ref().and_then(|g| g.name.as_deref()),
+        w["gp_state"].as_str()
+    );
+    assert_eq!(
+        r.gp_state.as_ref().map(|g| g.source),
+        Some("dump:gp_state_names")
+    );
+    assert_eq!(r.gp_flags, w["gp_flags"].as_u64());
+    assert_eq!(
+        r.gp_kthread.as_ref().map(|t| t.pid as i64),
+        w["gp_kthread_pid"].as_i64()
+    );
+    assert_eq!(r.expedited_sequence, w["expedited_sequence"].as_u64());
+    let nodes: Vec<(u64, u64, i64, i64)> = r
+        .nodes
+        .iter()
+        .map(|n| (n.qsmask, n.qsmaskinit, n.grplo as i64, n.grphi as i64))
+        .collect();
+    let want_nodes: Vec<(u64, u64, i64, i64)> = w["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["qsmask"].as_u64().unwrap(),
+                n["qsmaskinit"].as_u64().unwrap(),
+                n["grplo"].as_i64().unwrap(),
+                n["grphi"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(nodes, want_nodes);
+    let holdouts: Vec<i64> = r.holdouts.iter().map(|h| h.cpu as i64).collect();
+    let want_h: Vec<i64> = w["holdouts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    assert_eq!(holdouts, want_h);
+    r
+}
+
+#[test]
+fn rcu_matches_drgn_on_hang() {
+    let Some(k) = open_hang() else { return };
+    let Some(want) = drgn_reference() else { return };
+    check_rcu(&k, &want);
+}
+
+#[test]
+fn rcu_stall_holdout_matches_drgn() {
+    let Some((vmlinux, hang, mods)) = fixture() else {
+        return;
+    };
+    let core = hang.with_file_name("rcustall.elf");
+    if !core.exists() {
+        eprintln!("SKIP: no {}", core.display());
+        return;
+    }
+    let k = kernel::open(&OpenOptions {
+        core: core.clone(),
+        vmlinux: vmlinux.clone(),
+        modules: vec![mods.clone()],
+    })
+    .expect("rcustall.elf opens");
+    let Some(want) = drgn_on(&vmlinux, &core, &mods.join("quiesce_hang.ko")) else {
+        return;
+    };
+    let r = check_rcu(&k, &want);
+    // The scenario: a grace period held up by the CPU running the staller kthread.
+    assert!(r.gp_in_progress);
+    assert_eq!(r.holdouts.len(), 1);
+    assert_eq!(
+        r.holdouts[0].curr.as_ref().map(|t| t.comm.as_str()),
+        Some("qh_rcu_staller")
     );
 }
