@@ -19,6 +19,9 @@ pub mod tree;
 pub mod waiters;
 pub mod work;
 
+#[cfg(test)]
+mod tests;
+
 use crate::addr::Kva;
 use crate::kernel::{Kernel, KernelError};
 use serde::Serialize;
@@ -206,7 +209,7 @@ pub(crate) fn hex_opt<S: serde::Serializer>(v: &Option<u64>, s: S) -> Result<S::
 }
 
 #[cfg(test)]
-mod tests {
+mod seq_tests {
     use super::*;
 
     #[test]

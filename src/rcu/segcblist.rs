@@ -47,14 +47,29 @@ pub struct SegLayout {
     pub seglen: Option<u64>,
     pub cb_next: u64,
     pub cb_func: u64,
+    /// The kernel has `struct rcu_segcblist` (4.12+; Classic SRCU kernels before it use
+    /// only plain chains).
+    pub segmented: bool,
 }
 
 impl SegLayout {
     pub fn probe(k: &Kernel) -> Result<SegLayout, KernelError> {
-        let s = Probe::new(&k.di, "struct rcu_segcblist")?;
         let why = "callback lists";
         let cb = Probe::new(&k.di, "struct callback_head")?;
+        let Ok(s) = Probe::new(&k.di, "struct rcu_segcblist") else {
+            return Ok(SegLayout {
+                head: 0,
+                tails: 0,
+                gp_seq: 0,
+                len: 0,
+                seglen: None,
+                cb_next: cb.off("next", why)?,
+                cb_func: cb.off("func", why)?,
+                segmented: false,
+            });
+        };
         Ok(SegLayout {
+            segmented: true,
             head: s.off("head", why)?,
             tails: s.off("tails", why)?,
             gp_seq: s.off("gp_seq", why)?,
@@ -82,6 +97,10 @@ pub struct SegList {
 /// Walk the `rcu_segcblist` at `list`.
 pub fn walk_segcblist(k: &Kernel, l: &SegLayout, list: Kva, cpu: Option<u32>) -> SegList {
     let mut out = SegList::default();
+    if !l.segmented {
+        out.error = Some("this kernel has no struct rcu_segcblist".into());
+        return out;
+    }
     let mut tails = [0u64; 4];
     for i in 0..4u64 {
         match k.read_u64(list.add(l.tails + 8 * i), "rcu_segcblist.tails") {
