@@ -11,6 +11,7 @@ pub mod cli;
 pub mod debuginfo;
 pub mod dump;
 pub mod kernel;
+pub mod rcu;
 pub mod report;
 pub mod translate;
 pub mod tui;

@@ -99,6 +99,15 @@ pub fn command_text(k: &Kernel, t: &Target, cmd: &Command) -> Result<(String, i3
                 .collect();
             Ok((emit(&StacksReport::new(&traces), json), 0))
         }
+        Command::Srcu { domain } => {
+            let r = crate::rcu::srcu::srcu_report(k, domain.as_deref())?;
+            let partial = !r.errors.is_empty() || r.domains.iter().any(|d| !d.errors.is_empty());
+            Ok((emit(&r, json), if partial { 2 } else { 0 }))
+        }
+        Command::Rcu => {
+            let r = crate::rcu::tree::rcu_report(k)?;
+            Ok((emit(&r, json), if r.errors.is_empty() { 0 } else { 2 }))
+        }
         Command::Print { expr } => {
             let expr = expr.join(" ");
             let r = print(k, &expr)?;

@@ -81,6 +81,11 @@ pub enum Command {
         #[arg(short = 'm', long)]
         module: Option<String>,
     },
+    /// SRCU domains: grace-period phase, readers per index, callbacks, GP work, waiters.
+    /// NAME or ADDR picks one domain.
+    Srcu { domain: Option<String> },
+    /// Tree RCU: grace period, GP kthread, rcu_node tree, per-CPU rcu_data, holdouts.
+    Rcu,
     /// Print an expression: globals, `a.b`, `p->q`, `x[3]`, `(struct foo *)0x…`,
     /// per-CPU values with a CPU selector (`runqueues:1.nr_running`, `:a` for all CPUs).
     #[command(alias = "p")]

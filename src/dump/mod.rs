@@ -654,3 +654,20 @@ impl PhysMem for Dump {
         Dump::read_virt_direct(self, kva, buf)
     }
 }
+
+/// An in-memory ELF core for other modules' tests: `(paddr, vaddr, bytes)` segments and a
+/// VMCOREINFO note.
+#[cfg(test)]
+pub(crate) fn test_elf_core(segs: &[(u64, u64, Vec<u8>)], vmcoreinfo: &str) -> Dump {
+    let notes = notes::build(&[("VMCOREINFO", 0, vmcoreinfo.as_bytes())]);
+    let segs: Vec<elf::build::Seg> = segs
+        .iter()
+        .map(|(p, v, d)| elf::build::Seg {
+            paddr: *p,
+            vaddr: *v,
+            data: d.clone(),
+            memsz: d.len() as u64,
+        })
+        .collect();
+    Dump::from_bytes(elf::build::core(62, &notes, &segs)).expect("test core parses")
+}

@@ -80,7 +80,107 @@ pub fn open_with(dump: Dump, di: DebugInfo, opts: &OpenOptions) -> Result<Kernel
             Err(e) => warnings.push(format!("could not verify linux_banner: {e}")),
         }
     }
-    Ok(Kernel { warnings, ..kernel })
+    let mut kernel = Kernel { warnings, ..kernel };
+    if !opts.modules.is_empty() {
+        load_modules(&mut kernel, &opts.modules);
+    }
+    Ok(kernel)
+}
+
+/// Place the debug info of every loaded module found among `paths` (`.ko` files, or
+/// directories searched recursively) at the module's runtime section addresses. A module
+/// matches a file by name (`quiesce_hang` ↔ `quiesce_hang.ko`, `-` and `_` equivalent, as
+/// modprobe treats them) and the file's `.gnu.linkonce.this_module` must hold the same
+/// `struct module` name. Problems become warnings: a missing module only costs its symbols.
+fn load_modules(kernel: &mut Kernel, paths: &[PathBuf]) {
+    let files = ko_files(paths);
+    let name_off = super::layout::Probe::new(&kernel.di, "struct module")
+        .and_then(|p| p.off("name", "module names"))
+        .unwrap_or(24);
+    let (mods, errors) = match kernel.modules() {
+        Ok(m) => m,
+        Err(e) => {
+            kernel.warnings.push(format!("modules not loaded: {e}"));
+            return;
+        }
+    };
+    kernel.warnings.extend(errors);
+    let mut placed = Vec::new();
+    for m in &mods {
+        let Some(path) = files.get(&m.name.replace('-', "_")) else {
+            continue;
+        };
+        if let Some(inner) = this_module_name(path, name_off)
+            && inner != m.name
+        {
+            kernel.warnings.push(format!(
+                "{}: .gnu.linkonce.this_module names module {inner}, not {}",
+                path.display(),
+                m.name
+            ));
+            continue;
+        }
+        if m.sections.is_empty() {
+            kernel.warnings.push(format!(
+                "module {}: no section addresses in the dump, debug info not placed",
+                m.name
+            ));
+            continue;
+        }
+        placed.push((m.name.clone(), path.clone(), m.sections.clone()));
+    }
+    if placed.is_empty() {
+        return;
+    }
+    let Some(di) = Arc::get_mut(&mut kernel.di) else {
+        kernel
+            .warnings
+            .push("modules not loaded: debug info already shared".into());
+        return;
+    };
+    for (name, path, sections) in placed {
+        if let Err(e) = di.add_module(&name, &path, &sections) {
+            kernel
+                .warnings
+                .push(format!("module {name}: {}: {e}", path.display()));
+        }
+    }
+}
+
+/// Module name (file stem, `-` → `_`) → path, for `.ko` files given or under given directories.
+fn ko_files(paths: &[PathBuf]) -> std::collections::HashMap<String, PathBuf> {
+    let mut out = std::collections::HashMap::new();
+    let mut stack: Vec<(PathBuf, u32)> = paths.iter().map(|p| (p.clone(), 0)).collect();
+    while let Some((p, depth)) = stack.pop() {
+        if p.is_dir() {
+            if depth >= 8 {
+                continue;
+            }
+            if let Ok(rd) = std::fs::read_dir(&p) {
+                stack.extend(rd.flatten().map(|e| (e.path(), depth + 1)));
+            }
+        } else if p.extension().is_some_and(|e| e == "ko")
+            && let Some(stem) = p.file_stem().and_then(|s| s.to_str())
+        {
+            out.entry(stem.replace('-', "_")).or_insert(p);
+        }
+    }
+    out
+}
+
+/// The name in a `.ko`'s `.gnu.linkonce.this_module` section (`struct module.name` at
+/// `name_off`, 24 on 64-bit kernels: after `state` and `list`). `None` when the file
+/// cannot be read or has no such section.
+fn this_module_name(path: &std::path::Path, name_off: u64) -> Option<String> {
+    use object::{Object, ObjectSection};
+    let data = std::fs::read(path).ok()?;
+    let obj = object::File::parse(&*data).ok()?;
+    let sec = obj.section_by_name(".gnu.linkonce.this_module")?;
+    let bytes = sec.data().ok()?;
+    let o = name_off as usize;
+    let name = bytes.get(o..o + 56)?;
+    let end = name.iter().position(|&b| b == 0)?;
+    std::str::from_utf8(&name[..end]).ok().map(str::to_owned)
 }
 
 /// Refuse a vmlinux whose release or build-id differs from the dump's VMCOREINFO.

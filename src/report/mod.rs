@@ -3,6 +3,7 @@
 
 pub mod bt;
 pub mod ps;
+pub mod srcu;
 pub mod sys;
 
 use serde::Serialize;

@@ -1,0 +1,328 @@
+//! SRCU and RCU decoders on the real bookworm `hang` dump, compared with drgn
+//! (`fixtures/ref/drgn_rcu.py`, run at test time with the fixture venv's drgn).
+//!
+//! Skipped when the fixtures are absent, unless `QUIESCE_REQUIRE_FIXTURES=1`.
+
+mod common;
+
+use quiesce::kernel::{self, Kernel, OpenOptions};
+use std::path::PathBuf;
+
+/// (vmlinux, hang.elf, modules dir): from the manifest when there is one, else the
+/// standard file names (the manifest is written last by fixtures/build.sh).
+fn fixture() -> Option<(PathBuf, PathBuf, PathBuf)> {
+    let root = common::fixtures_root().join("bookworm");
+    let (vmlinux, dump, mods) = if root.join("manifest.json").exists() {
+        let r = common::release("bookworm")?;
+        let dump = r
+            .dumps_of("hang")
+            .into_iter()
+            .find(|d| d.format == "elf" || d.name.ends_with(".elf"))
+            .map(|d| d.path)
+            .unwrap_or_else(|| r.dir.join("dumps/hang.elf"));
+        (r.vmlinux(), dump, r.modules_dir())
+    } else {
+        (
+            root.join("vmlinux"),
+            root.join("dumps/hang.elf"),
+            root.join("modules"),
+        )
+    };
+    let ko = mods.join("quiesce_hang.ko");
+    if vmlinux.exists() && dump.exists() && ko.exists() {
+        return Some((vmlinux, dump, mods));
+    }
+    if std::env::var("QUIESCE_REQUIRE_FIXTURES").as_deref() == Ok("1") {
+        panic!(
+            "QUIESCE_REQUIRE_FIXTURES=1 but the bookworm hang fixtures are missing under {}",
+            root.display()
+        );
+    }
+    eprintln!(
+        "SKIP: no bookworm hang fixtures under {} (run fixtures/build.sh)",
+        root.display()
+    );
+    None
+}
+
+fn open_hang() -> Option<Kernel> {
+    let (vmlinux, core, mods) = fixture()?;
+    let k = kernel::open(&OpenOptions {
+        core,
+        vmlinux,
+        modules: vec![mods],
+    })
+    .expect("hang.elf opens");
+    Some(k)
+}
+
+#[test]
+fn module_debug_info_is_placed() {
+    let Some(k) = open_hang() else { return };
+    assert!(
+        k.di.modules().any(|m| m == "quiesce_hang"),
+        "warnings: {:?}",
+        k.warnings
+    );
+    let a = k.symbol_addr("quiesce_srcu").unwrap();
+    let (v, _) = k.variable("quiesce_srcu").unwrap();
+    assert_eq!(a, v.addr);
+    assert_eq!(
+        quiesce::kernel::value::type_name(&k.di, v.ty),
+        "struct srcu_struct"
+    );
+    let (m, _) = k.modules().unwrap();
+    let qh = m.iter().find(|m| m.name == "quiesce_hang").unwrap();
+    assert!(qh.sections.values().any(|&s| s <= a.0 && a.0 - s < 1 << 20));
+}
+
+/// drgn's reference JSON for the hang dump (`fixtures/ref/drgn_rcu.py`), or `None` (skip)
+/// when the fixture venv is absent.
+fn drgn_reference() -> Option<serde_json::Value> {
+    let (vmlinux, dump, mods) = fixture()?;
+    drgn_on(&vmlinux, &dump, &mods.join("quiesce_hang.ko"))
+}
+
+fn drgn_on(
+    vmlinux: &std::path::Path,
+    dump: &std::path::Path,
+    mods: &std::path::Path,
+) -> Option<serde_json::Value> {
+    let py = common::fixtures_root().join("tools/venv/bin/python");
+    if !py.exists() {
+        if std::env::var("QUIESCE_REQUIRE_FIXTURES").as_deref() == Ok("1") {
+            panic!(
+                "QUIESCE_REQUIRE_FIXTURES=1 but drgn's venv is missing at {}",
+                py.display()
+            );
+        }
+        eprintln!("SKIP: no drgn venv at {}", py.display());
+        return None;
+    }
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/ref/drgn_rcu.py");
+    let out = std::process::Command::new(&py)
+        .arg(&script)
+        .arg(dump)
+        .arg(vmlinux)
+        .arg(mods)
+        .output()
+        .expect("drgn runs");
+    assert!(
+        out.status.success(),
+        "drgn_rcu.py failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(serde_json::from_slice(&out.stdout).expect("drgn_rcu.py prints JSON"))
+}
+
+/// (address, segment, gp_seq, function, pids woken)
+type CbRow = (String, String, Option<u64>, String, Vec<i64>);
+
+#[test]
+fn srcu_matches_drgn() {
+    let Some(k) = open_hang() else { return };
+    let Some(want) = drgn_reference() else { return };
+    let r = quiesce::rcu::srcu::srcu_report(&k, None).unwrap();
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+
+    // Every static srcu_struct of the vmlinux, by name.
+    let mut got: Vec<&str> = r
+        .domains
+        .iter()
+        .filter(|d| d.found.contains(&quiesce::rcu::srcu::Found::Vmlinux))
+        .map(|d| d.name.as_str())
+        .collect();
+    got.sort();
+    let want_vm: Vec<&str> = want["vmlinux"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(got, want_vm);
+
+    // The module's domain, field by field.
+    let w = &want["modules"]["quiesce_srcu"];
+    let d = r
+        .domains
+        .iter()
+        .find(|d| d.name == "quiesce_srcu")
+        .expect("quiesce_srcu found");
+    assert!(d.errors.is_empty(), "{:?}", d.errors);
+    assert!(
+        d.found
+            .contains(&quiesce::rcu::srcu::Found::Module("quiesce_hang".into()))
+    );
+    assert_eq!(format!("{:#x}", d.addr), w["addr"].as_str().unwrap());
+    assert_eq!(d.gp_seq, w["gp_seq"].as_u64().unwrap());
+    assert_eq!(d.phase, w["phase"].as_str().unwrap());
+    assert_eq!(d.gp_seq_needed, w["gp_seq_needed"].as_u64());
+    assert_eq!(d.current_idx as u64, w["current_idx"].as_u64().unwrap());
+    assert_eq!(d.waits_on_idx.map(u64::from), w["waits_on_idx"].as_u64());
+    let readers: Vec<i64> = w["readers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    assert_eq!(d.readers.to_vec(), readers);
+    // The scenario itself: exactly one reader, on the index the GP waits for.
+    let idx = d.waits_on_idx.expect("a grace period is in progress") as usize;
+    assert_eq!(d.readers[idx], 1);
+    assert_eq!(d.readers[idx ^ 1], 0);
+
+    let cbs: Vec<CbRow> = d
+        .callbacks
+        .iter()
+        .map(|c| {
+            (
+                format!("{:#x}", c.addr),
+                c.segment.clone(),
+                c.gp_seq,
+                c.func.describe(),
+                c.wakes.iter().map(|t| t.pid as i64).collect(),
+            )
+        })
+        .collect();
+    let want_cbs: Vec<CbRow> = w["callbacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["addr"].as_str().unwrap().to_string(),
+                c["segment"].as_str().unwrap().to_string(),
+                c["gp_seq"].as_u64(),
+                c["func"].as_str().unwrap_or("?").to_string(),
+                c["wakes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| p.as_i64().unwrap())
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(cbs, want_cbs);
+    let names = d.callback_functions();
+    assert_eq!(
+        names,
+        vec![
+            ("qh_srcu_cb".to_string(), 3),
+            ("wakeme_after_rcu".to_string(), 1)
+        ]
+    );
+
+    // The synchronize_srcu waiter drgn's unwinder sees is the task wakeme_after_rcu wakes,
+    // and the stack scan found the same domain from it.
+    let sync: Vec<i64> = want["synchronize_srcu_waiters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["pid"].as_i64().unwrap())
+        .collect();
+    assert_eq!(sync.len(), 1);
+    let waiters: Vec<i64> = d.waiters.iter().map(|t| t.pid as i64).collect();
+    assert_eq!(waiters, sync);
+    assert_eq!(d.waiters[0].comm, "qh_srcu_sync");
+    assert!(
+        d.found
+            .contains(&quiesce::rcu::srcu::Found::WaiterStack(sync[0] as i32))
+    );
+
+    // The GP work: pending with its timer armed (process_srcu re-arms while readers hold).
+    let work = d.gp_work.as_ref().unwrap();
+    assert_eq!(work.pending, w["work_pending"].as_bool().unwrap());
+    assert_eq!(work.timer_armed, w["timer_armed"].as_bool().unwrap());
+    assert_eq!(work.func.as_deref(), Some("process_srcu"));
+    assert_eq!(
+        d.size_state.as_ref().and_then(|s| s.name.as_deref()),
+        Some("SRCU_SIZE_SMALL")
+    );
+}
+
+fn check_rcu(k: &Kernel, want: &serde_json::Value) -> quiesce::rcu::tree::RcuReport {
+    let r = quiesce::rcu::tree::rcu_report(k).unwrap();
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    let w = &want["rcu"];
+    assert_eq!(r.name.as_deref(), w["name"].as_str());
+    assert_eq!(r.gp_seq, w["gp_seq"].as_u64().unwrap());
+    assert_eq!(
+        r.gp_state.as_ref().and_then(|g| g.name.as_deref()),
+        w["gp_state"].as_str()
+    );
+    assert_eq!(
+        r.gp_state.as_ref().map(|g| g.source),
+        Some("dump:gp_state_names")
+    );
+    assert_eq!(r.gp_flags, w["gp_flags"].as_u64());
+    assert_eq!(
+        r.gp_kthread.as_ref().map(|t| t.pid as i64),
+        w["gp_kthread_pid"].as_i64()
+    );
+    assert_eq!(r.expedited_sequence, w["expedited_sequence"].as_u64());
+    let nodes: Vec<(u64, u64, i64, i64)> = r
+        .nodes
+        .iter()
+        .map(|n| (n.qsmask, n.qsmaskinit, n.grplo as i64, n.grphi as i64))
+        .collect();
+    let want_nodes: Vec<(u64, u64, i64, i64)> = w["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["qsmask"].as_u64().unwrap(),
+                n["qsmaskinit"].as_u64().unwrap(),
+                n["grplo"].as_i64().unwrap(),
+                n["grphi"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(nodes, want_nodes);
+    let holdouts: Vec<i64> = r.holdouts.iter().map(|h| h.cpu as i64).collect();
+    let want_h: Vec<i64> = w["holdouts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    assert_eq!(holdouts, want_h);
+    r
+}
+
+#[test]
+fn rcu_matches_drgn_on_hang() {
+    let Some(k) = open_hang() else { return };
+    let Some(want) = drgn_reference() else { return };
+    check_rcu(&k, &want);
+}
+
+#[test]
+fn rcu_stall_holdout_matches_drgn() {
+    let Some((vmlinux, hang, mods)) = fixture() else {
+        return;
+    };
+    let core = hang.with_file_name("rcustall.elf");
+    if !core.exists() {
+        eprintln!("SKIP: no {}", core.display());
+        return;
+    }
+    let k = kernel::open(&OpenOptions {
+        core: core.clone(),
+        vmlinux: vmlinux.clone(),
+        modules: vec![mods.clone()],
+    })
+    .expect("rcustall.elf opens");
+    let Some(want) = drgn_on(&vmlinux, &core, &mods.join("quiesce_hang.ko")) else {
+        return;
+    };
+    let r = check_rcu(&k, &want);
+    // The scenario: a grace period held up by the CPU running the staller kthread.
+    assert!(r.gp_in_progress);
+    assert_eq!(r.holdouts.len(), 1);
+    assert_eq!(
+        r.holdouts[0].curr.as_ref().map(|t| t.comm.as_str()),
+        Some("qh_rcu_staller")
+    );
+}
