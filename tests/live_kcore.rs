@@ -1,0 +1,108 @@
+//! Live: inside the fixture guest, `quiesce ps -c /proc/kcore` lists the guest's processes
+//! as the guest's own /proc does. `fixtures/live.sh` boots the fixture kernel under QEMU
+//! with the quiesce binary and the vmlinux in its initramfs and brings the outputs back.
+
+mod common;
+
+use common::release;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Command;
+
+/// `/proc/<pid>/stat` lines → pid → (ppid, comm).
+fn parse_stat(text: &str) -> HashMap<i64, (i64, String)> {
+    text.lines()
+        .filter_map(|l| {
+            let open = l.find('(')?;
+            let close = l.rfind(')')?;
+            let pid = l[..open].trim().parse().ok()?;
+            let comm = l[open + 1..close].to_string();
+            let rest: Vec<&str> = l[close + 1..].split_whitespace().collect();
+            Some((pid, (rest.get(1)?.parse().ok()?, comm)))
+        })
+        .collect()
+}
+
+#[test]
+fn ps_on_proc_kcore_matches_the_guests_proc() {
+    let Some(rel) = release("bookworm") else {
+        return;
+    };
+    let bindir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("live-bin");
+    std::fs::create_dir_all(&bindir).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_quiesce"), bindir.join("quiesce")).unwrap();
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("live-out");
+    let _ = std::fs::remove_dir_all(&out);
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/live.sh");
+    let st = Command::new("bash")
+        .arg(&script)
+        .arg(&bindir)
+        .arg(rel.vmlinux())
+        .args([
+            "/host/quiesce",
+            "ps",
+            "--json",
+            "-c",
+            "/proc/kcore",
+            "-s",
+            "/host/vmlinux",
+        ])
+        .env("QUIESCE_LIVE_OUT", &out)
+        .status()
+        .expect("run fixtures/live.sh");
+    assert!(st.success(), "live.sh failed: see {}", out.display());
+    let rc = std::fs::read_to_string(out.join("cmd.rc")).unwrap();
+    let cmd_out = std::fs::read_to_string(out.join("cmd.out")).unwrap();
+    assert_eq!(rc.trim(), "0", "quiesce in the guest: {cmd_out}");
+    let json_start = cmd_out.find('{').expect("JSON from quiesce");
+    let ps: serde_json::Value = serde_json::from_str(&cmd_out[json_start..]).unwrap();
+    let ours: HashMap<i64, (i64, String)> = ps["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["pid"].as_i64().unwrap(),
+                (
+                    t["ppid"].as_i64().unwrap(),
+                    t["comm"].as_str().unwrap().to_string(),
+                ),
+            )
+        })
+        .collect();
+    // Processes present both before and after quiesce ran are stable; every one of them
+    // must be in quiesce's list with the same parent and command.
+    let before = parse_stat(&std::fs::read_to_string(out.join("ref_stat_before.txt")).unwrap());
+    let after = parse_stat(&std::fs::read_to_string(out.join("ref_stat_after.txt")).unwrap());
+    let stable: Vec<_> = before
+        .iter()
+        .filter(|(p, v)| after.get(p) == Some(v))
+        .collect();
+    assert!(stable.len() > 50, "only {} stable processes", stable.len());
+    for (pid, (ppid, comm)) in &stable {
+        assert_eq!(
+            ours.get(pid),
+            Some(&(*ppid, comm.clone())),
+            "pid {pid} ({comm}) in the guest's /proc"
+        );
+    }
+    // And quiesce invents nothing: its processes (tgid == pid) are in /proc, except
+    // quiesce itself and its short-lived siblings.
+    for t in ps["tasks"].as_array().unwrap() {
+        let pid = t["pid"].as_i64().unwrap();
+        if pid == 0
+            || pid != t["tgid"].as_i64().unwrap()
+            || before.contains_key(&pid)
+            || after.contains_key(&pid)
+        {
+            continue;
+        }
+        let comm = t["comm"].as_str().unwrap();
+        assert!(
+            matches!(comm, "quiesce" | "ps" | "cat" | "sh"),
+            "pid {pid} ({comm}) is not in /proc"
+        );
+    }
+    // The scenario's hung kthreads are seen live too.
+    assert!(ours.values().any(|(_, c)| c == "qh_srcu_sync"));
+}
