@@ -16,7 +16,15 @@ fn parse_stat(text: &str) -> HashMap<i64, (i64, String)> {
             let open = l.find('(')?;
             let close = l.rfind(')')?;
             let pid = l[..open].trim().parse().ok()?;
-            let comm = l[open + 1..close].to_string();
+            // /proc shows a kworker's last or current workqueue after its name
+            // (`kworker/u4:1-events_unbound`, `kworker/0:2+events`: wq_worker_comm());
+            // task->comm has no suffix.
+            let mut comm = l[open + 1..close].to_string();
+            if comm.starts_with("kworker/")
+                && let Some(dash) = comm.find(['-', '+'])
+            {
+                comm.truncate(dash);
+            }
             let rest: Vec<&str> = l[close + 1..].split_whitespace().collect();
             Some((pid, (rest.get(1)?.parse().ok()?, comm)))
         })
@@ -80,10 +88,15 @@ fn ps_on_proc_kcore_matches_the_guests_proc() {
         .collect();
     assert!(stable.len() > 50, "only {} stable processes", stable.len());
     for (pid, (ppid, comm)) in &stable {
-        assert_eq!(
-            ours.get(pid),
-            Some(&(*ppid, comm.clone())),
-            "pid {pid} ({comm}) in the guest's /proc"
+        let (our_ppid, our_comm) = ours
+            .get(pid)
+            .unwrap_or_else(|| panic!("pid {pid} ({comm}) of the guest's /proc is missing"));
+        assert_eq!(our_ppid, ppid, "pid {pid} ({comm}) ppid");
+        // /proc shows a kthread's full name (kthread->full_name, longer than
+        // TASK_COMM_LEN); task->comm holds its first 15 bytes.
+        assert!(
+            our_comm == comm || (our_comm.len() == 15 && comm.starts_with(our_comm.as_str())),
+            "pid {pid}: comm {our_comm:?} vs /proc {comm:?}"
         );
     }
     // And quiesce invents nothing: its processes (tgid == pid) are in /proc, except

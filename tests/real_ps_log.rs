@@ -74,15 +74,23 @@ fn ps_matches_crash_on_every_dump() {
             d.name
         );
         // The test module's threads are there, in the states the scenario puts them in.
-        for comm in [
-            "qh_srcu_reader",
-            "qh_srcu_sync",
-            "qh_abba_a",
-            "qh_abba_b",
-            "qh_completion",
-        ] {
-            let t = got.iter().find(|t| t.comm == comm);
-            assert_eq!(t.map(|t| t.st.as_str()), Some("UN"), "{}: {comm}", d.name);
+        if d.scenario == "hang" {
+            for comm in [
+                "qh_srcu_reader",
+                "qh_srcu_sync",
+                "qh_abba_a",
+                "qh_abba_b",
+                "qh_completion",
+            ] {
+                let t = got.iter().find(|t| t.comm == comm);
+                assert_eq!(t.map(|t| t.st.as_str()), Some("UN"), "{}: {comm}", d.name);
+            }
+        } else {
+            let t = got
+                .iter()
+                .find(|t| t.comm == "qh_rcu_staller")
+                .expect("the staller");
+            assert!(t.active && t.st == "RU", "{}: {t:?}", d.name);
         }
     }
 }
@@ -126,11 +134,14 @@ fn log_matches_crash_on_every_dump() {
         for (g, w) in got.iter().zip(&want) {
             assert_eq!(g.trim_end(), w.trim_end(), "{} vs {from}", d.name);
         }
+        let report = if d.scenario == "hang" {
+            "blocked for more than"
+        } else {
+            "self-detected stall on CPU"
+        };
         assert!(
-            log.records
-                .iter()
-                .any(|r| r.text.contains("blocked for more than")),
-            "{}: the hung-task report is in the log",
+            log.records.iter().any(|r| r.text.contains(report)),
+            "{}: the {report} report is in the log",
             d.name
         );
     }
