@@ -69,6 +69,45 @@ fn named_values_equal_drgns() {
             );
             assert_eq!(&ours(&k, n), want, "{}: {n}", d.name);
         }
+        // Values of the test module (its debug info placed at the module's runtime
+        // addresses): drgn key → quiesce expression.
+        let hex = |j: Json| Json::from(format!("{:#x}", j.as_i64().unwrap() as u64));
+        let module_values: [(&str, &str, bool); 8] = [
+            ("quiesce_srcu.srcu_idx", "quiesce_srcu.srcu_idx", false),
+            (
+                "quiesce_srcu.srcu_gp_seq",
+                "quiesce_srcu.srcu_gp_seq",
+                false,
+            ),
+            (
+                "quiesce_srcu.srcu_gp_seq_needed",
+                "quiesce_srcu.srcu_gp_seq_needed",
+                false,
+            ),
+            ("qh_mutex_a.owner", "qh_mutex_a.owner.counter", true),
+            ("qh_mutex_b.owner", "qh_mutex_b.owner.counter", true),
+            ("qh_never_done.done", "qh_never_done.done", false),
+            ("qh_rwsem.count", "qh_rwsem.count.counter", true),
+            ("qh_ntasks", "qh_ntasks", false),
+        ];
+        for (key, expr, as_hex) in module_values {
+            let want = &drgn["values"][key];
+            assert!(
+                want.get("error").is_none(),
+                "{}: drgn could not read {key}",
+                d.name
+            );
+            let got = ours(&k, expr);
+            let got = if as_hex { hex(got) } else { got };
+            assert_eq!(&got, want, "{}: {key}", d.name);
+        }
+        for cpu in ["0", "1"] {
+            let locks = &drgn["values"]["quiesce_srcu.sda.srcu_lock_count"][cpu];
+            for idx in 0..2 {
+                let e = format!("per_cpu(quiesce_srcu.sda, {cpu}).srcu_lock_count[{idx}]");
+                assert_eq!(&ours(&k, &e), &locks[idx], "{}: {e}", d.name);
+            }
+        }
         // crash's per-CPU selector names the same object as drgn's per_cpu().
         assert_eq!(
             ours(&k, "runqueues:1.curr"),

@@ -421,11 +421,33 @@ impl Parser<'_> {
                 let saved = self.cpu;
                 self.cpu = Some(cpu);
                 let r = match inner {
-                    Ok(pl) => Ok(Place {
+                    // A per-CPU variable: its instance on that CPU.
+                    Ok(pl) if pl.percpu => Ok(Place {
                         obj: self.resolve_cpu(pl)?,
                         percpu: false,
                     }),
-                    Err(_) => Err(KernelError::Expr("per_cpu() of a constant".into())),
+                    // A `__percpu` pointer (e.g. `ssp->sda`): per_cpu_ptr(ptr, cpu).
+                    Ok(pl) => {
+                        let ptr = self.k.read_u64(pl.obj.addr, "per-CPU pointer")?;
+                        Ok(Place {
+                            obj: Object {
+                                addr: self.k.per_cpu(Kva(ptr), cpu)?,
+                                ty: self.pointee(pl.obj.ty)?,
+                            },
+                            percpu: false,
+                        })
+                    }
+                    Err(Evaluated::Const {
+                        value,
+                        pointee: Some(t),
+                    }) => Ok(Place {
+                        obj: Object {
+                            addr: self.k.per_cpu(Kva(value), cpu)?,
+                            ty: t,
+                        },
+                        percpu: false,
+                    }),
+                    Err(_) => Err(KernelError::Expr("per_cpu() of an untyped constant".into())),
                 };
                 self.cpu = saved;
                 r.map(Ok)
