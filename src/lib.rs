@@ -12,5 +12,6 @@ pub mod debuginfo;
 pub mod dump;
 pub mod kernel;
 pub mod report;
+pub mod timing;
 pub mod translate;
 pub mod unwind;

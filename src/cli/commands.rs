@@ -37,12 +37,15 @@ pub fn run(cli: Cli) -> Result<i32> {
     match &cli.command {
         Command::Ps => {
             let list = k.tasks()?;
+            crate::timing::lap("tasks read");
             let r = PsReport::new(list.tasks, list.errors);
             emit(&r, json);
+            crate::timing::lap("ps printed");
             Ok(if r.partial { 2 } else { 0 })
         }
         Command::Log => {
             let log = k.log()?;
+            crate::timing::lap("log read");
             let r = LogReport {
                 records: log.records,
                 errors: log.errors,
@@ -58,6 +61,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             let expr = expr.join(" ");
             let r = print(&k, &expr)?;
             emit(&r, json);
+            crate::timing::lap("printed");
             Ok(0)
         }
     }

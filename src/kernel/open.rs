@@ -21,10 +21,13 @@ pub struct OpenOptions {
 
 /// Open a dump with its vmlinux.
 pub fn open(opts: &OpenOptions) -> Result<Kernel, KernelError> {
+    crate::timing::lap("start");
     let dump = Dump::open(&opts.core)
         .map_err(|e| KernelError::Open(format!("{}: {e}", opts.core.display())))?;
+    crate::timing::lap("dump opened");
     let di = DebugInfo::open_vmlinux(&opts.vmlinux)
         .map_err(|e| KernelError::Open(format!("{}: {e}", opts.vmlinux.display())))?;
+    crate::timing::lap("vmlinux mapped");
     open_with(dump, di, opts)
 }
 
@@ -42,6 +45,7 @@ pub fn open_with(dump: Dump, di: DebugInfo, opts: &OpenOptions) -> Result<Kernel
         }
     };
     check_match(&vmcoreinfo, &di, opts)?;
+    crate::timing::lap("build-id/release checked");
     let dump = Arc::new(dump);
     let cfg = TranslateConfig::from_vmcoreinfo(&vmcoreinfo);
     let kaslr_offset = cfg.kaslr_offset;
@@ -80,6 +84,7 @@ pub fn open_with(dump: Dump, di: DebugInfo, opts: &OpenOptions) -> Result<Kernel
             Err(e) => warnings.push(format!("could not verify linux_banner: {e}")),
         }
     }
+    crate::timing::lap("banner checked");
     Ok(Kernel { warnings, ..kernel })
 }
 
