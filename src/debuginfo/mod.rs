@@ -101,7 +101,7 @@ impl DebugInfo {
     /// The `linux_banner` string as stored in the vmlinux's `.rodata`.
     pub fn linux_banner(&self) -> Option<String> {
         let img = &self.images[0];
-        let sym = img.symbols().by_name("linux_banner")?;
+        let sym = img.symbols().raw_by_name("linux_banner")?;
         let len = if sym.size > 0 { sym.size } else { 1024 };
         let bytes = img.bytes_at(sym.addr, len)?;
         let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
@@ -109,20 +109,21 @@ impl DebugInfo {
     }
 
     /// An ELF symbol by name (vmlinux first, then modules in order).
-    pub fn symbol(&self, name: &str) -> Option<&Symbol> {
+    pub fn symbol(&self, name: &str) -> Option<Symbol> {
         self.images.iter().find_map(|i| i.symbols().by_name(name))
     }
 
     /// The function or object symbol at or before `addr`, and `addr`'s offset from it. Only
     /// addresses inside a loaded section of some image are symbolized.
-    pub fn symbolize(&self, addr: u64) -> Option<(&Symbol, u64)> {
+    pub fn symbolize(&self, addr: u64) -> Option<(Symbol, u64)> {
         let img = self.images.iter().find(|i| i.contains(addr))?;
         let s = img.symbols().preceding(addr)?;
-        Some((s, addr - s.addr))
+        let off = addr - s.addr;
+        Some((s, off))
     }
 
     /// Every symbol of every image.
-    pub fn symbols(&self) -> impl Iterator<Item = &Symbol> {
+    pub fn symbols(&self) -> impl Iterator<Item = Symbol> + '_ {
         self.images.iter().flat_map(|i| i.symbols().iter())
     }
 
@@ -231,7 +232,8 @@ impl DebugInfo {
                 if let Some(e) = v.iter().find(|e| e.external) {
                     return Some(*e);
                 }
-                let want = *want.get_or_insert_with(|| img.symbols().by_name(name).map(|s| s.addr));
+                let want =
+                    *want.get_or_insert_with(|| img.symbols().raw_by_name(name).map(|s| s.addr));
                 match want.and_then(|a| v.iter().find(|e| e.addr == a)) {
                     Some(e) => Some(*e),
                     None if complete || want.is_none() => v.first().copied(),
@@ -273,7 +275,7 @@ impl DebugInfo {
     /// name, the definition at the symbol's address is preferred.
     pub fn find_function(&self, name: &str) -> Option<FunctionInfo> {
         for img in &self.images {
-            let want = img.symbols().by_name(name).map(|s| s.addr);
+            let want = img.symbols().raw_by_name(name).map(|s| s.addr);
             let e = img
                 .lookup(|idx, complete| {
                     let v = idx.funcs.get(name.as_bytes())?;
