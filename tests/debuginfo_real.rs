@@ -132,3 +132,32 @@ fn function_lines_and_symbols() {
     assert!(di.section("orc_unwind").is_none());
     assert!(!di.section(".orc_unwind_ip").unwrap().is_empty());
 }
+
+/// `lines()` finds the unit through `.debug_aranges` and builds a context over that unit only;
+/// it must give exactly what one context over the whole file gives, for addresses spread over
+/// the whole kernel text (start, middle and last byte of functions).
+#[test]
+fn per_unit_lines_equal_whole_file_lines() {
+    let Some(di) = di() else { return };
+    let funcs: Vec<_> = di
+        .symbols()
+        .filter(|s| s.kind == quiesce::debuginfo::SymKind::Func && s.size > 0)
+        .collect();
+    assert!(funcs.len() > 10_000);
+    let step = funcs.len() / 150;
+    let mut with_lines = 0;
+    for s in funcs.iter().step_by(step) {
+        for addr in [s.addr, s.addr + s.size / 2, s.addr + s.size - 1] {
+            let got = di.lines(addr);
+            assert_eq!(
+                got,
+                di.lines_whole_file(addr),
+                "{}+{:#x}",
+                s.name,
+                addr - s.addr
+            );
+            with_lines += usize::from(!got.is_empty());
+        }
+    }
+    assert!(with_lines > 300, "only {with_lines} addresses had lines");
+}

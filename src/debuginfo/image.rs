@@ -54,6 +54,8 @@ pub(crate) struct Image {
     debug_info_file_off: Option<u64>,
     pub index: Mutex<NameIndex>,
     pub lines: OnceLock<Option<Mutex<addr2line::Context<R>>>>,
+    pub aranges: OnceLock<Vec<(u64, u64, usize)>>,
+    pub unit_lines: super::lines::UnitContexts,
     // The data the `'static` slices above point into. Declared last so that it is dropped last;
     // nothing above reads through its slices while being dropped.
     _owned: Vec<Box<[u8]>>,
@@ -227,6 +229,8 @@ impl Image {
             debug_info_file_off,
             index: Mutex::new(NameIndex::default()),
             lines: OnceLock::new(),
+            aranges: OnceLock::new(),
+            unit_lines: Default::default(),
             _owned: owned,
             _map: map,
         })

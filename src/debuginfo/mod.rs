@@ -311,6 +311,18 @@ impl DebugInfo {
         img.frames(addr)
     }
 
+    /// [`Self::lines`] through one `addr2line` context over the whole file: the reference the
+    /// per-unit contexts are tested against (slow to set up; not for normal use).
+    #[doc(hidden)]
+    pub fn lines_whole_file(&self, addr: u64) -> Vec<LineFrame> {
+        let img = self
+            .images
+            .iter()
+            .find(|i| i.contains(addr))
+            .unwrap_or(&self.images[0]);
+        img.frames_whole_file(addr)
+    }
+
     /// Raw bytes of a vmlinux section (`.orc_unwind`, `.orc_unwind_ip`, `.eh_frame`,
     /// `.debug_frame`, ...).
     pub fn section(&self, name: &str) -> Option<&[u8]> {
