@@ -88,6 +88,39 @@ impl DebugInfo {
         Ok(())
     }
 
+    /// What a module debug file says it is, without loading it: the module name from its
+    /// `.modinfo` (`name=`) and its `NT_GNU_BUILD_ID`.
+    pub fn ko_identity(path: &Path) -> Result<(Option<String>, Option<Vec<u8>>), DebugError> {
+        use object::{Object, ObjectSection};
+        let data = std::fs::read(path).map_err(|source| DebugError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let obj = object::File::parse(&*data).map_err(|e| DebugError::Elf {
+            path: path.to_owned(),
+            msg: e.to_string(),
+        })?;
+        let name = obj
+            .section_by_name(".modinfo")
+            .and_then(|s| s.data().ok())
+            .and_then(|d| {
+                d.split(|&b| b == 0)
+                    .find_map(|kv| kv.strip_prefix(b"name="))
+                    .map(|n| String::from_utf8_lossy(n).into_owned())
+            });
+        let build_id = obj.build_id().ok().flatten().map(<[u8]>::to_vec);
+        Ok((name, build_id))
+    }
+
+    /// The `NT_GNU_BUILD_ID` of a loaded module's debug file.
+    pub fn module_build_id(&self, name: &str) -> Option<&[u8]> {
+        self.images
+            .iter()
+            .find(|i| i.module.as_deref() == Some(name))?
+            .build_id
+            .as_deref()
+    }
+
     /// Names of the loaded modules, in order.
     pub fn modules(&self) -> impl Iterator<Item = &str> {
         self.images.iter().filter_map(|i| i.module.as_deref())
