@@ -6,7 +6,8 @@ use crate::addr::Kva;
 use crate::debuginfo::DebugInfo;
 use crate::dump::{Dump, PhysMem};
 use crate::translate::{KernelMem, TranslateConfig, Translator, VmcoreInfo};
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 #[derive(Debug, Clone, Default)]
@@ -85,7 +86,130 @@ pub fn open_with(dump: Dump, di: DebugInfo, opts: &OpenOptions) -> Result<Kernel
         }
     }
     crate::timing::lap("banner checked");
-    Ok(Kernel { warnings, ..kernel })
+    let mut kernel = Kernel { warnings, ..kernel };
+    if !opts.modules.is_empty() {
+        load_modules(&mut kernel, &opts.modules);
+        crate::timing::lap("modules loaded");
+    }
+    Ok(kernel)
+}
+
+/// Module names as files spell them: `-` and `_` are the same.
+fn module_key(name: &str) -> String {
+    name.replace('-', "_")
+}
+
+/// `.ko` files among `paths` (files, or directories searched a few levels deep), by module
+/// name. The first file found for a name wins.
+fn find_ko_files(paths: &[PathBuf]) -> HashMap<String, PathBuf> {
+    fn walk(dir: &Path, depth: u32, out: &mut HashMap<String, PathBuf>) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                if depth > 0 {
+                    walk(&p, depth - 1, out);
+                }
+            } else {
+                add(&p, out);
+            }
+        }
+    }
+    fn add(p: &Path, out: &mut HashMap<String, PathBuf>) {
+        if p.extension().is_some_and(|e| e == "ko")
+            && let Some(stem) = p.file_stem().and_then(|s| s.to_str())
+        {
+            out.entry(module_key(stem)).or_insert_with(|| p.to_owned());
+        }
+    }
+    let mut out = HashMap::new();
+    for p in paths {
+        if p.is_dir() {
+            walk(p, 6, &mut out);
+        } else {
+            add(p, &mut out);
+        }
+    }
+    out
+}
+
+/// Add the debug info of every module in the dump whose `.ko` is among `paths`, placed at
+/// the section addresses the dump records, after checking the file is that module (its
+/// `.modinfo` name) and the same build (build-ids, when both have one). Modules left without
+/// debug info are named in one warning.
+fn load_modules(k: &mut Kernel, paths: &[PathBuf]) {
+    let (mods, errors) = match k.modules() {
+        Ok(m) => m,
+        Err(e) => {
+            k.warnings
+                .push(format!("module list unreadable, no module debug info: {e}"));
+            return;
+        }
+    };
+    k.warnings
+        .extend(errors.into_iter().map(|e| format!("module list: {e}")));
+    let files = find_ko_files(paths);
+    let mut missing = Vec::new();
+    let mut to_add = Vec::new();
+    for m in &mods {
+        let Some(path) = files.get(&module_key(&m.name)) else {
+            missing.push(m.name.as_str());
+            continue;
+        };
+        let skip = |why: String| format!("module {}: not using {}: {why}", m.name, path.display());
+        match DebugInfo::ko_identity(path) {
+            Err(e) => {
+                k.warnings.push(skip(e.to_string()));
+                continue;
+            }
+            Ok((name, build_id)) => {
+                if let Some(n) = name
+                    && module_key(&n) != module_key(&m.name)
+                {
+                    k.warnings.push(skip(format!("it is module {n}")));
+                    continue;
+                }
+                if let (Some(want), Some(have)) = (&m.build_id, &build_id)
+                    && want != have
+                {
+                    k.warnings.push(skip(format!(
+                        "a different build (build-id {}, the loaded module has {})",
+                        hex(have),
+                        hex(want)
+                    )));
+                    continue;
+                }
+            }
+        }
+        if m.sections.is_empty() {
+            k.warnings.push(skip(
+                "the dump does not record its section addresses".into(),
+            ));
+            continue;
+        }
+        to_add.push((m.name.clone(), path.clone(), m.sections.clone()));
+    }
+    if !missing.is_empty() {
+        k.warnings.push(format!(
+            "no debug info for module{} {} (give the .ko files, or a directory holding them, with -s)",
+            if missing.len() == 1 { "" } else { "s" },
+            missing.join(", ")
+        ));
+    }
+    let Some(di) = Arc::get_mut(&mut k.di) else {
+        k.warnings
+            .push("module debug info not loaded: debug info already shared".into());
+        return;
+    };
+    for (name, path, sections) in to_add {
+        if let Err(e) = di.add_module(&name, &path, &sections) {
+            k.warnings
+                .push(format!("module {name}: {}: {e}", path.display()));
+        }
+    }
 }
 
 /// Refuse a vmlinux whose release or build-id differs from the dump's VMCOREINFO.
