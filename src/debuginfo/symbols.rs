@@ -7,6 +7,7 @@
 
 use super::hash::FxMap;
 use object::{Object, ObjectSection, ObjectSymbol, SectionIndex, SymbolKind};
+use std::collections::hash_map::Entry;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SymKind {
@@ -95,17 +96,27 @@ impl SymTable {
                 by_addr.push(idx);
             }
             // First definition wins, but a global beats a local of the same name.
-            match by_name.get(name) {
-                Some(&old) if syms[old as usize].global || !global => {}
-                _ => {
-                    by_name.insert(name, idx);
+            match by_name.entry(name) {
+                Entry::Occupied(mut e) => {
+                    if global && !syms[*e.get() as usize].global {
+                        e.insert(idx);
+                    }
+                }
+                Entry::Vacant(e) => {
+                    e.insert(idx);
                 }
             }
         }
-        by_addr.sort_unstable_by_key(|&i| {
-            let s = &syms[i as usize];
-            (s.addr, std::cmp::Reverse(s.size), i)
-        });
+        // Sort direct keys rather than indices (no indirection per comparison).
+        let mut keyed: Vec<(u64, std::cmp::Reverse<u64>, u32)> = by_addr
+            .iter()
+            .map(|&i| {
+                let s = &syms[i as usize];
+                (s.addr, std::cmp::Reverse(s.size), i)
+            })
+            .collect();
+        keyed.sort_unstable();
+        let by_addr: Vec<u32> = keyed.into_iter().map(|k| k.2).collect();
         SymTable {
             syms,
             by_name,
