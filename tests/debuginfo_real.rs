@@ -161,3 +161,82 @@ fn per_unit_lines_equal_whole_file_lines() {
     }
     assert!(with_lines > 300, "only {with_lines} addresses had lines");
 }
+
+/// The on-disk index cache: a saved index loads, answers exactly as a fresh scan does and
+/// continues scanning past what it covers; corrupt, truncated or foreign files are ignored.
+#[test]
+fn index_cache_roundtrip_and_corruption() {
+    let Some(path) = vmlinux() else { return };
+    let dir = std::env::temp_dir().join(format!("quiesce-idx-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let open = |use_cache: bool| {
+        let mut di = DebugInfo::open_vmlinux_uncached(&path).unwrap();
+        let loaded = use_cache && di.use_index_cache(Some(dir.clone()));
+        (di, loaded)
+    };
+    let probe = |di: &DebugInfo| {
+        let rq = di.find_type("struct rq").unwrap();
+        let v = di.find_variable("runqueues").unwrap();
+        (
+            rq,
+            di.sizeof(rq),
+            v,
+            di.find_enumerator("PIDTYPE_TGID"),
+            di.find_function("schedule"),
+        )
+    };
+    let (cold, loaded) = open(true);
+    assert!(!loaded, "no cache yet");
+    let want = probe(&cold);
+    let file = cold.save_index_cache().unwrap().expect("a cache file");
+    assert_eq!(
+        cold.save_index_cache().unwrap(),
+        None,
+        "nothing new to save"
+    );
+    let progress = cold.index_progress();
+
+    let (warm, loaded) = open(true);
+    assert!(loaded);
+    assert_eq!(warm.index_progress(), progress);
+    assert_eq!(probe(&warm), want);
+    assert_eq!(
+        warm.index_progress(),
+        progress,
+        "answered from the cache alone"
+    );
+    // Beyond the cached units: a name that does not exist scans the rest, as without cache.
+    assert!(warm.find_type("struct no_such_type_anywhere").is_err());
+    assert_eq!(warm.index_progress().0, warm.index_progress().1);
+    let (uncached, _) = open(false);
+    assert_eq!(probe(&uncached), want);
+
+    let good = std::fs::read(&file).unwrap();
+    let damaged: Vec<(&str, Vec<u8>)> = vec![
+        ("empty", vec![]),
+        ("garbage", b"not an index".repeat(100)),
+        ("truncated", good[..good.len() / 2].to_vec()),
+        ("flipped byte", {
+            let mut b = good.clone();
+            let i = b.len() / 2;
+            b[i] ^= 0x40;
+            b
+        }),
+        ("bad magic", {
+            let mut b = good.clone();
+            b[0] = b'X';
+            b
+        }),
+    ];
+    for (what, bytes) in damaged {
+        std::fs::write(&file, &bytes).unwrap();
+        let (di, loaded) = open(true);
+        assert!(!loaded, "{what} cache was used");
+        assert_eq!(di.index_progress().0, 0, "{what}");
+        assert_eq!(probe(&di), want, "{what}");
+        // The next save replaces the damaged file with a good one.
+        di.save_index_cache().unwrap().unwrap();
+        assert!(open(true).1, "{what}: not repaired");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -236,6 +236,16 @@ impl Image {
         })
     }
 
+    /// Start address and length of the file mapping.
+    pub(crate) fn map_range(&self) -> (usize, usize) {
+        (self._map.as_ptr() as usize, self._map.len())
+    }
+
+    /// Size and mtime of the file (for the index cache).
+    pub(crate) fn stamp(&self) -> Option<super::cache::FileStamp> {
+        super::cache::FileStamp::of(&self.file)
+    }
+
     fn relocatable(&self) -> bool {
         self.obj.kind() == object::ObjectKind::Relocatable
     }

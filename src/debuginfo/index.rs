@@ -60,6 +60,8 @@ pub(crate) struct EnumeratorEntry {
 pub(crate) struct NameIndex {
     pub next_unit: usize,
     pub complete: bool,
+    /// Units covered by the on-disk cache (loaded or last saved); see [`super::cache`].
+    pub saved_units: usize,
     /// Units that failed to parse (skipped, counted).
     pub bad_units: usize,
     pub types: FxMap<(Ns, &'static [u8]), TypeSlot>,

@@ -13,6 +13,7 @@
 //! addresses are the runtime addresses the caller placed the sections at in
 //! [`DebugInfo::add_module`].
 
+mod cache;
 mod error;
 mod hash;
 mod image;
@@ -31,7 +32,7 @@ pub use types::{BaseEncoding, Member, MemberInfo, Type, TypeId, TypeKind};
 use image::Image;
 use index::Ns;
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock, RwLock};
 
 /// A global or static variable.
@@ -52,18 +53,55 @@ pub struct DebugInfo {
     types: RwLock<HashMap<TypeId, Arc<Type>>>,
     members: RwLock<HashMap<(TypeId, String), MemberInfo>>,
     names: OnceLock<Vec<String>>,
+    /// Where the vmlinux name-index cache lives (`None`: not used).
+    cache_dir: Option<PathBuf>,
 }
 
 impl DebugInfo {
     /// Map a vmlinux. Cheap: DWARF is indexed lazily, on the first lookup that needs it.
+    /// The on-disk index cache (see [`Self::use_index_cache`]) is used from its default
+    /// directory unless `QUIESCE_INDEX_CACHE=0`.
     pub fn open_vmlinux(path: &Path) -> Result<DebugInfo, DebugError> {
+        let mut di = Self::open_vmlinux_uncached(path)?;
+        di.use_index_cache(cache::default_dir());
+        Ok(di)
+    }
+
+    /// Map a vmlinux without the on-disk index cache.
+    pub fn open_vmlinux_uncached(path: &Path) -> Result<DebugInfo, DebugError> {
         let img = Image::open(path, None, &HashMap::new())?;
         Ok(DebugInfo {
             images: vec![img],
             types: RwLock::default(),
             members: RwLock::default(),
             names: OnceLock::new(),
+            cache_dir: None,
         })
+    }
+
+    /// Use (`Some(dir)`) or stop using (`None`) an on-disk cache of the vmlinux name index in
+    /// `dir`, loading it now if there is a valid one for this vmlinux. Whether one was loaded.
+    pub fn use_index_cache(&mut self, dir: Option<PathBuf>) -> bool {
+        self.cache_dir = dir;
+        match &self.cache_dir {
+            Some(d) => self.images[0].load_index_cache(d),
+            None => false,
+        }
+    }
+
+    /// Save what the vmlinux name index learned in this run to the index cache, when one is
+    /// in use and the index grew. The file written, if any. Failures only cost speed; callers
+    /// may ignore them.
+    pub fn save_index_cache(&self) -> Result<Option<PathBuf>, DebugError> {
+        let Some(dir) = &self.cache_dir else {
+            return Ok(None);
+        };
+        self.images[0]
+            .save_index_cache(dir)
+            .map_err(|source| DebugError::Io {
+                path: dir.clone(),
+                source,
+            })
     }
 
     /// Add a module's `.ko` (debug) file. Its `ET_REL` relocations are applied to the debug
