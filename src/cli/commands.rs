@@ -34,6 +34,16 @@ fn emit<R: Report>(r: &R, json: bool) {
 pub fn run(cli: Cli) -> Result<i32> {
     let k = open(&cli.target)?;
     let json = cli.target.json;
+    let code = command(&k, &cli, json)?;
+    // What the name index learned speeds up the next run; failing to save only costs that.
+    if let Err(e) = k.di.save_index_cache() {
+        eprintln!("quiesce: warning: index cache not saved: {e}");
+    }
+    crate::timing::lap("index cache saved");
+    Ok(code)
+}
+
+fn command(k: &Kernel, cli: &Cli, json: bool) -> Result<i32> {
     match &cli.command {
         Command::Ps => {
             let list = k.tasks()?;
@@ -54,12 +64,12 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(if r.errors.is_empty() { 0 } else { 2 })
         }
         Command::Sys => {
-            emit(&sys(&k, &cli.target), json);
+            emit(&sys(k, &cli.target), json);
             Ok(0)
         }
         Command::Print { expr } => {
             let expr = expr.join(" ");
-            let r = print(&k, &expr)?;
+            let r = print(k, &expr)?;
             emit(&r, json);
             crate::timing::lap("printed");
             Ok(0)
