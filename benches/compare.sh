@@ -5,8 +5,11 @@
 #
 # Each case (open + ps, open + print init_task.comm) runs once untimed per tool (page cache
 # warm-up), then REPS times under /usr/bin/time -f "%e %M"; the median wall time and the
-# median max RSS are reported, with ratios quiesce/drgn and quiesce/crash. Writes the table to
-# the output file (default docs/benchmarks.md) and to stdout.
+# median max RSS are reported, with ratios quiesce/drgn and quiesce/crash. quiesce runs twice:
+# "cold" without its on-disk index cache (QUIESCE_INDEX_CACHE=0: every run indexes from
+# scratch, like the first run on a new vmlinux) and "warm" with a cache (in a temporary
+# directory, filled by the warm-up run). Writes the tables to the output file (default
+# docs/benchmarks.md; text after a line "<!-- notes -->" in it is kept) and to stdout.
 # Tools: quiesce from $QUIESCE (default: cargo build --release into $CARGO_TARGET_DIR or
 # target/), drgn through $DRGN_PYTHON (the fixtures' venv python), crash from $CRASH.
 set -euo pipefail
@@ -87,8 +90,10 @@ for case in ps print; do
     ps) qargs=(ps) ;;
     print) qargs=(print init_task.comm) ;;
     esac
-    echo "running $case: quiesce" >&2
-    res[$case.quiesce]=$(run "$case.quiesce" "$QUIESCE" "${qargs[@]}" -c "$dump" -s "$vmlinux")
+    echo "running $case: quiesce (cold)" >&2
+    res[$case.cold]=$(QUIESCE_INDEX_CACHE=0 run "$case.cold" "$QUIESCE" "${qargs[@]}" -c "$dump" -s "$vmlinux")
+    echo "running $case: quiesce (warm)" >&2
+    res[$case.warm]=$(QUIESCE_INDEX_CACHE_DIR=$tmp/idx run "$case.warm" "$QUIESCE" "${qargs[@]}" -c "$dump" -s "$vmlinux")
     echo "running $case: drgn" >&2
     res[$case.drgn]=$(run "$case.drgn" "$drgn_py" "$tmp/$case.py" "$dump" "$vmlinux")
     echo "running $case: crash" >&2
@@ -110,36 +115,43 @@ done
     echo
     echo "## Ratios (lower is better for quiesce)"
     echo
-    echo "| case | time quiesce/drgn | time quiesce/crash | RSS quiesce/drgn | RSS quiesce/crash |"
-    echo "|---|---|---|---|---|"
+    echo "| case | quiesce | time quiesce/drgn | time quiesce/crash | RSS quiesce/drgn | RSS quiesce/crash |"
+    echo "|---|---|---|---|---|---|"
     for case in ps print; do
-        read -r qs qk <<<"${res[$case.quiesce]}"
         read -r ds dk <<<"${res[$case.drgn]}"
         read -r cs ck <<<"${res[$case.crash]}"
-        echo "| open + $case | $(ratio "$qs" "$ds") | $(ratio "$qs" "$cs") | $(ratio "$qk" "$dk") | $(ratio "$qk" "$ck") |"
+        for q in cold warm; do
+            read -r qs qk <<<"${res[$case.$q]}"
+            echo "| open + $case | $q | $(ratio "$qs" "$ds") | $(ratio "$qs" "$cs") | $(ratio "$qk" "$dk") | $(ratio "$qk" "$ck") |"
+        done
     done
-    echo "| open + backtrace of every task | TODO: \`quiesce bt --all\` is not on main yet | | | |"
+    echo "| open + backtrace of every task | | TODO: \`quiesce bt --all\` is not on main yet | | | |"
     echo
-    echo "## Raw numbers"
+    echo "## Raw numbers (median seconds, median MiB)"
     echo
-    echo "| case | quiesce s | drgn s | crash s | quiesce MiB | drgn MiB | crash MiB |"
-    echo "|---|---|---|---|---|---|---|"
+    echo "| case | quiesce cold s | quiesce warm s | drgn s | crash s | quiesce cold MiB | quiesce warm MiB | drgn MiB | crash MiB |"
+    echo "|---|---|---|---|---|---|---|---|---|"
     for case in ps print; do
-        read -r qs qk <<<"${res[$case.quiesce]}"
+        read -r qs qk <<<"${res[$case.cold]}"
+        read -r ws wk <<<"${res[$case.warm]}"
         read -r ds dk <<<"${res[$case.drgn]}"
         read -r cs ck <<<"${res[$case.crash]}"
-        echo "| open + $case | $qs | $ds | $cs | $(mib "$qk") | $(mib "$dk") | $(mib "$ck") |"
+        echo "| open + $case | $qs | $ws | $ds | $cs | $(mib "$qk") | $(mib "$wk") | $(mib "$dk") | $(mib "$ck") |"
     done
-    echo "| open + backtrace of every task | TODO | TODO | TODO | TODO | TODO | TODO |"
+    echo "| open + backtrace of every task | TODO | TODO | TODO | TODO | TODO | TODO | TODO | TODO |"
     echo
     echo "All runs (seconds, KiB):"
     echo
     echo '```'
     for case in ps print; do
-        for tool in quiesce drgn crash; do
+        for tool in cold warm drgn crash; do
             echo "$case $tool: $(tr '\n' ';' <"$tmp/$case.$tool.times")"
         done
     done
     echo '```'
+    if [[ -f $out ]] && grep -q '^<!-- notes -->$' "$out"; then
+        echo
+        sed -n '/^<!-- notes -->$/,$p' "$out"
+    fi
 } | tee "$out.tmp"
 mv "$out.tmp" "$out"
