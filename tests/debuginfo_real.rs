@@ -160,6 +160,10 @@ fn per_unit_lines_equal_whole_file_lines() {
         }
     }
     assert!(with_lines > 300, "only {with_lines} addresses had lines");
+    // Outside the kernel image (a module address with no module debug info): nothing, as
+    // from the whole file.
+    assert_eq!(di.lines(0xffff_ffff_c000_1000), []);
+    assert_eq!(di.lines_whole_file(0xffff_ffff_c000_1000), []);
 }
 
 /// The on-disk index cache: a saved index loads, answers exactly as a fresh scan does and

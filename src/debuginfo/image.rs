@@ -54,7 +54,7 @@ pub(crate) struct Image {
     debug_info_file_off: Option<u64>,
     pub index: Mutex<NameIndex>,
     pub lines: OnceLock<Option<Mutex<addr2line::Context<R>>>>,
-    pub aranges: OnceLock<Vec<(u64, u64, usize)>>,
+    pub aranges: OnceLock<super::lines::Aranges>,
     pub unit_lines: super::lines::UnitContexts,
     // The data the `'static` slices above point into. Declared last so that it is dropped last;
     // nothing above reads through its slices while being dropped.

@@ -5,13 +5,16 @@
 //! ranges of all 2000+ units). Instead `.debug_aranges` (read once, a few ms) names the unit
 //! holding the address, and a context over that one unit's slice of `.debug_info` is built and
 //! cached per unit. Other sections keep their absolute offsets, so only cross-unit
-//! `DW_FORM_ref_addr` references (LTO builds) would not resolve; addresses no arange covers
-//! fall back to the whole-file context.
+//! `DW_FORM_ref_addr` references (LTO builds) would not resolve. When some unit has no
+//! aranges, addresses no arange covers fall back to the whole-file context.
 
 use super::hash::FxMap;
 use super::image::{Image, R};
 use gimli::{Reader, Section};
 use std::sync::Mutex;
+
+/// `.debug_aranges` as sorted `(start, end, unit index)`, and whether every unit has a set.
+pub(crate) type Aranges = (Vec<(u64, u64, usize)>, bool);
 
 /// Per-unit line contexts, by unit index (`None`: the unit could not be parsed).
 pub(crate) type UnitContexts = Mutex<FxMap<usize, Option<addr2line::Context<R>>>>;
@@ -46,13 +49,15 @@ impl Image {
             .as_ref()
     }
 
-    /// `.debug_aranges` as sorted `(start, end, unit index)`.
-    fn aranges(&self) -> &[(u64, u64, usize)] {
+    /// `.debug_aranges` as sorted `(start, end, unit index)`, and whether every unit has an
+    /// arange set.
+    fn aranges(&self) -> &Aranges {
         self.aranges.get_or_init(|| {
             let Ok(units) = self.units() else {
-                return Vec::new();
+                return (Vec::new(), false);
             };
             let mut v = Vec::new();
+            let mut covered = vec![false; units.len()];
             let mut headers = self.dwarf.debug_aranges.headers();
             while let Ok(Some(h)) = headers.next() {
                 let off = h.debug_info_offset().0;
@@ -60,6 +65,7 @@ impl Image {
                 if units.get(i).is_none_or(|u| u.start.0 != off) {
                     continue;
                 }
+                covered[i] = true;
                 let mut entries = h.entries();
                 while let Ok(Some(e)) = entries.next() {
                     let r = e.range();
@@ -69,13 +75,13 @@ impl Image {
                 }
             }
             v.sort_unstable();
-            v
+            (v, covered.iter().all(|&c| c))
         })
     }
 
     /// The unit whose arange holds `addr`.
     fn unit_of_addr(&self, addr: u64) -> Option<usize> {
-        let a = self.aranges();
+        let a = &self.aranges().0;
         let n = a.partition_point(|r| r.0 <= addr);
         // Ranges do not overlap in practice; look back a little in case they nest.
         a[..n]
@@ -119,15 +125,18 @@ impl Image {
 
     /// Frames at `addr` (a link-time/runtime address of this image), innermost first.
     pub(crate) fn frames(&self, addr: u64) -> Vec<LineFrame> {
-        if let Some(u) = self.unit_of_addr(addr) {
-            let mut map = self.unit_lines.lock().unwrap_or_else(|p| p.into_inner());
-            let ctx = map.entry(u).or_insert_with(|| self.unit_context(u));
-            if let Some(ctx) = ctx {
-                let out = frames_in(ctx, addr);
-                if !out.is_empty() {
-                    return out;
+        match self.unit_of_addr(addr) {
+            Some(u) => {
+                let mut map = self.unit_lines.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(ctx) = map.entry(u).or_insert_with(|| self.unit_context(u)) {
+                    return frames_in(ctx, addr);
                 }
             }
+            // Every unit has aranges, so the whole-file context (which takes a unit's ranges
+            // from them) would find no unit either: do not pay 200+ ms to learn that, e.g. for
+            // every pc of a module whose debug info is not loaded.
+            None if self.aranges().1 => return Vec::new(),
+            None => {}
         }
         self.frames_whole_file(addr)
     }
