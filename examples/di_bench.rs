@@ -52,6 +52,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     lap("lines(schedule+0x14)", Some(&di));
     let s = di.symbolize(addr);
     lap("symbolize", Some(&di));
+    // Assembly (entry code) at the bottom of every kernel thread's stack.
+    let rff = di.symbol("ret_from_fork").map(|s| s.addr + 5).unwrap_or(0);
+    let l3 = di.lines(rff);
+    lap("lines(ret_from_fork+5)", Some(&di));
+    println!("ret_from_fork lines: {l3:?}");
     println!(
         "sizeof(task_struct)={sz:?} thread.sp={} init_task={:#x} runqueues={:#x} percpu={} rq.nr_running={}",
         sp.offset, it.addr, rq.addr, rq.percpu, nr.offset

@@ -13,6 +13,7 @@ pub mod dump;
 pub mod kernel;
 pub mod rcu;
 pub mod report;
+pub mod timing;
 pub mod translate;
 pub mod tui;
 pub mod unwind;

@@ -132,3 +132,115 @@ fn function_lines_and_symbols() {
     assert!(di.section("orc_unwind").is_none());
     assert!(!di.section(".orc_unwind_ip").unwrap().is_empty());
 }
+
+/// `lines()` finds the unit through `.debug_aranges` and builds a context over that unit only;
+/// it must give exactly what one context over the whole file gives, for addresses spread over
+/// the whole kernel text (start, middle and last byte of functions).
+#[test]
+fn per_unit_lines_equal_whole_file_lines() {
+    let Some(di) = di() else { return };
+    let funcs: Vec<_> = di
+        .symbols()
+        .filter(|s| s.kind == quiesce::debuginfo::SymKind::Func && s.size > 0)
+        .collect();
+    assert!(funcs.len() > 10_000);
+    let step = funcs.len() / 150;
+    let mut with_lines = 0;
+    for s in funcs.iter().step_by(step) {
+        for addr in [s.addr, s.addr + s.size / 2, s.addr + s.size - 1] {
+            let got = di.lines(addr);
+            assert_eq!(
+                got,
+                di.lines_whole_file(addr),
+                "{}+{:#x}",
+                s.name,
+                addr - s.addr
+            );
+            with_lines += usize::from(!got.is_empty());
+        }
+    }
+    assert!(with_lines > 300, "only {with_lines} addresses had lines");
+    // Outside the kernel image (a module address with no module debug info): nothing, as
+    // from the whole file.
+    assert_eq!(di.lines(0xffff_ffff_c000_1000), []);
+    assert_eq!(di.lines_whole_file(0xffff_ffff_c000_1000), []);
+}
+
+/// The on-disk index cache: a saved index loads, answers exactly as a fresh scan does and
+/// continues scanning past what it covers; corrupt, truncated or foreign files are ignored.
+#[test]
+fn index_cache_roundtrip_and_corruption() {
+    let Some(path) = vmlinux() else { return };
+    let dir = std::env::temp_dir().join(format!("quiesce-idx-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let open = |use_cache: bool| {
+        let mut di = DebugInfo::open_vmlinux_uncached(&path).unwrap();
+        let loaded = use_cache && di.use_index_cache(Some(dir.clone()));
+        (di, loaded)
+    };
+    let probe = |di: &DebugInfo| {
+        let rq = di.find_type("struct rq").unwrap();
+        let v = di.find_variable("runqueues").unwrap();
+        (
+            rq,
+            di.sizeof(rq),
+            v,
+            di.find_enumerator("PIDTYPE_TGID"),
+            di.find_function("schedule"),
+        )
+    };
+    let (cold, loaded) = open(true);
+    assert!(!loaded, "no cache yet");
+    let want = probe(&cold);
+    let file = cold.save_index_cache().unwrap().expect("a cache file");
+    assert_eq!(
+        cold.save_index_cache().unwrap(),
+        None,
+        "nothing new to save"
+    );
+    let progress = cold.index_progress();
+
+    let (warm, loaded) = open(true);
+    assert!(loaded);
+    assert_eq!(warm.index_progress(), progress);
+    assert_eq!(probe(&warm), want);
+    assert_eq!(
+        warm.index_progress(),
+        progress,
+        "answered from the cache alone"
+    );
+    // Beyond the cached units: a name that does not exist scans the rest, as without cache.
+    assert!(warm.find_type("struct no_such_type_anywhere").is_err());
+    assert_eq!(warm.index_progress().0, warm.index_progress().1);
+    let (uncached, _) = open(false);
+    assert_eq!(probe(&uncached), want);
+
+    let good = std::fs::read(&file).unwrap();
+    let damaged: Vec<(&str, Vec<u8>)> = vec![
+        ("empty", vec![]),
+        ("garbage", b"not an index".repeat(100)),
+        ("truncated", good[..good.len() / 2].to_vec()),
+        ("flipped byte", {
+            let mut b = good.clone();
+            let i = b.len() / 2;
+            b[i] ^= 0x40;
+            b
+        }),
+        ("bad magic", {
+            let mut b = good.clone();
+            b[0] = b'X';
+            b
+        }),
+    ];
+    for (what, bytes) in damaged {
+        std::fs::write(&file, &bytes).unwrap();
+        let (di, loaded) = open(true);
+        assert!(!loaded, "{what} cache was used");
+        assert_eq!(di.index_progress().0, 0, "{what}");
+        assert_eq!(probe(&di), want, "{what}");
+        // The next save replaces the damaged file with a good one.
+        di.save_index_cache().unwrap().unwrap();
+        assert!(open(true).1, "{what}: not repaired");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

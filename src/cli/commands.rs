@@ -41,6 +41,12 @@ pub fn run(cli: Cli) -> Result<i32> {
     }
     let (text, code) = command_text(&k, &cli.target, cmd)?;
     print!("{text}");
+    crate::timing::lap("output printed");
+    // What the name index learned speeds up the next run; failing to save only costs that.
+    if let Err(e) = k.di.save_index_cache() {
+        eprintln!("quiesce: warning: index cache not saved: {e}");
+    }
+    crate::timing::lap("index cache saved");
     Ok(code)
 }
 
@@ -51,11 +57,13 @@ pub fn command_text(k: &Kernel, t: &Target, cmd: &Command) -> Result<(String, i3
     match cmd {
         Command::Ps => {
             let list = k.tasks()?;
+            crate::timing::lap("tasks read");
             let r = PsReport::new(list.tasks, list.errors);
             Ok((emit(&r, json), if r.partial { 2 } else { 0 }))
         }
         Command::Log => {
             let log = k.log()?;
+            crate::timing::lap("log read");
             let r = LogReport {
                 records: log.records,
                 errors: log.errors,

@@ -4,7 +4,7 @@
 use super::DebugError;
 use super::index::NameIndex;
 use super::symbols::SymTable;
-use gimli::{DebugInfoOffset, RunTimeEndian, UnitOffset};
+use gimli::{DebugInfoOffset, RunTimeEndian, Section, UnitOffset};
 use memmap2::Mmap;
 use object::{Object, ObjectSection, ObjectSymbol, RelocationKind, RelocationTarget, SectionIndex};
 use std::borrow::Cow;
@@ -16,10 +16,11 @@ use std::sync::{Arc, Mutex, OnceLock};
 /// live as long as the [`Image`] that holds them.
 pub(crate) type R = gimli::EndianSlice<'static, RunTimeEndian>;
 
-/// A unit header with its lazily parsed [`gimli::Unit`].
+/// Where a unit is, with its lazily parsed [`gimli::Unit`].
 pub(crate) struct UnitSlot {
     pub start: DebugInfoOffset<usize>,
-    pub header: gimli::UnitHeader<R>,
+    /// Length including the initial length field.
+    pub len: usize,
     unit: OnceLock<Result<gimli::Unit<R>, gimli::Error>>,
     line_program: OnceLock<Option<gimli::IncompleteLineProgram<R>>>,
 }
@@ -47,8 +48,14 @@ pub(crate) struct Image {
     obj: object::File<'static>,
     bases: HashMap<String, u64>,
     units: OnceLock<Result<Vec<UnitSlot>, gimli::Error>>,
+    /// The file, for reading unit lengths without mapping the pages in between.
+    file: std::fs::File,
+    /// File offset of `.debug_info` when it is read straight from the mapping.
+    debug_info_file_off: Option<u64>,
     pub index: Mutex<NameIndex>,
     pub lines: OnceLock<Option<Mutex<addr2line::Context<R>>>>,
+    pub aranges: OnceLock<super::lines::Aranges>,
+    pub unit_lines: super::lines::UnitContexts,
     // The data the `'static` slices above point into. Declared last so that it is dropped last;
     // nothing above reads through its slices while being dropped.
     _owned: Vec<Box<[u8]>>,
@@ -81,6 +88,8 @@ impl Image {
         // SAFETY: the file is mapped read-only; like every debugger we assume it is not
         // truncated underneath us.
         let map = unsafe { Mmap::map(&file) }.map_err(io)?;
+        // Lookups touch scattered pages of a file of hundreds of MB: no readahead.
+        let _ = map.advise(memmap2::Advice::Random);
         let data = extend(&map);
         let elf_err = |msg: String| DebugError::Elf {
             path: path.to_owned(),
@@ -199,6 +208,12 @@ impl Image {
         let dwarf = gimli::Dwarf::load(|id| load(id).map(|d| gimli::EndianSlice::new(d, endian)))?;
 
         let build_id = obj.build_id().ok().flatten().map(<[u8]>::to_vec);
+        let info = dwarf.debug_info.reader().slice();
+        let map_range = map.as_ptr() as usize..map.as_ptr() as usize + map.len();
+        let debug_info_file_off = (!info.is_empty()
+            && map_range.contains(&(info.as_ptr() as usize))
+            && map_range.contains(&(info.as_ptr() as usize + info.len() - 1)))
+        .then(|| (info.as_ptr() as usize - map_range.start) as u64);
         Ok(Image {
             path: path.to_owned(),
             module: module.map(str::to_owned),
@@ -210,11 +225,25 @@ impl Image {
             obj,
             bases: bases.clone(),
             units: OnceLock::new(),
+            file,
+            debug_info_file_off,
             index: Mutex::new(NameIndex::default()),
             lines: OnceLock::new(),
+            aranges: OnceLock::new(),
+            unit_lines: Default::default(),
             _owned: owned,
             _map: map,
         })
+    }
+
+    /// Start address and length of the file mapping.
+    pub(crate) fn map_range(&self) -> (usize, usize) {
+        (self._map.as_ptr() as usize, self._map.len())
+    }
+
+    /// Size and mtime of the file (for the index cache).
+    pub(crate) fn stamp(&self) -> Option<super::cache::FileStamp> {
+        super::cache::FileStamp::of(&self.file)
     }
 
     fn relocatable(&self) -> bool {
@@ -260,21 +289,70 @@ impl Image {
         }
     }
 
-    /// All unit headers of `.debug_info` (read once; headers only).
+    /// Where every unit of `.debug_info` is (read once). Only the length fields are read,
+    /// with `pread` when the section is in the mapping: walking the headers through the
+    /// mapping would fault in (and, with fault-around, count as resident) most of a
+    /// `.debug_info` of 150+ MB to learn 2000 lengths.
     pub fn units(&self) -> Result<&[UnitSlot], DebugError> {
         let r = self.units.get_or_init(|| {
+            let info = self.dwarf.debug_info.reader().slice();
+            let little = self.obj.is_little_endian();
+            let read = |off: usize, buf: &mut [u8]| -> bool {
+                match self.debug_info_file_off {
+                    Some(base) => {
+                        use std::os::unix::fs::FileExt;
+                        self.file.read_exact_at(buf, base + off as u64).is_ok()
+                    }
+                    None => match info.get(off..off + buf.len()) {
+                        Some(b) => {
+                            buf.copy_from_slice(b);
+                            true
+                        }
+                        None => false,
+                    },
+                }
+            };
             let mut v = Vec::new();
-            let mut it = self.dwarf.units();
-            while let Some(header) = it.next()? {
-                let Some(start) = header.debug_info_offset() else {
-                    continue;
+            let mut off = 0usize;
+            while off < info.len() {
+                let mut b = [0u8; 12];
+                let n = (info.len() - off).min(12);
+                if n < 4 || !read(off, &mut b[..n]) {
+                    return Err(gimli::Error::UnexpectedEof(gimli::ReaderOffsetId(
+                        off as u64,
+                    )));
+                }
+                let u32_at = |b: &[u8]| {
+                    let a = [b[0], b[1], b[2], b[3]];
+                    if little {
+                        u32::from_le_bytes(a)
+                    } else {
+                        u32::from_be_bytes(a)
+                    }
+                };
+                let len = match u32_at(&b[..4]) {
+                    0xffff_ffff if n == 12 => {
+                        let a: [u8; 8] = b[4..12].try_into().expect("8 bytes");
+                        let l = if little {
+                            u64::from_le_bytes(a)
+                        } else {
+                            u64::from_be_bytes(a)
+                        };
+                        usize::try_from(l).ok().and_then(|l| l.checked_add(12))
+                    }
+                    l if l < 0xffff_fff0 => Some(l as usize + 4),
+                    _ => None,
+                };
+                let Some(len) = len.filter(|&l| l <= info.len() - off) else {
+                    return Err(gimli::Error::UnknownReservedLength(u32_at(&b[..4])));
                 };
                 v.push(UnitSlot {
-                    start,
-                    header,
+                    start: DebugInfoOffset(off),
+                    len,
                     unit: OnceLock::new(),
                     line_program: OnceLock::new(),
                 });
+                off += len;
             }
             Ok(v)
         });
@@ -289,9 +367,10 @@ impl Image {
     /// of the cost of opening a unit, and name lookups never need it.
     pub fn unit(&self, idx: usize) -> Result<&gimli::Unit<R>, DebugError> {
         let slot = &self.units()?[idx];
-        let r = slot
-            .unit
-            .get_or_init(|| light_unit(&self.dwarf, slot.header));
+        let r = slot.unit.get_or_init(|| {
+            let header = self.dwarf.debug_info.header_from_offset(slot.start)?;
+            light_unit(&self.dwarf, header)
+        });
         r.as_ref()
             .map_err(|e| self.dwarf_err(format!("unit at {:#x}", slot.start.0), *e))
     }
@@ -325,7 +404,7 @@ impl Image {
         }
         let u = &units[i - 1];
         let rel = off - u.start.0;
-        if rel >= u.header.length_including_self() {
+        if rel >= u.len {
             return Ok(None);
         }
         Ok(Some((i - 1, UnitOffset(rel))))

@@ -13,6 +13,7 @@
 //! addresses are the runtime addresses the caller placed the sections at in
 //! [`DebugInfo::add_module`].
 
+mod cache;
 mod error;
 mod hash;
 mod image;
@@ -31,7 +32,7 @@ pub use types::{BaseEncoding, Member, MemberInfo, Type, TypeId, TypeKind};
 use image::Image;
 use index::Ns;
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock, RwLock};
 
 /// A global or static variable.
@@ -52,18 +53,55 @@ pub struct DebugInfo {
     types: RwLock<HashMap<TypeId, Arc<Type>>>,
     members: RwLock<HashMap<(TypeId, String), MemberInfo>>,
     names: OnceLock<Vec<String>>,
+    /// Where the vmlinux name-index cache lives (`None`: not used).
+    cache_dir: Option<PathBuf>,
 }
 
 impl DebugInfo {
     /// Map a vmlinux. Cheap: DWARF is indexed lazily, on the first lookup that needs it.
+    /// The on-disk index cache (see [`Self::use_index_cache`]) is used from its default
+    /// directory unless `QUIESCE_INDEX_CACHE=0`.
     pub fn open_vmlinux(path: &Path) -> Result<DebugInfo, DebugError> {
+        let mut di = Self::open_vmlinux_uncached(path)?;
+        di.use_index_cache(cache::default_dir());
+        Ok(di)
+    }
+
+    /// Map a vmlinux without the on-disk index cache.
+    pub fn open_vmlinux_uncached(path: &Path) -> Result<DebugInfo, DebugError> {
         let img = Image::open(path, None, &HashMap::new())?;
         Ok(DebugInfo {
             images: vec![img],
             types: RwLock::default(),
             members: RwLock::default(),
             names: OnceLock::new(),
+            cache_dir: None,
         })
+    }
+
+    /// Use (`Some(dir)`) or stop using (`None`) an on-disk cache of the vmlinux name index in
+    /// `dir`, loading it now if there is a valid one for this vmlinux. Whether one was loaded.
+    pub fn use_index_cache(&mut self, dir: Option<PathBuf>) -> bool {
+        self.cache_dir = dir;
+        match &self.cache_dir {
+            Some(d) => self.images[0].load_index_cache(d),
+            None => false,
+        }
+    }
+
+    /// Save what the vmlinux name index learned in this run to the index cache, when one is
+    /// in use and the index grew. The file written, if any. Failures only cost speed; callers
+    /// may ignore them.
+    pub fn save_index_cache(&self) -> Result<Option<PathBuf>, DebugError> {
+        let Some(dir) = &self.cache_dir else {
+            return Ok(None);
+        };
+        self.images[0]
+            .save_index_cache(dir)
+            .map_err(|source| DebugError::Io {
+                path: dir.clone(),
+                source,
+            })
     }
 
     /// Add a module's `.ko` (debug) file. Its `ET_REL` relocations are applied to the debug
@@ -88,6 +126,39 @@ impl DebugInfo {
         Ok(())
     }
 
+    /// What a module debug file says it is, without loading it: the module name from its
+    /// `.modinfo` (`name=`) and its `NT_GNU_BUILD_ID`.
+    pub fn ko_identity(path: &Path) -> Result<(Option<String>, Option<Vec<u8>>), DebugError> {
+        use object::{Object, ObjectSection};
+        let data = std::fs::read(path).map_err(|source| DebugError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let obj = object::File::parse(&*data).map_err(|e| DebugError::Elf {
+            path: path.to_owned(),
+            msg: e.to_string(),
+        })?;
+        let name = obj
+            .section_by_name(".modinfo")
+            .and_then(|s| s.data().ok())
+            .and_then(|d| {
+                d.split(|&b| b == 0)
+                    .find_map(|kv| kv.strip_prefix(b"name="))
+                    .map(|n| String::from_utf8_lossy(n).into_owned())
+            });
+        let build_id = obj.build_id().ok().flatten().map(<[u8]>::to_vec);
+        Ok((name, build_id))
+    }
+
+    /// The `NT_GNU_BUILD_ID` of a loaded module's debug file.
+    pub fn module_build_id(&self, name: &str) -> Option<&[u8]> {
+        self.images
+            .iter()
+            .find(|i| i.module.as_deref() == Some(name))?
+            .build_id
+            .as_deref()
+    }
+
     /// Names of the loaded modules, in order.
     pub fn modules(&self) -> impl Iterator<Item = &str> {
         self.images.iter().filter_map(|i| i.module.as_deref())
@@ -101,7 +172,7 @@ impl DebugInfo {
     /// The `linux_banner` string as stored in the vmlinux's `.rodata`.
     pub fn linux_banner(&self) -> Option<String> {
         let img = &self.images[0];
-        let sym = img.symbols().by_name("linux_banner")?;
+        let sym = img.symbols().raw_by_name("linux_banner")?;
         let len = if sym.size > 0 { sym.size } else { 1024 };
         let bytes = img.bytes_at(sym.addr, len)?;
         let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
@@ -109,20 +180,21 @@ impl DebugInfo {
     }
 
     /// An ELF symbol by name (vmlinux first, then modules in order).
-    pub fn symbol(&self, name: &str) -> Option<&Symbol> {
+    pub fn symbol(&self, name: &str) -> Option<Symbol> {
         self.images.iter().find_map(|i| i.symbols().by_name(name))
     }
 
     /// The function or object symbol at or before `addr`, and `addr`'s offset from it. Only
     /// addresses inside a loaded section of some image are symbolized.
-    pub fn symbolize(&self, addr: u64) -> Option<(&Symbol, u64)> {
+    pub fn symbolize(&self, addr: u64) -> Option<(Symbol, u64)> {
         let img = self.images.iter().find(|i| i.contains(addr))?;
         let s = img.symbols().preceding(addr)?;
-        Some((s, addr - s.addr))
+        let off = addr - s.addr;
+        Some((s, off))
     }
 
     /// Every symbol of every image.
-    pub fn symbols(&self) -> impl Iterator<Item = &Symbol> {
+    pub fn symbols(&self) -> impl Iterator<Item = Symbol> + '_ {
         self.images.iter().flat_map(|i| i.symbols().iter())
     }
 
@@ -231,7 +303,8 @@ impl DebugInfo {
                 if let Some(e) = v.iter().find(|e| e.external) {
                     return Some(*e);
                 }
-                let want = *want.get_or_insert_with(|| img.symbols().by_name(name).map(|s| s.addr));
+                let want =
+                    *want.get_or_insert_with(|| img.symbols().raw_by_name(name).map(|s| s.addr));
                 match want.and_then(|a| v.iter().find(|e| e.addr == a)) {
                     Some(e) => Some(*e),
                     None if complete || want.is_none() => v.first().copied(),
@@ -273,7 +346,7 @@ impl DebugInfo {
     /// name, the definition at the symbol's address is preferred.
     pub fn find_function(&self, name: &str) -> Option<FunctionInfo> {
         for img in &self.images {
-            let want = img.symbols().by_name(name).map(|s| s.addr);
+            let want = img.symbols().raw_by_name(name).map(|s| s.addr);
             let e = img
                 .lookup(|idx, complete| {
                     let v = idx.funcs.get(name.as_bytes())?;
@@ -307,6 +380,18 @@ impl DebugInfo {
             .find(|i| i.contains(addr))
             .unwrap_or(&self.images[0]);
         img.frames(addr)
+    }
+
+    /// [`Self::lines`] through one `addr2line` context over the whole file: the reference the
+    /// per-unit contexts are tested against (slow to set up; not for normal use).
+    #[doc(hidden)]
+    pub fn lines_whole_file(&self, addr: u64) -> Vec<LineFrame> {
+        let img = self
+            .images
+            .iter()
+            .find(|i| i.contains(addr))
+            .unwrap_or(&self.images[0]);
+        img.frames_whole_file(addr)
     }
 
     /// Raw bytes of a vmlinux section (`.orc_unwind`, `.orc_unwind_ip`, `.eh_frame`,

@@ -29,6 +29,9 @@ pub struct Module {
     /// sorted by address: symbolization without the `.ko`.
     #[serde(skip)]
     pub kallsyms: Vec<ModSym>,
+    /// The `NT_GNU_BUILD_ID` of the loaded module, from `mod->notes_attrs`, when it has one.
+    #[serde(skip)]
+    pub build_id: Option<Vec<u8>>,
 }
 
 /// A module symbol from `mod->kallsyms`: runtime address, size, name.
@@ -78,6 +81,9 @@ impl Kernel {
         );
         let o_sect = m.opt("sect_attrs");
         let o_kallsyms = m.opt("kallsyms");
+        let o_notes = m.opt("notes_attrs");
+        let notes = Probe::new(di, "struct module_notes_attrs").ok();
+        let battr = Probe::new(di, "struct bin_attribute").ok();
         let sect = Probe::new(di, "struct module_sect_attrs").ok();
         let attr = Probe::new(di, "struct module_sect_attr").ok();
         let head = self.symbol_addr("modules")?;
@@ -154,8 +160,13 @@ impl Kernel {
                 }),
                 None => Vec::new(),
             };
+            let build_id = match (o_notes, &notes, &battr) {
+                (Some(o), Some(n), Some(b)) => self.read_build_id(addr.add(o), n, b).ok().flatten(),
+                _ => None,
+            };
             out.push(Module {
                 kallsyms,
+                build_id,
                 name,
                 addr: addr.0,
                 text_start,
@@ -222,6 +233,49 @@ impl Kernel {
         }
         out.sort_by_key(|s| s.addr);
         Ok(out)
+    }
+
+    /// The build-id note among `mod->notes_attrs` (sysfs `notes/.note.gnu.build-id`).
+    fn read_build_id(
+        &self,
+        ptr_at: Kva,
+        notes: &Probe,
+        battr: &Probe,
+    ) -> Result<Option<Vec<u8>>, KernelError> {
+        let na = self.read_ptr(ptr_at, "module.notes_attrs")?;
+        if na.0 == 0 {
+            return Ok(None);
+        }
+        let why = "module notes";
+        let n = self.read_u32(na.add(notes.off("notes", why)?), "module_notes_attrs.notes")?;
+        let attrs = na.add(notes.off("attrs", why)?);
+        let (o_name, o_size, o_priv) = (
+            battr.off("attr.name", why)?,
+            battr.off("size", why)?,
+            battr.off("private", why)?,
+        );
+        for i in 0..u64::from(n.min(64)) {
+            let a = attrs.add(i * battr.size());
+            let name_ptr = self.read_ptr(a.add(o_name), "bin_attribute.attr.name")?;
+            if self.read_cstr(name_ptr, 64, "module note name")? != ".note.gnu.build-id" {
+                continue;
+            }
+            let size = self.read_u64(a.add(o_size), "bin_attribute.size")?.min(256) as usize;
+            let data = self.read_ptr(a.add(o_priv), "bin_attribute.private")?;
+            let mut buf = vec![0u8; size];
+            self.read(data, &mut buf, "module build-id note")?;
+            // Elf_Nhdr: namesz, descsz, type, then the name and the descriptor, 4-aligned.
+            let word = |i: usize| {
+                buf.get(i..i + 4)
+                    .map(|b| u32::from_le_bytes(b.try_into().unwrap()))
+            };
+            let (Some(namesz), Some(descsz)) = (word(0), word(4)) else {
+                return Ok(None);
+            };
+            let desc = 12 + (namesz as usize).div_ceil(4) * 4;
+            return Ok(buf.get(desc..desc + descsz as usize).map(<[u8]>::to_vec));
+        }
+        Ok(None)
     }
 
     fn read_sections(

@@ -6,7 +6,8 @@ use crate::addr::Kva;
 use crate::debuginfo::DebugInfo;
 use crate::dump::{Dump, PhysMem};
 use crate::translate::{KernelMem, TranslateConfig, Translator, VmcoreInfo};
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 #[derive(Debug, Clone, Default)]
@@ -21,10 +22,13 @@ pub struct OpenOptions {
 
 /// Open a dump with its vmlinux.
 pub fn open(opts: &OpenOptions) -> Result<Kernel, KernelError> {
+    crate::timing::lap("start");
     let dump = Dump::open(&opts.core)
         .map_err(|e| KernelError::Open(format!("{}: {e}", opts.core.display())))?;
+    crate::timing::lap("dump opened");
     let di = DebugInfo::open_vmlinux(&opts.vmlinux)
         .map_err(|e| KernelError::Open(format!("{}: {e}", opts.vmlinux.display())))?;
+    crate::timing::lap("vmlinux mapped");
     open_with(dump, di, opts)
 }
 
@@ -42,6 +46,7 @@ pub fn open_with(dump: Dump, di: DebugInfo, opts: &OpenOptions) -> Result<Kernel
         }
     };
     check_match(&vmcoreinfo, &di, opts)?;
+    crate::timing::lap("build-id/release checked");
     let dump = Arc::new(dump);
     let cfg = TranslateConfig::from_vmcoreinfo(&vmcoreinfo);
     let kaslr_offset = cfg.kaslr_offset;
@@ -80,107 +85,131 @@ pub fn open_with(dump: Dump, di: DebugInfo, opts: &OpenOptions) -> Result<Kernel
             Err(e) => warnings.push(format!("could not verify linux_banner: {e}")),
         }
     }
+    crate::timing::lap("banner checked");
     let mut kernel = Kernel { warnings, ..kernel };
     if !opts.modules.is_empty() {
         load_modules(&mut kernel, &opts.modules);
+        crate::timing::lap("modules loaded");
     }
     Ok(kernel)
 }
 
-/// Place the debug info of every loaded module found among `paths` (`.ko` files, or
-/// directories searched recursively) at the module's runtime section addresses. A module
-/// matches a file by name (`quiesce_hang` ↔ `quiesce_hang.ko`, `-` and `_` equivalent, as
-/// modprobe treats them) and the file's `.gnu.linkonce.this_module` must hold the same
-/// `struct module` name. Problems become warnings: a missing module only costs its symbols.
-fn load_modules(kernel: &mut Kernel, paths: &[PathBuf]) {
-    let files = ko_files(paths);
-    let name_off = super::layout::Probe::new(&kernel.di, "struct module")
-        .and_then(|p| p.off("name", "module names"))
-        .unwrap_or(24);
-    let (mods, errors) = match kernel.modules() {
-        Ok(m) => m,
-        Err(e) => {
-            kernel.warnings.push(format!("modules not loaded: {e}"));
-            return;
-        }
-    };
-    kernel.warnings.extend(errors);
-    let mut placed = Vec::new();
-    for m in &mods {
-        let Some(path) = files.get(&m.name.replace('-', "_")) else {
-            continue;
-        };
-        if let Some(inner) = this_module_name(path, name_off)
-            && inner != m.name
-        {
-            kernel.warnings.push(format!(
-                "{}: .gnu.linkonce.this_module names module {inner}, not {}",
-                path.display(),
-                m.name
-            ));
-            continue;
-        }
-        if m.sections.is_empty() {
-            kernel.warnings.push(format!(
-                "module {}: no section addresses in the dump, debug info not placed",
-                m.name
-            ));
-            continue;
-        }
-        placed.push((m.name.clone(), path.clone(), m.sections.clone()));
-    }
-    if placed.is_empty() {
-        return;
-    }
-    let Some(di) = Arc::get_mut(&mut kernel.di) else {
-        kernel
-            .warnings
-            .push("modules not loaded: debug info already shared".into());
-        return;
-    };
-    for (name, path, sections) in placed {
-        if let Err(e) = di.add_module(&name, &path, &sections) {
-            kernel
-                .warnings
-                .push(format!("module {name}: {}: {e}", path.display()));
-        }
-    }
+/// Module names as files spell them: `-` and `_` are the same.
+fn module_key(name: &str) -> String {
+    name.replace('-', "_")
 }
 
-/// Module name (file stem, `-` → `_`) → path, for `.ko` files given or under given directories.
-fn ko_files(paths: &[PathBuf]) -> std::collections::HashMap<String, PathBuf> {
-    let mut out = std::collections::HashMap::new();
-    let mut stack: Vec<(PathBuf, u32)> = paths.iter().map(|p| (p.clone(), 0)).collect();
-    while let Some((p, depth)) = stack.pop() {
-        if p.is_dir() {
-            if depth >= 8 {
-                continue;
+/// `.ko` files among `paths` (files, or directories searched a few levels deep), by module
+/// name. The first file found for a name wins.
+fn find_ko_files(paths: &[PathBuf]) -> HashMap<String, PathBuf> {
+    fn walk(dir: &Path, depth: u32, out: &mut HashMap<String, PathBuf>) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                if depth > 0 {
+                    walk(&p, depth - 1, out);
+                }
+            } else {
+                add(&p, out);
             }
-            if let Ok(rd) = std::fs::read_dir(&p) {
-                stack.extend(rd.flatten().map(|e| (e.path(), depth + 1)));
-            }
-        } else if p.extension().is_some_and(|e| e == "ko")
+        }
+    }
+    fn add(p: &Path, out: &mut HashMap<String, PathBuf>) {
+        if p.extension().is_some_and(|e| e == "ko")
             && let Some(stem) = p.file_stem().and_then(|s| s.to_str())
         {
-            out.entry(stem.replace('-', "_")).or_insert(p);
+            out.entry(module_key(stem)).or_insert_with(|| p.to_owned());
+        }
+    }
+    let mut out = HashMap::new();
+    for p in paths {
+        if p.is_dir() {
+            walk(p, 6, &mut out);
+        } else {
+            add(p, &mut out);
         }
     }
     out
 }
 
-/// The name in a `.ko`'s `.gnu.linkonce.this_module` section (`struct module.name` at
-/// `name_off`, 24 on 64-bit kernels: after `state` and `list`). `None` when the file
-/// cannot be read or has no such section.
-fn this_module_name(path: &std::path::Path, name_off: u64) -> Option<String> {
-    use object::{Object, ObjectSection};
-    let data = std::fs::read(path).ok()?;
-    let obj = object::File::parse(&*data).ok()?;
-    let sec = obj.section_by_name(".gnu.linkonce.this_module")?;
-    let bytes = sec.data().ok()?;
-    let o = name_off as usize;
-    let name = bytes.get(o..o + 56)?;
-    let end = name.iter().position(|&b| b == 0)?;
-    std::str::from_utf8(&name[..end]).ok().map(str::to_owned)
+/// Add the debug info of every module in the dump whose `.ko` is among `paths`, placed at
+/// the section addresses the dump records, after checking the file is that module (its
+/// `.modinfo` name) and the same build (build-ids, when both have one). Modules left without
+/// debug info are named in one warning.
+fn load_modules(k: &mut Kernel, paths: &[PathBuf]) {
+    let (mods, errors) = match k.modules() {
+        Ok(m) => m,
+        Err(e) => {
+            k.warnings
+                .push(format!("module list unreadable, no module debug info: {e}"));
+            return;
+        }
+    };
+    k.warnings
+        .extend(errors.into_iter().map(|e| format!("module list: {e}")));
+    let files = find_ko_files(paths);
+    let mut missing = Vec::new();
+    let mut to_add = Vec::new();
+    for m in &mods {
+        let Some(path) = files.get(&module_key(&m.name)) else {
+            missing.push(m.name.as_str());
+            continue;
+        };
+        let skip = |why: String| format!("module {}: not using {}: {why}", m.name, path.display());
+        match DebugInfo::ko_identity(path) {
+            Err(e) => {
+                k.warnings.push(skip(e.to_string()));
+                continue;
+            }
+            Ok((name, build_id)) => {
+                if let Some(n) = name
+                    && module_key(&n) != module_key(&m.name)
+                {
+                    k.warnings.push(skip(format!("it is module {n}")));
+                    continue;
+                }
+                if let (Some(want), Some(have)) = (&m.build_id, &build_id)
+                    && want != have
+                {
+                    k.warnings.push(skip(format!(
+                        "a different build (build-id {}, the loaded module has {})",
+                        hex(have),
+                        hex(want)
+                    )));
+                    continue;
+                }
+            }
+        }
+        if m.sections.is_empty() {
+            k.warnings.push(skip(
+                "the dump does not record its section addresses".into(),
+            ));
+            continue;
+        }
+        to_add.push((m.name.clone(), path.clone(), m.sections.clone()));
+    }
+    if !missing.is_empty() {
+        k.warnings.push(format!(
+            "no debug info for module{} {} (give the .ko files, or a directory holding them, with -s)",
+            if missing.len() == 1 { "" } else { "s" },
+            missing.join(", ")
+        ));
+    }
+    let Some(di) = Arc::get_mut(&mut k.di) else {
+        k.warnings
+            .push("module debug info not loaded: debug info already shared".into());
+        return;
+    };
+    for (name, path, sections) in to_add {
+        if let Err(e) = di.add_module(&name, &path, &sections) {
+            k.warnings
+                .push(format!("module {name}: {}: {e}", path.display()));
+        }
+    }
 }
 
 /// Refuse a vmlinux whose release or build-id differs from the dump's VMCOREINFO.

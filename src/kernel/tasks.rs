@@ -196,7 +196,9 @@ impl Kernel {
     /// process, in list order. Bounded and cycle-safe.
     pub fn tasks(&self) -> Result<TaskList, KernelError> {
         let l = self.layout()?;
+        crate::timing::lap("layout probed");
         let cpus = self.cpus()?.clone();
+        crate::timing::lap("cpus read");
         let mut out = TaskList::default();
         let mut seen = HashSet::new();
         let mut active = HashSet::new();
@@ -229,6 +231,7 @@ impl Kernel {
                 Err(e) => out.errors.push(format!("CPU {cpu}: rq->idle: {e}")),
             }
         }
+        crate::timing::lap("runqueues read");
         let init = self.symbol_addr("init_task")?;
         let procs = self.list_walk(init.add(l.task.tasks), "init_task.tasks");
         if let Some(e) = procs.error {
