@@ -185,6 +185,15 @@ fn hang_dump_findings() {
 
 /// The `explain` text with addresses normalized: stable across fixture rebuilds.
 fn normalize(s: &str) -> String {
+    // The module's source path is where the fixture was built.
+    let s = &s
+        .split(' ')
+        .map(|w| match w.rfind("/quiesce_hang.c") {
+            Some(i) => w[i + 1..].to_string(),
+            None => w.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
     let mut out = String::new();
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {

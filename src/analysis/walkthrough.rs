@@ -126,7 +126,7 @@ fn walk(g: &Graph, f: &Finding) -> Walk {
                 "{} {}{} {}{} {} {}{}{}",
                 e.from.kind.name(),
                 g.label(e.from),
-                fields_words(g, e.from).replace(" [", " [").trim_end(),
+                fields_words(g, e.from),
                 e.kind.verb(),
                 what,
                 e.to.kind.name(),
