@@ -5,6 +5,7 @@
 //! → `report` → `cli`/`tui`. See `docs/architecture.md`.
 
 pub mod addr;
+pub mod analysis;
 pub mod arch;
 pub mod artifacts;
 pub mod cli;

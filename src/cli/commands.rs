@@ -1,6 +1,7 @@
 //! Subcommand bodies: open the kernel, build a report, print it.
 
 use super::{Cli, Command, Target};
+use crate::analysis::walkthrough::WaitGraphReport;
 use crate::kernel::expr::Evaluated;
 use crate::kernel::value::{ReadLimits, Value, type_name};
 use crate::kernel::{self, Kernel, OpenOptions};
@@ -35,6 +36,10 @@ pub fn run(cli: Cli) -> Result<i32> {
     let Some(cmd) = &cli.command else {
         return Ok(0);
     };
+    if let Some(text) = log_command_text(cmd, cli.target.json)? {
+        print!("{text}");
+        return Ok(0);
+    }
     let k = open_kernel(&cli.target)?;
     for w in &k.warnings {
         eprintln!("quiesce: warning: {w}");
@@ -116,6 +121,18 @@ pub fn command_text(k: &Kernel, t: &Target, cmd: &Command) -> Result<(String, i3
             let r = crate::rcu::tree::rcu_report(k)?;
             Ok((emit(&r, json), if r.errors.is_empty() { 0 } else { 2 }))
         }
+        Command::Explain { .. } => {
+            let g = crate::analysis::graph_from_dump(k)?;
+            let r = crate::analysis::walkthrough::explain(g);
+            let code = if r.graph.errors.is_empty() { 0 } else { 2 };
+            Ok((emit(&r, json), code))
+        }
+        Command::Waitgraph { dot, .. } => {
+            let graph = crate::analysis::graph_from_dump(k)?;
+            let code = if graph.errors.is_empty() { 0 } else { 2 };
+            let r = WaitGraphReport { graph, dot: *dot };
+            Ok((emit(&r, json), code))
+        }
         Command::Print { expr } => {
             let expr = expr.join(" ");
             let r = print(k, &expr)?;
@@ -134,6 +151,36 @@ pub fn command_text(k: &Kernel, t: &Target, cmd: &Command) -> Result<(String, i3
             Ok((emit(&r, json), code))
         }
     }
+}
+
+/// `explain --log FILE` / `waitgraph --log FILE`: pasted text, no dump opened.
+pub fn log_command_text(cmd: &Command, json: bool) -> Result<Option<String>> {
+    let (path, dot, explain) = match cmd {
+        Command::Explain { log: Some(p) } => (p, false, true),
+        Command::Waitgraph { log: Some(p), dot } => (p, *dot, false),
+        _ => return Ok(None),
+    };
+    let text = if path == std::path::Path::new("-") {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)?;
+        s
+    } else {
+        let bytes =
+            std::fs::read(path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+        String::from_utf8_lossy(&bytes).into_owned()
+    };
+    let r = crate::analysis::log::explain_text(&text);
+    Ok(Some(if explain {
+        emit(&r, json)
+    } else {
+        emit(
+            &WaitGraphReport {
+                graph: r.graph,
+                dot,
+            },
+            json,
+        )
+    }))
 }
 
 #[derive(Serialize)]

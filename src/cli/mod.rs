@@ -86,6 +86,23 @@ pub enum Command {
     Srcu { domain: Option<String> },
     /// Tree RCU: grace period, GP kthread, rcu_node tree, per-CPU rcu_data, holdouts.
     Rcu,
+    /// Walk each stuck task to its root cause: numbered steps with evidence (frames, fields)
+    /// and notes on the RCU/SRCU mechanisms. `--log FILE` explains pasted text (crash bt,
+    /// dmesg, hung-task and RCU stall reports) instead of a dump.
+    Explain {
+        /// Pasted text to explain instead of a dump (`-` for stdin).
+        #[arg(long, value_name = "FILE")]
+        log: Option<PathBuf>,
+    },
+    /// The wait graph: one line per edge (task → waited object → holder …).
+    Waitgraph {
+        /// Graphviz dot instead of text.
+        #[arg(long)]
+        dot: bool,
+        /// Build it from pasted text instead of a dump (`-` for stdin).
+        #[arg(long, value_name = "FILE")]
+        log: Option<PathBuf>,
+    },
     /// Print an expression: globals, `a.b`, `p->q`, `x[3]`, `(struct foo *)0x…`,
     /// per-CPU values with a CPU selector (`runqueues:1.nr_running`, `:a` for all CPUs).
     #[command(alias = "p")]

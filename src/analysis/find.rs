@@ -1,0 +1,551 @@
+//! What the wait graph says: cycles (deadlocks), chains from each stuck task to where the
+//! hang stops (a running CPU, a wait nobody will end, a timer), and findings ranked by how
+//! certain and how central they are. Every walk here is bounded and marks what it visited,
+//! so it terminates on any graph, cyclic or not.
+
+use super::graph::{Edge, EdgeKind, Graph, NodeId, NodeKind};
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+
+/// The longest chain followed from one task.
+pub const MAX_CHAIN: usize = 64;
+
+/// Every elementary cycle found, one per strongly connected component (Tarjan, iterative),
+/// each starting at its lowest task node. Terminates on any graph.
+pub fn cycles(g: &Graph) -> Vec<Vec<NodeId>> {
+    let n = g.nodes.len();
+    let idx: HashMap<NodeId, usize> = g.nodes.iter().enumerate().map(|(i, x)| (x.id, i)).collect();
+    let mut adj: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for e in &g.edges {
+        if let (Some(&a), Some(&b)) = (idx.get(&e.from), idx.get(&e.to)) {
+            adj[a].push(b);
+        }
+    }
+    // Iterative Tarjan.
+    let mut index = vec![usize::MAX; n];
+    let mut low = vec![0usize; n];
+    let mut on_stack = vec![false; n];
+    let mut stack = Vec::new();
+    let mut next = 0usize;
+    let mut sccs: Vec<Vec<usize>> = Vec::new();
+    for root in 0..n {
+        if index[root] != usize::MAX {
+            continue;
+        }
+        let mut work: Vec<(usize, usize)> = vec![(root, 0)];
+        index[root] = next;
+        low[root] = next;
+        next += 1;
+        stack.push(root);
+        on_stack[root] = true;
+        while let Some(&mut (v, ref mut i)) = work.last_mut() {
+            if *i < adj[v].len() {
+                let w = adj[v][*i];
+                *i += 1;
+                if index[w] == usize::MAX {
+                    index[w] = next;
+                    low[w] = next;
+                    next += 1;
+                    stack.push(w);
+                    on_stack[w] = true;
+                    work.push((w, 0));
+                } else if on_stack[w] {
+                    low[v] = low[v].min(index[w]);
+                }
+            } else {
+                work.pop();
+                if let Some(&(u, _)) = work.last() {
+                    low[u] = low[u].min(low[v]);
+                }
+                if low[v] == index[v] {
+                    let mut comp = Vec::new();
+                    while let Some(w) = stack.pop() {
+                        on_stack[w] = false;
+                        comp.push(w);
+                        if w == v {
+                            break;
+                        }
+                    }
+                    let self_loop = adj[v].contains(&v);
+                    if comp.len() > 1 || self_loop {
+                        sccs.push(comp);
+                    }
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for comp in sccs {
+        let inside: HashSet<usize> = comp.iter().copied().collect();
+        let start = *comp
+            .iter()
+            .min_by_key(|&&c| (g.nodes[c].id.kind != NodeKind::Task, g.nodes[c].id))
+            .unwrap();
+        // BFS inside the component from start's successors back to start.
+        let mut prev: HashMap<usize, usize> = HashMap::new();
+        let mut queue = std::collections::VecDeque::new();
+        let mut seen = HashSet::new();
+        for &w in &adj[start] {
+            if inside.contains(&w) && seen.insert(w) {
+                prev.insert(w, start);
+                queue.push_back(w);
+            }
+        }
+        let mut found = adj[start].contains(&start);
+        while let Some(v) = queue.pop_front() {
+            if v == start {
+                found = true;
+                break;
+            }
+            for &w in &adj[v] {
+                if inside.contains(&w) && seen.insert(w) {
+                    prev.insert(w, v);
+                    queue.push_back(w);
+                }
+            }
+        }
+        if !found {
+            continue;
+        }
+        let mut cyc = vec![start];
+        let mut cur = prev.get(&start).copied().unwrap_or(start);
+        let mut guard = 0;
+        while cur != start && guard <= comp.len() {
+            cyc.push(cur);
+            cur = prev[&cur];
+            guard += 1;
+        }
+        cyc[1..].reverse();
+        out.push(cyc.into_iter().map(|i| g.nodes[i].id).collect());
+    }
+    out.sort();
+    out
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ChainEnd {
+    /// The chain came back to a node it passed (index into `nodes`).
+    Cycle { at: usize },
+    /// Ends at a running task or a CPU: a stall or livelock, not a sleep.
+    Running,
+    /// Ends at an object nobody is known to release.
+    NoWaker { why: String },
+    /// Ends in a timed sleep.
+    Timer,
+    /// Nothing known beyond the last node.
+    Unknown { why: String },
+}
+
+/// A path from a stuck task, following edges (records before candidates).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Chain {
+    pub nodes: Vec<NodeId>,
+    /// Index into `Graph::edges` of each hop (`nodes.len() - 1` of them).
+    pub edges: Vec<usize>,
+    pub end: ChainEnd,
+}
+
+/// Follow edges from `start`: at each node the first non-candidate edge, else the first
+/// candidate. Stops at a node already on the path, or after [`MAX_CHAIN`] hops.
+pub fn chain_from(g: &Graph, start: NodeId) -> Chain {
+    let mut nodes = vec![start];
+    let mut edges = Vec::new();
+    let mut cur = start;
+    loop {
+        let out: Vec<(usize, &Edge)> = g
+            .edges
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.from == cur)
+            .collect();
+        let pick = out
+            .iter()
+            .find(|(_, e)| !e.candidate)
+            .or_else(|| out.first())
+            .copied();
+        let Some((ei, e)) = pick else {
+            let node = g.get(cur);
+            let end = match node {
+                Some(n) if n.running || n.id.kind == NodeKind::Cpu => ChainEnd::Running,
+                Some(n) if n.no_waker.is_some() => ChainEnd::NoWaker {
+                    why: n.no_waker.clone().unwrap_or_default(),
+                },
+                Some(n) if n.id.kind == NodeKind::Timer => ChainEnd::Timer,
+                Some(n) if n.id.kind == NodeKind::Task => ChainEnd::Unknown {
+                    why: format!("no wait decoded for {}", n.label),
+                },
+                Some(n) => ChainEnd::Unknown {
+                    why: format!(
+                        "nothing found that acts on {} {}",
+                        n.id.kind.name(),
+                        n.label
+                    ),
+                },
+                None => ChainEnd::Unknown {
+                    why: "dangling edge".into(),
+                },
+            };
+            return Chain { nodes, edges, end };
+        };
+        edges.push(ei);
+        if let Some(at) = nodes.iter().position(|&n| n == e.to) {
+            nodes.push(e.to);
+            return Chain {
+                nodes,
+                edges,
+                end: ChainEnd::Cycle { at },
+            };
+        }
+        nodes.push(e.to);
+        cur = e.to;
+        if edges.len() >= MAX_CHAIN {
+            return Chain {
+                nodes,
+                edges,
+                end: ChainEnd::Unknown {
+                    why: format!("chain longer than {MAX_CHAIN} hops, cut"),
+                },
+            };
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    Deadlock,
+    Stall,
+    NoWaker,
+    TimedSleep,
+    Blocked,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Finding {
+    /// 1 = look at this first.
+    pub rank: usize,
+    pub kind: FindingKind,
+    pub title: String,
+    /// The finding in words.
+    pub explanation: String,
+    /// The stuck tasks this finding explains (they share the chain's tail).
+    pub tasks: Vec<NodeId>,
+    /// The cycle, for a deadlock.
+    pub cycle: Vec<NodeId>,
+    /// One representative chain, from the first task.
+    pub chain: Chain,
+}
+
+/// Stuck tasks: tasks with a `WaitsOn` edge.
+pub fn stuck_tasks(g: &Graph) -> Vec<NodeId> {
+    let mut out: Vec<NodeId> = Vec::new();
+    for e in &g.edges {
+        if e.kind == EdgeKind::WaitsOn && e.from.kind == NodeKind::Task && !out.contains(&e.from) {
+            out.push(e.from);
+        }
+    }
+    out
+}
+
+/// Ranked findings: deadlocks first, then stalls on running CPUs, waits nobody will end,
+/// timed sleeps, the rest; more tasks first within a kind.
+pub fn findings(g: &Graph) -> Vec<Finding> {
+    let cycles = cycles(g);
+    let mut stuck = stuck_tasks(g);
+    // Grace periods nobody is seen waiting for are still worth a finding (an RCU stall).
+    for n in &g.nodes {
+        if matches!(n.id.kind, NodeKind::RcuGp | NodeKind::RcuGpExpedited)
+            && g.in_edges(n.id).next().is_none()
+            && g.out_edges(n.id).next().is_some()
+        {
+            stuck.push(n.id);
+        }
+    }
+    let chains: Vec<Chain> = stuck.iter().map(|&t| chain_from(g, t)).collect();
+    let mut out: Vec<Finding> = Vec::new();
+    let mut explained: HashSet<NodeId> = HashSet::new();
+
+    for cyc in &cycles {
+        let set: HashSet<NodeId> = cyc.iter().copied().collect();
+        let mut tasks: Vec<NodeId> = cyc
+            .iter()
+            .copied()
+            .filter(|n| n.kind == NodeKind::Task)
+            .collect();
+        for (t, c) in stuck.iter().zip(&chains) {
+            if !set.contains(t) && c.nodes.iter().any(|n| set.contains(n)) {
+                tasks.push(*t);
+            }
+        }
+        explained.extend(tasks.iter().copied());
+        let chain = chain_from(g, cyc[0]);
+        let words = cycle_words(g, cyc);
+        let attached: Vec<String> = tasks
+            .iter()
+            .filter(|t| !set.contains(t))
+            .map(|&t| g.label(t))
+            .collect();
+        let mut explanation = format!("Deadlock: {words}.");
+        if !attached.is_empty() {
+            explanation.push_str(&format!(
+                " Also blocked behind the cycle: {}.",
+                attached.join(", ")
+            ));
+        }
+        let locks: Vec<String> = cyc
+            .iter()
+            .filter(|n| n.kind != NodeKind::Task)
+            .map(|&n| g.label(n))
+            .collect();
+        out.push(Finding {
+            rank: 0,
+            kind: FindingKind::Deadlock,
+            title: format!(
+                "deadlock: {} tasks, {}",
+                cyc.iter().filter(|n| n.kind == NodeKind::Task).count(),
+                locks.join(" ⇄ ")
+            ),
+            explanation,
+            tasks,
+            cycle: cyc.clone(),
+            chain,
+        });
+    }
+
+    // Tasks that sit inside another task's chain are explained by that chain.
+    let mut inner: HashSet<NodeId> = HashSet::new();
+    for c in &chains {
+        for n in c.nodes.iter().skip(1) {
+            if n.kind == NodeKind::Task && Some(n) != c.nodes.first() {
+                inner.insert(*n);
+            }
+        }
+    }
+    // Group the remaining roots by where their chain ends.
+    let mut groups: Vec<(NodeId, Vec<usize>)> = Vec::new();
+    for (i, t) in stuck.iter().enumerate() {
+        if explained.contains(t) || inner.contains(t) {
+            continue;
+        }
+        let last = *chains[i].nodes.last().unwrap();
+        // Tasks that wait on the very same object (4 readers on one fanotify group) group
+        // by that object, others by where they end.
+        let key = chains[i].nodes.get(1).copied().unwrap_or(last);
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => v.push(i),
+            None => groups.push((key, vec![i])),
+        }
+    }
+    for (_, members) in groups {
+        let c = chains[members[0]].clone();
+        let tasks: Vec<NodeId> = members.iter().map(|&i| stuck[i]).collect();
+        let (kind, end_words) = match &c.end {
+            ChainEnd::Running => (
+                FindingKind::Stall,
+                format!(
+                    "{} is running and never lets go",
+                    g.label(*c.nodes.last().unwrap())
+                ),
+            ),
+            ChainEnd::NoWaker { why } => (
+                FindingKind::NoWaker,
+                format!(
+                    "no waker found for {}: {why}",
+                    g.label(*c.nodes.last().unwrap())
+                ),
+            ),
+            ChainEnd::Timer => (
+                FindingKind::TimedSleep,
+                format!(
+                    "the chain ends in a timed sleep ({})",
+                    g.label(*c.nodes.last().unwrap())
+                ),
+            ),
+            ChainEnd::Cycle { .. } => (FindingKind::Deadlock, "the chain loops".to_string()),
+            ChainEnd::Unknown { why } => (FindingKind::Blocked, why.clone()),
+        };
+        let mut explanation = chain_words(g, &c);
+        if tasks.len() > 1 {
+            let others: Vec<String> = tasks[1..].iter().map(|&t| g.label(t)).collect();
+            explanation.push_str(&format!(
+                " {} more task(s) wait the same way: {}.",
+                others.len(),
+                others.join(", ")
+            ));
+        }
+        explanation.push_str(&format!(" Root: {end_words}."));
+        let first = g.label(c.nodes[0]);
+        let obj = c.nodes.get(1).map(|&n| g.label(n)).unwrap_or_default();
+        let what = c
+            .edges
+            .first()
+            .and_then(|&e| g.edges[e].what.clone())
+            .unwrap_or_else(|| "?".into());
+        let title = if c.nodes[0].kind != NodeKind::Task {
+            let e = c.edges.first().map(|&e| &g.edges[e]);
+            format!("{first} {} {obj}", e.map(|e| e.kind.verb()).unwrap_or("?"))
+        } else if tasks.len() > 1 {
+            format!("{} tasks ({first}, …) wait on {what} {obj}", tasks.len())
+        } else {
+            format!("{first} waits on {what} {obj}")
+        };
+        out.push(Finding {
+            rank: 0,
+            kind,
+            title,
+            explanation,
+            tasks,
+            cycle: Vec::new(),
+            chain: c,
+        });
+    }
+    out.sort_by_key(|f| (f.kind, std::cmp::Reverse(f.tasks.len())));
+    for (i, f) in out.iter_mut().enumerate() {
+        f.rank = i + 1;
+    }
+    out
+}
+
+fn hop_words(g: &Graph, e: &Edge) -> String {
+    let what = match (&e.kind, &e.what) {
+        (EdgeKind::WaitsOn, Some(w)) => format!(" ({w})"),
+        _ => String::new(),
+    };
+    let cand = if e.candidate { " (candidate)" } else { "" };
+    format!(
+        "{}{} {} {}{}",
+        e.kind.verb(),
+        what,
+        e.to.kind.name(),
+        g.label(e.to),
+        cand
+    )
+}
+
+/// `A waits on (mutex) mutex B, which is owned by task C, which …`.
+pub fn chain_words(g: &Graph, c: &Chain) -> String {
+    let mut s = format!("{} {}", c.nodes[0].kind.name(), g.label(c.nodes[0]));
+    for (i, &ei) in c.edges.iter().enumerate() {
+        if i > 0 {
+            s.push_str(", which");
+        }
+        s.push(' ');
+        s.push_str(&hop_words(g, &g.edges[ei]));
+    }
+    s.push('.');
+    s
+}
+
+fn cycle_words(g: &Graph, cyc: &[NodeId]) -> String {
+    let mut s = format!("{} {}", cyc[0].kind.name(), g.label(cyc[0]));
+    for i in 0..cyc.len() {
+        let (a, b) = (cyc[i], cyc[(i + 1) % cyc.len()]);
+        if let Some(e) = g.edges.iter().find(|e| e.from == a && e.to == b) {
+            if i > 0 {
+                s.push_str(", which");
+            }
+            s.push(' ');
+            s.push_str(&hop_words(g, e));
+        }
+    }
+    s.push_str(" — back to the start");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::graph::{Edge, Evidence};
+
+    fn edge(g: &mut Graph, a: NodeId, b: NodeId, kind: EdgeKind) {
+        g.edge(Edge {
+            from: a,
+            to: b,
+            kind,
+            candidate: false,
+            what: Some("mutex".into()),
+            evidence: vec![Evidence::note("test")],
+        });
+    }
+
+    #[test]
+    fn cycle_made_on_purpose_is_found_and_walks_terminate() {
+        let mut g = Graph::new("test");
+        let t = |k| NodeId::new(NodeKind::Task, k);
+        let m = |k| NodeId::new(NodeKind::Mutex, k);
+        for (id, l) in [
+            (t(1), "a:1"),
+            (t(2), "b:2"),
+            (t(3), "c:3"),
+            (m(10), "ma"),
+            (m(11), "mb"),
+        ] {
+            g.node(id, l);
+        }
+        edge(&mut g, t(1), m(11), EdgeKind::WaitsOn);
+        edge(&mut g, m(11), t(2), EdgeKind::OwnedBy);
+        edge(&mut g, t(2), m(10), EdgeKind::WaitsOn);
+        edge(&mut g, m(10), t(1), EdgeKind::OwnedBy);
+        edge(&mut g, t(3), m(10), EdgeKind::WaitsOn);
+        // A second, overlapping loop and a self-loop: still terminates.
+        edge(&mut g, m(11), m(11), EdgeKind::AdvancedBy);
+        let cyc = cycles(&g);
+        assert_eq!(cyc.len(), 1, "{cyc:?}");
+        assert_eq!(cyc[0], vec![t(1), m(11), t(2), m(10)]);
+        let c = chain_from(&g, t(3));
+        assert_eq!(c.end, ChainEnd::Cycle { at: 1 });
+        let f = findings(&g);
+        assert_eq!(f[0].kind, FindingKind::Deadlock);
+        assert_eq!(f[0].tasks, vec![t(1), t(2), t(3)]);
+        assert!(
+            f[0].explanation
+                .contains("Also blocked behind the cycle: c:3")
+        );
+    }
+
+    #[test]
+    fn dense_random_graphs_terminate() {
+        // Every node points at every other: cycles() and chains stay bounded.
+        let mut g = Graph::new("test");
+        let ids: Vec<NodeId> = (0..40).map(|i| NodeId::new(NodeKind::Task, i)).collect();
+        for &i in &ids {
+            g.node(i, format!("t{}", i.key));
+        }
+        for &a in &ids {
+            for &b in &ids {
+                edge(&mut g, a, b, EdgeKind::WaitsOn);
+            }
+        }
+        assert_eq!(cycles(&g).len(), 1);
+        for &a in &ids {
+            let c = chain_from(&g, a);
+            assert!(matches!(c.end, ChainEnd::Cycle { .. }));
+            assert!(c.edges.len() <= MAX_CHAIN);
+        }
+        assert!(!findings(&g).is_empty());
+    }
+
+    #[test]
+    fn chain_ends_are_classified() {
+        let mut g = Graph::new("test");
+        let t = NodeId::new(NodeKind::Task, 1);
+        let c = NodeId::new(NodeKind::Completion, 2);
+        g.node(t, "w:1");
+        g.node(c, "never").no_waker = Some("global completion, no task references it".into());
+        edge(&mut g, t, c, EdgeKind::WaitsOn);
+        let f = findings(&g);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].kind, FindingKind::NoWaker);
+        assert!(f[0].explanation.contains("no waker found for never"));
+        let cpu = NodeId::new(NodeKind::Cpu, 1);
+        let gp = NodeId::new(NodeKind::RcuGp, 3);
+        let t2 = NodeId::new(NodeKind::Task, 4);
+        g.node(gp, "rcu_preempt");
+        g.node(cpu, "CPU 1");
+        g.node(t2, "spin:4").running = true;
+        edge(&mut g, gp, cpu, EdgeKind::HeldUpBy);
+        edge(&mut g, cpu, t2, EdgeKind::Running);
+        assert_eq!(chain_from(&g, gp).end, ChainEnd::Running);
+    }
+}

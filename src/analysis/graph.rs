@@ -1,0 +1,372 @@
+//! The wait graph as plain data: nodes keyed by (kind, address), edges that say which way
+//! a hang propagates (a task *waits on* an object, an object *is held / advanced by* a task,
+//! a CPU, a work item …), each edge with the evidence it was read from.
+//!
+//! Keys: an object's address when there is one; a CPU's number for [`NodeKind::Cpu`]; for
+//! nodes built from pasted text without addresses, the pid (tasks) or a stable hash of the
+//! name ([`name_key`]) — see `analysis::log`.
+
+use serde::Serialize;
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeKind {
+    Task,
+    Mutex,
+    Rwsem,
+    Completion,
+    SrcuDomain,
+    RcuGp,
+    RcuGpExpedited,
+    WorkItem,
+    WorkerPool,
+    Cpu,
+    Timer,
+    FanotifyGroup,
+}
+
+impl NodeKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            NodeKind::Task => "task",
+            NodeKind::Mutex => "mutex",
+            NodeKind::Rwsem => "rwsem",
+            NodeKind::Completion => "completion",
+            NodeKind::SrcuDomain => "srcu",
+            NodeKind::RcuGp => "rcu-gp",
+            NodeKind::RcuGpExpedited => "rcu-exp-gp",
+            NodeKind::WorkItem => "work",
+            NodeKind::WorkerPool => "pool",
+            NodeKind::Cpu => "cpu",
+            NodeKind::Timer => "timer",
+            NodeKind::FanotifyGroup => "fanotify-group",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct NodeId {
+    pub kind: NodeKind,
+    #[serde(serialize_with = "crate::kernel::value::ser_hex")]
+    pub key: u64,
+}
+
+impl NodeId {
+    pub fn new(kind: NodeKind, key: u64) -> NodeId {
+        NodeId { kind, key }
+    }
+}
+
+/// A stable key for a node known only by name (FNV-1a, top bit set so it never collides
+/// with a pid or a CPU number).
+pub fn name_key(name: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h | (1 << 63)
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Node {
+    pub id: NodeId,
+    /// What a person calls it: `qh_abba_a:107`, `qh_mutex_a`, `CPU 1`, `quiesce_srcu`.
+    pub label: String,
+    /// Decoded fields worth showing (`state = UN`, `owner = 0x…`, `readers[1] = 1`).
+    pub fields: Vec<(String, String)>,
+    /// The task is running (on a CPU, or state RU): a chain ending here is a stall or a
+    /// livelock, not a sleep.
+    pub running: bool,
+    /// Set when nothing in the dump (or text) names who should wake / release this object;
+    /// says why.
+    pub no_waker: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EdgeKind {
+    /// task → the object it sleeps on.
+    WaitsOn,
+    /// lock → its owner task.
+    OwnedBy,
+    /// rwsem / SRCU domain → a task that probably holds it (no exact record).
+    CandidateHolder,
+    /// object → the work item / kthread that must run for it to complete.
+    AdvancedBy,
+    /// RCU GP → a holdout CPU or a blocked reader task.
+    HeldUpBy,
+    /// CPU → the task running there.
+    Running,
+    /// work item → the worker task executing it.
+    ExecutedBy,
+    /// fanotify group → the process reading its fd (it must answer).
+    ListenedBy,
+}
+
+impl EdgeKind {
+    pub fn verb(self) -> &'static str {
+        match self {
+            EdgeKind::WaitsOn => "waits on",
+            EdgeKind::OwnedBy => "is owned by",
+            EdgeKind::CandidateHolder => "is probably held by",
+            EdgeKind::AdvancedBy => "is advanced by",
+            EdgeKind::HeldUpBy => "is held up by",
+            EdgeKind::Running => "is running",
+            EdgeKind::ExecutedBy => "is executed by",
+            EdgeKind::ListenedBy => "is answered by",
+        }
+    }
+}
+
+/// Where a fact was read: a stack frame, a memory address, a struct field and its value.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Evidence {
+    /// Physical frame number as `bt` prints it (`#3`).
+    pub frame: Option<usize>,
+    pub function: Option<String>,
+    /// `file:line` of that frame.
+    pub location: Option<String>,
+    #[serde(serialize_with = "crate::rcu::hex_opt")]
+    pub address: Option<u64>,
+    /// `mutex_waiter.task`, `mutex.owner`, …
+    pub field: Option<String>,
+    pub value: Option<String>,
+    /// Anything else, in words.
+    pub note: Option<String>,
+}
+
+impl Evidence {
+    pub fn note(s: impl Into<String>) -> Evidence {
+        Evidence {
+            note: Some(s.into()),
+            ..Default::default()
+        }
+    }
+
+    pub fn field(field: impl Into<String>, value: impl Into<String>, address: Option<u64>) -> Self {
+        Evidence {
+            field: Some(field.into()),
+            value: Some(value.into()),
+            address,
+            ..Default::default()
+        }
+    }
+
+    /// One line: `#3 __mutex_lock (kernel/locking/mutex.c:747): mutex_waiter.task @0x… = 0x…`.
+    pub fn describe(&self) -> String {
+        let mut s = String::new();
+        if let Some(f) = self.frame {
+            s.push_str(&format!("#{f} "));
+        }
+        if let Some(func) = &self.function {
+            s.push_str(func);
+            if let Some(l) = &self.location {
+                s.push_str(&format!(" at {l}"));
+            }
+        }
+        if let Some(field) = &self.field {
+            if !s.is_empty() {
+                s.push_str(": ");
+            }
+            s.push_str(field);
+            if let Some(a) = self.address {
+                s.push_str(&format!(" @{a:#x}"));
+            }
+            if let Some(v) = &self.value {
+                s.push_str(&format!(" = {v}"));
+            }
+        } else if let Some(a) = self.address {
+            s.push_str(&format!(" @{a:#x}"));
+        }
+        if let Some(n) = &self.note {
+            if !s.is_empty() {
+                s.push_str(" — ");
+            }
+            s.push_str(n);
+        }
+        s
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Edge {
+    pub from: NodeId,
+    pub to: NodeId,
+    pub kind: EdgeKind,
+    /// A heuristic edge (stack scan, code reference, last-reader hint), not a record.
+    pub candidate: bool,
+    /// The wait kind in words for `WaitsOn` (`mutex`, `SRCU grace period`, `flush_work`…).
+    pub what: Option<String>,
+    pub evidence: Vec<Evidence>,
+}
+
+/// Nodes and edges; nodes unique by id, edges unique by (from, to, kind).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Graph {
+    /// `dump` or `log`.
+    pub source: String,
+    pub nodes: Vec<Node>,
+    pub edges: Vec<Edge>,
+    /// Things the builder could not read or decide, one line each.
+    pub errors: Vec<String>,
+    #[serde(skip)]
+    index: HashMap<NodeId, usize>,
+}
+
+impl Graph {
+    pub fn new(source: &str) -> Graph {
+        Graph {
+            source: source.to_string(),
+            ..Default::default()
+        }
+    }
+
+    /// Add a node, or return the existing one (its label kept, new fields appended).
+    pub fn node(&mut self, id: NodeId, label: impl Into<String>) -> &mut Node {
+        let i = match self.index.get(&id) {
+            Some(&i) => i,
+            None => {
+                self.nodes.push(Node {
+                    id,
+                    label: label.into(),
+                    fields: Vec::new(),
+                    running: false,
+                    no_waker: None,
+                });
+                self.index.insert(id, self.nodes.len() - 1);
+                self.nodes.len() - 1
+            }
+        };
+        &mut self.nodes[i]
+    }
+
+    pub fn get(&self, id: NodeId) -> Option<&Node> {
+        self.index.get(&id).map(|&i| &self.nodes[i])
+    }
+
+    pub fn get_mut(&mut self, id: NodeId) -> Option<&mut Node> {
+        self.index.get(&id).map(|&i| &mut self.nodes[i])
+    }
+
+    pub fn label(&self, id: NodeId) -> String {
+        self.get(id)
+            .map(|n| n.label.clone())
+            .unwrap_or_else(|| format!("{}:{:#x}", id.kind.name(), id.key))
+    }
+
+    /// Add an edge (both ends must exist); a duplicate merges its evidence.
+    pub fn edge(&mut self, e: Edge) {
+        if let Some(old) = self
+            .edges
+            .iter_mut()
+            .find(|x| x.from == e.from && x.to == e.to && x.kind == e.kind)
+        {
+            for ev in e.evidence {
+                if !old.evidence.contains(&ev) {
+                    old.evidence.push(ev);
+                }
+            }
+            old.candidate &= e.candidate;
+            return;
+        }
+        self.edges.push(e);
+    }
+
+    pub fn out_edges(&self, id: NodeId) -> impl Iterator<Item = &Edge> {
+        self.edges.iter().filter(move |e| e.from == id)
+    }
+
+    pub fn in_edges(&self, id: NodeId) -> impl Iterator<Item = &Edge> {
+        self.edges.iter().filter(move |e| e.to == id)
+    }
+
+    /// Rebuild the id index (after deserializing or editing `nodes` directly).
+    pub fn reindex(&mut self) {
+        self.index = self
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.id, i))
+            .collect();
+    }
+
+    /// One line per edge: `qh_abba_a:107 --waits on (mutex)--> qh_mutex_a [evidence]`.
+    pub fn text(&self) -> String {
+        let mut s = String::new();
+        for e in &self.edges {
+            let what = e
+                .what
+                .as_deref()
+                .map(|w| format!(" ({w})"))
+                .unwrap_or_default();
+            let cand = if e.candidate { " [candidate]" } else { "" };
+            s.push_str(&format!(
+                "{} {} --{}{}--> {} {}{}",
+                e.from.kind.name(),
+                self.label(e.from),
+                e.kind.verb(),
+                what,
+                e.to.kind.name(),
+                self.label(e.to),
+                cand
+            ));
+            if let Some(ev) = e.evidence.first() {
+                s.push_str(&format!("  [{}]", ev.describe()));
+            }
+            s.push('\n');
+        }
+        for n in &self.nodes {
+            if let Some(why) = &n.no_waker {
+                s.push_str(&format!(
+                    "{} {}: no waker found: {why}\n",
+                    n.id.kind.name(),
+                    n.label
+                ));
+            }
+        }
+        for e in &self.errors {
+            s.push_str(&format!("PARTIAL: {e}\n"));
+        }
+        s
+    }
+
+    /// Graphviz `dot`.
+    pub fn dot(&self) -> String {
+        let q = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+        let id = |n: NodeId| format!("\"{}_{:x}\"", n.kind.name(), n.key);
+        let mut s = String::from("digraph waits {\n  rankdir=LR;\n");
+        for n in &self.nodes {
+            let shape = match n.id.kind {
+                NodeKind::Task => "box",
+                NodeKind::Cpu => "diamond",
+                _ => "ellipse",
+            };
+            let color = if n.running {
+                ", color=red"
+            } else if n.no_waker.is_some() {
+                ", color=orange"
+            } else {
+                ""
+            };
+            s.push_str(&format!(
+                "  {} [label=\"{}\\n{}\", shape={shape}{color}];\n",
+                id(n.id),
+                n.id.kind.name(),
+                q(&n.label)
+            ));
+        }
+        for e in &self.edges {
+            let style = if e.candidate { ", style=dashed" } else { "" };
+            s.push_str(&format!(
+                "  {} -> {} [label=\"{}\"{style}];\n",
+                id(e.from),
+                id(e.to),
+                q(e.kind.verb())
+            ));
+        }
+        s.push_str("}\n");
+        s
+    }
+}

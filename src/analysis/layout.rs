@@ -1,0 +1,130 @@
+//! Offsets the wait decoders read, probed once from the debug info with
+//! [`crate::kernel::layout::Probe`]. Each group is an `Option`: a kernel without the struct
+//! (or a member) just loses that wait kind, reported as such, never a failure.
+
+use crate::kernel::Kernel;
+use crate::kernel::layout::Probe;
+use crate::rcu::waiters::CompletionLayout;
+
+/// `struct X_waiter { list_head list; task_struct *task; … }` and the lock it queues on.
+#[derive(Debug, Clone)]
+pub struct LockLayout {
+    pub waiter_list: u64,
+    pub waiter_task: u64,
+    /// `rwsem_waiter.type` (`RWSEM_WAITING_FOR_WRITE 0`, `FOR_READ 1`).
+    pub waiter_type: Option<u64>,
+    pub owner: u64,
+    pub wait_list: u64,
+    /// `rw_semaphore.count`.
+    pub count: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FanotifyLayout {
+    pub group_ops: u64,
+    pub task_files: u64,
+    pub files_fdt: u64,
+    pub fdt_max_fds: u64,
+    pub fdt_fd: u64,
+    pub file_f_op: u64,
+    pub file_private: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct WaitLayout {
+    pub mutex: Option<LockLayout>,
+    pub rwsem: Option<LockLayout>,
+    pub completion: Option<CompletionLayout>,
+    /// `callback_head.func`.
+    pub cb_func: Option<u64>,
+    /// `wq_barrier.{work, done}` and `work_struct.func`.
+    pub wq_barrier: Option<(u64, u64, u64)>,
+    /// `process_timer.{timer, task}`, `timer_list.{expires, function}`.
+    pub process_timer: Option<(u64, u64, u64, u64)>,
+    pub fanotify: Option<FanotifyLayout>,
+    /// `task_struct.blocked_on` (DEBUG_MUTEXES: `struct mutex_waiter *`; mainline with
+    /// proxy-exec prep: `struct mutex *`), with whether it points at the mutex itself.
+    pub blocked_on: Option<(u64, bool)>,
+    /// `task_struct.blocker` (mainline hung-task blocker tracking, type in the low 2 bits).
+    pub blocker: Option<u64>,
+    /// `sizeof(union thread_union)` = THREAD_SIZE (16 KiB on x86_64 without KASAN).
+    pub thread_size: u64,
+}
+
+impl WaitLayout {
+    pub fn probe(k: &Kernel) -> WaitLayout {
+        let di = &k.di;
+        let why = "wait graph";
+        let lock = |waiter: &'static str, lock: &'static str, ty: bool| -> Option<LockLayout> {
+            let w = Probe::new(di, waiter).ok()?;
+            let l = Probe::new(di, lock).ok()?;
+            Some(LockLayout {
+                waiter_list: w.off("list", why).ok()?,
+                waiter_task: w.off("task", why).ok()?,
+                waiter_type: if ty { w.opt("type") } else { None },
+                owner: l.off("owner", why).ok()?,
+                wait_list: l.off("wait_list", why).ok()?,
+                count: l.opt("count"),
+            })
+        };
+        let cb_func = Probe::new(di, "struct callback_head")
+            .ok()
+            .and_then(|p| p.opt("func"));
+        let wq_barrier = (|| {
+            let b = Probe::new(di, "struct wq_barrier").ok()?;
+            let w = Probe::new(di, "struct work_struct").ok()?;
+            Some((b.opt("work")?, b.opt("done")?, w.opt("func")?))
+        })();
+        let process_timer = (|| {
+            let p = Probe::new(di, "struct process_timer").ok()?;
+            let t = Probe::new(di, "struct timer_list").ok()?;
+            Some((
+                p.opt("timer")?,
+                p.opt("task")?,
+                t.opt("expires")?,
+                t.opt("function")?,
+            ))
+        })();
+        let fanotify = (|| {
+            let g = Probe::new(di, "struct fsnotify_group").ok()?;
+            let t = Probe::new(di, "struct task_struct").ok()?;
+            let fs = Probe::new(di, "struct files_struct").ok()?;
+            let fdt = Probe::new(di, "struct fdtable").ok()?;
+            let f = Probe::new(di, "struct file").ok()?;
+            Some(FanotifyLayout {
+                group_ops: g.opt("ops")?,
+                task_files: t.opt("files")?,
+                files_fdt: fs.opt("fdt")?,
+                fdt_max_fds: fdt.opt("max_fds")?,
+                fdt_fd: fdt.opt("fd")?,
+                file_f_op: f.opt("f_op")?,
+                file_private: f.opt("private_data")?,
+            })
+        })();
+        let t = Probe::new(di, "struct task_struct").ok();
+        let blocked_on = t.as_ref().and_then(|t| {
+            let off = t.opt("blocked_on")?;
+            let m = di.member(t.ty, "blocked_on").ok()?;
+            let name = crate::kernel::value::type_name(di, m.ty);
+            Some((off, name.starts_with("struct mutex *")))
+        });
+        let blocker = t.as_ref().and_then(|t| t.opt("blocker"));
+        let thread_size = Probe::new(di, "union thread_union")
+            .map(|p| p.size())
+            .ok()
+            .filter(|&s| s >= 4096)
+            .unwrap_or(16384);
+        WaitLayout {
+            mutex: lock("struct mutex_waiter", "struct mutex", false),
+            rwsem: lock("struct rwsem_waiter", "struct rw_semaphore", true),
+            completion: CompletionLayout::probe(k).ok(),
+            cb_func,
+            wq_barrier,
+            process_timer,
+            fanotify,
+            blocked_on,
+            blocker,
+            thread_size,
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! The wait graph and the walkthrough of a hang.
+//!
+//! - [`graph`]: plain data — nodes keyed by (kind, address), edges with evidence;
+//! - [`waits`]: from a dump, task → waited object from each blocked task's stack (one file
+//!   per wait kind), object → who holds or advances it;
+//! - [`log`]: the graph pasted text allows (`crate::artifacts::parse_text`), no dump needed;
+//! - [`find`]: cycles, chains from each stuck task to where the hang stops, ranked findings;
+//! - [`walkthrough`]: numbered steps from each stuck task to its root cause, with evidence
+//!   and short teaching notes on the RCU / SRCU mechanisms involved.
+//!
+//! Entry points: [`graph_from_dump`], [`log::graph_from_text`], [`walkthrough::explain`].
+
+pub mod find;
+pub mod graph;
+pub mod layout;
+pub mod log;
+pub mod waits;
+pub mod walkthrough;
+
+use crate::kernel::{Kernel, KernelError};
+use crate::unwind::task::Unwinder;
+use graph::Graph;
+use waits::Ctx;
+
+/// Build the wait graph of every blocked (`D` / `UN`) task of a dump, plus an RCU grace
+/// period that is held up with nobody seen waiting for it.
+pub fn graph_from_dump(k: &Kernel) -> Result<Graph, KernelError> {
+    use rayon::prelude::*;
+    let list = k.tasks()?;
+    let u = Unwinder::new(k)?;
+    let traces: Vec<_> = list.tasks.par_iter().map(|t| u.backtrace(k, t)).collect();
+    let cx = Ctx::new(k, list.tasks, traces);
+    let mut g = Graph::new("dump");
+    g.errors.extend(list.errors);
+    for ti in 0..cx.tasks.len() {
+        if cx.tasks[ti].st != "UN" {
+            continue;
+        }
+        let decoded = waits::mutex::decode(&cx, ti, &mut g)
+            || waits::rwsem::decode(&cx, ti, &mut g)
+            || waits::fanotify::decode(&cx, ti, &mut g)
+            || waits::completion::decode(&cx, ti, &mut g)
+            || waits::sleep::decode(&cx, ti, &mut g);
+        if !decoded {
+            let t = cx.task_node(&mut g, ti);
+            if let Some(n) = g.get_mut(t) {
+                n.fields.push(("wait".into(), "not decoded".into()));
+            }
+        }
+    }
+    waits::rcu::link_stall(&cx, &mut g);
+    Ok(g)
+}

@@ -1,0 +1,134 @@
+//! fanotify permission events (rcu-srcu.md §4.5): a task in `fanotify_get_response()` (often
+//! inlined into `fanotify_handle_event()`) waits for the listener to write a response. The
+//! `struct fsnotify_group *` is found in the waiting frame's stack words, validated by
+//! `group->ops == &fanotify_fsnotify_ops`; the listener is every process with an fd whose
+//! `file->f_op == &fanotify_fops` and `file->private_data == group`.
+
+use super::Ctx;
+use crate::addr::Kva;
+use crate::analysis::graph::{Edge, EdgeKind, Evidence, Graph, NodeId, NodeKind};
+
+pub const FRAMES: &[&str] = &["fanotify_get_response", "fanotify_handle_event"];
+
+/// Most fds looked at per process.
+const MAX_FDS: u64 = 4096;
+
+pub fn decode(cx: &Ctx, ti: usize, g: &mut Graph) -> bool {
+    let Some(l) = &cx.l.fanotify else {
+        return false;
+    };
+    let Some(fi) = cx.find_frame(ti, FRAMES) else {
+        return false;
+    };
+    let k = cx.k;
+    let (Ok(ops), Ok(fops)) = (
+        k.symbol_addr("fanotify_fsnotify_ops"),
+        k.symbol_addr("fanotify_fops"),
+    ) else {
+        return false;
+    };
+    let t = cx.task_node(g, ti);
+    let frame = cx.frame_ev(ti, fi, FRAMES);
+    let found = cx.stack_words(ti, fi).into_iter().find(|&(_, v)| {
+        v >= 0xffff_8000_0000_0000
+            && v % 8 == 0
+            && k.read_u64(Kva(v + l.group_ops), "fsnotify_group.ops") == Ok(ops.0)
+    });
+    let Some((at, group)) = found else {
+        if let Some(n) = g.get_mut(t) {
+            n.fields.push((
+                "wait".into(),
+                "fanotify: group not found on the stack".into(),
+            ));
+        }
+        return true;
+    };
+    let gid = NodeId::new(NodeKind::FanotifyGroup, group);
+    let fresh = g.get(gid).is_none();
+    g.node(gid, format!("fanotify group {group:#x}"));
+    g.edge(Edge {
+        from: t,
+        to: gid,
+        kind: EdgeKind::WaitsOn,
+        candidate: false,
+        what: Some("fanotify permission event".into()),
+        evidence: vec![
+            frame,
+            Evidence {
+                note: Some("group->ops == &fanotify_fsnotify_ops".into()),
+                ..Evidence::field("struct fsnotify_group *", format!("{group:#x}"), Some(at))
+            },
+        ],
+    });
+    if !fresh {
+        return true;
+    }
+    let mut any = false;
+    for li in 0..cx.tasks.len() {
+        let task = &cx.tasks[li];
+        if task.kthread || task.pid != task.tgid {
+            continue;
+        }
+        for (fd, file) in open_files(cx, task.addr) {
+            let fop = k
+                .read_u64(Kva(file + l.file_f_op), "file.f_op")
+                .unwrap_or(0);
+            let pd = k
+                .read_u64(Kva(file + l.file_private), "file.private_data")
+                .unwrap_or(0);
+            if fop == fops.0 && pd == group {
+                any = true;
+                let lt = cx.task_node(g, li);
+                g.edge(Edge {
+                    from: gid,
+                    to: lt,
+                    kind: EdgeKind::ListenedBy,
+                    candidate: false,
+                    what: None,
+                    evidence: vec![Evidence {
+                        note: Some(format!("fd {fd} of {} is this group's fanotify fd: it must read the event and write a response", cx.task_label(li))),
+                        ..Evidence::field("file.private_data", format!("{pd:#x}"), Some(file + l.file_private))
+                    }],
+                });
+            }
+        }
+    }
+    if !any && let Some(n) = g.get_mut(gid) {
+        n.no_waker =
+            Some("no process holds an fd of this group (listener gone or fd passed away)".into());
+    }
+    true
+}
+
+/// (fd, struct file *) of a task's open files, bounded.
+fn open_files(cx: &Ctx, task: u64) -> Vec<(u64, u64)> {
+    let Some(l) = &cx.l.fanotify else {
+        return vec![];
+    };
+    let k = cx.k;
+    let Ok(files) = k.read_u64(Kva(task + l.task_files), "task_struct.files") else {
+        return vec![];
+    };
+    if files == 0 {
+        return vec![];
+    }
+    let Ok(fdt) = k.read_u64(Kva(files + l.files_fdt), "files_struct.fdt") else {
+        return vec![];
+    };
+    let max = k
+        .read_u32(Kva(fdt + l.fdt_max_fds), "fdtable.max_fds")
+        .unwrap_or(0) as u64;
+    let Ok(arr) = k.read_u64(Kva(fdt + l.fdt_fd), "fdtable.fd") else {
+        return vec![];
+    };
+    let n = max.min(MAX_FDS);
+    let mut buf = vec![0u8; (n * 8) as usize];
+    if k.read(Kva(arr), &mut buf, "fdtable.fd[]").is_err() {
+        return vec![];
+    }
+    buf.chunks_exact(8)
+        .enumerate()
+        .map(|(i, w)| (i as u64, u64::from_le_bytes(w.try_into().unwrap())))
+        .filter(|&(_, f)| f != 0)
+        .collect()
+}

@@ -1,0 +1,365 @@
+//! Task → what it waits on, read from its stack: one file per wait kind (rcu-srcu.md §4.1).
+//!
+//! The common recipe: the blocking function keeps a waiter struct on the stack
+//! (`mutex_waiter`, `rwsem_waiter`, `swait_queue`, `process_timer`) whose `task` member is
+//! the task itself. So every stack word of the blocking frame range equal to the task's own
+//! address is a candidate `&waiter.task`; it is kept only if the waiter's list node is
+//! linked (`next->prev == node`) and the ring it is on holds exactly one node that is not
+//! an on-stack waiter of some task — the head inside the lock or completion
+//! ([`Ctx::find_waiter`]). `container_of` that head gives the waited object.
+
+pub mod completion;
+pub mod fanotify;
+pub mod mutex;
+pub mod rcu;
+pub mod rwsem;
+pub mod sleep;
+pub mod srcu;
+pub mod work;
+
+use super::graph::{Evidence, Graph, NodeId, NodeKind};
+use super::layout::WaitLayout;
+use crate::addr::Kva;
+use crate::kernel::Kernel;
+use crate::kernel::tasks::Task;
+use crate::rcu::srcu::SrcuReport;
+use crate::rcu::tree::RcuReport;
+use crate::rcu::work::Worker;
+use crate::unwind::task::Backtrace;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// One physical frame with its inline chain (innermost first, physical last).
+#[derive(Debug, Clone)]
+pub struct PFrame {
+    /// `#N` as `bt` numbers it.
+    pub no: usize,
+    pub sp: u64,
+    /// (function, `file:line`) innermost inline first.
+    pub names: Vec<(String, Option<String>)>,
+}
+
+/// Scheduler frames above every sleep, skipped when naming where a task sleeps.
+pub const SCHED_FRAMES: &[&str] = &[
+    "__switch_to",
+    "__switch_to_asm",
+    "context_switch",
+    "__schedule",
+    "schedule",
+    "schedule_preempt_disabled",
+    "schedule_timeout",
+    "io_schedule",
+    "io_schedule_timeout",
+    "do_wait_for_common",
+    "__wait_for_common",
+    "wait_for_common",
+];
+
+/// `__mutex_lock.constprop.0` → `__mutex_lock`.
+pub fn base_name(f: &str) -> &str {
+    f.split('.').next().unwrap_or(f)
+}
+
+pub fn pframes(bt: &Backtrace) -> Vec<PFrame> {
+    let mut out = Vec::new();
+    let mut names = Vec::new();
+    for f in &bt.frames {
+        let loc = match (&f.file, f.line) {
+            (Some(file), Some(l)) => Some(format!("{file}:{l}")),
+            _ => None,
+        };
+        names.push((f.function.clone().unwrap_or_else(|| "?".into()), loc));
+        if !f.inlined {
+            out.push(PFrame {
+                no: out.len(),
+                sp: f.sp,
+                names: std::mem::take(&mut names),
+            });
+        }
+    }
+    out
+}
+
+/// Everything the wait decoders share for one dump.
+pub struct Ctx<'k> {
+    pub k: &'k Kernel,
+    pub l: WaitLayout,
+    pub tasks: Vec<Task>,
+    pub traces: Vec<Backtrace>,
+    pub frames: Vec<Vec<PFrame>>,
+    pub by_addr: HashMap<u64, usize>,
+    pub srcu: OnceLock<Option<SrcuReport>>,
+    pub rcu: OnceLock<Option<RcuReport>>,
+    pub workers: OnceLock<Vec<Worker>>,
+}
+
+impl<'k> Ctx<'k> {
+    pub fn new(k: &'k Kernel, tasks: Vec<Task>, traces: Vec<Backtrace>) -> Ctx<'k> {
+        let frames = traces.iter().map(pframes).collect();
+        let by_addr = tasks.iter().enumerate().map(|(i, t)| (t.addr, i)).collect();
+        Ctx {
+            k,
+            l: WaitLayout::probe(k),
+            tasks,
+            traces,
+            frames,
+            by_addr,
+            srcu: OnceLock::new(),
+            rcu: OnceLock::new(),
+            workers: OnceLock::new(),
+        }
+    }
+
+    pub fn srcu(&self) -> Option<&SrcuReport> {
+        self.srcu
+            .get_or_init(|| crate::rcu::srcu::srcu_report(self.k, None).ok())
+            .as_ref()
+    }
+
+    pub fn rcu(&self) -> Option<&RcuReport> {
+        self.rcu
+            .get_or_init(|| crate::rcu::tree::rcu_report(self.k).ok())
+            .as_ref()
+    }
+
+    pub fn workers(&self) -> &[Worker] {
+        self.workers
+            .get_or_init(|| crate::rcu::work::workers(self.k).unwrap_or_default())
+    }
+
+    /// Add (or find) the node of task `ti`: label `comm:pid`, state, CPU, where it sleeps.
+    pub fn task_node(&self, g: &mut Graph, ti: usize) -> NodeId {
+        let t = &self.tasks[ti];
+        let id = NodeId::new(NodeKind::Task, t.addr);
+        if g.get(id).is_some() {
+            return id;
+        }
+        let top = self.frames[ti]
+            .iter()
+            .flat_map(|f| f.names.iter().rev())
+            .map(|(n, _)| n.as_str())
+            .find(|n| !SCHED_FRAMES.contains(&base_name(n)))
+            .map(str::to_string);
+        let n = g.node(id, self.task_label(ti));
+        n.fields.push(("state".into(), t.st.to_string()));
+        n.fields.push(("cpu".into(), t.cpu.to_string()));
+        n.fields.push(("task".into(), format!("{:#x}", t.addr)));
+        if let Some(f) = top {
+            n.fields.push(("in".into(), f));
+        }
+        n.running = t.st == "RU" || t.active;
+        id
+    }
+
+    /// A task node for an address that may not be in the task list.
+    pub fn task_node_addr(&self, g: &mut Graph, addr: u64) -> Option<NodeId> {
+        if let Some(&ti) = self.by_addr.get(&addr) {
+            return Some(self.task_node(g, ti));
+        }
+        let t = self.k.task(Kva(addr)).ok()?;
+        let id = NodeId::new(NodeKind::Task, addr);
+        let n = g.node(id, format!("{}:{}", t.comm, t.pid));
+        n.fields.push(("state".into(), t.st.to_string()));
+        Some(id)
+    }
+
+    /// The first physical frame (innermost first) whose function, or one inlined into it,
+    /// is one of `names` (compared without `.constprop.0`-style suffixes).
+    pub fn find_frame(&self, ti: usize, names: &[&str]) -> Option<usize> {
+        self.frames[ti]
+            .iter()
+            .position(|f| f.names.iter().any(|(n, _)| names.contains(&base_name(n))))
+    }
+
+    /// Evidence naming frame `fi` of task `ti` (the matching inline name when one of
+    /// `names` matches, else the physical function).
+    pub fn frame_ev(&self, ti: usize, fi: usize, names: &[&str]) -> Evidence {
+        let f = &self.frames[ti][fi];
+        let (func, loc) = f
+            .names
+            .iter()
+            .find(|(n, _)| names.contains(&base_name(n)))
+            .or(f.names.last())
+            .cloned()
+            .unwrap_or_default();
+        Evidence {
+            frame: Some(f.no),
+            function: Some(func),
+            location: loc,
+            ..Default::default()
+        }
+    }
+
+    /// Stack words `(address, value)` from the innermost frame up to the end of frame `fi`.
+    pub fn stack_words(&self, ti: usize, fi: usize) -> Vec<(u64, u64)> {
+        let fr = &self.frames[ti];
+        let Some(first) = fr.first() else {
+            return vec![];
+        };
+        let lo = first.sp & !7;
+        let hi = fr.get(fi + 1).map_or(fr[fi].sp + 512, |f| f.sp);
+        self.read_words(lo, hi)
+    }
+
+    /// Every word of a task's stack from its innermost frame to the top of the stack.
+    pub fn whole_stack(&self, ti: usize) -> Vec<(u64, u64)> {
+        let t = &self.tasks[ti];
+        let Some(first) = self.frames[ti].first() else {
+            return vec![];
+        };
+        let top = t.stack + self.l.thread_size;
+        if first.sp < t.stack || first.sp >= top {
+            return vec![];
+        }
+        self.read_words(first.sp & !7, top)
+    }
+
+    fn read_words(&self, lo: u64, hi: u64) -> Vec<(u64, u64)> {
+        if hi <= lo || hi - lo > 32768 {
+            return vec![];
+        }
+        let mut buf = vec![0u8; (hi - lo) as usize];
+        if self.k.read(Kva(lo), &mut buf, "task stack").is_err() {
+            return vec![];
+        }
+        buf.chunks_exact(8)
+            .enumerate()
+            .map(|(i, w)| (lo + 8 * i as u64, u64::from_le_bytes(w.try_into().unwrap())))
+            .collect()
+    }
+
+    /// The physical frame of task `ti` whose range holds stack address `a`.
+    pub fn frame_of_addr(&self, ti: usize, a: u64) -> Option<usize> {
+        let fr = &self.frames[ti];
+        (0..fr.len()).find(|&i| fr[i].sp <= a && fr.get(i + 1).is_none_or(|n| a < n.sp))
+    }
+
+    /// Is `a` inside the kernel stack of task `ti`?
+    pub fn on_stack_of(&self, ti: usize, a: u64) -> bool {
+        let s = self.tasks[ti].stack;
+        s != 0 && a >= s && a < s + self.l.thread_size
+    }
+
+    /// Whose stack holds `a`, if any task's.
+    pub fn stack_owner(&self, a: u64) -> Option<usize> {
+        (0..self.tasks.len()).find(|&i| self.on_stack_of(i, a))
+    }
+
+    pub fn task_label(&self, ti: usize) -> String {
+        format!("{}:{}", self.tasks[ti].comm, self.tasks[ti].pid)
+    }
+
+    /// Find the on-stack waiter of task `ti` within frames `..=fi`: returns the waiter's
+    /// address, the ring's head (inside the waited object), and evidence.
+    pub fn find_waiter(
+        &self,
+        ti: usize,
+        fi: usize,
+        node_off: u64,
+        task_off: u64,
+        what: &str,
+    ) -> Option<(u64, u64, Evidence)> {
+        let me = self.tasks[ti].addr;
+        let k = self.k;
+        for (a, v) in self.stack_words(ti, fi) {
+            if v != me || a < task_off {
+                continue;
+            }
+            let w = a - task_off;
+            let node = w + node_off;
+            let Ok(next) = k.read_u64(Kva(node), "waiter.list.next") else {
+                continue;
+            };
+            if next == 0 || next % 8 != 0 {
+                continue;
+            }
+            if k.read_u64(Kva(next + 8), "list.prev") != Ok(node) {
+                continue;
+            }
+            let ring = k.list_walk(Kva(node), "wait list");
+            if ring.error.is_some() {
+                continue;
+            }
+            let heads: Vec<u64> = ring
+                .nodes
+                .iter()
+                .map(|n| n.0)
+                .filter(|&n| !self.is_waiter(n, node_off, task_off))
+                .collect();
+            if let [head] = heads.as_slice() {
+                let mut ev = Evidence::field(
+                    format!("{what}.task"),
+                    format!("{me:#x} ({})", self.task_label(ti)),
+                    Some(a),
+                );
+                if let Some(f) = self.frame_of_addr(ti, a) {
+                    let fr = &self.frames[ti][f];
+                    ev.frame = Some(fr.no);
+                    ev.function = fr.names.last().map(|n| n.0.clone());
+                    ev.location = fr.names.last().and_then(|n| n.1.clone());
+                }
+                ev.note = Some(format!(
+                    "on-stack {what} at {w:#x} linked into the wait list at {head:#x}"
+                ));
+                return Some((w, *head, ev));
+            }
+        }
+        None
+    }
+
+    /// A list node that is the `node_off` member of some task's on-stack waiter.
+    fn is_waiter(&self, n: u64, node_off: u64, task_off: u64) -> bool {
+        let Some(w) = n.checked_sub(node_off) else {
+            return false;
+        };
+        let Ok(t) = self.k.read_u64(Kva(w + task_off), "waiter.task") else {
+            return false;
+        };
+        self.by_addr
+            .get(&t)
+            .is_some_and(|&ti| self.on_stack_of(ti, n))
+    }
+
+    /// The name of a global at exactly `a`, else `None`.
+    pub fn symbol_at(&self, a: u64) -> Option<String> {
+        crate::rcu::symbolize(self.k, a).filter(|s| !s.contains('+'))
+    }
+
+    /// A name for an object at `a`: its symbol, `on the stack of X`, or the address.
+    pub fn object_label(&self, a: u64) -> String {
+        if let Some(s) = self.symbol_at(a) {
+            return s;
+        }
+        if let Some(ti) = self.stack_owner(a) {
+            return format!("{a:#x} (on the stack of {})", self.task_label(ti));
+        }
+        format!("{a:#x}")
+    }
+
+    /// Does the machine code of the function around `pc` reference `target` (a 32-bit
+    /// sign-extended immediate or a RIP-relative displacement)? Used to name likely SRCU
+    /// readers: a frame whose function passes `&domain` to `srcu_read_lock()`.
+    pub fn code_references(&self, func: &str, target: u64) -> bool {
+        let Some(sym) = self.k.di.symbol(func) else {
+            return false;
+        };
+        if sym.size == 0 || sym.size > 65536 {
+            return false;
+        }
+        let start = self.k.relocate(sym.addr, sym.module.is_some()).0;
+        let mut code = vec![0u8; sym.size as usize];
+        if self.k.read(Kva(start), &mut code, "function code").is_err() {
+            return false;
+        }
+        // Modules and the kernel image live in the top 2 GiB (-mcmodel=kernel): their
+        // addresses fit a sign-extended imm32 (`mov $quiesce_srcu, %rdi`).
+        let imm = target >= 0xffff_ffff_8000_0000;
+        (0..code.len().saturating_sub(3)).any(|i| {
+            let d = i32::from_le_bytes(code[i..i + 4].try_into().unwrap());
+            let abs = d as i64 as u64;
+            let rel = (start + i as u64 + 4).wrapping_add(d as i64 as u64);
+            // The instruction may end up to 4 bytes after the displacement (an immediate).
+            (imm && abs == target) || target.wrapping_sub(rel) <= 4
+        })
+    }
+}

@@ -1,0 +1,326 @@
+//! `quiesce explain`: numbered steps from each stuck task to its root cause. Each step is one
+//! hop of the wait graph with its evidence (frames with `file:line`, fields with values);
+//! hops through RCU / SRCU / workqueue / fanotify objects carry a short note on how that
+//! mechanism works, so the reader knows why the next hop is the next hop.
+
+use super::find::{ChainEnd, Finding, findings};
+use super::graph::{Evidence, Graph, NodeId, NodeKind};
+use crate::report::Report;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub n: usize,
+    pub text: String,
+    pub evidence: Vec<Evidence>,
+    /// How the mechanism behind this hop works, in a few sentences.
+    pub teaching: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Walk {
+    pub finding: Finding,
+    pub steps: Vec<Step>,
+    pub root_cause: String,
+}
+
+/// What the pasted text held, for `explain --log`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TextSummary {
+    pub total_lines: usize,
+    pub unparsed_lines: usize,
+    pub unparsed_samples: Vec<(usize, String)>,
+    /// `N× funcs…: comm:pid, …` per group of identical stacks.
+    pub stack_groups: Vec<String>,
+    /// Stall lines decoded field by field: `field = raw: meaning`.
+    pub decoded: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Explanation {
+    pub source: String,
+    pub graph: Graph,
+    pub findings: Vec<Walk>,
+    /// Blocked tasks whose wait was not decoded (label and where they sleep).
+    pub undecoded: Vec<String>,
+    pub text_summary: Option<TextSummary>,
+}
+
+pub const TEACH_SRCU: &str = "SRCU: each srcu_struct is its own domain. srcu_read_lock() picks the domain's current index (0/1) and bumps this CPU's lock counter for it; srcu_read_unlock() bumps the unlock counter of the same index. Readers may sleep. A grace period (run by the process_srcu work) waits for the non-current index to drain, flips the index, then waits for the old one to drain; only then does the callback that synchronize_srcu() queued (wakeme_after_rcu) complete the waiter. Counters say how many readers are inside (Σlocks − Σunlocks), never which tasks: so a reader that never calls srcu_read_unlock() — often because it is blocked itself — hangs every synchronize_srcu() on that domain. SRCU has no stall warning; only the hung-task detector notices.";
+pub const TEACH_RCU: &str = "RCU: a grace period ends once every CPU has passed a quiescent state (context switch, idle, user mode) and no reader preempted inside rcu_read_lock() that started before it remains. The rcu_node tree tracks this: each leaf's qsmask has a bit per CPU still owing a quiescent state. A CPU spinning in the kernel with preemption or interrupts disabled never reports one and holds every grace period — and every synchronize_rcu() and call_rcu() callback — behind it; after ~21 s the stall warning names it.";
+pub const TEACH_CPU: &str = "A holdout CPU: the task running there is what must schedule, return to user mode or go idle for the grace period to end. Look at its stack: a loop with preemption disabled, a spinlock, or interrupts off.";
+pub const TEACH_WORK: &str = "Workqueues: flush_work() queues a barrier work right behind the target (or on the worker already running it) and sleeps on the barrier's completion, so the flusher waits for the target work function to return. The worker executing it is found by its struct worker.current_work; if that worker is itself blocked, the flush is blocked on that wait.";
+pub const TEACH_FANOTIFY: &str = "fanotify permission events: a process opening (or reading) a watched file sleeps until the listener reads the event from its fanotify fd and writes FAN_ALLOW or FAN_DENY. If the listener never answers — stopped, busy, or waiting on something the blocked task holds — every access to the watched files hangs. Since ~5.1 this wait is killable and the hung-task detector does not report it.";
+pub const TEACH_RWSEM: &str = "rwsem: a writer waits until every reader has left. Readers are not recorded (owner only names the last reader, as a hint), so the holders are found by looking for tasks that took down_read() on it and have not returned.";
+pub const TEACH_MUTEX: &str = "mutex: owner (with the low 3 flag bits masked) is the task holding it; waiters queue an on-stack struct mutex_waiter on lock->wait_list. If the owner waits for something the waiter holds, nothing can move: a deadlock.";
+
+fn teaching(kind: NodeKind) -> Option<&'static str> {
+    match kind {
+        NodeKind::SrcuDomain => Some(TEACH_SRCU),
+        NodeKind::RcuGp | NodeKind::RcuGpExpedited => Some(TEACH_RCU),
+        NodeKind::Cpu => Some(TEACH_CPU),
+        NodeKind::WorkItem | NodeKind::WorkerPool => Some(TEACH_WORK),
+        NodeKind::FanotifyGroup => Some(TEACH_FANOTIFY),
+        NodeKind::Rwsem => Some(TEACH_RWSEM),
+        NodeKind::Mutex => Some(TEACH_MUTEX),
+        _ => None,
+    }
+}
+
+fn fields_words(g: &Graph, id: NodeId) -> String {
+    let Some(n) = g.get(id) else {
+        return String::new();
+    };
+    let keep = [
+        "state",
+        "in",
+        "owner",
+        "done",
+        "readers[0]",
+        "readers[1]",
+        "waits_on_idx",
+        "gp_seq",
+        "func",
+        "expires_in_jiffies",
+        "count",
+        "gp_state",
+    ];
+    let f: Vec<String> = n
+        .fields
+        .iter()
+        .filter(|(k, _)| keep.contains(&k.as_str()))
+        .map(|(k, v)| format!("{k} = {v}"))
+        .collect();
+    if f.is_empty() {
+        String::new()
+    } else {
+        format!(" [{}]", f.join(", "))
+    }
+}
+
+fn walk(g: &Graph, f: &Finding) -> Walk {
+    let mut steps = Vec::new();
+    let mut taught: Vec<&'static str> = Vec::new();
+    let mut push = |text: String, evidence: Vec<Evidence>, kind: Option<NodeKind>| {
+        let t = kind.and_then(teaching).filter(|t| !taught.contains(t));
+        if let Some(t) = t {
+            taught.push(t);
+        }
+        steps.push(Step {
+            n: steps.len() + 1,
+            text,
+            evidence,
+            teaching: t,
+        });
+    };
+    for &ei in &f.chain.edges {
+        let e = &g.edges[ei];
+        let what = e
+            .what
+            .as_deref()
+            .map(|w| format!(" ({w})"))
+            .unwrap_or_default();
+        let cand = if e.candidate { " — candidate" } else { "" };
+        push(
+            format!(
+                "{} {}{} {}{} {} {}{}{}",
+                e.from.kind.name(),
+                g.label(e.from),
+                fields_words(g, e.from),
+                e.kind.verb(),
+                what,
+                e.to.kind.name(),
+                g.label(e.to),
+                fields_words(g, e.to),
+                cand
+            ),
+            e.evidence.clone(),
+            Some(e.to.kind),
+        );
+    }
+    // Tasks that wait the same way or hang behind a cycle.
+    for &t in f.tasks.iter().skip(1) {
+        if f.cycle.contains(&t) || f.chain.nodes.first() == Some(&t) {
+            continue;
+        }
+        if let Some(e) = g.out_edges(t).next() {
+            let what = e
+                .what
+                .as_deref()
+                .map(|w| format!(" ({w})"))
+                .unwrap_or_default();
+            push(
+                format!(
+                    "also: {} {} {}{} {} {}",
+                    t.kind.name(),
+                    g.label(t),
+                    e.kind.verb(),
+                    what,
+                    e.to.kind.name(),
+                    g.label(e.to)
+                ),
+                e.evidence.iter().take(1).cloned().collect(),
+                None,
+            );
+        }
+    }
+    let last = *f.chain.nodes.last().unwrap();
+    let root_cause = match &f.chain.end {
+        ChainEnd::Cycle { .. } if !f.cycle.is_empty() => {
+            let tasks: Vec<String> = f
+                .cycle
+                .iter()
+                .filter(|n| n.kind == NodeKind::Task)
+                .map(|&n| g.label(n))
+                .collect();
+            format!(
+                "a cycle: {} each hold what the next one waits for; none can proceed until one of them is killed or the lock order is fixed",
+                tasks.join(" and ")
+            )
+        }
+        ChainEnd::Cycle { .. } => "the chain loops back on itself".into(),
+        ChainEnd::Running => format!(
+            "{} {} is running and never gives the CPU a quiescent state / never releases what it holds (a stall or livelock, not a sleep)",
+            last.kind.name(),
+            g.label(last)
+        ),
+        ChainEnd::NoWaker { why } => format!("no waker found: {why}"),
+        ChainEnd::Timer => format!(
+            "{} ends in a timed sleep: the holder sleeps (possibly in a loop) while holding what the others wait for",
+            g.label(last)
+        ),
+        ChainEnd::Unknown { why } => {
+            let extra = g
+                .get(last)
+                .map(|n| {
+                    let st = n
+                        .fields
+                        .iter()
+                        .find(|(k, _)| k == "state")
+                        .map(|x| x.1.clone());
+                    let inn = n
+                        .fields
+                        .iter()
+                        .find(|(k, _)| k == "in")
+                        .map(|x| x.1.clone());
+                    match (st, inn) {
+                        (Some(s), Some(i)) => format!(" ({} is in state {s}, in {i})", n.label),
+                        _ => String::new(),
+                    }
+                })
+                .unwrap_or_default();
+            format!("{why}{extra}")
+        }
+    };
+    Walk {
+        finding: f.clone(),
+        steps,
+        root_cause,
+    }
+}
+
+/// Findings of a graph, each walked step by step.
+pub fn explain(g: Graph) -> Explanation {
+    let fs = findings(&g);
+    let findings = fs.iter().map(|f| walk(&g, f)).collect();
+    let undecoded = g
+        .nodes
+        .iter()
+        .filter(|n| n.id.kind == NodeKind::Task)
+        .filter(|n| n.fields.iter().any(|(k, _)| k == "wait"))
+        .map(|n| {
+            let w = n
+                .fields
+                .iter()
+                .find(|(k, _)| k == "wait")
+                .map(|x| x.1.clone());
+            let i = n
+                .fields
+                .iter()
+                .find(|(k, _)| k == "in")
+                .map(|x| x.1.clone());
+            format!(
+                "{} in {}: {}",
+                n.label,
+                i.unwrap_or_else(|| "?".into()),
+                w.unwrap_or_default()
+            )
+        })
+        .collect();
+    Explanation {
+        source: g.source.clone(),
+        graph: g,
+        findings,
+        undecoded,
+        text_summary: None,
+    }
+}
+
+impl Report for Explanation {
+    fn text(&self) -> String {
+        let mut s = format!(
+            "{} finding(s) from the {} ({} nodes, {} edges)\n",
+            self.findings.len(),
+            self.source,
+            self.graph.nodes.len(),
+            self.graph.edges.len()
+        );
+        if let Some(t) = &self.text_summary {
+            s.push_str(&format!(
+                "text: {} lines, {} not understood (counted, skipped)\n",
+                t.total_lines, t.unparsed_lines
+            ));
+            for g in &t.stack_groups {
+                s.push_str(&format!("  stacks: {g}\n"));
+            }
+            for d in &t.decoded {
+                s.push_str(&format!("  decoded: {d}\n"));
+            }
+        }
+        for w in &self.findings {
+            let f = &w.finding;
+            s.push_str(&format!(
+                "\n== {}. [{:?}] {}\n   {}\n",
+                f.rank, f.kind, f.title, f.explanation
+            ));
+            for st in &w.steps {
+                s.push_str(&format!("  {}. {}\n", st.n, st.text));
+                for e in &st.evidence {
+                    s.push_str(&format!("       {}\n", e.describe()));
+                }
+                if let Some(t) = st.teaching {
+                    s.push_str(&format!("       ▸ {t}\n"));
+                }
+            }
+            s.push_str(&format!("  ⇒ root cause: {}\n", w.root_cause));
+        }
+        if !self.undecoded.is_empty() {
+            s.push_str("\nblocked, wait not decoded:\n");
+            for u in &self.undecoded {
+                s.push_str(&format!("  {u}\n"));
+            }
+        }
+        for e in &self.graph.errors {
+            s.push_str(&format!("PARTIAL: {e}\n"));
+        }
+        s
+    }
+}
+
+/// `quiesce waitgraph`: the graph, text (one line per edge) or dot.
+#[derive(Debug, Clone, Serialize)]
+pub struct WaitGraphReport {
+    pub graph: Graph,
+    #[serde(skip)]
+    pub dot: bool,
+}
+
+impl Report for WaitGraphReport {
+    fn text(&self) -> String {
+        if self.dot {
+            self.graph.dot()
+        } else {
+            self.graph.text()
+        }
+    }
+}
