@@ -249,10 +249,11 @@ fn hang_explain_snapshot() {
     let got = normalize(&e.text());
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/explain_hang.txt");
-    if std::env::var("QUIESCE_UPDATE_SNAPSHOTS").is_ok() || !path.exists() {
+    if std::env::var("QUIESCE_UPDATE_SNAPSHOTS").is_ok() {
         std::fs::write(&path, &got).unwrap();
     }
-    let want = std::fs::read_to_string(&path).unwrap();
+    let want = std::fs::read_to_string(&path)
+        .expect("tests/snapshots/explain_hang.txt (QUIESCE_UPDATE_SNAPSHOTS=1 writes it)");
     assert_eq!(
         got, want,
         "explain text changed (QUIESCE_UPDATE_SNAPSHOTS=1 to accept)"
