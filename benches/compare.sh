@@ -61,6 +61,20 @@ prog.set_core_dump(sys.argv[1])
 prog.load_debug_info([sys.argv[2]])
 print(prog["init_task"].comm)
 PY
+cat >"$tmp/bt.py" <<'PY'
+import sys, drgn
+from drgn.helpers.linux.pid import for_each_task
+prog = drgn.Program()
+prog.set_core_dump(sys.argv[1])
+prog.load_debug_info([sys.argv[2]])
+for t in for_each_task(prog):
+    try:
+        for f in prog.stack_trace(t):
+            print(f.name)
+    except Exception as e:
+        print("error", e)
+PY
+printf 'foreach bt\nquit\n' >"$tmp/bt.crash"
 printf 'ps\nquit\n' >"$tmp/ps.crash"
 printf 'p init_task.comm\nquit\n' >"$tmp/print.crash"
 
@@ -85,10 +99,11 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 mib() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
 
 declare -A res
-for case in ps print; do
+for case in ps print bt; do
     case $case in
     ps) qargs=(ps) ;;
     print) qargs=(print init_task.comm) ;;
+    bt) qargs=(bt --all) ;;
     esac
     echo "running $case: quiesce (cold)" >&2
     res[$case.cold]=$(QUIESCE_INDEX_CACHE=0 run "$case.cold" "$QUIESCE" "${qargs[@]}" -c "$dump" -s "$vmlinux")
@@ -117,7 +132,7 @@ done
     echo
     echo "| case | quiesce | time quiesce/drgn | time quiesce/crash | RSS quiesce/drgn | RSS quiesce/crash |"
     echo "|---|---|---|---|---|---|"
-    for case in ps print; do
+    for case in ps print bt; do
         read -r ds dk <<<"${res[$case.drgn]}"
         read -r cs ck <<<"${res[$case.crash]}"
         for q in cold warm; do
@@ -125,25 +140,23 @@ done
             echo "| open + $case | $q | $(ratio "$qs" "$ds") | $(ratio "$qs" "$cs") | $(ratio "$qk" "$dk") | $(ratio "$qk" "$ck") |"
         done
     done
-    echo "| open + backtrace of every task | | TODO: \`quiesce bt --all\` is not on main yet | | | |"
     echo
     echo "## Raw numbers (median seconds, median MiB)"
     echo
     echo "| case | quiesce cold s | quiesce warm s | drgn s | crash s | quiesce cold MiB | quiesce warm MiB | drgn MiB | crash MiB |"
     echo "|---|---|---|---|---|---|---|---|---|"
-    for case in ps print; do
+    for case in ps print bt; do
         read -r qs qk <<<"${res[$case.cold]}"
         read -r ws wk <<<"${res[$case.warm]}"
         read -r ds dk <<<"${res[$case.drgn]}"
         read -r cs ck <<<"${res[$case.crash]}"
         echo "| open + $case | $qs | $ws | $ds | $cs | $(mib "$qk") | $(mib "$wk") | $(mib "$dk") | $(mib "$ck") |"
     done
-    echo "| open + backtrace of every task | TODO | TODO | TODO | TODO | TODO | TODO | TODO | TODO |"
     echo
     echo "All runs (seconds, KiB):"
     echo
     echo '```'
-    for case in ps print; do
+    for case in ps print bt; do
         for tool in cold warm drgn crash; do
             echo "$case $tool: $(tr '\n' ';' <"$tmp/$case.$tool.times")"
         done
