@@ -1,0 +1,85 @@
+//! The CLI on pasted text (no dump): `explain --log` and `waitgraph --log`, text, JSON and
+//! DOT, over the seed logs kept in fixtures/seeds/.
+
+use std::process::Command;
+
+fn quiesce(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_quiesce"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn explain_the_fanotify_srcu_deadlock_from_a_crash_session() {
+    let (rc, out, err) = quiesce(&[
+        "explain",
+        "--log",
+        "fixtures/seeds/000_crash_foreach_bt_fanotify.txt",
+    ]);
+    assert_eq!(rc, 0, "{err}");
+    assert!(out.contains("[Deadlock]"), "{out}");
+    assert!(
+        out.contains("fanotify07:916") && out.contains("fsnotify_mark_srcu"),
+        "{out}"
+    );
+    // The 16 identical reader stacks are grouped and the unparsed notes counted.
+    assert!(out.contains("16× fanotify_handle_event"), "{out}");
+    assert!(out.contains("57 not understood"), "{out}");
+}
+
+#[test]
+fn stall_log_as_json_and_dot() {
+    let seed = "fixtures/seeds/002_lkml_rcu_self_detected_stall.txt";
+    let (rc, out, err) = quiesce(&["explain", "--json", "--log", seed]);
+    assert_eq!(rc, 0, "{err}");
+    let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let f = &j["findings"][0]["finding"];
+    assert_eq!(f["kind"], "stall");
+    assert_eq!(f["title"], "rcu_sched grace period is held up by CPU 1");
+    let steps = j["findings"][0]["steps"].as_array().unwrap();
+    let fields: Vec<(&str, &str)> = steps[0]["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| Some((e["field"].as_str()?, e["value"].as_str()?)))
+        .collect();
+    assert!(fields.contains(&("softirq", "33/33")), "{fields:?}");
+    assert!(fields.contains(&("fqs", "1")), "{fields:?}");
+    assert!(fields.contains(&("flag irq-work", "!")), "{fields:?}");
+
+    let (rc, dot, _) = quiesce(&["waitgraph", "--dot", "--log", seed]);
+    assert_eq!(rc, 0);
+    assert!(dot.starts_with("digraph waits {"), "{dot}");
+    assert!(
+        dot.contains("\"cpu_1\" -> \"task_22\" [label=\"is running\"]"),
+        "{dot}"
+    );
+}
+
+#[test]
+fn prose_gives_no_findings_and_counts_every_line() {
+    let (rc, out, _) = quiesce(&["explain", "--log", "fixtures/seeds/003_nocb_race_prose.txt"]);
+    assert_eq!(rc, 0);
+    assert!(out.contains("0 finding"), "{out}");
+    assert!(out.contains("22 not understood"), "{out}");
+}
+
+#[test]
+fn a_missing_log_file_is_one_error_line() {
+    let (rc, _, err) = quiesce(&["explain", "--log", "no/such/file.txt"]);
+    assert_eq!(rc, 1);
+    assert_eq!(
+        err.lines()
+            .filter(|l| l.starts_with("quiesce: error:"))
+            .count(),
+        1,
+        "{err}"
+    );
+}
