@@ -225,6 +225,7 @@ fn backtrace_pane_snapshot() {
         backtrace: Some(&bt),
         unwinding: false,
         scroll: 0,
+        cursor: 0,
         focused: true,
         theme: &theme,
     };
@@ -269,9 +270,14 @@ fn log_pane_snapshot_and_highlights() {
     ];
     for name in ["dark", "light"] {
         let theme = Theme::preset(name).unwrap();
+        let decoded = Default::default();
+        let expanded = Default::default();
         let view = LogView {
             records: &records,
             errors: &[],
+            decoded: &decoded,
+            expanded: &expanded,
+            cursor: 0,
             scroll: 0,
             focused: false,
             theme: &theme,
@@ -292,12 +298,12 @@ fn log_pane_snapshot_and_highlights() {
 fn placeholder_and_whole_screen_snapshot() {
     let mut app = sample_app();
     app.title = "hang.elf 6.1.0-28-amd64".into();
-    app.handle(Action::ShowSrcu);
+    app.handle(Action::ShowWaitGraph);
     let theme = Theme::preset("dark").unwrap();
     let buf = render(100, 14, |a, b| panes::draw(&app, &theme, a, b));
     let text = buffer_text(&buf);
-    assert!(text.contains("SRCU: not yet available."), "{text}");
-    snapshot("screen_srcu_placeholder", &text);
+    assert!(text.contains("Wait graph: not yet available."), "{text}");
+    snapshot("screen_graph_placeholder", &text);
 }
 
 #[test]
@@ -525,6 +531,7 @@ fn real_fixture_tasks_and_backtrace() {
         backtrace: app.backtrace_of(t),
         unwinding: false,
         scroll: 0,
+        cursor: 0,
         focused: true,
         theme: &theme,
     };
