@@ -849,3 +849,239 @@ fn source_pane_opens_at_the_frame_with_annotations_and_notes() {
         "sleeps here"
     );
 }
+
+// ---- the real fixture: SRCU, RCU, source, log ----------------------------------------
+
+/// Open a bookworm dump through the jobs and wait until every job is done.
+fn open_real(dump: &str) -> Option<(App, Jobs, std::sync::mpsc::Receiver<UiEvent>)> {
+    let (_, vmlinux, modules) = hang_fixture()?;
+    let dir = common::fixtures_root().join("bookworm/dumps");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let jobs = Jobs::new(
+        tx,
+        quiesce::cli::Target {
+            core: dir.join(dump),
+            symbols: vec![vmlinux, modules],
+            json: false,
+        },
+    );
+    let mut app = App::new(Keymap::preset("default").unwrap(), 200, 60);
+    jobs.open();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    loop {
+        let ev = rx
+            .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+            .unwrap_or_else(|e| panic!("jobs finish in time ({e}): {:?}", app.jobs));
+        app.handle_event(ev);
+        let done = |n: &str| app.jobs.iter().any(|j| j.name == n && j.finished);
+        if done("unwind tasks") && done("decode srcu") && done("decode rcu") && !app.busy() {
+            break;
+        }
+    }
+    for j in &app.jobs {
+        assert!(j.error.is_none(), "{}: {:?}", j.name, j.error);
+    }
+    Some((app, jobs, rx))
+}
+
+/// The source tree `fixtures/source.sh` unpacks, or `None` (skip) when absent and not required.
+fn source_tree() -> Option<PathBuf> {
+    let p = common::fixtures_root().join("src/linux-source-6.1");
+    if p.join("kernel/rcu/srcutree.c").exists() {
+        return Some(p);
+    }
+    assert!(
+        !std::env::var("QUIESCE_REQUIRE_FIXTURES").is_ok_and(|v| v == "1"),
+        "missing {} (run fixtures/source.sh)",
+        p.display()
+    );
+    eprintln!(
+        "SKIP: no source tree at {} (fixtures/source.sh)",
+        p.display()
+    );
+    None
+}
+
+fn screen(app: &App) -> String {
+    let theme = Theme::preset("dark").unwrap();
+    buffer_text(&render(app.size.width, app.size.height, |a, b| {
+        panes::draw(app, &theme, a, b)
+    }))
+}
+
+/// Replace `<!-- NAME -->`…`<!-- /NAME -->` in docs/user-guide.md (with UPDATE_DOCS=1).
+fn update_doc(name: &str, body: &str) {
+    if !std::env::var("UPDATE_DOCS").is_ok_and(|v| v == "1") {
+        return;
+    }
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/user-guide.md");
+    let doc = std::fs::read_to_string(&p).unwrap();
+    let (open, close) = (format!("<!-- {name} -->\n"), format!("<!-- /{name} -->"));
+    let a = doc
+        .find(&open)
+        .unwrap_or_else(|| panic!("no {open} in the guide"))
+        + open.len();
+    let b = a + doc[a..].find(&close).unwrap();
+    std::fs::write(&p, format!("{}{body}{}", &doc[..a], &doc[b..])).unwrap();
+}
+
+fn picture(text: &str) -> String {
+    format!("```text\n{text}```\n")
+}
+
+#[test]
+fn real_fixture_srcu_source_and_log() {
+    let Some((mut app, jobs, rx)) = open_real("hang.elf") else {
+        return;
+    };
+    app.handle_event(UiEvent::Resize(180, 42));
+    update_doc(
+        "pane:backtrace",
+        &picture(&{
+            let t = app
+                .tasks
+                .iter()
+                .find(|t| t.comm == "qh_srcu_sync")
+                .unwrap()
+                .addr;
+            app.select_task(t);
+            screen(&app)
+        }),
+    );
+    // SRCU: quiesce_srcu is listed first (active) with its reader on idx 0.
+    app.handle_key(Key::ch('3'));
+    let text = screen(&app);
+    println!("{text}");
+    let row = text
+        .lines()
+        .find(|l| l.contains("quiesce_srcu"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        row.contains("SCAN2") && row.contains("       1        0"),
+        "{row}"
+    );
+    assert!(text.contains("GP waits on idx 0"), "{text}");
+    assert!(text.contains("→ wakes 106 qh_srcu_sync"), "{text}");
+    assert!(text.contains("GP work: timer work"), "{text}");
+    update_doc("pane:srcu", &picture(&text));
+    // Enter on the waiter row jumps to the task.
+    let rows = app.rows(Pane::Srcu);
+    let w = rows
+        .iter()
+        .position(|r| r.plain().starts_with("waiter: "))
+        .unwrap();
+    app.set_cursor(Pane::Srcu, w);
+    app.handle_key(Key::plain(KeyCode::Enter));
+    assert_eq!(app.right, Pane::Backtrace);
+    assert_eq!(app.selected_task().unwrap().comm, "qh_srcu_sync");
+
+    // RCU on the hang dump: idle, no holdouts.
+    app.handle_key(Key::ch('4'));
+    let text = screen(&app);
+    assert!(
+        text.contains("rcu_preempt") && text.contains("no holdout CPUs"),
+        "{text}"
+    );
+
+    // Log: the hung-task report expands into its decoded fields.
+    app.handle_key(Key::ch('2'));
+    let rows = app.rows(Pane::Log);
+    let hung = rows
+        .iter()
+        .position(|r| matches!(r.target, Some(quiesce::tui::rows::Target::LogRecord(_))))
+        .expect("a decoded report in the log");
+    app.set_cursor(Pane::Log, hung);
+    app.handle_key(Key::plain(KeyCode::Enter));
+    let text = screen(&app);
+    println!("{text}");
+    assert!(text.contains("(decoded)") && text.contains("│ "), "{text}");
+    update_doc("pane:log", &picture(&text));
+
+    // Source: the __synchronize_srcu frame of qh_srcu_sync.
+    let Some(root) = source_tree() else { return };
+    app.source_root = Some(root);
+    let t = app
+        .tasks
+        .iter()
+        .find(|t| t.comm == "qh_srcu_sync")
+        .unwrap()
+        .addr;
+    app.select_task(t);
+    app.handle_key(Key::ch('1'));
+    let bt = app.backtrace_of(app.selected_task().unwrap()).unwrap();
+    let i = bt
+        .frames
+        .iter()
+        .position(|f| f.function.as_deref() == Some("__synchronize_srcu"))
+        .unwrap();
+    app.set_cursor(Pane::Backtrace, i + 1);
+    let eff = app.handle_key(Key::plain(KeyCode::Enter));
+    let Some(Effect::OpenSource { file, line, .. }) = eff.first().cloned() else {
+        panic!("{eff:?}")
+    };
+    assert!(file.ends_with("kernel/rcu/srcutree.c"), "{file}");
+    quiesce::tui::run_effects(&jobs, None, eff);
+    loop {
+        let ev = rx.recv_timeout(std::time::Duration::from_secs(60)).unwrap();
+        let src = matches!(ev, UiEvent::Job(JobMsg::Source(_)));
+        app.handle_event(ev);
+        if src {
+            break;
+        }
+    }
+    let f = app.source.as_ref().expect("source opened");
+    assert_eq!(f.line, line);
+    let text = screen(&app);
+    println!("{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.contains(&format!("▶{line} ")) && l.contains("← 1 task blocks here: 106")),
+        "{text}"
+    );
+    update_doc("pane:source", &picture(&text));
+}
+
+#[test]
+fn real_fixture_rcu_holdout_jumps_to_its_task() {
+    let Some((mut app, _jobs, _rx)) = open_real("rcustall.elf") else {
+        return;
+    };
+    app.handle_event(UiEvent::Resize(140, 40));
+    app.handle_key(Key::ch('4'));
+    let text = screen(&app);
+    println!("{text}");
+    assert!(text.contains("RCU_GP_WAIT_FQS"), "{text}");
+    assert!(
+        text.contains("holdout CPU 1 running") && text.contains("qh_rcu_staller [RU]"),
+        "{text}"
+    );
+    update_doc("pane:rcu", &picture(&text));
+    // The holdout's CPU row is in the holdout style.
+    let rows = app.rows(Pane::Rcu);
+    let h = rows
+        .iter()
+        .position(|r| r.plain().starts_with("holdout CPU 1"))
+        .unwrap();
+    assert_eq!(rows[h].cells[0].scope, "ui.rcu.holdout");
+    app.set_cursor(Pane::Rcu, h);
+    app.handle_key(Key::plain(KeyCode::Enter));
+    assert_eq!(app.right, Pane::Backtrace);
+    assert_eq!(app.selected_task().unwrap().comm, "qh_rcu_staller");
+}
+
+#[test]
+fn user_guide_key_table_is_generated_from_the_registry() {
+    let km = Keymap::preset("default").unwrap();
+    let mut t = String::from("| Keys | Action | What it does |\n|---|---|---|\n");
+    for (keys, id, desc) in km.help() {
+        let keys: Vec<String> = keys.split(' ').map(|k| format!("`{k}`")).collect();
+        t.push_str(&format!("| {} | `{id}` | {desc} |\n", keys.join(" ")));
+    }
+    update_doc("keys", &t);
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/user-guide.md");
+    let doc = std::fs::read_to_string(p).unwrap();
+    assert!(
+        doc.contains(&t),
+        "docs/user-guide.md's key table is stale: UPDATE_DOCS=1 cargo test --test tui user_guide"
+    );
+}

@@ -632,6 +632,8 @@ impl App {
             Target::LogRecord(i) => {
                 if !self.log_expanded.remove(&i) {
                     self.log_expanded.insert(i);
+                    // Show the decoded fields: the report's line goes to the top.
+                    self.scroll.insert(Pane::Log, self.cursor_of(Pane::Log));
                 }
                 vec![]
             }
