@@ -1,20 +1,31 @@
 #!/usr/bin/env bash
-# End-to-end smoke test of the TUI in tmux: open the fixture, fuzzy-find qh_srcu_sync, check
-# its backtrace shows synchronize_srcu, quit with q and check the terminal is restored.
-# Usage: tests/e2e_tui.sh QUIESCE_BIN DUMP VMLINUX [MODULES]
+# End-to-end test of the TUI in tmux: open the fixture, fuzzy-find qh_srcu_sync, check its
+# backtrace shows synchronize_srcu, the SRCU pane shows quiesce_srcu with its reader; with a
+# source tree, open the source at the __synchronize_srcu frame and add a note; quit with q
+# and check the terminal is restored; reopen and find the note again.
+# Usage: tests/e2e_tui.sh QUIESCE_BIN DUMP VMLINUX [MODULES] [KERNEL_SRC]
 set -euo pipefail
-BIN=$1 DUMP=$2 VMLINUX=$3 MODULES=${4:-}
+BIN=$1 REAL_DUMP=$2 VMLINUX=$3 MODULES=${4:-} SRC=${5:-}
 S=quiesce-e2e-$$
 SYMS=(-s "$VMLINUX")
 [ -n "$MODULES" ] && SYMS+=(-s "$MODULES")
-cleanup() { tmux kill-session -t "$S" 2>/dev/null || true; }
+[ -n "$SRC" ] && SYMS+=(--source "$SRC")
+# The dump through a symlink in a scratch directory: notes are saved beside it, not beside
+# the shared fixture.
+WORK=$(mktemp -d)
+DUMP=$WORK/$(basename "$REAL_DUMP")
+ln -s "$REAL_DUMP" "$DUMP"
+cleanup() { tmux kill-session -t "$S" 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; echo "--- screen:"; tmux capture-pane -p -t "$S" || true; exit 1; }
 
 # A fresh config dir: the user's keymap and theme must not change the test.
-export XDG_CONFIG_HOME=$(mktemp -d)
-tmux new-session -d -s "$S" -x 140 -y 40 \
-  "env XDG_CONFIG_HOME=$XDG_CONFIG_HOME QUIESCE_KEYMAP=default $(printf '%q ' "$BIN" -c "$DUMP" "${SYMS[@]}"); echo EXITED:\$?; sleep 60"
+export XDG_CONFIG_HOME=$WORK/config XDG_DATA_HOME=$WORK/data
+start() {
+  tmux new-session -d -s "$S" -x 200 -y 45 \
+    "env XDG_CONFIG_HOME=$XDG_CONFIG_HOME XDG_DATA_HOME=$XDG_DATA_HOME QUIESCE_KEYMAP=default $(printf '%q ' "$BIN" -c "$DUMP" "${SYMS[@]}"); echo EXITED:\$?; sleep 60"
+}
+start
 
 wait_for() { # pattern, seconds
   for _ in $(seq 1 $(($2 * 5))); do
@@ -46,8 +57,56 @@ wait_for 'Backtrace · 106 qh_srcu_sync' 20 || fail "backtrace pane not showing 
 screen | grep -q 'synchronize_srcu' || fail "no synchronize_srcu in the backtrace pane"
 screen
 
+# The SRCU pane: quiesce_srcu in SCAN2 with one reader on idx 0, and its waiter.
+tmux send-keys -t "$S" 3
+wait_for 'SRCU · ' 20 || fail "SRCU pane did not open"
+wait_for 'quiesce_srcu  *SCAN2  *1  *0 ' 60 || fail "quiesce_srcu with its reader not shown"
+screen | grep -q 'waiter: 106 qh_srcu_sync' || fail "no waiter row in the SRCU pane"
+screen
+# Back to the task table (focus), the selected task is still qh_srcu_sync.
+tmux send-keys -t "$S" Escape
+
+if [ -n "$SRC" ]; then
+  # o on the task opens its first frame outside the scheduler: __synchronize_srcu.
+  tmux send-keys -t "$S" o
+  wait_for 'Source · kernel/rcu/srcutree.c' 30 || fail "source pane did not open srcutree.c"
+  wait_for '← 1 task blocks here: 106' 10 || fail "no blocking annotation"
+  tmux send-keys -t "$S" n
+  wait_for 'Note on kernel/rcu/srcutree.c' 10 || fail "note overlay did not open"
+  tmux send-keys -t "$S" -l 'e2e-note'
+  tmux send-keys -t "$S" Enter
+  wait_for 'notes saved to' 10 || fail "note not saved"
+  wait_for '✎ e2e-note' 10 || fail "note not shown inline"
+  [ -f "$DUMP.quiesce-notes.json" ] || fail "no notes file beside the dump"
+  screen
+fi
+
 tmux send-keys -t "$S" q
 wait_for 'EXITED:0' 20 || fail "quiesce did not exit with 0 after q"
 [ "$(tmux display -p -t "$S" '#{alternate_on}')" = 0 ] || fail "alternate screen still on"
 [ "$(tmux display -p -t "$S" '#{mouse_any_flag}')" = 0 ] || fail "mouse reporting still on"
+
+if [ -n "$SRC" ]; then
+  # Reopen: the note is loaded and shown at its line again.
+  tmux kill-session -t "$S"
+  start
+  wait_for ' tasks · sort pid' 120 || fail "task table never appeared (second run)"
+  wait_for 'unwind' 5 || true
+  for _ in $(seq 1 600); do
+    screen | tail -n 1 | grep -qE '[0-9]+/[0-9]+ \([0-9]+%\)' || break
+    sleep 0.2
+  done
+  tmux send-keys -t "$S" C-p
+  wait_for 'Find ·' 10 || fail "finder did not open (second run)"
+  tmux send-keys -t "$S" -l 'qh_srcu_sync'
+  wait_for 'task   qh_srcu_sync 106' 20 || fail "task not found (second run)"
+  tmux send-keys -t "$S" Enter
+  wait_for 'Backtrace · 106 qh_srcu_sync' 20 || fail "backtrace (second run)"
+  tmux send-keys -t "$S" o
+  wait_for 'Source · kernel/rcu/srcutree.c' 30 || fail "source pane (second run)"
+  wait_for '✎ e2e-note' 10 || fail "the note did not survive a restart"
+  screen
+  tmux send-keys -t "$S" q
+  wait_for 'EXITED:0' 20 || fail "second run did not exit with 0"
+fi
 echo "PASS"

@@ -225,6 +225,7 @@ fn backtrace_pane_snapshot() {
         backtrace: Some(&bt),
         unwinding: false,
         scroll: 0,
+        cursor: 0,
         focused: true,
         theme: &theme,
     };
@@ -269,9 +270,14 @@ fn log_pane_snapshot_and_highlights() {
     ];
     for name in ["dark", "light"] {
         let theme = Theme::preset(name).unwrap();
+        let decoded = Default::default();
+        let expanded = Default::default();
         let view = LogView {
             records: &records,
             errors: &[],
+            decoded: &decoded,
+            expanded: &expanded,
+            cursor: 0,
             scroll: 0,
             focused: false,
             theme: &theme,
@@ -292,12 +298,12 @@ fn log_pane_snapshot_and_highlights() {
 fn placeholder_and_whole_screen_snapshot() {
     let mut app = sample_app();
     app.title = "hang.elf 6.1.0-28-amd64".into();
-    app.handle(Action::ShowSrcu);
+    app.handle(Action::ShowWaitGraph);
     let theme = Theme::preset("dark").unwrap();
     let buf = render(100, 14, |a, b| panes::draw(&app, &theme, a, b));
     let text = buffer_text(&buf);
-    assert!(text.contains("SRCU: not yet available."), "{text}");
-    snapshot("screen_srcu_placeholder", &text);
+    assert!(text.contains("Wait graph: not yet available."), "{text}");
+    snapshot("screen_graph_placeholder", &text);
 }
 
 #[test]
@@ -525,6 +531,7 @@ fn real_fixture_tasks_and_backtrace() {
         backtrace: app.backtrace_of(t),
         unwinding: false,
         scroll: 0,
+        cursor: 0,
         focused: true,
         theme: &theme,
     };
@@ -554,4 +561,527 @@ fn real_fixture_tasks_and_backtrace() {
     assert!(bt.1.contains("synchronize_srcu"), "{}", bt.1);
     let ps = outputs.iter().find(|o| o.0 == ":ps").unwrap();
     assert!(ps.1.contains("qh_srcu_sync"), "{}", ps.1);
+}
+
+// ---- notes -------------------------------------------------------------------------------
+
+use quiesce::tui::notes::{self, Note, Notes};
+
+fn tmpdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("quiesce-tui-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn notes_roundtrip_beside_the_dump() {
+    let d = tmpdir("notes-rt");
+    let dump = d.join("hang.elf");
+    std::fs::write(&dump, b"not really a dump").unwrap();
+    let path = notes::path_for(&dump).unwrap();
+    assert_eq!(path, d.join("hang.elf.quiesce-notes.json"));
+    let mut n = Notes::default();
+    n.set("kernel/rcu/srcutree.c", 1368, "the waiter sleeps here");
+    n.set("/build/quiesce_hang.c", 42, "reader never unlocks");
+    notes::save(&path, &n).unwrap();
+    let (back, warn) = notes::load(&path);
+    assert!(warn.is_none());
+    assert_eq!(back.notes, n.notes);
+    // A frame's absolute build path finds the note saved under the relative path.
+    assert_eq!(
+        back.get("/build/linux/kernel/rcu/srcutree.c", 1368)
+            .map(|n| n.text.as_str()),
+        Some("the waiter sleeps here")
+    );
+    // Editing and removing.
+    let mut n2 = back.clone();
+    n2.set("kernel/rcu/srcutree.c", 1368, "edited");
+    n2.set("/build/quiesce_hang.c", 42, "  ");
+    assert_eq!(
+        n2.notes,
+        vec![Note {
+            file: "kernel/rcu/srcutree.c".into(),
+            line: 1368,
+            text: "edited".into()
+        }]
+    );
+    // The dump itself is untouched.
+    assert_eq!(std::fs::read(&dump).unwrap(), b"not really a dump");
+    // Missing file: empty notes, no warning.
+    let (empty, warn) = notes::load(&d.join("none.json"));
+    assert!(empty.notes.is_empty() && warn.is_none());
+}
+
+#[test]
+fn notes_save_is_atomic() {
+    let d = tmpdir("notes-atomic");
+    let path = d.join("x.quiesce-notes.json");
+    let mut n = Notes::default();
+    n.set("a.c", 1, "first");
+    notes::save(&path, &n).unwrap();
+    let first = std::fs::read_to_string(&path).unwrap();
+    // Nothing but the notes file is left in the directory (the temp file was renamed).
+    let names: Vec<String> = std::fs::read_dir(&d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    assert_eq!(names, vec!["x.quiesce-notes.json".to_string()]);
+    // A save that cannot write its temp file fails and leaves the old file whole.
+    let tmp = d.join(format!(".x.quiesce-notes.json.tmp-{}", std::process::id()));
+    std::fs::create_dir(&tmp).unwrap();
+    n.set("a.c", 2, "second");
+    assert!(notes::save(&path, &n).is_err());
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), first);
+    std::fs::remove_dir(&tmp).unwrap();
+    // The temp file lives in the same directory as the target (rename is atomic there).
+    notes::save(&path, &n).unwrap();
+    assert_eq!(notes::load(&path).0.notes.len(), 2);
+    assert!(!tmp.exists());
+}
+
+#[test]
+fn corrupt_notes_are_kept_aside_and_reported() {
+    let d = tmpdir("notes-corrupt");
+    let path = d.join("hang.elf.quiesce-notes.json");
+    std::fs::write(&path, "{ this is not json").unwrap();
+    let (n, warn) = notes::load(&path);
+    assert!(n.notes.is_empty());
+    let warn = warn.expect("a corrupt file is reported");
+    assert!(
+        warn.contains("corrupt") && warn.contains(".corrupt-"),
+        "{warn}"
+    );
+    assert!(!path.exists(), "moved aside");
+    let aside: Vec<PathBuf> = std::fs::read_dir(&d)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains(".corrupt-"))
+        .collect();
+    assert_eq!(aside.len(), 1);
+    assert_eq!(
+        std::fs::read_to_string(&aside[0]).unwrap(),
+        "{ this is not json"
+    );
+    // Saving afterwards writes a fresh file and leaves the corrupt copy alone.
+    let mut n = Notes::default();
+    n.set("a.c", 3, "new");
+    notes::save(&path, &n).unwrap();
+    assert!(aside[0].exists());
+    // A corrupt file that is still in place is never overwritten by a save.
+    std::fs::write(&path, "garbage").unwrap();
+    assert!(notes::save(&path, &n).is_err());
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "garbage");
+}
+
+#[test]
+fn notes_for_non_files_go_to_the_data_dir() {
+    let p = notes::path_for(std::path::Path::new("/proc/kcore")).unwrap();
+    assert!(
+        p.to_string_lossy().contains("quiesce/notes/"),
+        "{}",
+        p.display()
+    );
+    assert!(p.extension().is_some_and(|e| e == "json"));
+}
+
+// ---- walkthrough, source, notes overlay ------------------------------------------------
+
+use quiesce::tui::source;
+use quiesce::tui::walkthrough::{Selection, Step};
+
+#[test]
+fn walkthrough_steps_through_hand_made_steps() {
+    let mut app = sample_app();
+    // Without steps it says where they come from.
+    app.handle(Action::Walkthrough);
+    assert!(app.walkthrough.is_none());
+    assert!(app.message.as_deref().unwrap().contains("explanation"));
+    app.steps = vec![
+        Step {
+            pane: Pane::Backtrace,
+            select: Selection::Pid(106),
+            text: "qh_srcu_sync waits in synchronize_srcu".into(),
+        },
+        Step {
+            pane: Pane::Log,
+            select: Selection::Row(2),
+            text: "the hung-task report".into(),
+        },
+        Step {
+            pane: Pane::Source,
+            select: Selection::Source {
+                file: "kernel/rcu/srcutree.c".into(),
+                line: 1368,
+            },
+            text: "where it sleeps".into(),
+        },
+    ];
+    assert!(app.handle_key(Key::ch('W')).is_empty());
+    assert_eq!(app.right, Pane::Backtrace);
+    assert_eq!(app.selected_task().unwrap().pid, 106);
+    let theme = Theme::preset("dark").unwrap();
+    let text = buffer_text(&render(100, 20, |a, b| panes::draw(&app, &theme, a, b)));
+    assert!(
+        text.contains("Walkthrough 1/3") && text.contains("qh_srcu_sync waits"),
+        "{text}"
+    );
+    app.handle_key(Key::ch(']'));
+    assert_eq!(app.right, Pane::Log);
+    assert_eq!(app.walkthrough.as_ref().unwrap().index, 1);
+    let eff = app.handle_key(Key::ch(']'));
+    assert_eq!(app.right, Pane::Source);
+    assert!(
+        matches!(&eff[..], [Effect::OpenSource { file, line: 1368, .. }] if file == "kernel/rcu/srcutree.c")
+    );
+    // Past the end stays on the last step; back goes back.
+    app.handle_key(Key::ch(']'));
+    assert_eq!(app.walkthrough.as_ref().unwrap().index, 2);
+    app.handle_key(Key::ch('['));
+    app.handle_key(Key::ch('['));
+    app.handle_key(Key::ch('['));
+    assert_eq!(app.walkthrough.as_ref().unwrap().index, 0);
+    app.handle_key(Key::plain(KeyCode::Esc));
+    assert!(app.walkthrough.is_none());
+}
+
+const C_SRC: &str = "// SPDX\n#include <linux/srcu.h>\n\nvoid __synchronize_srcu(struct srcu_struct *ssp)\n{\n\twait_for_completion(&rcu.completion);\n}\n";
+
+#[test]
+fn source_pane_opens_at_the_frame_with_annotations_and_notes() {
+    // A fake tree: the frame names /build/linux/kernel/rcu/srcutree.c.
+    let root = tmpdir("src");
+    std::fs::create_dir_all(root.join("kernel/rcu")).unwrap();
+    std::fs::write(root.join("kernel/rcu/srcutree.c"), C_SRC).unwrap();
+    assert_eq!(
+        source::resolve(Some(&root), "/build/linux/kernel/rcu/srcutree.c").unwrap(),
+        root.join("kernel/rcu/srcutree.c")
+    );
+    assert!(source::resolve(None, "kernel/rcu/srcutree.c").is_err());
+    let hl = source::highlight("x.c", C_SRC, "base16-ocean.dark");
+    assert_eq!(hl.len(), 7);
+    let colors: std::collections::HashSet<_> = hl.iter().flatten().map(|p| p.0).collect();
+    assert!(colors.len() > 2, "C is highlighted: {colors:?}");
+
+    let mut app = sample_app();
+    app.source_root = Some(root.clone());
+    // Backtrace pane, cursor on the __synchronize_srcu frame (#5 is row 7: header, 7 frames).
+    app.select_task(app.tasks.iter().find(|t| t.pid == 106).unwrap().addr);
+    app.handle(Action::ShowBacktrace);
+    for _ in 0..6 {
+        app.handle(Action::Down);
+    }
+    let eff = app.handle_key(Key::ch('o'));
+    let Some(Effect::OpenSource {
+        root: r,
+        file,
+        line,
+        syntax_theme,
+    }) = eff.first().cloned()
+    else {
+        panic!("{eff:?}")
+    };
+    assert_eq!(
+        (file.as_str(), line),
+        ("/build/linux/kernel/rcu/srcutree.c", 1368)
+    );
+    assert_eq!(app.right, Pane::Source);
+    // The job's work, done inline; line 4 stands in for 1368 in the short file.
+    let mut f = source::load(r.as_deref(), &file, 4, &syntax_theme).unwrap();
+    f.line = 4;
+    app.apply(JobMsg::Source(Ok(f)));
+    assert_eq!(app.cursor_of(Pane::Source), 3);
+    // Annotations: every UN task's frame at this file (sample tasks all share the stack).
+    assert_eq!(
+        app.annotations.blocked.get(&1368).map(|p| p.len()),
+        Some(4),
+        "{:?}",
+        app.annotations
+    );
+    // A note on the cursor line through the overlay.
+    app.handle_key(Key::ch('n'));
+    for c in "sleeps here".chars() {
+        app.handle_key(Key::ch(c));
+    }
+    let eff = app.handle_key(Key::plain(KeyCode::Enter));
+    assert!(matches!(&eff[..], [Effect::SaveNotes(n)] if n.notes.len() == 1));
+    assert_eq!(
+        app.notes
+            .get("/build/linux/kernel/rcu/srcutree.c", 4)
+            .unwrap()
+            .text,
+        "sleeps here"
+    );
+    // An annotation at the note's line too, by moving the frame line's annotation there.
+    let pids = app.annotations.blocked.remove(&1368).unwrap();
+    app.annotations.blocked.insert(6, pids);
+    let theme = Theme::preset("dark").unwrap();
+    let buf = render(170, 12, |a, b| panes::draw(&app, &theme, a, b));
+    let text = buffer_text(&buf);
+    println!("{text}");
+    assert!(text.contains("▶   4 void __synchronize_srcu"), "{text}");
+    assert!(text.contains("✎ sleeps here"), "{text}");
+    assert!(
+        text.contains("← 4 tasks block here: 97,98,105,106"),
+        "{text}"
+    );
+    let pane = render(110, 12, |a, b| {
+        (&panes::source::SourceView {
+            file: app.source.as_ref(),
+            error: None,
+            has_root: true,
+            annotations: &app.annotations,
+            notes: &app.notes,
+            cursor: 3,
+            offset: 0,
+            focused: true,
+            theme: &theme,
+        })
+            .render(a, b)
+    });
+    snapshot("source_pane", &buffer_text(&pane));
+    // Esc in the note overlay changes nothing.
+    app.handle_key(Key::ch('n'));
+    app.handle_key(Key::ch('x'));
+    assert!(app.handle_key(Key::plain(KeyCode::Esc)).is_empty());
+    assert_eq!(
+        app.notes.get("kernel/rcu/srcutree.c", 4).unwrap().text,
+        "sleeps here"
+    );
+}
+
+// ---- the real fixture: SRCU, RCU, source, log ----------------------------------------
+
+/// Open a bookworm dump through the jobs and wait until every job is done.
+fn open_real(dump: &str) -> Option<(App, Jobs, std::sync::mpsc::Receiver<UiEvent>)> {
+    let (_, vmlinux, modules) = hang_fixture()?;
+    let dir = common::fixtures_root().join("bookworm/dumps");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let jobs = Jobs::new(
+        tx,
+        quiesce::cli::Target {
+            core: dir.join(dump),
+            symbols: vec![vmlinux, modules],
+            json: false,
+        },
+    );
+    let mut app = App::new(Keymap::preset("default").unwrap(), 200, 60);
+    jobs.open();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    loop {
+        let ev = rx
+            .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+            .unwrap_or_else(|e| panic!("jobs finish in time ({e}): {:?}", app.jobs));
+        app.handle_event(ev);
+        let done = |n: &str| app.jobs.iter().any(|j| j.name == n && j.finished);
+        if done("unwind tasks") && done("decode srcu") && done("decode rcu") && !app.busy() {
+            break;
+        }
+    }
+    for j in &app.jobs {
+        assert!(j.error.is_none(), "{}: {:?}", j.name, j.error);
+    }
+    Some((app, jobs, rx))
+}
+
+/// The source tree `fixtures/source.sh` unpacks, or `None` (skip) when absent and not required.
+fn source_tree() -> Option<PathBuf> {
+    let p = common::fixtures_root().join("src/linux-source-6.1");
+    if p.join("kernel/rcu/srcutree.c").exists() {
+        return Some(p);
+    }
+    assert!(
+        !std::env::var("QUIESCE_REQUIRE_FIXTURES").is_ok_and(|v| v == "1"),
+        "missing {} (run fixtures/source.sh)",
+        p.display()
+    );
+    eprintln!(
+        "SKIP: no source tree at {} (fixtures/source.sh)",
+        p.display()
+    );
+    None
+}
+
+fn screen(app: &App) -> String {
+    let theme = Theme::preset("dark").unwrap();
+    buffer_text(&render(app.size.width, app.size.height, |a, b| {
+        panes::draw(app, &theme, a, b)
+    }))
+}
+
+/// Replace `<!-- NAME -->`…`<!-- /NAME -->` in docs/user-guide.md (with UPDATE_DOCS=1).
+fn update_doc(name: &str, body: &str) {
+    if !std::env::var("UPDATE_DOCS").is_ok_and(|v| v == "1") {
+        return;
+    }
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/user-guide.md");
+    let doc = std::fs::read_to_string(&p).unwrap();
+    let (open, close) = (format!("<!-- {name} -->\n"), format!("<!-- /{name} -->"));
+    let a = doc
+        .find(&open)
+        .unwrap_or_else(|| panic!("no {open} in the guide"))
+        + open.len();
+    let b = a + doc[a..].find(&close).unwrap();
+    std::fs::write(&p, format!("{}{body}{}", &doc[..a], &doc[b..])).unwrap();
+}
+
+fn picture(text: &str) -> String {
+    format!("```text\n{text}```\n")
+}
+
+#[test]
+fn real_fixture_srcu_source_and_log() {
+    let Some((mut app, jobs, rx)) = open_real("hang.elf") else {
+        return;
+    };
+    app.handle_event(UiEvent::Resize(180, 42));
+    update_doc(
+        "pane:backtrace",
+        &picture(&{
+            let t = app
+                .tasks
+                .iter()
+                .find(|t| t.comm == "qh_srcu_sync")
+                .unwrap()
+                .addr;
+            app.select_task(t);
+            screen(&app)
+        }),
+    );
+    // SRCU: quiesce_srcu is listed first (active) with its reader on idx 0.
+    app.handle_key(Key::ch('3'));
+    let text = screen(&app);
+    println!("{text}");
+    let row = text
+        .lines()
+        .find(|l| l.contains("quiesce_srcu"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        row.contains("SCAN2") && row.contains("       1        0"),
+        "{row}"
+    );
+    assert!(text.contains("GP waits on idx 0"), "{text}");
+    assert!(text.contains("→ wakes 106 qh_srcu_sync"), "{text}");
+    assert!(text.contains("GP work: timer work"), "{text}");
+    update_doc("pane:srcu", &picture(&text));
+    // Enter on the waiter row jumps to the task.
+    let rows = app.rows(Pane::Srcu);
+    let w = rows
+        .iter()
+        .position(|r| r.plain().starts_with("waiter: "))
+        .unwrap();
+    app.set_cursor(Pane::Srcu, w);
+    app.handle_key(Key::plain(KeyCode::Enter));
+    assert_eq!(app.right, Pane::Backtrace);
+    assert_eq!(app.selected_task().unwrap().comm, "qh_srcu_sync");
+
+    // RCU on the hang dump: idle, no holdouts.
+    app.handle_key(Key::ch('4'));
+    let text = screen(&app);
+    assert!(
+        text.contains("rcu_preempt") && text.contains("no holdout CPUs"),
+        "{text}"
+    );
+
+    // Log: the hung-task report expands into its decoded fields.
+    app.handle_key(Key::ch('2'));
+    let rows = app.rows(Pane::Log);
+    let hung = rows
+        .iter()
+        .position(|r| matches!(r.target, Some(quiesce::tui::rows::Target::LogRecord(_))))
+        .expect("a decoded report in the log");
+    app.set_cursor(Pane::Log, hung);
+    app.handle_key(Key::plain(KeyCode::Enter));
+    let text = screen(&app);
+    println!("{text}");
+    assert!(text.contains("(decoded)") && text.contains("│ "), "{text}");
+    update_doc("pane:log", &picture(&text));
+
+    // Source: the __synchronize_srcu frame of qh_srcu_sync.
+    let Some(root) = source_tree() else { return };
+    app.source_root = Some(root);
+    let t = app
+        .tasks
+        .iter()
+        .find(|t| t.comm == "qh_srcu_sync")
+        .unwrap()
+        .addr;
+    app.select_task(t);
+    app.handle_key(Key::ch('1'));
+    let bt = app.backtrace_of(app.selected_task().unwrap()).unwrap();
+    let i = bt
+        .frames
+        .iter()
+        .position(|f| f.function.as_deref() == Some("__synchronize_srcu"))
+        .unwrap();
+    app.set_cursor(Pane::Backtrace, i + 1);
+    let eff = app.handle_key(Key::plain(KeyCode::Enter));
+    let Some(Effect::OpenSource { file, line, .. }) = eff.first().cloned() else {
+        panic!("{eff:?}")
+    };
+    assert!(file.ends_with("kernel/rcu/srcutree.c"), "{file}");
+    quiesce::tui::run_effects(&jobs, None, eff);
+    loop {
+        let ev = rx.recv_timeout(std::time::Duration::from_secs(60)).unwrap();
+        let src = matches!(ev, UiEvent::Job(JobMsg::Source(_)));
+        app.handle_event(ev);
+        if src {
+            break;
+        }
+    }
+    let f = app.source.as_ref().expect("source opened");
+    assert_eq!(f.line, line);
+    let text = screen(&app);
+    println!("{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.contains(&format!("▶{line} ")) && l.contains("← 1 task blocks here: 106")),
+        "{text}"
+    );
+    update_doc("pane:source", &picture(&text));
+}
+
+#[test]
+fn real_fixture_rcu_holdout_jumps_to_its_task() {
+    let Some((mut app, _jobs, _rx)) = open_real("rcustall.elf") else {
+        return;
+    };
+    app.handle_event(UiEvent::Resize(140, 40));
+    app.handle_key(Key::ch('4'));
+    let text = screen(&app);
+    println!("{text}");
+    assert!(text.contains("RCU_GP_WAIT_FQS"), "{text}");
+    assert!(
+        text.contains("holdout CPU 1 running") && text.contains("qh_rcu_staller [RU]"),
+        "{text}"
+    );
+    update_doc("pane:rcu", &picture(&text));
+    // The holdout's CPU row is in the holdout style.
+    let rows = app.rows(Pane::Rcu);
+    let h = rows
+        .iter()
+        .position(|r| r.plain().starts_with("holdout CPU 1"))
+        .unwrap();
+    assert_eq!(rows[h].cells[0].scope, "ui.rcu.holdout");
+    app.set_cursor(Pane::Rcu, h);
+    app.handle_key(Key::plain(KeyCode::Enter));
+    assert_eq!(app.right, Pane::Backtrace);
+    assert_eq!(app.selected_task().unwrap().comm, "qh_rcu_staller");
+}
+
+#[test]
+fn user_guide_key_table_is_generated_from_the_registry() {
+    let km = Keymap::preset("default").unwrap();
+    let mut t = String::from("| Keys | Action | What it does |\n|---|---|---|\n");
+    for (keys, id, desc) in km.help() {
+        let keys: Vec<String> = keys.split(' ').map(|k| format!("`{k}`")).collect();
+        t.push_str(&format!("| {} | `{id}` | {desc} |\n", keys.join(" ")));
+    }
+    update_doc("keys", &t);
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/user-guide.md");
+    let doc = std::fs::read_to_string(p).unwrap();
+    assert!(
+        doc.contains(&t),
+        "docs/user-guide.md's key table is stale: UPDATE_DOCS=1 cargo test --test tui user_guide"
+    );
 }

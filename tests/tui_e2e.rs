@@ -1,5 +1,6 @@
 //! Runs `tests/e2e_tui.sh` (the TUI in tmux on the bookworm hang dump) when tmux and the
-//! fixture are present.
+//! fixture are present; the source and notes steps when `fixtures/source.sh` has unpacked
+//! the source tree.
 
 mod common;
 
@@ -19,6 +20,7 @@ fn tmux_smoke() {
         eprintln!("SKIP: tmux is not installed");
         return;
     }
+    let src = common::fixtures_root().join("src/linux-source-6.1");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e_tui.sh");
     let out = Command::new("bash")
         .arg(script)
@@ -26,6 +28,16 @@ fn tmux_smoke() {
         .arg(&dump)
         .arg(dir.join("vmlinux"))
         .arg(dir.join("modules"))
+        .arg(if src.join("kernel/rcu/srcutree.c").exists() {
+            src.as_os_str()
+        } else {
+            eprintln!(
+                "no source tree at {} (fixtures/source.sh): source steps skipped",
+                src.display()
+            );
+            assert!(!required, "missing {}", src.display());
+            std::ffi::OsStr::new("")
+        })
         .output()
         .expect("runs bash");
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -42,6 +42,11 @@ pub enum Action {
     ShowSource,
     ShowResult,
     DecodeLog,
+    OpenSource,
+    AddNote,
+    Walkthrough,
+    StepNext,
+    StepPrev,
 }
 
 /// One registry entry.
@@ -71,7 +76,7 @@ registry! {
     PageDown, "page_down", "Down one page";
     Top, "top", "Go to the first row";
     Bottom, "bottom", "Go to the last row";
-    Select, "select", "Open the selected row (task: its backtrace)";
+    Select, "select", "Open the selected row: task → backtrace, frame → source, waiter/holdout → its task, log report → decoded fields";
     Escape, "escape", "Close the overlay, or clear the task filter";
     Filter, "filter", "Filter tasks by pid, comm or state";
     SortNext, "sort_next", "Sort tasks by the next key (pid, state, last run)";
@@ -86,6 +91,11 @@ registry! {
     ShowSource, "show_source", "Show the source pane";
     ShowResult, "show_result", "Show the last command's output";
     DecodeLog, "decode_log", "Decode the kernel log (hung-task and RCU stall reports)";
+    OpenSource, "open_source", "Open the source at the selected frame (or the task's first non-scheduler frame)";
+    AddNote, "add_note", "Add or edit a note on the selected source line (saved beside the dump)";
+    Walkthrough, "walkthrough", "Start or end the walkthrough (steps from the wait graph's explanation)";
+    StepNext, "step_next", "Walkthrough: next step";
+    StepPrev, "step_prev", "Walkthrough: previous step";
 }
 
 impl Action {

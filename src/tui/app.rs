@@ -6,13 +6,21 @@
 //! Drawing ([`super::draw`]) only reads the state.
 
 use super::actions::{Action, Key, KeyCode, Keymap};
+use super::graph::GraphData;
+use super::notes::Notes;
+use super::rows::{Row, Target};
+use super::source::{Annotations, SourceFile};
+use super::walkthrough::{Selection, Step, Walkthrough};
 use crate::kernel::printk::LogRecord;
 use crate::kernel::tasks::Task;
+use crate::rcu::srcu::SrcuReport;
+use crate::rcu::tree::RcuReport;
 use crate::unwind::task::Backtrace;
 use fuzzy_matcher::FuzzyMatcher;
 use fuzzy_matcher::skim::SkimMatcherV2;
 use ratatui::layout::{Constraint, Layout, Rect};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Every pane. Panes other engineers are building show as "not yet available" until their
@@ -51,12 +59,12 @@ pub const PANES: &[PaneInfo] = &[
     PaneInfo {
         pane: Pane::Srcu,
         title: "SRCU",
-        not_yet: Some("the SRCU decoder (grace-period phase, per-CPU counters, callbacks)"),
+        not_yet: None,
     },
     PaneInfo {
         pane: Pane::Rcu,
         title: "RCU",
-        not_yet: Some("the RCU decoder (gp state, kthread, holdout CPUs and tasks)"),
+        not_yet: None,
     },
     PaneInfo {
         pane: Pane::WaitGraph,
@@ -66,7 +74,7 @@ pub const PANES: &[PaneInfo] = &[
     PaneInfo {
         pane: Pane::Source,
         title: "Source",
-        not_yet: Some("the source view (--source KERNEL_SRC, highlighted at the frame's line)"),
+        not_yet: None,
     },
     PaneInfo {
         pane: Pane::Result,
@@ -137,6 +145,15 @@ pub enum Effect {
     Describe(FinderKind, String),
     /// Decode the log with the pasted-text parsers.
     DecodeLog,
+    /// Read and highlight a source file (resolved against `root`).
+    OpenSource {
+        root: Option<PathBuf>,
+        file: String,
+        line: u32,
+        syntax_theme: String,
+    },
+    /// Save the notes (atomically, beside the dump).
+    SaveNotes(Notes),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,10 +197,22 @@ pub struct Finder {
 
 #[derive(Debug, Clone)]
 pub enum Overlay {
-    Help { scroll: usize },
+    Help {
+        scroll: usize,
+    },
     Finder(Finder),
-    Command { input: String },
-    Filter { input: String },
+    Command {
+        input: String,
+    },
+    Filter {
+        input: String,
+    },
+    /// A note on a source line.
+    Note {
+        file: String,
+        line: u32,
+        input: String,
+    },
 }
 
 /// One background job as the status line shows it.
@@ -262,6 +291,41 @@ pub struct App {
     pub types: Arc<Vec<String>>,
     pub names_requested: bool,
     pub quit: bool,
+    /// Cursor row of each right pane (`scroll` is its first visible row).
+    pub cursor: HashMap<Pane, usize>,
+    pub srcu: Option<Result<SrcuReport, String>>,
+    /// The SRCU domain whose details are shown.
+    pub srcu_domain: usize,
+    pub rcu: Option<Result<RcuReport, String>>,
+    /// Decoded hung-task / RCU stall reports by log record index: their fields, one per line.
+    pub log_decoded: HashMap<usize, Vec<String>>,
+    pub log_expanded: HashSet<usize>,
+    /// `--source KERNEL_SRC`.
+    pub source_root: Option<PathBuf>,
+    /// The syntect theme the source is highlighted with.
+    pub syntax_theme: String,
+    pub source: Option<SourceFile>,
+    /// Why the last source could not be opened.
+    pub source_error: Option<String>,
+    pub annotations: Annotations,
+    pub notes: Notes,
+    /// The wait graph, once the analysis provides one.
+    pub graph: Option<GraphData>,
+    /// Walkthrough steps available (from `explain`), and the walkthrough under way.
+    pub steps: Vec<Step>,
+    pub walkthrough: Option<Walkthrough>,
+}
+
+/// The first row to show so that `cursor` is visible in `h` rows, starting from `offset`.
+pub fn visible_offset(cursor: usize, offset: usize, h: usize) -> usize {
+    let h = h.max(1);
+    if cursor < offset {
+        cursor
+    } else if cursor >= offset + h {
+        cursor + 1 - h
+    } else {
+        offset
+    }
 }
 
 impl App {
@@ -293,6 +357,21 @@ impl App {
             types: Arc::new(vec![]),
             names_requested: false,
             quit: false,
+            cursor: HashMap::new(),
+            srcu: None,
+            srcu_domain: 0,
+            rcu: None,
+            log_decoded: HashMap::new(),
+            log_expanded: HashSet::new(),
+            source_root: None,
+            syntax_theme: super::source::syntax_theme_for("dark").to_string(),
+            source: None,
+            source_error: None,
+            annotations: Annotations::default(),
+            notes: Notes::default(),
+            graph: None,
+            steps: vec![],
+            walkthrough: None,
         }
     }
 
@@ -307,7 +386,7 @@ impl App {
             .max(1)
     }
 
-    fn right_height(&self) -> usize {
+    pub fn right_height(&self) -> usize {
         (self.areas().right.height as usize)
             .saturating_sub(2)
             .max(1)
@@ -427,25 +506,69 @@ impl App {
         self.refresh_view();
         if let Some(p) = self.view.iter().position(|&i| self.tasks[i].addr == addr) {
             self.selected = p;
-            self.scroll.insert(Pane::Backtrace, 0);
+            self.reset_pane(Pane::Backtrace);
         }
         self.clamp();
+    }
+
+    fn reset_pane(&mut self, p: Pane) {
+        self.scroll.insert(p, 0);
+        self.cursor.insert(p, 0);
+    }
+
+    pub fn cursor_of(&self, p: Pane) -> usize {
+        *self.cursor.get(&p).unwrap_or(&0)
+    }
+
+    /// Rows of the row-based panes (SRCU, RCU, wait graph, log).
+    pub fn rows(&self, p: Pane) -> Vec<Row> {
+        match p {
+            Pane::Srcu => super::rows::srcu_rows(self.srcu.as_ref(), self.srcu_domain),
+            Pane::Rcu => super::rows::rcu_rows(self.rcu.as_ref()),
+            Pane::WaitGraph => self
+                .graph
+                .as_ref()
+                .map(super::graph::graph_rows)
+                .unwrap_or_default(),
+            Pane::Log => super::panes::log::log_rows(
+                &self.log,
+                &self.log_decoded,
+                &self.log_expanded,
+                &self.log_errors,
+            ),
+            _ => vec![],
+        }
+    }
+
+    /// The target of the right pane's cursor row.
+    pub fn cursor_target(&self) -> Option<Target> {
+        let c = self.cursor_of(self.right);
+        match self.right {
+            Pane::Backtrace | Pane::Tasks => {
+                let bt = self.selected_task().and_then(|t| self.backtrace_of(t))?;
+                let f = bt.frames.get(c.checked_sub(1)?)?;
+                Some(Target::Source {
+                    file: f.file.clone()?,
+                    line: f.line?,
+                })
+            }
+            Pane::Source | Pane::Result => None,
+            p => self.rows(p).into_iter().nth(c)?.target,
+        }
     }
 
     /// Number of lines the right pane has, for clamping its scroll.
     fn right_lines(&self) -> usize {
         match self.right {
+            Pane::Srcu | Pane::Rcu | Pane::WaitGraph | Pane::Log => {
+                self.rows(self.right).len().max(1)
+            }
+            Pane::Source => self.source.as_ref().map(|s| s.lines.len()).unwrap_or(1),
             Pane::Backtrace => self
                 .selected_task()
                 .and_then(|t| self.backtrace_of(t))
                 .map(|b| b.frames.len() + 3)
                 .unwrap_or(1),
-            Pane::Log => self
-                .log
-                .iter()
-                .map(|r| r.text.split('\n').count())
-                .sum::<usize>()
-                .max(1),
             Pane::Result => self
                 .result
                 .as_ref()
@@ -462,15 +585,179 @@ impl App {
                 let s = (self.selected as isize + delta).clamp(0, (n - 1).max(0));
                 if s as usize != self.selected {
                     self.selected = s as usize;
-                    self.scroll.insert(Pane::Backtrace, 0);
+                    self.reset_pane(Pane::Backtrace);
                 }
                 self.clamp();
             }
             Focus::Right => {
                 let max = self.right_lines().saturating_sub(1) as isize;
-                let cur = *self.scroll.get(&self.right).unwrap_or(&0) as isize;
-                let s = (cur + delta).clamp(0, max.max(0));
-                self.scroll.insert(self.right, s as usize);
+                let cur = self.cursor_of(self.right) as isize;
+                let c = (cur + delta).clamp(0, max.max(0)) as usize;
+                self.set_cursor(self.right, c);
+            }
+        }
+    }
+
+    /// Put a pane's cursor on a row and scroll it into view.
+    pub fn set_cursor(&mut self, p: Pane, c: usize) {
+        self.cursor.insert(p, c);
+        let off = *self.scroll.get(&p).unwrap_or(&0);
+        self.scroll
+            .insert(p, visible_offset(c, off, self.right_height()));
+        if p == Pane::Srcu
+            && let Some(Target::SrcuDomain(i)) =
+                self.rows(p).into_iter().nth(c).and_then(|r| r.target)
+        {
+            self.srcu_domain = i;
+        }
+    }
+
+    /// Follow a row's target.
+    pub fn follow(&mut self, t: Target) -> Vec<Effect> {
+        match t {
+            Target::Task(addr) => {
+                if self.tasks.iter().any(|t| t.addr == addr) {
+                    self.select_task(addr);
+                    self.show(Pane::Backtrace);
+                } else {
+                    self.message = Some(format!("task {addr:#x} is not in the task list"));
+                }
+                vec![]
+            }
+            Target::SrcuDomain(i) => {
+                self.srcu_domain = i;
+                vec![]
+            }
+            Target::Source { file, line } => self.open_source(&file, line),
+            Target::LogRecord(i) => {
+                if !self.log_expanded.remove(&i) {
+                    self.log_expanded.insert(i);
+                    // Show the decoded fields: the report's line goes to the top.
+                    self.scroll.insert(Pane::Log, self.cursor_of(Pane::Log));
+                }
+                vec![]
+            }
+        }
+    }
+
+    /// Ask for a source file; the pane shows it when the job brings it.
+    pub fn open_source(&mut self, file: &str, line: u32) -> Vec<Effect> {
+        self.show(Pane::Source);
+        self.message = Some(format!("opening {file}:{line}…"));
+        vec![Effect::OpenSource {
+            root: self.source_root.clone(),
+            file: file.to_string(),
+            line,
+            syntax_theme: self.syntax_theme.clone(),
+        }]
+    }
+
+    /// The frame `o` opens from the task table: the first with a file outside the
+    /// scheduler and timer code (where every sleeping task is).
+    fn interesting_frame(&self) -> Option<(String, u32)> {
+        let bt = self.selected_task().and_then(|t| self.backtrace_of(t))?;
+        let boring = |f: &str| {
+            ["kernel/sched/", "kernel/time/", "kernel/locking/"]
+                .iter()
+                .any(|b| f.contains(b))
+        };
+        let with_file = bt
+            .frames
+            .iter()
+            .filter(|f| f.file.is_some() && f.line.is_some());
+        let f = with_file
+            .clone()
+            .find(|f| !boring(f.file.as_deref().unwrap_or("")))
+            .or_else(|| with_file.clone().next())?;
+        Some((f.file.clone()?, f.line?))
+    }
+
+    /// Where tasks block in the open source file: every frame of an uninterruptible task
+    /// at this file, and the wait graph's evidence with a location here.
+    pub fn refresh_annotations(&mut self) {
+        let mut a = Annotations::default();
+        if let Some(src) = &self.source {
+            for t in self.tasks.iter().filter(|t| t.st == "UN") {
+                let Some(bt) = self.backtraces.get(&t.addr) else {
+                    continue;
+                };
+                for f in &bt.frames {
+                    if let (Some(file), Some(line)) = (&f.file, f.line)
+                        && super::source::same_file(file, &src.key)
+                    {
+                        let pids = a.blocked.entry(line).or_default();
+                        if !pids.contains(&t.pid) {
+                            pids.push(t.pid);
+                        }
+                    }
+                }
+            }
+            if let Some(g) = &self.graph {
+                for e in &g.edges {
+                    if let Some(l) = &e.location
+                        && super::source::same_file(&l.file, &src.key)
+                    {
+                        a.evidence
+                            .entry(l.line)
+                            .or_default()
+                            .push(e.evidence.clone());
+                    }
+                }
+            }
+        }
+        for p in a.blocked.values_mut() {
+            p.sort_unstable();
+        }
+        self.annotations = a;
+    }
+
+    /// Go to a walkthrough step: its pane, its selection; the text shows in a band.
+    fn apply_step(&mut self) -> Vec<Effect> {
+        let Some(step) = self.walkthrough.as_ref().and_then(|w| w.current()).cloned() else {
+            return vec![];
+        };
+        self.show(step.pane);
+        match step.select {
+            Selection::None => vec![],
+            Selection::Pid(pid) => {
+                if let Some(t) = self.tasks.iter().find(|t| t.pid == pid) {
+                    let a = t.addr;
+                    self.select_task(a);
+                }
+                vec![]
+            }
+            Selection::Task(a) => {
+                self.select_task(a);
+                vec![]
+            }
+            Selection::SrcuDomain(name) => {
+                if let Some(Ok(r)) = &self.srcu
+                    && let Some(i) = r.domains.iter().position(|d| d.name == name)
+                {
+                    self.srcu_domain = i;
+                    self.set_cursor(Pane::Srcu, i + 1);
+                }
+                vec![]
+            }
+            Selection::RcuCpu(cpu) => {
+                let rows = self.rows(Pane::Rcu);
+                let want = format!("{cpu:>4} ");
+                let header = rows
+                    .iter()
+                    .position(|r| r.plain().trim_start().starts_with("CPU"));
+                if let Some(h) = header
+                    && let Some(i) = rows[h + 1..]
+                        .iter()
+                        .position(|r| r.plain().starts_with(&want))
+                {
+                    self.set_cursor(Pane::Rcu, h + 1 + i);
+                }
+                vec![]
+            }
+            Selection::Source { file, line } => self.open_source(&file, line),
+            Selection::Row(r) => {
+                self.set_cursor(step.pane, r);
+                vec![]
             }
         }
     }
@@ -512,12 +799,74 @@ impl App {
             Bottom => self.move_by(isize::MAX / 2),
             Select => match self.focus {
                 Focus::Tasks => self.show(Pane::Backtrace),
-                Focus::Right if self.right == Pane::Log => return self.handle(DecodeLog),
-                Focus::Right => {}
+                Focus::Right => {
+                    if let Some(t) = self.cursor_target() {
+                        return self.follow(t);
+                    }
+                }
             },
+            OpenSource => {
+                let target = match self.focus {
+                    Focus::Tasks => self
+                        .interesting_frame()
+                        .map(|(file, line)| Target::Source { file, line }),
+                    Focus::Right => self.cursor_target(),
+                };
+                match target {
+                    Some(Target::Source { file, line }) => return self.open_source(&file, line),
+                    _ => self.message = Some("no source location here".into()),
+                }
+            }
+            AddNote => match &self.source {
+                Some(src) if self.right == Pane::Source => {
+                    let line = self.cursor_of(Pane::Source) as u32 + 1;
+                    let input = self
+                        .notes
+                        .get(&src.key, line)
+                        .map(|n| n.text.clone())
+                        .unwrap_or_default();
+                    self.overlay = Some(Overlay::Note {
+                        file: src.key.clone(),
+                        line,
+                        input,
+                    });
+                }
+                _ => self.message = Some("notes go on source lines: open the source pane".into()),
+            },
+            Walkthrough => {
+                if self.walkthrough.take().is_none() {
+                    if self.steps.is_empty() {
+                        self.message = Some(
+                            "no walkthrough yet: its steps come from the wait graph's explanation"
+                                .into(),
+                        );
+                    } else {
+                        self.walkthrough = Some(self::Walkthrough {
+                            steps: self.steps.clone(),
+                            index: 0,
+                        });
+                        return self.apply_step();
+                    }
+                }
+            }
+            StepNext | StepPrev => {
+                let Some(w) = &mut self.walkthrough else {
+                    self.message = Some("no walkthrough under way (W starts it)".into());
+                    return vec![];
+                };
+                let i = if action == StepNext {
+                    (w.index + 1).min(w.steps.len().saturating_sub(1))
+                } else {
+                    w.index.saturating_sub(1)
+                };
+                w.index = i;
+                return self.apply_step();
+            }
             Escape => {
                 if self.overlay.is_some() {
                     self.overlay = None;
+                } else if self.walkthrough.is_some() {
+                    self.walkthrough = None;
                 } else if !self.filter.is_empty() {
                     self.filter.clear();
                     self.refresh_view();
@@ -706,6 +1055,27 @@ impl App {
                 self.overlay = Some(Overlay::Filter { input });
                 vec![]
             }
+            Some(Overlay::Note {
+                file,
+                line,
+                mut input,
+            }) => {
+                match key.code {
+                    KeyCode::Esc => return vec![],
+                    KeyCode::Enter => {
+                        self.notes.set(&file, line, &input);
+                        self.message = Some(format!("note on {file}:{line} saved"));
+                        return vec![Effect::SaveNotes(self.notes.clone())];
+                    }
+                    KeyCode::Backspace => {
+                        input.pop();
+                    }
+                    KeyCode::Char(c) if !key.ctrl && !key.alt => input.push(c),
+                    _ => {}
+                }
+                self.overlay = Some(Overlay::Note { file, line, input });
+                vec![]
+            }
             Some(Overlay::Help { scroll }) => {
                 let action = self.keymap.get(&key);
                 match (key.code, action) {
@@ -789,7 +1159,7 @@ impl App {
                     let row = self.offset + (y - first_row) as usize;
                     if row < self.row_count() {
                         self.selected = row;
-                        self.scroll.insert(Pane::Backtrace, 0);
+                        self.reset_pane(Pane::Backtrace);
                     }
                 }
             }
@@ -861,6 +1231,41 @@ impl App {
             Types(t) => {
                 self.types = t;
                 self.research();
+            }
+            Srcu(r) => {
+                let mut r = *r;
+                // Domains with something under way first.
+                if let Ok(r) = &mut r {
+                    r.domains.sort_by_key(|d| !super::rows::srcu_active(d));
+                }
+                self.srcu = Some(r);
+                self.srcu_domain = 0;
+            }
+            Rcu(r) => self.rcu = Some(*r),
+            LogDecoded(d) => self.log_decoded = d.into_iter().collect(),
+            Source(Ok(f)) => {
+                let line = f.line.max(1) as usize - 1;
+                let h = self.right_height();
+                self.source = Some(f);
+                self.source_error = None;
+                self.message = None;
+                self.cursor.insert(Pane::Source, line);
+                self.scroll.insert(Pane::Source, line.saturating_sub(h / 2));
+                self.refresh_annotations();
+            }
+            Source(Err(e)) => {
+                self.message = Some(e.clone());
+                self.source_error = Some(e);
+            }
+            NotesSaved(r) => {
+                self.message = Some(match r {
+                    Ok(p) => format!("notes saved to {}", p.display()),
+                    Err(e) => e,
+                })
+            }
+            Graph(g) => {
+                self.graph = Some(g);
+                self.refresh_annotations();
             }
             Output { title, text } => {
                 self.message = None;

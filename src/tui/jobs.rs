@@ -52,6 +52,14 @@ pub enum JobMsg {
         title: String,
         text: String,
     },
+    Srcu(Box<Result<crate::rcu::srcu::SrcuReport, String>>),
+    Rcu(Box<Result<crate::rcu::tree::RcuReport, String>>),
+    /// Decoded hung-task and stall reports: (log record index, field lines).
+    LogDecoded(Vec<(usize, Vec<String>)>),
+    Source(Result<super::source::SourceFile, String>),
+    NotesSaved(Result<std::path::PathBuf, String>),
+    /// The wait graph (sent once the analysis exists).
+    Graph(super::graph::GraphData),
 }
 
 struct Shared {
@@ -164,6 +172,7 @@ impl Jobs {
             let _ = job.s.kernel.set(Arc::new(k));
             me.read_log();
             me.read_tasks();
+            me.decode_rcu();
             Ok(())
         });
     }
@@ -172,10 +181,12 @@ impl Jobs {
         let Some(k) = self.kernel() else { return };
         self.spawn("read log", 1, move |job| {
             let log = k.log().map_err(|e| e.to_string())?;
+            let decoded = decode_records(&log.records);
             job.send(JobMsg::Log {
                 records: log.records,
                 errors: log.errors,
             });
+            job.send(JobMsg::LogDecoded(decoded));
             Ok(())
         });
     }
@@ -215,6 +226,55 @@ impl Jobs {
                     job.progress(i + 1, total);
                 }
             }
+            Ok(())
+        });
+    }
+
+    /// SRCU domains and Tree RCU state.
+    fn decode_rcu(&self) {
+        let Some(k) = self.kernel() else { return };
+        let k2 = k.clone();
+        self.spawn("decode srcu", 1, move |job| {
+            let r = crate::rcu::srcu::srcu_report(&k, None).map_err(|e| e.to_string());
+            job.send(JobMsg::Srcu(Box::new(r)));
+            Ok(())
+        });
+        self.spawn("decode rcu", 1, move |job| {
+            let r = crate::rcu::tree::rcu_report(&k2).map_err(|e| e.to_string());
+            job.send(JobMsg::Rcu(Box::new(r)));
+            Ok(())
+        });
+    }
+
+    /// Read and highlight a source file.
+    pub fn open_source(
+        &self,
+        root: Option<std::path::PathBuf>,
+        file: &str,
+        line: u32,
+        syntax_theme: &str,
+    ) {
+        let file = file.to_string();
+        let theme = syntax_theme.to_string();
+        self.spawn("open source", 1, move |job| {
+            job.send(JobMsg::Source(super::source::load(
+                root.as_deref(),
+                &file,
+                line,
+                &theme,
+            )));
+            Ok(())
+        });
+    }
+
+    /// Save notes to `path` (atomically).
+    pub fn save_notes(&self, path: Option<std::path::PathBuf>, notes: super::notes::Notes) {
+        self.spawn("save notes", 1, move |job| {
+            let r = match path {
+                Some(p) => super::notes::save(&p, &notes).map(|()| p),
+                None => Err("notes: nowhere to save them (no HOME or XDG_DATA_HOME)".into()),
+            };
+            job.send(JobMsg::NotesSaved(r));
             Ok(())
         });
     }
@@ -291,6 +351,78 @@ impl Jobs {
             Ok(())
         });
     }
+}
+
+/// JSON flattened to `path: value` lines, empty values left out.
+fn flatten(v: &serde_json::Value, path: &str, out: &mut Vec<String>) {
+    use serde_json::Value;
+    match v {
+        Value::Null => {}
+        Value::Array(a) if a.is_empty() => {}
+        Value::Object(o) if o.is_empty() => {}
+        Value::Bool(false) => {}
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                flatten(x, &format!("{path}[{i}]"), out);
+            }
+        }
+        Value::Object(o) => {
+            for (k, x) in o {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                flatten(x, &p, out);
+            }
+        }
+        Value::String(s) => out.push(format!("{path}: {s}")),
+        other => out.push(format!("{path}: {other}")),
+    }
+}
+
+/// The hung-task and RCU stall reports in a log, by the record they start at, each as its
+/// decoded fields (the artifacts parsers' output flattened).
+pub fn decode_records(records: &[LogRecord]) -> Vec<(usize, Vec<String>)> {
+    let mut text = String::new();
+    // 1-based physical line → record.
+    let mut line_rec = vec![usize::MAX];
+    for (i, r) in records.iter().enumerate() {
+        for l in r.crash_line().split('\n') {
+            text.push_str(l);
+            text.push('\n');
+            line_rec.push(i);
+        }
+    }
+    let a = crate::artifacts::parse_text(&text);
+    let rec = |line: usize| line_rec.get(line).copied().filter(|&r| r != usize::MAX);
+    let mut out: Vec<(usize, Vec<String>)> = Vec::new();
+    let mut add = |line: usize, v: serde_json::Value, head: String| {
+        if let Some(r) = rec(line) {
+            let mut lines = vec![head];
+            flatten(&v, "", &mut lines);
+            out.push((r, lines));
+        }
+    };
+    for h in &a.hung_tasks {
+        add(
+            h.line,
+            serde_json::to_value(h).unwrap_or_default(),
+            format!("hung task {}:{} (decoded)", h.comm, h.pid),
+        );
+    }
+    for st in &a.stalls {
+        add(
+            st.line,
+            serde_json::to_value(st).unwrap_or_default(),
+            format!(
+                "{} stall {:?} (decoded)",
+                st.flavor.as_deref().unwrap_or("rcu"),
+                st.kind
+            ),
+        );
+    }
+    out
 }
 
 /// The hung-task and RCU stall reports the pasted-text parsers find in a log.

@@ -11,9 +11,14 @@
 
 pub mod actions;
 pub mod app;
+pub mod graph;
 pub mod jobs;
+pub mod notes;
 pub mod panes;
+pub mod rows;
+pub mod source;
 pub mod theme;
+pub mod walkthrough;
 
 use crate::cli::Target;
 use actions::{Key, KeyCode, Keymap};
@@ -121,8 +126,8 @@ fn restore_terminal() {
     );
 }
 
-/// Carry out effects: start jobs, quit.
-pub fn run_effects(jobs: &jobs::Jobs, effects: Vec<Effect>) {
+/// Carry out effects: start jobs, quit. `notes_path` is where notes are saved.
+pub fn run_effects(jobs: &jobs::Jobs, notes_path: Option<&PathBuf>, effects: Vec<Effect>) {
     for e in effects {
         match e {
             Effect::Quit => {}
@@ -130,13 +135,20 @@ pub fn run_effects(jobs: &jobs::Jobs, effects: Vec<Effect>) {
             Effect::LoadNames => jobs.load_names(),
             Effect::Describe(k, n) => jobs.describe(k, &n),
             Effect::DecodeLog => jobs.decode_log(),
+            Effect::OpenSource {
+                root,
+                file,
+                line,
+                syntax_theme,
+            } => jobs.open_source(root, &file, line, &syntax_theme),
+            Effect::SaveNotes(n) => jobs.save_notes(notes_path.cloned(), n),
         }
     }
 }
 
 /// Open the TUI on a dump. Returns when the user quits; the terminal is restored on return,
 /// on error and on panic.
-pub fn run(target: Target, _source: Option<PathBuf>) -> Result<()> {
+pub fn run(target: Target, source: Option<PathBuf>) -> Result<()> {
     let (keymap, theme) = load_config()?;
     // Fail before touching the terminal when there is nothing to open.
     target.vmlinux()?;
@@ -154,7 +166,7 @@ pub fn run(target: Target, _source: Option<PathBuf>) -> Result<()> {
         ct::EnableMouseCapture
     )
     .context("entering the alternate screen")?;
-    let result = event_loop(tx, rx, keymap, theme, target);
+    let result = event_loop(tx, rx, keymap, theme, target, source);
     restore_terminal();
     result
 }
@@ -165,11 +177,20 @@ fn event_loop(
     keymap: Keymap,
     theme: Theme,
     target: Target,
+    source: Option<PathBuf>,
 ) -> Result<()> {
     let backend = ratatui::backend::CrosstermBackend::new(std::io::stdout());
     let mut term = ratatui::Terminal::new(backend)?;
     let size = term.size()?;
     let mut app = App::new(keymap, size.width, size.height);
+    app.source_root = source;
+    app.syntax_theme = source::syntax_theme_for(&theme.name).to_string();
+    let notes_path = notes::path_for(&target.core);
+    if let Some(p) = &notes_path {
+        let (n, warning) = notes::load(p);
+        app.notes = n;
+        app.message = warning;
+    }
 
     // Input thread: blocks on the terminal, forwards translated events.
     let itx = tx.clone();
@@ -198,7 +219,7 @@ fn event_loop(
         if app.quit {
             break;
         }
-        run_effects(&jobs, effects);
+        run_effects(&jobs, notes_path.as_ref(), effects);
     }
     Ok(())
 }

@@ -101,6 +101,8 @@ pub struct BacktraceView<'a> {
     /// Unwinding is still under way (so a missing backtrace is coming).
     pub unwinding: bool,
     pub scroll: usize,
+    /// The cursor row (0 is the header, frames from 1).
+    pub cursor: usize,
     pub focused: bool,
     pub theme: &'a Theme,
 }
@@ -112,6 +114,8 @@ impl Widget for &BacktraceView<'_> {
             Some(task) => format!("Backtrace · {} {}", task.pid, task.comm),
             None => "Backtrace".to_string(),
         };
+        let h = area.height.saturating_sub(2) as usize;
+        let scroll = crate::tui::app::visible_offset(self.cursor, self.scroll, h);
         let body: Vec<Line> = match (self.task, self.backtrace) {
             (None, _) => vec![Line::from(Span::styled(
                 "No task selected.",
@@ -127,36 +131,56 @@ impl Widget for &BacktraceView<'_> {
             ))],
             (Some(_), Some(bt)) => lines(bt)
                 .into_iter()
-                .skip(self.scroll)
-                .map(|l| match &l {
-                    BtLine::Header(s) => Line::from(Span::styled(s.clone(), t.get("ui.header"))),
-                    BtLine::End(s) => Line::from(Span::styled(s.clone(), t.get("frame.how"))),
-                    BtLine::Frame {
-                        num,
-                        inlined,
-                        function,
-                        location,
-                        how,
-                    } => {
-                        let fstyle = if *inlined {
-                            t.get("frame.inline")
-                        } else {
-                            t.get("frame.function")
-                        };
-                        let mut spans = vec![Span::raw(format!("#{num:<2} "))];
-                        if *inlined {
-                            spans.push(Span::styled("(inline) ", t.get("frame.inline")));
-                        }
-                        spans.push(Span::styled(function.clone(), fstyle));
-                        if !location.is_empty() {
-                            spans.push(Span::raw("  "));
-                            spans.push(Span::styled(location.clone(), t.get("frame.location")));
-                        }
-                        if !how.is_empty() {
-                            spans.push(Span::raw("  "));
-                            spans.push(Span::styled(*how, t.get("frame.how")));
-                        }
-                        Line::from(spans)
+                .enumerate()
+                .skip(scroll)
+                .map(|(i, l)| {
+                    (
+                        i,
+                        match &l {
+                            BtLine::Header(s) => {
+                                Line::from(Span::styled(s.clone(), t.get("ui.header")))
+                            }
+                            BtLine::End(s) => {
+                                Line::from(Span::styled(s.clone(), t.get("frame.how")))
+                            }
+                            BtLine::Frame {
+                                num,
+                                inlined,
+                                function,
+                                location,
+                                how,
+                            } => {
+                                let fstyle = if *inlined {
+                                    t.get("frame.inline")
+                                } else {
+                                    t.get("frame.function")
+                                };
+                                let mut spans = vec![Span::raw(format!("#{num:<2} "))];
+                                if *inlined {
+                                    spans.push(Span::styled("(inline) ", t.get("frame.inline")));
+                                }
+                                spans.push(Span::styled(function.clone(), fstyle));
+                                if !location.is_empty() {
+                                    spans.push(Span::raw("  "));
+                                    spans.push(Span::styled(
+                                        location.clone(),
+                                        t.get("frame.location"),
+                                    ));
+                                }
+                                if !how.is_empty() {
+                                    spans.push(Span::raw("  "));
+                                    spans.push(Span::styled(*how, t.get("frame.how")));
+                                }
+                                Line::from(spans)
+                            }
+                        },
+                    )
+                })
+                .map(|(i, l)| {
+                    if i == self.cursor && self.focused {
+                        l.patch_style(super::sel_style(t, true))
+                    } else {
+                        l
                     }
                 })
                 .collect(),

@@ -6,6 +6,8 @@ pub mod backtrace;
 pub mod log;
 pub mod overlays;
 pub mod placeholder;
+pub mod rows;
+pub mod source;
 pub mod tasks;
 pub mod text;
 
@@ -134,6 +136,7 @@ pub fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     (&tasks::TasksView::from_app(app, theme)).render(a.tasks, buf);
     let focused = app.focus == Focus::Right;
     let scroll = *app.scroll.get(&app.right).unwrap_or(&0);
+    let cursor = app.cursor_of(app.right);
     match app.right {
         Pane::Tasks | Pane::Backtrace => {
             let task = app.selected_task();
@@ -142,6 +145,7 @@ pub fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
                 backtrace: task.and_then(|t| app.backtrace_of(t)),
                 unwinding: app.busy(),
                 scroll,
+                cursor,
                 focused,
                 theme,
             })
@@ -150,7 +154,54 @@ pub fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         Pane::Log => (&log::LogView {
             records: &app.log,
             errors: &app.log_errors,
+            decoded: &app.log_decoded,
+            expanded: &app.log_expanded,
+            cursor,
             scroll,
+            focused,
+            theme,
+        })
+            .render(a.right, buf),
+        Pane::Srcu | Pane::Rcu => {
+            let rows = app.rows(app.right);
+            let title = match (app.right, &app.srcu) {
+                (Pane::Srcu, Some(Ok(r))) => format!(
+                    "SRCU · {} domains · Enter on a waiter jumps to it",
+                    r.domains.len()
+                ),
+                (Pane::Srcu, _) => "SRCU".to_string(),
+                _ => "RCU · Enter on a holdout jumps to its task".to_string(),
+            };
+            (&rows::RowsView {
+                title,
+                rows: &rows,
+                cursor,
+                offset: scroll,
+                focused,
+                theme,
+            })
+                .render(a.right, buf)
+        }
+        Pane::WaitGraph if app.graph.is_some() => {
+            let rows = app.rows(Pane::WaitGraph);
+            (&rows::RowsView {
+                title: "Wait graph".into(),
+                rows: &rows,
+                cursor,
+                offset: scroll,
+                focused,
+                theme,
+            })
+                .render(a.right, buf)
+        }
+        Pane::Source => (&source::SourceView {
+            file: app.source.as_ref(),
+            error: app.source_error.as_deref(),
+            has_root: app.source_root.is_some(),
+            annotations: &app.annotations,
+            notes: &app.notes,
+            cursor,
+            offset: scroll,
             focused,
             theme,
         })
@@ -179,6 +230,27 @@ pub fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
             theme,
         })
             .render(a.right, buf),
+    }
+    if let Some(w) = &app.walkthrough
+        && let Some(step) = w.current()
+    {
+        let h = 4.min(a.right.height);
+        let r = Rect::new(a.right.x, a.right.y + a.right.height - h, a.right.width, h);
+        ratatui::widgets::Clear.render(r, buf);
+        ratatui::widgets::Paragraph::new(step.text.as_str())
+            .wrap(ratatui::widgets::Wrap { trim: true })
+            .style(theme.get("ui.overlay"))
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .border_style(theme.get("ui.overlay.border"))
+                    .title(format!(
+                        "Walkthrough {}/{} · ] next · [ previous · W ends",
+                        w.index + 1,
+                        w.steps.len()
+                    )),
+            )
+            .render(r, buf);
     }
     (&StatusView { app, theme }).render(a.status, buf);
     if let Some(o) = &app.overlay {

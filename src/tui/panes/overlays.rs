@@ -89,9 +89,18 @@ impl Widget for &OverlayView<'_> {
                     )))
                     .render(r, buf);
             }
-            Overlay::Command { input } | Overlay::Filter { input } => {
+            Overlay::Command { input }
+            | Overlay::Filter { input }
+            | Overlay::Note { input, .. } => {
+                let note_title;
                 let (prefix, title) = match self.overlay {
                     Overlay::Command { .. } => (":", "Command · ps, log, sys, print EXPR, bt PID"),
+                    Overlay::Note { file, line, .. } => {
+                        note_title = format!(
+                            "Note on {file}:{line} · Enter saves (empty removes) · Esc cancels"
+                        );
+                        ("✎ ", note_title.as_str())
+                    }
                     _ => ("/", "Filter tasks · pid, comm or state"),
                 };
                 let r = Rect::new(
