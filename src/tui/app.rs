@@ -1267,6 +1267,7 @@ impl App {
                 self.graph = Some(g);
                 self.refresh_annotations();
             }
+            Steps(steps) => self.steps = steps,
             Output { title, text } => {
                 self.message = None;
                 self.result = Some((title, text));

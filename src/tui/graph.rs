@@ -1,7 +1,8 @@
-//! The wait graph's shape as the TUI consumes it. The analysis (`src/analysis/`, `quiesce
-//! explain`) is built separately; after it lands it fills a [`GraphData`] (nodes with a
-//! kind, a label and an address; edges with evidence text and an optional source location)
-//! and sends it as `JobMsg::Graph`. Until then the Wait graph pane says so.
+//! The wait graph's shape as the TUI consumes it: [`from_analysis`] turns the analysis'
+//! graph (`src/analysis/`, `quiesce explain`) into a [`GraphData`] (nodes with a kind, a
+//! label and an address; edges with evidence text and an optional source location) and
+//! [`steps_from`] turns `explain`'s findings into walkthrough steps; a background job sends
+//! both once every task is unwound.
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GraphNode {
@@ -32,7 +33,7 @@ pub struct GraphData {
     pub edges: Vec<GraphEdge>,
 }
 
-/// The pane's rows: each edge as `from → to  evidence  file:line`; Enter on a task node's
+/// The pane's rows: each edge as `from → to  verb: evidence  file:line`; Enter on a task node's
 /// edge selects the waiting task, on an edge with a location opens the source.
 pub fn graph_rows(g: &GraphData) -> Vec<super::rows::Row> {
     use super::rows::{Row, Target};
@@ -49,7 +50,7 @@ pub fn graph_rows(g: &GraphData) -> Vec<super::rows::Row> {
     for e in &g.edges {
         let mut r = Row::new()
             .cell("ui.link", label(e.from))
-            .cell("ui", " waits on ")
+            .cell("ui", " → ")
             .cell("ui.link", label(e.to))
             .cell("ui.note", format!("  {}", e.evidence));
         if let Some(l) = &e.location {
@@ -68,4 +69,125 @@ pub fn graph_rows(g: &GraphData) -> Vec<super::rows::Row> {
         rows.push(r);
     }
     rows
+}
+
+/// The analysis' wait graph as the pane shows it: every edge with its first piece of
+/// evidence, and the first evidence location (the line where a task blocks).
+pub fn from_analysis(g: &crate::analysis::graph::Graph) -> GraphData {
+    use crate::analysis::graph::NodeKind;
+    let nodes = g
+        .nodes
+        .iter()
+        .map(|n| GraphNode {
+            kind: n.id.kind.name().to_string(),
+            label: n.label.clone(),
+            addr: (n.id.kind == NodeKind::Task).then_some(n.id.key),
+        })
+        .collect();
+    let pos = |id| g.nodes.iter().position(|n| n.id == id);
+    let edges = g
+        .edges
+        .iter()
+        .filter_map(|e| {
+            let ev = e.evidence.first();
+            let text = ev
+                .map(|ev| {
+                    let mut s = String::new();
+                    if let (Some(f), Some(v)) = (&ev.field, &ev.value) {
+                        s.push_str(&format!("{f} = {v}"));
+                    } else if let Some(f) = &ev.function {
+                        s.push_str(f);
+                    }
+                    if let Some(n) = &ev.note {
+                        if !s.is_empty() {
+                            s.push_str(" — ");
+                        }
+                        s.push_str(n);
+                    }
+                    s
+                })
+                .unwrap_or_default();
+            Some(GraphEdge {
+                from: pos(e.from)?,
+                to: pos(e.to)?,
+                evidence: format!(
+                    "{}{}{}",
+                    e.kind.verb(),
+                    if e.candidate { " (candidate)" } else { "" },
+                    if text.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {text}")
+                    }
+                ),
+                location: e
+                    .evidence
+                    .iter()
+                    .find_map(|ev| parse_location(ev.location.as_deref()?)),
+            })
+        })
+        .collect();
+    GraphData { nodes, edges }
+}
+
+/// `kernel/rcu/srcutree.c:1243` → a source location.
+fn parse_location(s: &str) -> Option<SourceLoc> {
+    let (file, line) = s.rsplit_once(':')?;
+    Some(SourceLoc {
+        file: file.to_string(),
+        line: line.parse().ok()?,
+    })
+}
+
+/// Walkthrough steps from `explain`: each step moves to the pane that shows its evidence —
+/// the source line where a task blocks, the SRCU domain, the RCU CPU, or the task.
+pub fn steps_from(e: &crate::analysis::walkthrough::Explanation) -> Vec<super::walkthrough::Step> {
+    use super::app::Pane;
+    use super::walkthrough::{Selection, Step};
+    use crate::analysis::graph::NodeKind;
+    let mut out = Vec::new();
+    for (fi, w) in e.findings.iter().enumerate() {
+        for (si, s) in w.steps.iter().enumerate() {
+            let node = w
+                .finding
+                .chain
+                .nodes
+                .get(si)
+                .and_then(|id| e.graph.nodes.iter().find(|n| n.id == *id));
+            let loc = s
+                .evidence
+                .iter()
+                .find_map(|ev| parse_location(ev.location.as_deref()?));
+            let (pane, select) = match (node.map(|n| n.id.kind), loc) {
+                (Some(NodeKind::SrcuDomain), _) => (
+                    Pane::Srcu,
+                    Selection::SrcuDomain(node.unwrap().label.clone()),
+                ),
+                (Some(NodeKind::Cpu), _) => {
+                    (Pane::Rcu, Selection::RcuCpu(node.unwrap().id.key as u32))
+                }
+                (_, Some(l)) => (
+                    Pane::Source,
+                    Selection::Source {
+                        file: l.file,
+                        line: l.line,
+                    },
+                ),
+                (Some(NodeKind::Task), None) => {
+                    (Pane::Backtrace, Selection::Task(node.unwrap().id.key))
+                }
+                _ => (Pane::WaitGraph, Selection::None),
+            };
+            let mut text = format!("{}.{} {}", fi + 1, s.n, s.text);
+            if let Some(t) = s.teaching {
+                text.push_str("\n▸ ");
+                text.push_str(t);
+            }
+            if si + 1 == w.steps.len() {
+                text.push_str(&format!("\n⇒ {}", w.root_cause));
+            }
+            out.push(Step { pane, select, text });
+        }
+    }
+    out
 }

@@ -60,6 +60,8 @@ pub enum JobMsg {
     NotesSaved(Result<std::path::PathBuf, String>),
     /// The wait graph (sent once the analysis exists).
     Graph(super::graph::GraphData),
+    /// Walkthrough steps from `explain`.
+    Steps(Vec<super::walkthrough::Step>),
 }
 
 struct Shared {
@@ -226,6 +228,19 @@ impl Jobs {
                     job.progress(i + 1, total);
                 }
             }
+            Ok(())
+        });
+        self.build_graph();
+    }
+
+    /// The wait graph and the walkthrough steps of `explain`.
+    fn build_graph(&self) {
+        let Some(k) = self.kernel() else { return };
+        self.spawn("wait graph", 1, move |job| {
+            let g = crate::analysis::graph_from_dump(&k).map_err(|e| e.to_string())?;
+            let e = crate::analysis::walkthrough::explain(g);
+            job.send(JobMsg::Graph(super::graph::from_analysis(&e.graph)));
+            job.send(JobMsg::Steps(super::graph::steps_from(&e)));
             Ok(())
         });
     }
