@@ -66,6 +66,23 @@ screen
 # Back to the task table (focus), the selected task is still qh_srcu_sync.
 tmux send-keys -t "$S" Escape
 
+# Follow the wait graph from the waiter: its first edges are its own chain.
+tmux send-keys -t "$S" 5
+wait_for 'Wait graph' 20 || fail "wait graph pane did not open"
+wait_for 'task qh_srcu_sync:106 → srcu quiesce_srcu' 30 || fail "the waiter's edge is not first"
+wait_for 'srcu quiesce_srcu → task qh_srcu_reader' 10 || fail "no edge to the SRCU reader"
+screen
+tmux send-keys -t "$S" Down Down Enter
+wait_for 'Backtrace · 105 qh_srcu_reader' 20 || fail "following the edge did not reach the reader"
+screen
+# Back to the waiter for the source view.
+tmux send-keys -t "$S" C-p
+wait_for 'Find ·' 10 || fail "finder did not open again"
+tmux send-keys -t "$S" -l 'qh_srcu_sync'
+wait_for 'task   qh_srcu_sync 106' 20 || fail "task not found by the finder again"
+tmux send-keys -t "$S" Enter
+wait_for 'Backtrace · 106 qh_srcu_sync' 20 || fail "backtrace pane not showing qh_srcu_sync again"
+
 if [ -n "$SRC" ]; then
   # o on the task opens its first frame outside the scheduler: __synchronize_srcu.
   tmux send-keys -t "$S" o

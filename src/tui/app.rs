@@ -528,7 +528,7 @@ impl App {
             Pane::WaitGraph => self
                 .graph
                 .as_ref()
-                .map(super::graph::graph_rows)
+                .map(|g| super::graph::graph_rows(g, self.selected_task().map(|t| t.addr)))
                 .unwrap_or_default(),
             Pane::Log => super::panes::log::log_rows(
                 &self.log,

@@ -33,9 +33,11 @@ pub struct GraphData {
     pub edges: Vec<GraphEdge>,
 }
 
-/// The pane's rows: each edge as `from → to  verb: evidence  file:line`; Enter on a task node's
-/// edge selects the waiting task, on an edge with a location opens the source.
-pub fn graph_rows(g: &GraphData) -> Vec<super::rows::Row> {
+/// The pane's rows: each edge as `from → to  verb: evidence  file:line`. With a task
+/// selected, the edges reachable from it come first, in the order a person follows them
+/// (the task's wait, who holds that, what that one waits on…), then the rest. Enter
+/// follows an edge to the task at its end, else opens the source where the wait happens.
+pub fn graph_rows(g: &GraphData, from_task: Option<u64>) -> Vec<super::rows::Row> {
     use super::rows::{Row, Target};
     let label = |i: usize| {
         g.nodes
@@ -43,27 +45,35 @@ pub fn graph_rows(g: &GraphData) -> Vec<super::rows::Row> {
             .map(|n| format!("{} {}", n.kind, n.label))
             .unwrap_or_else(|| format!("?{i}"))
     };
+    let task_at = |i: usize| {
+        g.nodes
+            .get(i)
+            .filter(|n| n.kind == "task")
+            .and_then(|n| n.addr)
+    };
     let mut rows = vec![Row::new().cell(
         "ui.header",
         format!("{} nodes, {} edges", g.nodes.len(), g.edges.len()),
     )];
-    for e in &g.edges {
+    for e in follow_order(g, from_task).into_iter().map(|i| &g.edges[i]) {
         let mut r = Row::new()
             .cell("ui.link", label(e.from))
             .cell("ui", " → ")
             .cell("ui.link", label(e.to))
             .cell("ui.note", format!("  {}", e.evidence));
         if let Some(l) = &e.location {
-            r = r
-                .cell("frame.location", format!("  {}:{}", l.file, l.line))
-                .to(Target::Source {
-                    file: l.file.clone(),
-                    line: l.line,
-                });
-        } else if let Some(n) = g.nodes.get(e.from)
-            && n.kind == "task"
-            && let Some(a) = n.addr
-        {
+            r = r.cell("frame.location", format!("  {}:{}", l.file, l.line));
+        }
+        // Enter follows the edge: to the task at its end (the holder, the worker, the task
+        // on a CPU), else to the line where the wait happens, else to the waiting task.
+        if let Some(a) = task_at(e.to) {
+            r = r.to(Target::Task(a));
+        } else if let Some(l) = &e.location {
+            r = r.to(Target::Source {
+                file: l.file.clone(),
+                line: l.line,
+            });
+        } else if let Some(a) = task_at(e.from) {
             r = r.to(Target::Task(a));
         }
         rows.push(r);
@@ -71,8 +81,38 @@ pub fn graph_rows(g: &GraphData) -> Vec<super::rows::Row> {
     rows
 }
 
-/// The analysis' wait graph as the pane shows it: every edge with its first piece of
-/// evidence, and the first evidence location (the line where a task blocks).
+/// Edge indices: breadth-first from the selected task's node (bounded: each edge once),
+/// then every edge not reached.
+fn follow_order(g: &GraphData, from_task: Option<u64>) -> Vec<usize> {
+    let mut order = Vec::with_capacity(g.edges.len());
+    let mut used = vec![false; g.edges.len()];
+    if let Some(start) = from_task.and_then(|a| {
+        g.nodes
+            .iter()
+            .position(|n| n.kind == "task" && n.addr == Some(a))
+    }) {
+        let mut queue = std::collections::VecDeque::from([start]);
+        let mut seen = vec![false; g.nodes.len()];
+        seen[start] = true;
+        while let Some(n) = queue.pop_front() {
+            for (i, e) in g.edges.iter().enumerate() {
+                if e.from == n && !used[i] {
+                    used[i] = true;
+                    order.push(i);
+                    if e.to < seen.len() && !seen[e.to] {
+                        seen[e.to] = true;
+                        queue.push_back(e.to);
+                    }
+                }
+            }
+        }
+    }
+    order.extend((0..g.edges.len()).filter(|&i| !used[i]));
+    order
+}
+
+/// The analysis' wait graph as the pane shows it: every edge with its most telling piece of
+/// evidence, and the outermost evidence location (the line where a task blocks).
 pub fn from_analysis(g: &crate::analysis::graph::Graph) -> GraphData {
     use crate::analysis::graph::NodeKind;
     let nodes = g
@@ -89,7 +129,12 @@ pub fn from_analysis(g: &crate::analysis::graph::Graph) -> GraphData {
         .edges
         .iter()
         .filter_map(|e| {
-            let ev = e.evidence.first();
+            // The most telling piece: a field with its value, else the outermost frame.
+            let ev = e
+                .evidence
+                .iter()
+                .find(|ev| ev.field.is_some() && ev.value.is_some())
+                .or(e.evidence.last());
             let text = ev
                 .map(|ev| {
                     let mut s = String::new();
@@ -120,9 +165,12 @@ pub fn from_analysis(g: &crate::analysis::graph::Graph) -> GraphData {
                         format!(": {text}")
                     }
                 ),
+                // The outermost frame of the evidence: `__synchronize_srcu` rather than the
+                // inlined `do_wait_for_common` every completion wait shares.
                 location: e
                     .evidence
                     .iter()
+                    .rev()
                     .find_map(|ev| parse_location(ev.location.as_deref()?)),
             })
         })
