@@ -1134,6 +1134,18 @@ fn real_fixture_wait_graph_pane_and_walkthrough() {
         app.steps.iter().any(|s| s.text.contains("▸ SRCU:")),
         "teaching notes ride along"
     );
+    // The pane, with qh_srcu_sync selected: its chain first.
+    let sync = app
+        .tasks
+        .iter()
+        .find(|t| t.comm == "qh_srcu_sync")
+        .unwrap()
+        .addr;
+    app.select_task(sync);
+    app.handle_key(Key::ch('5'));
+    let text = screen(&app);
+    assert!(text.contains("task qh_srcu_sync:"), "{text}");
+    update_doc("pane:waitgraph", &picture(&text));
     // Walking: W starts, ] moves on, the screen shows the step text.
     app.handle_key(Key::ch('W'));
     app.handle_key(Key::ch(']'));
