@@ -212,6 +212,11 @@ fn normalize(s: &str) -> String {
         .map(|l| {
             l.split(' ')
                 .map(|w| {
+                    // Worker names (kworker/1:2) depend on which worker picked the work up.
+                    if let Some(rest) = w.strip_prefix("kworker/") {
+                        let punct = &rest[rest.trim_end_matches([',', ']', '.', ')']).len()..];
+                        return format!("kworker/…{punct}");
+                    }
                     let (head, tail) = w.split_once(':').unwrap_or((w, ""));
                     if !tail.is_empty()
                         && tail

@@ -77,9 +77,14 @@ pub fn cycles(g: &Graph) -> Vec<Vec<NodeId>> {
     let mut out = Vec::new();
     for comp in sccs {
         let inside: HashSet<usize> = comp.iter().copied().collect();
+        // Start at the task whose label sorts first, so the same deadlock reads the same
+        // in every dump (addresses and pids change from boot to boot, names do not).
         let start = *comp
             .iter()
-            .min_by_key(|&&c| (g.nodes[c].id.kind != NodeKind::Task, g.nodes[c].id))
+            .min_by_key(|&&c| {
+                let n = &g.nodes[c];
+                (n.id.kind != NodeKind::Task, n.label.as_str(), n.id)
+            })
             .unwrap();
         // BFS inside the component from start's successors back to start.
         let mut prev: HashMap<usize, usize> = HashMap::new();
