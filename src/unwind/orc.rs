@@ -339,7 +339,7 @@ mod tests {
 
     #[test]
     fn numbering_from_hash_or_statistics() {
-        let call = |sp: u8| [8u8, 0, sp, 0, 2, 0];
+        let call = |sp: u8| [8u8, 0, 0, 0, sp, 2];
         let renum: Vec<u8> = [call(3), call(3), call(4)].concat();
         let classic: Vec<u8> = [call(5), call(5), call(4)].concat();
         let f = OrcFormat::WithUndefinedType;
