@@ -14,7 +14,11 @@ pub struct LockLayout {
     /// `rwsem_waiter.type` (`RWSEM_WAITING_FOR_WRITE 0`, `FOR_READ 1`).
     pub waiter_type: Option<u64>,
     pub owner: u64,
-    pub wait_list: u64,
+    /// `lock.wait_list` (a list head the waiters link into) …
+    pub wait_list: Option<u64>,
+    /// … or, 7.x, `lock.first_waiter`: a pointer to the first waiter of a headless ring
+    /// of waiters (`struct mutex` / `struct rw_semaphore` both).
+    pub first_waiter: Option<u64>,
     /// `rw_semaphore.count`.
     pub count: Option<u64>,
 }
@@ -58,12 +62,16 @@ impl WaitLayout {
         let lock = |waiter: &'static str, lock: &'static str, ty: bool| -> Option<LockLayout> {
             let w = Probe::new(di, waiter).ok()?;
             let l = Probe::new(di, lock).ok()?;
+            if l.opt("wait_list").is_none() && l.opt("first_waiter").is_none() {
+                return None;
+            }
             Some(LockLayout {
                 waiter_list: w.off("list", why).ok()?,
                 waiter_task: w.off("task", why).ok()?,
                 waiter_type: if ty { w.opt("type") } else { None },
                 owner: l.off("owner", why).ok()?,
-                wait_list: l.off("wait_list", why).ok()?,
+                wait_list: l.opt("wait_list"),
+                first_waiter: l.opt("first_waiter"),
                 count: l.opt("count"),
             })
         };

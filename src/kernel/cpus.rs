@@ -66,7 +66,7 @@ impl Kernel {
             .di
             .find_variable("runqueues")
             .map_err(|e| KernelError::Debug(e.to_string()))?;
-        self.per_cpu(Kva(rq.addr), cpu)
+        self.per_cpu(self.percpu_ptr_of_link(rq.addr), cpu)
     }
 
     /// The task running on `cpu` at dump time (`rq->curr`).

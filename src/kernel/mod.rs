@@ -114,7 +114,7 @@ impl Kernel {
         Ok((
             Object {
                 addr: if v.percpu {
-                    Kva(v.addr)
+                    self.percpu_ptr_of_link(v.addr)
                 } else {
                     self.relocate(v.addr, in_module)
                 },
@@ -124,11 +124,25 @@ impl Kernel {
         ))
     }
 
-    /// `per_cpu_ptr(var, cpu)`: the address of per-CPU variable `var` on `cpu`.
+    /// The `__percpu` pointer of a vmlinux per-CPU variable linked at `link`: what
+    /// [`Kernel::per_cpu`] adds `__per_cpu_offset[cpu]` to.
     ///
-    /// On x86_64 the per-CPU section is linked at 0 and its symbols are not relocated by
-    /// KASLR, so the variable's link address is the offset to add to
-    /// `__per_cpu_offset[cpu]` (e.g. `runqueues` = 0x2f3c0).
+    /// Up to 6.14 the x86_64 per-CPU section is linked at 0 and its symbols are not
+    /// relocated by KASLR, so the link address is the offset itself (e.g. `runqueues` =
+    /// 0x2f3c0). Since 6.15 (commit 9d7de2aa8b41 "x86/percpu/64: Use relative percpu
+    /// offsets") `.data..percpu` is linked at a kernel address like any other data section
+    /// (`runqueues` = 0xffffffff83dd7100) and `__per_cpu_offset[cpu]` is relative to it, so
+    /// the symbol is relocated like any other. Decided by where the section is linked.
+    pub fn percpu_ptr_of_link(&self, link: u64) -> Kva {
+        match self.di.section_addr(".data..percpu") {
+            Some(start) if start != 0 => self.relocate(link, false),
+            _ => Kva(link),
+        }
+    }
+
+    /// `per_cpu_ptr(var, cpu)`: the address on `cpu` of the per-CPU object whose `__percpu`
+    /// pointer is `var` (a static variable's pointer comes from
+    /// [`Kernel::percpu_ptr_of_link`], a dynamic one is read from memory).
     pub fn per_cpu(&self, var: Kva, cpu: u32) -> Result<Kva, KernelError> {
         let cpus = self.cpus()?;
         let off = cpus

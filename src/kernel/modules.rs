@@ -132,8 +132,14 @@ impl Kernel {
                 }
             };
             let mut sections = HashMap::new();
-            if let (Some(o_sect), Some(sect), Some(attr)) = (o_sect, &sect, &attr)
-                && let Err(e) = self.read_sections(addr.add(o_sect), sect, attr, &mut sections)
+            if let (Some(o_sect), Some(sect)) = (o_sect, &sect)
+                && let Err(e) = self.read_sections(
+                    addr.add(o_sect),
+                    sect,
+                    attr.as_ref(),
+                    battr.as_ref(),
+                    &mut sections,
+                )
             {
                 errors.push(format!("module {name}: sections: {e}"));
             }
@@ -247,15 +253,24 @@ impl Kernel {
             return Ok(None);
         }
         let why = "module notes";
-        let n = self.read_u32(na.add(notes.off("notes", why)?), "module_notes_attrs.notes")?;
-        let attrs = na.add(notes.off("attrs", why)?);
+        // 6.14+ dropped the count (`notes`): the group's NULL-terminated `bin_attrs`
+        // array lists the same attributes.
+        let list: Vec<Kva> = match notes.opt("notes") {
+            Some(o) => {
+                let n = self.read_u32(na.add(o), "module_notes_attrs.notes")?;
+                let attrs = na.add(notes.off("attrs", why)?);
+                (0..u64::from(n.min(64)))
+                    .map(|i| attrs.add(i * battr.size()))
+                    .collect()
+            }
+            None => self.bin_attrs_of_group(na.add(notes.off("grp.bin_attrs", why)?), 64)?,
+        };
         let (o_name, o_size, o_priv) = (
             battr.off("attr.name", why)?,
             battr.off("size", why)?,
             battr.off("private", why)?,
         );
-        for i in 0..u64::from(n.min(64)) {
-            let a = attrs.add(i * battr.size());
+        for a in list {
             let name_ptr = self.read_ptr(a.add(o_name), "bin_attribute.attr.name")?;
             if self.read_cstr(name_ptr, 64, "module note name")? != ".note.gnu.build-id" {
                 continue;
@@ -278,11 +293,40 @@ impl Kernel {
         Ok(None)
     }
 
+    /// A sysfs `attribute_group`'s `bin_attrs`: a NULL-terminated array of pointers.
+    fn bin_attrs_of_group(&self, ptr_at: Kva, max: u64) -> Result<Vec<Kva>, KernelError> {
+        let arr = self.read_ptr(ptr_at, "attribute_group.bin_attrs")?;
+        let mut out = Vec::new();
+        if arr.0 == 0 {
+            return Ok(out);
+        }
+        for i in 0..max {
+            let p = self.read_ptr(arr.add(i * 8), "attribute_group.bin_attrs[]")?;
+            if p.0 == 0 {
+                break;
+            }
+            out.push(p);
+        }
+        Ok(out)
+    }
+
+    /// Section name → address from `mod->sect_attrs` (sysfs `sections/`).
+    ///
+    /// Two layouts, told apart by member presence:
+    /// - up to 6.13: `{grp, nsections, struct module_sect_attr attrs[]}` with
+    ///   `module_sect_attr = {battr, address}` (5.8+, commit ed66f991bb19 "module: Refactor
+    ///   section attr into bin attribute"; before, `{mattr, name, address}`);
+    /// - 6.14+: `{grp, struct bin_attribute attrs[]}`: commit d8959b947a8d ("module: sysfs:
+    ///   Drop member 'module_sect_attrs::nsections'") and the same series' "module: sysfs:
+    ///   Drop 'struct module_sect_attr'", which keeps the address in the bin_attribute's
+    ///   `private` pointer. The count is gone: the group's NULL-terminated `bin_attrs`
+    ///   array points at each attribute.
     fn read_sections(
         &self,
         ptr_at: Kva,
         sect: &Probe,
-        attr: &Probe,
+        attr: Option<&Probe>,
+        battr: Option<&Probe>,
         out: &mut HashMap<String, u64>,
     ) -> Result<(), KernelError> {
         let sa = self.read_ptr(ptr_at, "module.sect_attrs")?;
@@ -290,21 +334,31 @@ impl Kernel {
             return Ok(());
         }
         let why = "module sections";
-        let n = self.read_u32(
-            sa.add(sect.off("nsections", why)?),
-            "module_sect_attrs.nsections",
-        )?;
-        let attrs = sa.add(sect.off("attrs", why)?);
-        let size = attr.size();
-        // 5.8+ (commit ed66f991bb19 "module: Refactor section attr into bin attribute"):
-        // the name is battr.attr.name; before, a `name` member.
-        let (_, o_name) = attr.first_of(&["battr.attr.name", "name"], why)?;
-        let o_addr = attr.off("address", why)?;
-        for i in 0..n.min(512) as u64 {
-            let a = attrs.add(i * size);
-            let name_ptr = self.read_ptr(a.add(o_name), "module_sect_attr.name")?;
+        if let (Some(o_n), Some(attr)) = (sect.opt("nsections"), attr) {
+            let n = self.read_u32(sa.add(o_n), "module_sect_attrs.nsections")?;
+            let attrs = sa.add(sect.off("attrs", why)?);
+            let size = attr.size();
+            let (_, o_name) = attr.first_of(&["battr.attr.name", "name"], why)?;
+            let o_addr = attr.off("address", why)?;
+            for i in 0..n.min(512) as u64 {
+                let a = attrs.add(i * size);
+                let name_ptr = self.read_ptr(a.add(o_name), "module_sect_attr.name")?;
+                let name = self.read_cstr(name_ptr, 64, "module section name")?;
+                let addr = self.read_u64(a.add(o_addr), "module_sect_attr.address")?;
+                out.insert(name, addr);
+            }
+            return Ok(());
+        }
+        let battr = battr.ok_or_else(|| KernelError::NoMember {
+            strukt: "struct bin_attribute".into(),
+            member: "private".into(),
+            why,
+        })?;
+        let (o_name, o_priv) = (battr.off("attr.name", why)?, battr.off("private", why)?);
+        for a in self.bin_attrs_of_group(sa.add(sect.off("grp.bin_attrs", why)?), 512)? {
+            let name_ptr = self.read_ptr(a.add(o_name), "bin_attribute.attr.name")?;
             let name = self.read_cstr(name_ptr, 64, "module section name")?;
-            let addr = self.read_u64(a.add(o_addr), "module_sect_attr.address")?;
+            let addr = self.read_u64(a.add(o_priv), "bin_attribute.private")?;
             out.insert(name, addr);
         }
         Ok(())

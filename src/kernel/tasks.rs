@@ -135,7 +135,42 @@ impl Kernel {
     pub fn task(&self, addr: Kva) -> Result<Task, KernelError> {
         let l = &self.layout()?.task;
         let mut buf = vec![0u8; l.read_len as usize];
-        self.read(addr, &mut buf, "task_struct")?;
+        if let Err(e) = self.read(addr, &mut buf, "task_struct") {
+            // A task_struct spans 2–3 pages, and a dump filter can drop one of them
+            // (makedumpfile 1.7.8 `-d 31` on 7.2 does). Read page by page; go on when the
+            // members that identify the task (pid, comm, state, parent, flags) are there,
+            // and leave the rest zero.
+            let mut missing = Vec::new();
+            let mut off = 0usize;
+            while off < buf.len() {
+                let page_end = ((addr.0 + off as u64) | 0xfff) + 1;
+                let end = ((page_end - addr.0) as usize).min(buf.len());
+                if self
+                    .read(addr.add(off as u64), &mut buf[off..end], "task_struct")
+                    .is_err()
+                {
+                    buf[off..end].fill(0);
+                    missing.push(off as u64..end as u64);
+                }
+                off = end;
+            }
+            let needed = [
+                (l.pid, 4),
+                (l.tgid, 4),
+                (l.comm, l.comm_len),
+                (l.state, l.state_size),
+                (l.exit_state, 4),
+                (l.real_parent, 8),
+                (l.flags, 4),
+                (l.tasks, 16),
+            ];
+            if needed
+                .iter()
+                .any(|&(o, n)| missing.iter().any(|m| o < m.end && o + n > m.start))
+            {
+                return Err(e.into());
+            }
+        }
         let u64_at = |off: u64| -> u64 {
             let o = off as usize;
             buf.get(o..o + 8)

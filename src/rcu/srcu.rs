@@ -30,6 +30,36 @@ pub const SIZE_STATE_NAMES: [&str; 9] = [
     "SRCU_SIZE_BIG",
 ];
 
+/// `SRCU_READ_FLAVOR_*` bit names (include/linux/srcu.h; `#define`s, not in DWARF).
+///
+/// NORMAL 0x1 and NMI 0x2 since 6.13 ("srcu: Make SRCU readers track flavor"). Bit 0x4
+/// was SRCU-lite and 0x8 SRCU-fast until SRCU-lite was removed and "srcu: Add
+/// SRCU_READ_FLAVOR_FAST_UPDOWN CPP macro" made FAST 0x4 and FAST_UPDOWN 0x8, in the
+/// same cycle as DEFINE_SRCU_FAST() added the per-domain `u8 srcu_struct.srcu_reader_flavor`.
+/// So the numbering is told by that member's presence (`ssp_flavor_member`); 7.2's
+/// `tracepoint_srcu` and `rcu_tasks_trace_srcu_struct` carry 0x4 = FAST.
+pub fn flavor_names(v: u64, ssp_flavor_member: bool) -> Vec<&'static str> {
+    let bits: [(u64, &str); 4] = if ssp_flavor_member {
+        [
+            (0x1, "NORMAL"),
+            (0x2, "NMI"),
+            (0x4, "FAST"),
+            (0x8, "FAST_UPDOWN"),
+        ]
+    } else {
+        [(0x1, "NORMAL"), (0x2, "NMI"), (0x4, "LITE"), (0x8, "FAST")]
+    };
+    let mut out: Vec<&'static str> = bits
+        .iter()
+        .filter(|(b, _)| v & b != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    if v & !0xf != 0 {
+        out.push("?");
+    }
+    out
+}
+
 /// One CPU's reader counters (Tree, Classic).
 #[derive(Debug, Clone, Serialize)]
 pub struct SrcuCpu {
@@ -85,6 +115,8 @@ pub struct SrcuDomain {
     pub cpus: Vec<SrcuCpu>,
     pub size_state: Option<Named>,
     pub reader_flavor: Option<u64>,
+    /// `SRCU_READ_FLAVOR_*` names of the bits of `reader_flavor`.
+    pub reader_flavor_names: Vec<&'static str>,
     /// An `srcu_struct` no updater has initialized yet (`srcu_gp_seq_needed` state ≠ 0).
     pub initialized: bool,
     pub callbacks: Vec<Callback>,
@@ -184,6 +216,7 @@ impl<'k> SrcuDecoder<'k> {
             cpus: Vec::new(),
             size_state: None,
             reader_flavor: None,
+            reader_flavor_names: Vec::new(),
             initialized: true,
             callbacks: Vec::new(),
             gp_work: None,
@@ -337,6 +370,9 @@ impl<'k> SrcuDecoder<'k> {
         }
         if d.reader_flavor.is_none() {
             d.reader_flavor = flavor_or;
+        }
+        if let Some(f) = d.reader_flavor {
+            d.reader_flavor_names = flavor_names(f, t.ssp_flavor.is_some());
         }
         d.gp_work = Some(work_status(
             k,
@@ -549,7 +585,10 @@ impl<'k> SrcuDecoder<'k> {
             let gps = seq_ctr(needed.wrapping_sub(d.gp_seq & !3));
             if gps > 0 && d.gp_requested {
                 d.notes.push(format!(
-                    "grace periods needed up to {needed} ({gps} from the current counter)"
+                    "grace periods needed up to {} ({gps} from the current counter)",
+                    // Signed, as the kernel prints these counters (%ld): they start
+                    // at SRCU_GP_SEQ_INITIAL_VAL = -400 since 6.8 or so.
+                    needed as i64
                 ));
             }
         }

@@ -57,6 +57,9 @@ fn domain_text(d: &SrcuDomain, s: &mut String) {
     }
     if let Some(f) = d.reader_flavor {
         line.push_str(&format!("  flavor {f:#x}"));
+        if !d.reader_flavor_names.is_empty() {
+            line.push_str(&format!(" ({})", d.reader_flavor_names.join("|")));
+        }
     }
     if !d.initialized {
         line.push_str("  (uninitialized)");

@@ -1,7 +1,7 @@
 //! Backtraces of tasks: where to start (a running task's CPU registers, a sleeping task's
 //! saved context), the walk, and symbolized frames with inline expansion and `file:line`.
 
-use super::orc::{OrcEntry, OrcFormat, OrcTable};
+use super::orc::{OrcEntry, OrcFormat, OrcTable, RegNumbering};
 use super::walk::{FrameSource, PtRegsLayout, RawFrame, StackEnd, StackMemory, WalkRegs, Walker};
 use crate::addr::Kva;
 use crate::arch::{Arch, x86_64};
@@ -81,14 +81,18 @@ impl Unwinder {
             di.section_addr(".orc_unwind_ip"),
             di.section(".orc_unwind"),
         ) {
-            (Some(ip), Some(ip_addr), Some(orc)) => Some(OrcTable::new(
-                ip,
-                ip_addr.wrapping_add(k.kaslr_offset),
-                orc,
-                format,
-            )),
+            (Some(ip), Some(ip_addr), Some(orc)) => Some(
+                OrcTable::new(ip, ip_addr.wrapping_add(k.kaslr_offset), orc, format)
+                    .with_numbering(RegNumbering::detect(di.section(".orc_header"), orc, format)),
+            ),
             _ => None,
         };
+        // Modules are loaded only when their `.orc_header` matches the kernel's, so their
+        // tables use the vmlinux's numbering.
+        let numbering = vmlinux_orc
+            .as_ref()
+            .map(OrcTable::numbering)
+            .unwrap_or_default();
         let (mods, _) = k.modules().unwrap_or_default();
         let modules = mods
             .into_iter()
@@ -98,7 +102,7 @@ impl Unwinder {
                     let mut ub = vec![0u8; (n * 6) as usize];
                     k.read(ip, &mut ipb, "module ORC ip table").ok()?;
                     k.read(u, &mut ub, "module ORC table").ok()?;
-                    Some(OrcTable::new(&ipb, ip.0, &ub, format))
+                    Some(OrcTable::new(&ipb, ip.0, &ub, format).with_numbering(numbering))
                 });
                 (m, t)
             })

@@ -41,12 +41,56 @@ pub fn release(name: &str) -> Option<Release> {
     }
     let m: Value = serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap())
         .expect("manifest.json parses");
-    Some(Release { dir, manifest: m })
+    Some(Release {
+        name: name.to_string(),
+        dir,
+        manifest: m,
+    })
+}
+
+/// The releases CI builds (`fixtures/build.sh bookworm trixie sid`): with
+/// `QUIESCE_REQUIRE_FIXTURES=1` each must be present.
+pub const CI_RELEASES: &[&str] = &["bookworm", "trixie", "sid"];
+
+/// Every release directory with a manifest, CI's in their order first, then any other.
+/// Real-dump tests iterate over all of them.
+pub fn releases() -> Vec<Release> {
+    let mut names: Vec<String> = CI_RELEASES.iter().map(|s| s.to_string()).collect();
+    let mut others: Vec<String> = std::fs::read_dir(fixtures_root())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().join("manifest.json").exists())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| !names.contains(n))
+        .collect();
+    others.sort();
+    names.extend(others);
+    names.iter().filter_map(|n| release(n)).collect()
 }
 
 pub struct Release {
+    pub name: String,
     pub dir: PathBuf,
     pub manifest: Value,
+}
+
+/// Which reader a dump's expectations come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reference {
+    /// crash's output for this dump name (crash read it).
+    Crash(String),
+    /// drgn's JSON for this dump name (crash could not read the release's dumps, e.g. sid:
+    /// crash 9.0.2 fails with "invalid structure member offset: module_num_gpl_syms").
+    Drgn(String),
+}
+
+impl Reference {
+    pub fn dump(&self) -> &str {
+        match self {
+            Reference::Crash(d) | Reference::Drgn(d) => d,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -104,6 +148,82 @@ impl Release {
         std::fs::read_to_string(self.dir.join("ref/crash").join(dump).join(what)).ok()
     }
 
+    fn reader(&self, dump: &str, who: &str) -> String {
+        self.manifest["dumps"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|d| d["name"] == dump)
+            .and_then(|d| d["readers"][who].as_str())
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// crash read this dump (manifest `readers.crash` = "ok" and its outputs exist).
+    pub fn crash_reads(&self, dump: &str) -> bool {
+        self.reader(dump, "crash") == "ok"
+            && self
+                .crash_ref(dump, "ps.txt")
+                .is_some_and(|t| !t.trim().is_empty())
+    }
+
+    /// drgn read this dump's tasks without errors (none at the top level, none in any
+    /// task: sid's makedumpfile rcustall outputs list 65 tasks, but several with
+    /// "Excluded page" errors for their state and flags).
+    pub fn drgn_reads(&self, dump: &str) -> bool {
+        self.drgn_ref(dump).is_some_and(|j| {
+            j["tasks"].as_array().is_some_and(|t| {
+                !t.is_empty()
+                    && t.iter()
+                        .all(|t| t["errors"].as_array().is_none_or(|e| e.is_empty()))
+            }) && j["errors"].as_array().is_none_or(|e| e.is_empty())
+        })
+    }
+
+    /// Neither crash nor drgn could read this dump's task list: on sid, makedumpfile
+    /// 1.7.8's `-d 31` output of the hang dump excluded pages drgn needs (0 tasks). Tests
+    /// compare what quiesce reads there with the same scenario's ELF reference.
+    pub fn unreadable_by_references(&self, dump: &str) -> bool {
+        // drgn opened the dump (it has the log) but could not read all its tasks.
+        !self.crash_reads(dump)
+            && !self.drgn_reads(dump)
+            && self.drgn_ref(dump).is_some_and(|j| j.get("log").is_some())
+    }
+
+    /// The reference for a dump: crash where crash reads it (this dump, else the scenario's
+    /// ELF: the same machine state), drgn otherwise (this dump, else the scenario's ELF:
+    /// drgn cannot open QEMU's kdump files, and some makedumpfile outputs lost pages).
+    pub fn reference(&self, dump: &DumpEntry) -> Reference {
+        let elf = format!("{}.elf", dump.scenario);
+        if self.crash_reads(&dump.name) {
+            Reference::Crash(dump.name.clone())
+        } else if self.crash_reads(&elf) {
+            Reference::Crash(elf)
+        } else if self.drgn_reads(&dump.name) {
+            Reference::Drgn(dump.name.clone())
+        } else {
+            assert!(
+                self.drgn_reads(&elf),
+                "{}: neither crash nor drgn read {elf}",
+                self.name
+            );
+            Reference::Drgn(elf)
+        }
+    }
+
+    /// drgn's JSON for the dump, or for the scenario's ELF when drgn could not read it.
+    pub fn drgn_for(&self, dump: &DumpEntry) -> (Value, String) {
+        let name = if self.drgn_reads(&dump.name) {
+            dump.name.clone()
+        } else {
+            format!("{}.elf", dump.scenario)
+        };
+        let v = self
+            .drgn_ref(&name)
+            .unwrap_or_else(|| panic!("{}: no drgn reference for {name}", self.name));
+        (v, name)
+    }
+
     pub fn drgn_ref(&self, dump: &str) -> Option<Value> {
         let t =
             std::fs::read_to_string(self.dir.join("ref/drgn").join(format!("{dump}.json"))).ok()?;
@@ -121,6 +241,49 @@ pub struct CrashPs {
     pub st: String,
     pub comm: String,
     pub active: bool,
+}
+
+/// drgn's task list as crash `ps` rows: crash's state letters from `__state` (drgn's `Z`
+/// and `X` letters come from `exit_state`), ppid 0 for the idle tasks, `>` for the task
+/// that is `cpu_curr()` of its CPU.
+pub fn drgn_ps(j: &Value) -> Vec<CrashPs> {
+    j["tasks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            let state = t["__state"].as_u64().unwrap_or(0);
+            let exit = match t["state"].as_str() {
+                Some("Z") => 0x20,
+                Some("X") => 0x10,
+                _ => 0,
+            };
+            let pid = t["pid"].as_i64().unwrap_or(-1);
+            CrashPs {
+                pid,
+                ppid: if pid == 0 {
+                    0
+                } else {
+                    t["ppid"].as_i64().unwrap_or(-1)
+                },
+                cpu: t["cpu"].as_u64().unwrap_or(0) as u32,
+                task: hex_or_int(&t["address"]),
+                st: quiesce::kernel::tasks::state_letters(state, exit).to_string(),
+                comm: t["comm"].as_str().unwrap_or_default().to_string(),
+                active: t["is_current"].as_bool().unwrap_or(false),
+            }
+        })
+        .collect()
+}
+
+/// A JSON number or a "0x…" string.
+pub fn hex_or_int(v: &Value) -> u64 {
+    v.as_u64()
+        .or_else(|| {
+            v.as_str()
+                .and_then(|s| u64::from_str_radix(s.trim_start_matches("0x"), 16).ok())
+        })
+        .unwrap_or(0)
 }
 
 /// Parse crash `ps` output:

@@ -167,7 +167,7 @@ fn link_gp(
                         "queued in segment {}{} on CPU {}",
                         cb.segment,
                         cb.gp_seq
-                            .map(|s| format!(" waiting for srcu_gp_seq ≥ {s}"))
+                            .map(|s| format!(" waiting for srcu_gp_seq ≥ {}", s as i64))
                             .unwrap_or_default(),
                         cb.cpu.map_or("?".into(), |c| c.to_string())
                     )),

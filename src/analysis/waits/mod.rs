@@ -307,6 +307,62 @@ impl<'k> Ctx<'k> {
         None
     }
 
+    /// The lock a task waits on, through its on-stack waiter: with a `wait_list` head the
+    /// head gives the lock; with 7.x's headless ring (`lock->first_waiter`) the lock is
+    /// the pointer on the task's stack whose `first_waiter` is one of the ring's waiters.
+    /// Returns (waiter, lock, evidence).
+    pub fn find_lock_waiter(
+        &self,
+        ti: usize,
+        fi: usize,
+        l: &super::layout::LockLayout,
+        what: &str,
+    ) -> Option<(u64, u64, Evidence)> {
+        if let Some(wl) = l.wait_list {
+            let (w, head, ev) = self.find_waiter(ti, fi, l.waiter_list, l.waiter_task, what)?;
+            return Some((w, head - wl, ev));
+        }
+        let first = l.first_waiter?;
+        let me = self.tasks[ti].addr;
+        let k = self.k;
+        let words: Vec<(u64, u64)> = self.stack_words(ti, fi);
+        for &(a, v) in &words {
+            if v != me || a < l.waiter_task {
+                continue;
+            }
+            let w = a - l.waiter_task;
+            let ring = k.list_walk(Kva(w + l.waiter_list), "wait ring");
+            if ring.error.is_some() {
+                continue;
+            }
+            let waiters: Vec<u64> = std::iter::once(w)
+                .chain(ring.nodes.iter().map(|n| n.0 - l.waiter_list))
+                .collect();
+            let lock = words.iter().map(|&(_, p)| p).find(|&p| {
+                p >= 0xffff_8000_0000_0000
+                    && p % 8 == 0
+                    && k.read_u64(Kva(p + first), "lock.first_waiter")
+                        .is_ok_and(|f| waiters.contains(&f))
+            })?;
+            let mut ev = Evidence::field(
+                format!("{what}.task"),
+                format!("{me:#x} ({})", self.task_label(ti)),
+                Some(a),
+            );
+            if let Some(f) = self.frame_of_addr(ti, a) {
+                let fr = &self.frames[ti][f];
+                ev.frame = Some(fr.no);
+                ev.function = fr.names.last().map(|n| n.0.clone());
+                ev.location = fr.names.last().and_then(|n| n.1.clone());
+            }
+            ev.note = Some(format!(
+                "on-stack {what} at {w:#x} in the waiter ring whose first waiter the lock at {lock:#x} points to"
+            ));
+            return Some((w, lock, ev));
+        }
+        None
+    }
+
     /// A list node that is the `node_off` member of some task's on-stack waiter.
     fn is_waiter(&self, n: u64, node_off: u64, task_off: u64) -> bool {
         let Some(w) = n.checked_sub(node_off) else {

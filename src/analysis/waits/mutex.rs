@@ -27,8 +27,8 @@ pub fn decode(cx: &Ctx, ti: usize, g: &mut Graph) -> bool {
         return false;
     };
     let frame = cx.frame_ev(ti, fi, FRAMES);
-    let (m, ev) = match cx.find_waiter(ti, fi, l.waiter_list, l.waiter_task, "mutex_waiter") {
-        Some((_, head, ev)) => (head - l.wait_list, ev),
+    let (m, ev) = match cx.find_lock_waiter(ti, fi, l, "mutex_waiter") {
+        Some((_, m, ev)) => (m, ev),
         None => match blocked_on(cx, ti) {
             Some(x) => x,
             None => {

@@ -34,8 +34,7 @@ pub fn decode(cx: &Ctx, ti: usize, g: &mut Graph) -> bool {
     };
     let frame = cx.frame_ev(ti, fi, FRAMES);
     let t = cx.task_node(g, ti);
-    let Some((w, head, ev)) = cx.find_waiter(ti, fi, l.waiter_list, l.waiter_task, "rwsem_waiter")
-    else {
+    let Some((w, sem, ev)) = cx.find_lock_waiter(ti, fi, l, "rwsem_waiter") else {
         if let Some(n) = g.get_mut(t) {
             n.fields
                 .push(("wait".into(), "rwsem: waiter not found on the stack".into()));
@@ -43,7 +42,6 @@ pub fn decode(cx: &Ctx, ti: usize, g: &mut Graph) -> bool {
         return true;
     };
     let k = cx.k;
-    let sem = head - l.wait_list;
     let write = l
         .waiter_type
         .and_then(|o| k.read_u32(Kva(w + o), "rwsem_waiter.type").ok())

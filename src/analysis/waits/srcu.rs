@@ -22,8 +22,10 @@ pub fn link_srcu(cx: &Ctx, g: &mut Graph, t: NodeId, d: &SrcuDomain, mut evidenc
             "implementation".into(),
             format!("{} ({})", d.implementation, d.generation),
         ));
-        n.fields
-            .push(("gp_seq".into(), format!("{} ({})", d.gp_seq, d.phase)));
+        n.fields.push((
+            "gp_seq".into(),
+            format!("{} ({})", d.gp_seq as i64, d.phase),
+        ));
         n.fields
             .push(("current_idx".into(), d.current_idx.to_string()));
         if let Some(w) = d.waits_on_idx {
@@ -39,7 +41,10 @@ pub fn link_srcu(cx: &Ctx, g: &mut Graph, t: NodeId, d: &SrcuDomain, mut evidenc
     }
     evidence.push(Evidence::field(
         "srcu_struct",
-        format!("{} @{:#x}, {} phase {}", d.name, d.addr, d.gp_seq, d.phase),
+        format!(
+            "{} @{:#x}, {} phase {}",
+            d.name, d.addr, d.gp_seq as i64, d.phase
+        ),
         Some(d.addr),
     ));
     g.edge(Edge {
