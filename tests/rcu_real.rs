@@ -1,4 +1,5 @@
-//! SRCU and RCU decoders on the real bookworm `hang` dump, compared with drgn
+//! SRCU and RCU decoders on the real `hang` and `rcustall` dumps of every fixture release
+//! (6.1, 6.12, 7.x), compared with drgn
 //! (`fixtures/ref/drgn_rcu.py`, run at test time with the fixture venv's drgn).
 //!
 //! Skipped when the fixtures are absent, unless `QUIESCE_REQUIRE_FIXTURES=1`.
@@ -8,60 +9,40 @@ mod common;
 use quiesce::kernel::{self, Kernel, OpenOptions};
 use std::path::PathBuf;
 
-/// (vmlinux, hang.elf, modules dir): from the manifest when there is one, else the
-/// standard file names (the manifest is written last by fixtures/build.sh).
-fn fixture() -> Option<(PathBuf, PathBuf, PathBuf)> {
-    let root = common::fixtures_root().join("bookworm");
-    let (vmlinux, dump, mods) = if root.join("manifest.json").exists() {
-        let r = common::release("bookworm")?;
-        let dump = r
-            .dumps_of("hang")
-            .into_iter()
-            .find(|d| d.format == "elf" || d.name.ends_with(".elf"))
-            .map(|d| d.path)
-            .unwrap_or_else(|| r.dir.join("dumps/hang.elf"));
-        (r.vmlinux(), dump, r.modules_dir())
-    } else {
-        (
-            root.join("vmlinux"),
-            root.join("dumps/hang.elf"),
-            root.join("modules"),
-        )
-    };
-    let ko = mods.join("quiesce_hang.ko");
-    if vmlinux.exists() && dump.exists() && ko.exists() {
-        return Some((vmlinux, dump, mods));
-    }
-    if std::env::var("QUIESCE_REQUIRE_FIXTURES").as_deref() == Ok("1") {
-        panic!(
-            "QUIESCE_REQUIRE_FIXTURES=1 but the bookworm hang fixtures are missing under {}",
-            root.display()
-        );
-    }
-    eprintln!(
-        "SKIP: no bookworm hang fixtures under {} (run fixtures/build.sh)",
-        root.display()
-    );
-    None
+/// (release name, vmlinux, `<scenario>.elf`, modules dir) of every fixture release
+/// (bookworm 6.1, trixie 6.12, sid 7.x: three SRCU/RCU generations).
+fn fixtures(scenario: &str) -> Vec<(String, PathBuf, PathBuf, PathBuf)> {
+    common::releases()
+        .into_iter()
+        .map(|r| {
+            let dump = r.dir.join(format!("dumps/{scenario}.elf"));
+            assert!(dump.exists(), "{}: no {}", r.name, dump.display());
+            (r.name.clone(), r.vmlinux(), dump, r.modules_dir())
+        })
+        .collect()
 }
 
-fn open_hang() -> Option<Kernel> {
-    let (vmlinux, core, mods) = fixture()?;
-    let k = kernel::open(&OpenOptions {
-        core,
-        vmlinux,
-        modules: vec![mods],
+fn open(vmlinux: &std::path::Path, core: &std::path::Path, mods: &std::path::Path) -> Kernel {
+    kernel::open(&OpenOptions {
+        core: core.to_path_buf(),
+        vmlinux: vmlinux.to_path_buf(),
+        modules: vec![mods.to_path_buf()],
     })
-    .expect("hang.elf opens");
-    Some(k)
+    .unwrap_or_else(|e| panic!("{}: {e}", core.display()))
 }
 
 #[test]
 fn module_debug_info_is_placed() {
-    let Some(k) = open_hang() else { return };
+    for (rel, vmlinux, dump, mods) in fixtures("hang") {
+        let k = open(&vmlinux, &dump, &mods);
+        module_debug_info_is_placed_on(&rel, &k);
+    }
+}
+
+fn module_debug_info_is_placed_on(rel: &str, k: &Kernel) {
     assert!(
         k.di.modules().any(|m| m == "quiesce_hang"),
-        "warnings: {:?}",
+        "{rel}: warnings: {:?}",
         k.warnings
     );
     let a = k.symbol_addr("quiesce_srcu").unwrap();
@@ -74,13 +55,6 @@ fn module_debug_info_is_placed() {
     let (m, _) = k.modules().unwrap();
     let qh = m.iter().find(|m| m.name == "quiesce_hang").unwrap();
     assert!(qh.sections.values().any(|&s| s <= a.0 && a.0 - s < 1 << 20));
-}
-
-/// drgn's reference JSON for the hang dump (`fixtures/ref/drgn_rcu.py`), or `None` (skip)
-/// when the fixture venv is absent.
-fn drgn_reference() -> Option<serde_json::Value> {
-    let (vmlinux, dump, mods) = fixture()?;
-    drgn_on(&vmlinux, &dump, &mods.join("quiesce_hang.ko"))
 }
 
 fn drgn_on(
@@ -120,9 +94,18 @@ type CbRow = (String, String, Option<u64>, String, Vec<i64>);
 
 #[test]
 fn srcu_matches_drgn() {
-    let Some(k) = open_hang() else { return };
-    let Some(want) = drgn_reference() else { return };
-    let r = quiesce::rcu::srcu::srcu_report(&k, None).unwrap();
+    for (rel, vmlinux, dump, mods) in fixtures("hang") {
+        let k = open(&vmlinux, &dump, &mods);
+        let Some(want) = drgn_on(&vmlinux, &dump, &mods.join("quiesce_hang.ko")) else {
+            return;
+        };
+        eprintln!("{rel}: SRCU against drgn");
+        srcu_matches_drgn_on(&k, &want);
+    }
+}
+
+fn srcu_matches_drgn_on(k: &Kernel, want: &serde_json::Value) {
+    let r = quiesce::rcu::srcu::srcu_report(k, None).unwrap();
     assert!(r.errors.is_empty(), "{:?}", r.errors);
 
     // Every static srcu_struct of the vmlinux, by name.
@@ -293,36 +276,51 @@ fn check_rcu(k: &Kernel, want: &serde_json::Value) -> quiesce::rcu::tree::RcuRep
 
 #[test]
 fn rcu_matches_drgn_on_hang() {
-    let Some(k) = open_hang() else { return };
-    let Some(want) = drgn_reference() else { return };
-    check_rcu(&k, &want);
+    for (rel, vmlinux, dump, mods) in fixtures("hang") {
+        let k = open(&vmlinux, &dump, &mods);
+        let Some(want) = drgn_on(&vmlinux, &dump, &mods.join("quiesce_hang.ko")) else {
+            return;
+        };
+        eprintln!("{rel}: Tree RCU against drgn");
+        check_rcu(&k, &want);
+    }
 }
 
 #[test]
 fn rcu_stall_holdout_matches_drgn() {
-    let Some((vmlinux, hang, mods)) = fixture() else {
-        return;
-    };
-    let core = hang.with_file_name("rcustall.elf");
-    if !core.exists() {
-        eprintln!("SKIP: no {}", core.display());
-        return;
+    for (rel, vmlinux, core, mods) in fixtures("rcustall") {
+        let k = open(&vmlinux, &core, &mods);
+        let Some(want) = drgn_on(&vmlinux, &core, &mods.join("quiesce_hang.ko")) else {
+            return;
+        };
+        let r = check_rcu(&k, &want);
+        // The scenario: a grace period held up by the CPU running the staller kthread, the
+        // CPU the stall warning in the console log names.
+        assert!(r.gp_in_progress, "{rel}");
+        assert_eq!(r.holdouts.len(), 1, "{rel}");
+        let h = &r.holdouts[0];
+        assert_eq!(
+            h.curr.as_ref().map(|t| t.comm.as_str()),
+            Some("qh_rcu_staller"),
+            "{rel}"
+        );
+        let console =
+            std::fs::read_to_string(core.parent().unwrap().join("../console/rcustall.log"))
+                .unwrap_or_else(|e| panic!("{rel}: console log: {e}"));
+        let named = format!(
+            "CPU: {} PID: {} Comm: qh_rcu_staller",
+            h.cpu,
+            h.curr.as_ref().unwrap().pid
+        );
+        assert!(
+            console.contains(&named)
+                || console.contains(&format!(
+                    "CPU: {} UID: 0 PID: {} Comm: qh_rcu_staller",
+                    h.cpu,
+                    h.curr.as_ref().unwrap().pid
+                )),
+            "{rel}: the stall warning in the console names {named}"
+        );
+        assert!(console.contains("stall"), "{rel}");
     }
-    let k = kernel::open(&OpenOptions {
-        core: core.clone(),
-        vmlinux: vmlinux.clone(),
-        modules: vec![mods.clone()],
-    })
-    .expect("rcustall.elf opens");
-    let Some(want) = drgn_on(&vmlinux, &core, &mods.join("quiesce_hang.ko")) else {
-        return;
-    };
-    let r = check_rcu(&k, &want);
-    // The scenario: a grace period held up by the CPU running the staller kthread.
-    assert!(r.gp_in_progress);
-    assert_eq!(r.holdouts.len(), 1);
-    assert_eq!(
-        r.holdouts[0].curr.as_ref().map(|t| t.comm.as_str()),
-        Some("qh_rcu_staller")
-    );
 }

@@ -33,10 +33,81 @@ fn drgn_functions(stack: &Value) -> Option<Vec<String>> {
 
 #[test]
 fn backtraces_match_crash_and_drgn() {
-    let Some(rel) = release("bookworm") else {
-        return;
-    };
+    for rel in common::releases() {
+        backtraces_match_on(&rel);
+    }
+}
+
+/// Where crash cannot read a release (sid: crash 9.0.2 stops at start-up on 7.x), drgn is
+/// the reference: every task both read has the same non-inline function sequence.
+fn backtraces_match_drgn_only(rel: &common::Release, d: &common::DumpEntry, k: &kernel::Kernel) {
+    let u = Unwinder::new(k).unwrap();
+    let drgn = rel
+        .drgn_ref(&format!("{}.elf", d.scenario))
+        .expect("drgn reference of the ELF");
+    let mut compared = 0;
+    for t in k.tasks().unwrap().tasks {
+        let key = format!("{}@{:#x}", t.pid, t.addr);
+        let Some(want) = drgn_functions(&drgn["stacks"][&key]) else {
+            continue;
+        };
+        let bt = u.backtrace(k, &t);
+        // sid's makedumpfile (1.7.8 on a 7.x kernel) excluded pages the tasks still use: a
+        // trace cut there is marked and names the excluded page; the ELF has them all.
+        if let StackEnd::Truncated(why) = &bt.end
+            && d.name.contains(".mkd-")
+            && why.contains("excluded")
+        {
+            continue;
+        }
+        assert!(
+            !matches!(bt.end, StackEnd::Truncated(_)),
+            "{} {}: pid {} {} truncated: {:?}",
+            rel.name,
+            d.name,
+            t.pid,
+            t.comm,
+            bt.end
+        );
+        let ours: Vec<String> = bt.functions().iter().map(|s| s.to_string()).collect();
+        // quiesce, like crash, names a pc by the nearest label (`common_startup_64`), drgn by
+        // the function symbol that contains it (`secondary_startup_64`): the same frame.
+        let inside = |label: &str, func: &str| match (k.di.symbol(label), k.di.symbol(func)) {
+            (Some(l), Some(f)) => l.addr >= f.addr && l.addr < f.addr + f.size.max(1),
+            _ => false,
+        };
+        // And drgn names a GCC clone by its DWARF name (`__mutex_lock`, `__clocksource_register_scale`),
+        // crash and quiesce by the symbol (`__mutex_lock.constprop.0`, `….cold`); C function
+        // names have no dots, so the source name is what precedes the first one.
+        let source_name = |o: &str| o.split('.').next().unwrap_or(o).to_string();
+        let same = ours.len() == want.len()
+            && ours
+                .iter()
+                .zip(&want)
+                .all(|(o, w)| o == w || source_name(o) == *w || inside(o, w));
+        assert!(
+            same,
+            "{} {}: pid {} {}:\n ours {ours:?}\n drgn {want:?}",
+            rel.name, d.name, t.pid, t.comm
+        );
+        compared += 1;
+    }
+    let enough = if d.name.contains(".mkd-") { 30 } else { 50 };
+    assert!(
+        compared > enough,
+        "{} {}: only {compared} tasks compared",
+        rel.name,
+        d.name
+    );
+}
+
+fn backtraces_match_on(rel: &common::Release) {
     for d in rel.dumps() {
+        if d.name.contains(".mkd-") && rel.name == "sid" && d.scenario == "hang" {
+            // makedumpfile -d 31 dropped pages of 20 task_structs here (drgn reads 0 tasks,
+            // quiesce a marked partial list); tests/real_ps_log.rs covers that case.
+            continue;
+        }
         let k = kernel::open(&OpenOptions {
             core: d.path.clone(),
             vmlinux: rel.vmlinux(),
@@ -50,6 +121,10 @@ fn backtraces_match_crash_and_drgn() {
             .or_else(|| rel.crash_ref(&format!("{}.elf", d.scenario), "foreach_bt.txt"))
             .expect("crash foreach bt reference");
         let crash = parse_crash_bt(&crash_text);
+        if crash.is_empty() {
+            backtraces_match_drgn_only(rel, &d, &k);
+            continue;
+        }
         // drgn 0.3.0 cannot open QEMU's kdump files; the ELF of the same boot is the same
         // machine state.
         let drgn = rel
@@ -121,10 +196,11 @@ fn backtraces_match_crash_and_drgn() {
             .iter()
             .filter(|t| t.comm == "cat" && t.st == "UN")
             .count();
-        assert_eq!(
-            disagreements.len(),
-            readers,
-            "{}: the fanotify readers",
+        // On 6.1 crash drops do_dentry_open under every fanotify reader; on 6.12 it agrees.
+        assert!(
+            disagreements.is_empty() || disagreements.len() == readers,
+            "{} {}: the fanotify readers: {disagreements:?}",
+            rel.name,
             d.name
         );
     }

@@ -255,6 +255,7 @@ impl Unwinder {
             },
             (None, None) => (None, 0),
         };
+        let function = function.map(|f| crash_name(&f));
         let module = module.map(|m| m.name.clone());
         let base = Frame {
             pc: f.pc,
@@ -294,6 +295,25 @@ impl Unwinder {
     }
 }
 
+/// A function name as crash prints it: GCC's interprocedural-SRA and partial-inlining
+/// clones (`sigsuspend.isra.0`, `synchronize_rcu_normal.part.0`) under their source name, as
+/// crash and drgn show them; constant-propagation clones (`__mutex_lock.constprop.0`) keep
+/// their suffix, as crash keeps it (seen on the 6.1 and 6.12 fixtures).
+pub fn crash_name(sym: &str) -> String {
+    let mut name = sym;
+    loop {
+        let stripped = [".isra.", ".part."].iter().find_map(|suffix| {
+            let i = name.rfind(suffix)?;
+            let digits = &name[i + suffix.len()..];
+            (!digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit())).then(|| &name[..i])
+        });
+        match stripped {
+            Some(s) => name = s,
+            None => return name.to_string(),
+        }
+    }
+}
+
 /// A source path as the kernel tree names it: `kernel/sched/core.c`, not the build
 /// machine's `debian/build/build_amd64_none_cloud-amd64/kernel/sched/core.c` or
 /// `/build/reproducible-path/linux-6.1.192/arch/x86/entry/entry_64.S`.
@@ -317,6 +337,22 @@ pub fn kernel_relative(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::kernel_relative;
+
+    #[test]
+    fn isra_clones_keep_their_source_name() {
+        use super::crash_name;
+        assert_eq!(crash_name("sigsuspend.isra.0"), "sigsuspend");
+        assert_eq!(
+            crash_name("__mutex_lock.constprop.0"),
+            "__mutex_lock.constprop.0"
+        );
+        assert_eq!(crash_name("x.isra.y"), "x.isra.y");
+        assert_eq!(
+            crash_name("synchronize_rcu_normal.part.0"),
+            "synchronize_rcu_normal"
+        );
+        assert_eq!(crash_name("f.isra.0.part.0"), "f");
+    }
 
     #[test]
     fn build_paths_become_tree_paths() {
