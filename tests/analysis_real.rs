@@ -11,7 +11,11 @@ use quiesce::kernel::{self, Kernel, OpenOptions};
 use quiesce::report::Report;
 
 fn open(scenario: &str) -> Option<Kernel> {
-    let r = common::release("bookworm")?;
+    open_in("bookworm", scenario)
+}
+
+fn open_in(release: &str, scenario: &str) -> Option<Kernel> {
+    let r = common::release(release)?;
     let dump = r
         .dumps_of(scenario)
         .into_iter()
@@ -51,8 +55,17 @@ fn label_of(g: &Graph, comm: &str) -> String {
 
 #[test]
 fn hang_dump_findings() {
-    let Some(k) = open("hang") else { return };
-    let g = quiesce::analysis::graph_from_dump(&k).unwrap();
+    // Every generation: 6.1, 6.12 and 7.x (whose mutex and rwsem keep a ring of waiters
+    // with no list head).
+    for r in common::releases() {
+        eprintln!("{}: wait graph", r.name);
+        let k = open_in(&r.name, "hang").expect("hang dump");
+        hang_dump_findings_on(&k);
+    }
+}
+
+fn hang_dump_findings_on(k: &Kernel) {
+    let g = quiesce::analysis::graph_from_dump(k).unwrap();
     let l = |c: &str| label_of(&g, c);
     let e = explain(g.clone());
 
@@ -271,8 +284,15 @@ fn hang_explain_snapshot() {
 
 #[test]
 fn rcustall_dump_names_cpu_and_task() {
-    let Some(k) = open("rcustall") else { return };
-    let g = quiesce::analysis::graph_from_dump(&k).unwrap();
+    for r in common::releases() {
+        eprintln!("{}: rcustall", r.name);
+        let k = open_in(&r.name, "rcustall").expect("rcustall dump");
+        rcustall_on(&k);
+    }
+}
+
+fn rcustall_on(k: &Kernel) {
+    let g = quiesce::analysis::graph_from_dump(k).unwrap();
     let e = explain(g);
     let st = e
         .findings

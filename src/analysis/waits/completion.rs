@@ -69,6 +69,19 @@ pub fn decode(cx: &Ctx, ti: usize, g: &mut Graph) -> bool {
             return true;
         }
     }
+    // 6.9+ synchronize_rcu_normal() (kernel commit "rcu: Reduce synchronize_rcu() latency"):
+    // its rcu_synchronize's head is an llist node on rcu_state.srs_next and the GP kthread
+    // completes it directly, so head.func holds no callback. The frame says what it is.
+    if cx.find_frame(ti, &["synchronize_rcu_normal"]).is_some() {
+        let rs_head = c.wrapping_sub(cl.rs_completion).wrapping_add(cl.rs_head);
+        evidence.push(Evidence::note(
+            "the completion is inside synchronize_rcu_normal()'s struct rcu_synchronize: the \
+             grace-period kthread completes it when the grace period ends (wait-from-GP path, \
+             its head queued on rcu_state.srs_next)",
+        ));
+        link_gp(cx, ti, g, t, rs_head, evidence);
+        return true;
+    }
     // wq_barrier?
     if let Some((b_work, b_done, w_func)) = cx.l.wq_barrier {
         let barr = c.wrapping_sub(b_done);

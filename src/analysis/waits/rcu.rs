@@ -27,7 +27,8 @@ pub fn rcu_gp_node(cx: &Ctx, g: &mut Graph, kind: NodeKind) -> NodeId {
         n.no_waker = Some("Tree RCU state did not decode".into());
         return id;
     };
-    n.fields.push(("gp_seq".into(), r.gp_seq.to_string()));
+    n.fields
+        .push(("gp_seq".into(), (r.gp_seq as i64).to_string()));
     n.fields
         .push(("gp_in_progress".into(), r.gp_in_progress.to_string()));
     if let Some(s) = &r.gp_state {
