@@ -47,6 +47,14 @@ fn task_label(t: &TaskStack) -> String {
     }
 }
 
+/// The function that called frame `fi` (the next frame out), or "" at the bottom.
+fn caller_of(t: &TaskStack, fi: usize) -> String {
+    t.frames
+        .get(fi + 1)
+        .map(|f| f.func.clone())
+        .unwrap_or_default()
+}
+
 fn frame_ev(t: &TaskStack, fi: usize) -> Evidence {
     let f = &t.frames[fi];
     Evidence {
@@ -168,11 +176,7 @@ pub fn graph_from_parsed(p: &ParsedArtifact) -> Graph {
                 vec![frame_ev(t, fi)],
             );
         } else if let Some(fi) = find(t, super::waits::mutex::FRAMES) {
-            let caller = t
-                .frames
-                .get(fi + 1)
-                .map(|f| f.func.clone())
-                .unwrap_or_default();
+            let caller = caller_of(t, fi);
             wait(
                 &mut g,
                 NodeKind::Mutex,
@@ -181,11 +185,7 @@ pub fn graph_from_parsed(p: &ParsedArtifact) -> Graph {
                 vec![frame_ev(t, fi)],
             );
         } else if let Some(fi) = find(t, super::waits::rwsem::FRAMES) {
-            let caller = t
-                .frames
-                .get(fi + 1)
-                .map(|f| f.func.clone())
-                .unwrap_or_default();
+            let caller = caller_of(t, fi);
             wait(
                 &mut g,
                 NodeKind::Rwsem,
@@ -202,11 +202,7 @@ pub fn graph_from_parsed(p: &ParsedArtifact) -> Graph {
                 vec![frame_ev(t, fi)],
             );
         } else if let Some(fi) = find(t, super::waits::work::FRAMES) {
-            let caller = t
-                .frames
-                .get(fi + 1)
-                .map(|f| f.func.clone())
-                .unwrap_or_default();
+            let caller = caller_of(t, fi);
             wait(
                 &mut g,
                 NodeKind::WorkItem,
