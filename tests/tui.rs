@@ -163,11 +163,16 @@ fn render(w: u16, h: u16, f: impl FnOnce(Rect, &mut Buffer)) -> Buffer {
 /// Compare with `tests/snapshots/NAME.txt`; `UPDATE_SNAPSHOTS=1` writes it.
 fn snapshot(name: &str, got: &str) {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/snapshots/{name}.txt"));
-    if std::env::var("UPDATE_SNAPSHOTS").is_ok_and(|v| v == "1") || !p.exists() {
+    if std::env::var("UPDATE_SNAPSHOTS").is_ok_and(|v| v == "1") {
         std::fs::write(&p, got).unwrap();
         return;
     }
-    let want = std::fs::read_to_string(&p).unwrap();
+    let want = std::fs::read_to_string(&p).unwrap_or_else(|e| {
+        panic!(
+            "snapshot {} ({e}): UPDATE_SNAPSHOTS=1 writes it",
+            p.display()
+        )
+    });
     assert_eq!(
         got, want,
         "snapshot {name} differs (UPDATE_SNAPSHOTS=1 to accept)\n{got}"
