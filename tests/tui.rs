@@ -1151,6 +1151,20 @@ fn real_fixture_wait_graph_pane_and_walkthrough() {
     let text = screen(&app);
     assert!(text.contains("task qh_srcu_sync:"), "{text}");
     update_doc("pane:waitgraph", &picture(&text));
+    // The finder knows the SRCU domains: Enter shows the domain in the SRCU pane.
+    app.handle_key(Key::ctrl('p'));
+    for c in "quiesce_srcu".chars() {
+        app.handle_key(Key::ch(c));
+    }
+    app.handle_key(Key::plain(KeyCode::Enter));
+    assert_eq!(app.right, quiesce::tui::app::Pane::Srcu);
+    let text = screen(&app);
+    assert!(text.contains("quiesce_srcu"), "{text}");
+    let idx = app.srcu_domain;
+    let Some(Ok(r)) = &app.srcu else {
+        panic!("SRCU decoded")
+    };
+    assert_eq!(r.domains[idx].name, "quiesce_srcu");
     // Walking: W starts, ] moves on, the screen shows the step text.
     app.handle_key(Key::ch('W'));
     app.handle_key(Key::ch(']'));

@@ -162,6 +162,8 @@ pub enum FinderKind {
     Action,
     Symbol,
     Type,
+    /// An SRCU domain (Enter shows it in the SRCU pane).
+    SrcuDomain,
 }
 
 impl FinderKind {
@@ -171,6 +173,7 @@ impl FinderKind {
             FinderKind::Action => "action",
             FinderKind::Symbol => "symbol",
             FinderKind::Type => "type",
+            FinderKind::SrcuDomain => "srcu",
         }
     }
 }
@@ -712,6 +715,18 @@ impl App {
     }
 
     /// Go to a walkthrough step: its pane, its selection; the text shows in a band.
+    /// Show an SRCU domain, by name, in the SRCU pane.
+    fn select_srcu_domain(&mut self, name: &str) -> Vec<Effect> {
+        if let Some(Ok(r)) = &self.srcu
+            && let Some(i) = r.domains.iter().position(|d| d.name == name)
+        {
+            self.srcu_domain = i;
+            self.show(Pane::Srcu);
+            self.set_cursor(Pane::Srcu, i + 1);
+        }
+        vec![]
+    }
+
     fn apply_step(&mut self) -> Vec<Effect> {
         let Some(step) = self.walkthrough.as_ref().and_then(|w| w.current()).cloned() else {
             return vec![];
@@ -730,15 +745,7 @@ impl App {
                 self.select_task(a);
                 vec![]
             }
-            Selection::SrcuDomain(name) => {
-                if let Some(Ok(r)) = &self.srcu
-                    && let Some(i) = r.domains.iter().position(|d| d.name == name)
-                {
-                    self.srcu_domain = i;
-                    self.set_cursor(Pane::Srcu, i + 1);
-                }
-                vec![]
-            }
+            Selection::SrcuDomain(name) => self.select_srcu_domain(&name),
             Selection::RcuCpu(cpu) => {
                 let rows = self.rows(Pane::Rcu);
                 let want = format!("{cpu:>4} ");
@@ -959,6 +966,17 @@ impl App {
                 &mut hits,
             );
         }
+        if let Some(Ok(r)) = &self.srcu {
+            for d in &r.domains {
+                consider(
+                    FinderKind::SrcuDomain,
+                    d.name.clone(),
+                    None,
+                    None,
+                    &mut hits,
+                );
+            }
+        }
         for a in super::actions::ACTIONS {
             consider(
                 FinderKind::Action,
@@ -1115,6 +1133,7 @@ impl App {
                 vec![]
             }
             FinderKind::Action => hit.action.map(|a| self.handle(a)).unwrap_or_default(),
+            FinderKind::SrcuDomain => self.select_srcu_domain(&hit.text.clone()),
             k => vec![Effect::Describe(k, hit.text.clone())],
         }
     }
