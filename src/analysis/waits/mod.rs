@@ -287,24 +287,35 @@ impl<'k> Ctx<'k> {
                 .filter(|&n| !self.is_waiter(n, node_off, task_off))
                 .collect();
             if let [head] = heads.as_slice() {
-                let mut ev = Evidence::field(
-                    format!("{what}.task"),
-                    format!("{me:#x} ({})", self.task_label(ti)),
-                    Some(a),
+                let ev = self.waiter_evidence(
+                    ti,
+                    a,
+                    what,
+                    format!("on-stack {what} at {w:#x} linked into the wait list at {head:#x}"),
                 );
-                if let Some(f) = self.frame_of_addr(ti, a) {
-                    let fr = &self.frames[ti][f];
-                    ev.frame = Some(fr.no);
-                    ev.function = fr.names.last().map(|n| n.0.clone());
-                    ev.location = fr.names.last().and_then(|n| n.1.clone());
-                }
-                ev.note = Some(format!(
-                    "on-stack {what} at {w:#x} linked into the wait list at {head:#x}"
-                ));
                 return Some((w, *head, ev));
             }
         }
         None
+    }
+
+    /// Evidence for an on-stack waiter: its `task` field at `a` (the task itself), the frame
+    /// that holds it, and a note.
+    fn waiter_evidence(&self, ti: usize, a: u64, what: &str, note: String) -> Evidence {
+        let me = self.tasks[ti].addr;
+        let mut ev = Evidence::field(
+            format!("{what}.task"),
+            format!("{me:#x} ({})", self.task_label(ti)),
+            Some(a),
+        );
+        if let Some(f) = self.frame_of_addr(ti, a) {
+            let fr = &self.frames[ti][f];
+            ev.frame = Some(fr.no);
+            ev.function = fr.names.last().map(|n| n.0.clone());
+            ev.location = fr.names.last().and_then(|n| n.1.clone());
+        }
+        ev.note = Some(note);
+        ev
     }
 
     /// The lock a task waits on, through its on-stack waiter: with a `wait_list` head the
@@ -344,20 +355,14 @@ impl<'k> Ctx<'k> {
                     && k.read_u64(Kva(p + first), "lock.first_waiter")
                         .is_ok_and(|f| waiters.contains(&f))
             })?;
-            let mut ev = Evidence::field(
-                format!("{what}.task"),
-                format!("{me:#x} ({})", self.task_label(ti)),
-                Some(a),
+            let ev = self.waiter_evidence(
+                ti,
+                a,
+                what,
+                format!(
+                    "on-stack {what} at {w:#x} in the waiter ring whose first waiter the lock at {lock:#x} points to"
+                ),
             );
-            if let Some(f) = self.frame_of_addr(ti, a) {
-                let fr = &self.frames[ti][f];
-                ev.frame = Some(fr.no);
-                ev.function = fr.names.last().map(|n| n.0.clone());
-                ev.location = fr.names.last().and_then(|n| n.1.clone());
-            }
-            ev.note = Some(format!(
-                "on-stack {what} at {w:#x} in the waiter ring whose first waiter the lock at {lock:#x} points to"
-            ));
             return Some((w, lock, ev));
         }
         None
