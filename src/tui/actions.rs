@@ -335,28 +335,15 @@ impl Keymap {
     /// Load: the preset named by the user file (or `default_preset`), then the user file
     /// merged over it.
     pub fn load(default_preset: &str, user: Option<(&str, &str)>) -> Result<Keymap, KeymapError> {
-        let mut preset = default_preset.to_string();
-        if let Some((file, text)) = user
-            && let Some(p) = parse_file(file, text)?.preset
-        {
-            if !PRESETS.iter().any(|(n, _)| *n == p.get_ref()) {
-                return Err(KeymapError::UnknownPreset {
-                    file: file.to_string(),
-                    line: line_of(text, p.span().start),
-                    value: p.into_inner(),
-                });
-            }
-            preset = p.into_inner();
-        }
-        let mut km = Keymap::preset(&preset).ok_or_else(|| KeymapError::UnknownPreset {
-            file: "<command line>".into(),
-            line: 0,
-            value: preset.clone(),
-        })?;
-        if let Some((file, text)) = user {
-            km.merge(file, text)?;
-        }
-        Ok(km)
+        super::layered::load(
+            PRESETS,
+            default_preset,
+            user,
+            |file, text| Ok(parse_file(file, text)?.preset),
+            |file, line, value| KeymapError::UnknownPreset { file, line, value },
+            Keymap::preset,
+            Keymap::merge,
+        )
     }
 
     /// Merge a keymap file's `[keys]` over this map, key by key.

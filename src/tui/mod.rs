@@ -13,6 +13,7 @@ pub mod actions;
 pub mod app;
 pub mod graph;
 pub mod jobs;
+mod layered;
 pub mod notes;
 pub mod panes;
 pub mod rows;

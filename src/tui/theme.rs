@@ -94,28 +94,15 @@ impl Theme {
     /// The preset (named by the user file's `inherits`, else `default`), with the user file
     /// merged over it.
     pub fn load(default: &str, user: Option<(&str, &str)>) -> Result<Theme, ThemeError> {
-        let mut name = default.to_string();
-        if let Some((file, text)) = user
-            && let Some(i) = parse_file(file, text)?.inherits
-        {
-            if !PRESETS.iter().any(|(n, _)| *n == i.get_ref()) {
-                return Err(ThemeError::UnknownTheme {
-                    file: file.into(),
-                    line: line_of(text, i.span().start),
-                    value: i.into_inner(),
-                });
-            }
-            name = i.into_inner();
-        }
-        let mut t = Theme::preset(&name).ok_or_else(|| ThemeError::UnknownTheme {
-            file: "<command line>".into(),
-            line: 0,
-            value: name.clone(),
-        })?;
-        if let Some((file, text)) = user {
-            t.merge(file, text)?;
-        }
-        Ok(t)
+        super::layered::load(
+            PRESETS,
+            default,
+            user,
+            |file, text| Ok(parse_file(file, text)?.inherits),
+            |file, line, value| ThemeError::UnknownTheme { file, line, value },
+            Theme::preset,
+            Theme::merge,
+        )
     }
 
     /// Merge a theme file's `[scopes]` over this theme, scope by scope.
