@@ -903,15 +903,7 @@ mod tests {
     #[test]
     fn artifacts_arm_from_chain() {
         let text = "unwind_backtrace from show_stack+0x10/0x14\nshow_stack from dump_stack_lvl+0x40/0x4c\n[<c0110d2c>] (dump_stack_lvl) from [<c010c5a4>] (__warn+0xc8/0x13c)\n__warn from 0xef7cbb00\n";
-        let lines: Vec<Line> = text
-            .lines()
-            .enumerate()
-            .map(|(i, t)| Line {
-                no: i + 1,
-                text: t.into(),
-                joined: 1,
-            })
-            .collect();
+        let lines = Line::numbered(text);
         let mut used = vec![false; lines.len()];
         let tr = parse_lines(&lines, &mut used);
         assert_eq!(tr.len(), 1);

@@ -299,14 +299,7 @@ mod tests {
     use super::*;
 
     fn lines(s: &str) -> Vec<Line> {
-        s.lines()
-            .enumerate()
-            .map(|(i, t)| Line {
-                no: i + 1,
-                text: t.into(),
-                joined: 1,
-            })
-            .collect()
+        Line::numbered(s)
     }
 
     #[test]

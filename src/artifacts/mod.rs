@@ -42,6 +42,22 @@ pub struct Line {
     pub joined: usize,
 }
 
+impl Line {
+    /// Each physical line of `text` as its own logical line, numbered from 1 (for parsers'
+    /// unit tests, which feed text with no log prefixes).
+    #[cfg(test)]
+    pub(crate) fn numbered(text: &str) -> Vec<Line> {
+        text.lines()
+            .enumerate()
+            .map(|(i, t)| Line {
+                no: i + 1,
+                text: t.into(),
+                joined: 1,
+            })
+            .collect()
+    }
+}
+
 /// Where a task's stack came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

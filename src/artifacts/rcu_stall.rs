@@ -1354,15 +1354,7 @@ mod tests {
     #[test]
     fn artifacts_rcu_expedited_and_old_headers() {
         let text = "INFO: rcu_preempt detected expedited stalls on CPUs/tasks: { 1-...D 3-O... } 2651 jiffies s: 2425 root: 0x2/T\nblocking rcu_node structures (internal RCU debug): l=1:0-15:0x2/T\nINFO: rcu_sched detected stalls on CPUs/tasks: { 3} (detected by 0, t=60002 jiffies, g=1234, c=1233, q=7)\nINFO: rcu_preempt detected stalls on CPUs/tasks: P1234 P99\n\tTasks blocked on level-0 rcu_node (CPUs 0-1): P4093 P12/1:b..l\n";
-        let lines: Vec<Line> = text
-            .lines()
-            .enumerate()
-            .map(|(i, t)| Line {
-                no: i + 1,
-                text: t.into(),
-                joined: 1,
-            })
-            .collect();
+        let lines = Line::numbered(text);
         let mut used = vec![false; lines.len()];
         let r = parse_lines(&lines, &mut used);
         assert!(used.iter().all(|u| *u));
