@@ -184,6 +184,14 @@ fn member_location(unit: &gimli::Unit<R>, v: AttributeValue<R>) -> Option<u64> {
 }
 
 impl Image {
+    /// A `DW_AT_name` value as an owned string (lossy UTF-8).
+    fn name_string(&self, unit: &gimli::Unit<R>, v: AttributeValue<R>) -> Option<String> {
+        self.dwarf
+            .attr_string(unit, v)
+            .ok()
+            .map(|s| String::from_utf8_lossy(s.slice()).into_owned())
+    }
+
     /// Build the [`Type`] for `id` (which must belong to this image, index `img_idx`).
     pub(crate) fn load_type(&self, img_idx: usize, id: TypeId) -> Result<Type, DebugError> {
         let bad = || DebugError::BadTypeId(id.raw());
@@ -208,13 +216,7 @@ impl Image {
         let mut encoding = None;
         for a in die.attrs() {
             match a.name() {
-                dw::DW_AT_name => {
-                    t.name = self
-                        .dwarf
-                        .attr_string(unit, a.value())
-                        .ok()
-                        .map(|s| String::from_utf8_lossy(s.slice()).into_owned())
-                }
+                dw::DW_AT_name => t.name = self.name_string(unit, a.value()),
                 dw::DW_AT_byte_size => t.size = udata(a.value()),
                 dw::DW_AT_type => t.target = type_ref(img_idx, start, a.value()),
                 dw::DW_AT_declaration => {
@@ -299,13 +301,7 @@ impl Image {
                     let mut storage_size = None;
                     for a in c.attrs() {
                         match a.name() {
-                            dw::DW_AT_name => {
-                                m.name = self
-                                    .dwarf
-                                    .attr_string(unit, a.value())
-                                    .ok()
-                                    .map(|s| String::from_utf8_lossy(s.slice()).into_owned())
-                            }
+                            dw::DW_AT_name => m.name = self.name_string(unit, a.value()),
                             dw::DW_AT_type => {
                                 m.ty = type_ref(img_idx, start, a.value()).unwrap_or(TypeId::VOID)
                             }
