@@ -47,6 +47,48 @@ fn task_label(t: &TaskStack) -> String {
     }
 }
 
+/// How a wait read from a pasted stack names its object.
+enum Label {
+    Fixed(&'static str),
+    /// `"{prefix} {caller of the blocking frame}"`: "a mutex taken in ext4_rename".
+    Caller(&'static str),
+}
+
+/// A wait recognised by its blocking frames alone: the object kind, its label, the wait in words.
+struct SimpleWait {
+    frames: &'static [&'static str],
+    kind: NodeKind,
+    label: Label,
+    what: &'static str,
+}
+
+const SIMPLE_WAITS: &[SimpleWait] = &[
+    SimpleWait {
+        frames: super::waits::mutex::FRAMES,
+        kind: NodeKind::Mutex,
+        label: Label::Caller("a mutex taken in"),
+        what: "mutex",
+    },
+    SimpleWait {
+        frames: super::waits::rwsem::FRAMES,
+        kind: NodeKind::Rwsem,
+        label: Label::Caller("an rwsem taken in"),
+        what: "rwsem",
+    },
+    SimpleWait {
+        frames: super::waits::fanotify::FRAMES,
+        kind: NodeKind::FanotifyGroup,
+        label: Label::Fixed("fanotify group"),
+        what: "fanotify permission event",
+    },
+    SimpleWait {
+        frames: super::waits::work::FRAMES,
+        kind: NodeKind::WorkItem,
+        label: Label::Caller("work flushed by"),
+        what: "flush_work",
+    },
+];
+
 /// The function that called frame `fi` (the next frame out), or "" at the bottom.
 fn caller_of(t: &TaskStack, fi: usize) -> String {
     t.frames
@@ -175,41 +217,15 @@ pub fn graph_from_parsed(p: &ParsedArtifact) -> Graph {
                 "RCU grace period",
                 vec![frame_ev(t, fi)],
             );
-        } else if let Some(fi) = find(t, super::waits::mutex::FRAMES) {
-            let caller = caller_of(t, fi);
-            wait(
-                &mut g,
-                NodeKind::Mutex,
-                format!("a mutex taken in {caller}"),
-                "mutex",
-                vec![frame_ev(t, fi)],
-            );
-        } else if let Some(fi) = find(t, super::waits::rwsem::FRAMES) {
-            let caller = caller_of(t, fi);
-            wait(
-                &mut g,
-                NodeKind::Rwsem,
-                format!("an rwsem taken in {caller}"),
-                "rwsem",
-                vec![frame_ev(t, fi)],
-            );
-        } else if let Some(fi) = find(t, super::waits::fanotify::FRAMES) {
-            wait(
-                &mut g,
-                NodeKind::FanotifyGroup,
-                "fanotify group".into(),
-                "fanotify permission event",
-                vec![frame_ev(t, fi)],
-            );
-        } else if let Some(fi) = find(t, super::waits::work::FRAMES) {
-            let caller = caller_of(t, fi);
-            wait(
-                &mut g,
-                NodeKind::WorkItem,
-                format!("work flushed by {caller}"),
-                "flush_work",
-                vec![frame_ev(t, fi)],
-            );
+        } else if let Some((fi, w)) = SIMPLE_WAITS
+            .iter()
+            .find_map(|w| find(t, w.frames).map(|fi| (fi, w)))
+        {
+            let label = match w.label {
+                Label::Fixed(l) => l.to_string(),
+                Label::Caller(prefix) => format!("{prefix} {}", caller_of(t, fi)),
+            };
+            wait(&mut g, w.kind, label, w.what, vec![frame_ev(t, fi)]);
         } else if let Some(fi) = find(t, super::waits::completion::FRAMES) {
             let caller = t.frames[fi..]
                 .iter()
