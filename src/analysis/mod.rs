@@ -18,7 +18,7 @@ pub mod waits;
 pub mod walkthrough;
 
 use crate::kernel::{Kernel, KernelError};
-use crate::unwind::task::Unwinder;
+use crate::unwind::task::{Backtrace, Unwinder};
 use graph::Graph;
 use waits::Ctx;
 
@@ -29,9 +29,17 @@ pub fn graph_from_dump(k: &Kernel) -> Result<Graph, KernelError> {
     let list = k.tasks()?;
     let u = Unwinder::new(k)?;
     let traces: Vec<_> = list.tasks.par_iter().map(|t| u.backtrace(k, t)).collect();
-    let cx = Ctx::new(k, list.tasks, traces);
-    let mut g = Graph::new("dump");
+    let mut g = graph_from_traces(k, traces);
     g.errors.extend(list.errors);
+    Ok(g)
+}
+
+/// The wait graph from backtraces already taken (one per task; the TUI has them from its
+/// unwinding job), so no task is unwound twice.
+pub fn graph_from_traces(k: &Kernel, traces: Vec<Backtrace>) -> Graph {
+    let tasks = traces.iter().map(|b| b.task.clone()).collect();
+    let cx = Ctx::new(k, tasks, traces);
+    let mut g = Graph::new("dump");
     for ti in 0..cx.tasks.len() {
         if cx.tasks[ti].st != "UN" {
             continue;
@@ -49,5 +57,5 @@ pub fn graph_from_dump(k: &Kernel) -> Result<Graph, KernelError> {
         }
     }
     waits::rcu::link_stall(&cx, &mut g);
-    Ok(g)
+    g
 }

@@ -606,8 +606,18 @@ pub struct SrcuReport {
 
 /// Find and decode every domain (`filter`: a name or address picks one).
 pub fn srcu_report(k: &Kernel, filter: Option<&str>) -> Result<SrcuReport, KernelError> {
+    srcu_report_with(k, filter, None)
+}
+
+/// [`srcu_report`] reusing backtraces the caller already has (the wait graph unwinds every
+/// task once; finding domains from `synchronize_srcu` waiters needs the same stacks).
+pub fn srcu_report_with(
+    k: &Kernel,
+    filter: Option<&str>,
+    traces: Option<&[crate::unwind::task::Backtrace]>,
+) -> Result<SrcuReport, KernelError> {
     let dec = SrcuDecoder::new(k)?;
-    let (found, errors) = super::srcu_find::find_domains(&dec);
+    let (found, errors) = super::srcu_find::find_domains(&dec, traces);
     let want_addr = filter.and_then(|f| {
         let f = f.trim_start_matches("0x");
         u64::from_str_radix(f, 16).ok()

@@ -17,7 +17,7 @@ use crate::addr::Kva;
 use crate::debuginfo::SymKind;
 use crate::kernel::layout::Probe;
 use crate::kernel::value::type_name;
-use crate::unwind::task::Unwinder;
+use crate::unwind::task::{Backtrace, Unwinder};
 
 pub struct FoundDomain {
     pub name: String,
@@ -41,7 +41,12 @@ fn add(out: &mut Vec<FoundDomain>, name: String, addr: Kva, how: Found) {
 }
 
 /// Every domain found, in order: vmlinux (by name), modules, waiter stacks.
-pub fn find_domains(dec: &SrcuDecoder) -> (Vec<FoundDomain>, Vec<String>) {
+/// `traces`: the tasks' backtraces when the caller has them (else the blocked tasks are
+/// unwound here).
+pub fn find_domains(
+    dec: &SrcuDecoder,
+    traces: Option<&[Backtrace]>,
+) -> (Vec<FoundDomain>, Vec<String>) {
     let k = dec.k;
     let mut out = Vec::new();
     let mut errors = Vec::new();
@@ -74,7 +79,7 @@ pub fn find_domains(dec: &SrcuDecoder) -> (Vec<FoundDomain>, Vec<String>) {
         }
         Err(e) => errors.push(format!("module SRCU domains: {e}")),
     }
-    match waiter_domains(dec) {
+    match waiter_domains(dec, traces) {
         Ok(v) => {
             for (pid, a) in v {
                 let name = super::symbolize(k, a.0)
@@ -117,15 +122,30 @@ fn module_domains(
 }
 
 /// (pid, ssp) for every task sleeping in `__synchronize_srcu`.
-fn waiter_domains(dec: &SrcuDecoder) -> Result<Vec<(i32, Kva)>, crate::kernel::KernelError> {
+fn waiter_domains(
+    dec: &SrcuDecoder,
+    traces: Option<&[Backtrace]>,
+) -> Result<Vec<(i32, Kva)>, crate::kernel::KernelError> {
     let k = dec.k;
-    let unw = Unwinder::new(k)?;
-    let mut out = Vec::new();
-    for t in k.tasks()?.tasks {
-        if t.st != "UN" && t.st != "ID" {
-            continue;
+    let blocked = |t: &crate::kernel::tasks::Task| t.st == "UN" || t.st == "ID";
+    let owned: Vec<Backtrace>;
+    let traces = match traces {
+        Some(t) => t,
+        None => {
+            let unw = Unwinder::new(k)?;
+            owned = k
+                .tasks()?
+                .tasks
+                .iter()
+                .filter(|t| blocked(t))
+                .map(|t| unw.backtrace(k, t))
+                .collect();
+            &owned
         }
-        let bt = unw.backtrace(k, &t);
+    };
+    let mut out = Vec::new();
+    for bt in traces.iter().filter(|bt| blocked(&bt.task)) {
+        let t = &bt.task;
         let phys: Vec<_> = bt.frames.iter().filter(|f| !f.inlined).collect();
         let Some(i) = phys
             .iter()

@@ -213,6 +213,7 @@ impl Jobs {
             return;
         };
         let total = tasks.len();
+        let me = self.clone();
         self.spawn("unwind tasks", total, move |job| {
             let uw = job
                 .s
@@ -221,23 +222,25 @@ impl Jobs {
                 .as_ref()
                 .map_err(Clone::clone)?;
             let mut batch = Vec::new();
+            let mut all = Vec::with_capacity(total);
             for (i, t) in tasks.iter().enumerate() {
                 batch.push(uw.backtrace(&k, t));
                 if batch.len() == 32 || i + 1 == total {
+                    all.extend(batch.iter().cloned());
                     job.send(JobMsg::Backtraces(std::mem::take(&mut batch)));
                     job.progress(i + 1, total);
                 }
             }
+            me.build_graph(all);
             Ok(())
         });
-        self.build_graph();
     }
 
-    /// The wait graph and the walkthrough steps of `explain`.
-    fn build_graph(&self) {
+    /// The wait graph and the walkthrough steps of `explain`, from the backtraces just taken.
+    fn build_graph(&self, traces: Vec<Backtrace>) {
         let Some(k) = self.kernel() else { return };
         self.spawn("wait graph", 1, move |job| {
-            let g = crate::analysis::graph_from_dump(&k).map_err(|e| e.to_string())?;
+            let g = crate::analysis::graph_from_traces(&k, traces);
             let e = crate::analysis::walkthrough::explain(g);
             job.send(JobMsg::Graph(super::graph::from_analysis(&e.graph)));
             job.send(JobMsg::Steps(super::graph::steps_from(&e)));

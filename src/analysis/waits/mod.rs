@@ -112,7 +112,9 @@ impl<'k> Ctx<'k> {
 
     pub fn srcu(&self) -> Option<&SrcuReport> {
         self.srcu
-            .get_or_init(|| crate::rcu::srcu::srcu_report(self.k, None).ok())
+            .get_or_init(|| {
+                crate::rcu::srcu::srcu_report_with(self.k, None, Some(&self.traces)).ok()
+            })
             .as_ref()
     }
 
