@@ -25,6 +25,14 @@ start() {
   tmux new-session -d -s "$S" -x 200 -y 45 \
     "env XDG_CONFIG_HOME=$XDG_CONFIG_HOME XDG_DATA_HOME=$XDG_DATA_HOME QUIESCE_KEYMAP=default $(printf '%q ' "$BIN" -c "$DUMP" "${SYMS[@]}"); echo EXITED:\$?; sleep 60"
 }
+# qh_srcu_sync's pid, from quiesce itself: a rebuilt fixture can number its kthreads
+# differently.
+pid_of() {
+  "$BIN" ps -c "$DUMP" -s "$VMLINUX" ${MODULES:+-s "$MODULES"} 2>/dev/null |
+    awk -v c="[$1]" '$NF == c { print $1; exit }'
+}
+PID=$(pid_of qh_srcu_sync) READER=$(pid_of qh_srcu_reader)
+[ -n "$PID" ] && [ -n "$READER" ] || { echo "FAIL: no qh_srcu_sync/reader in quiesce ps"; exit 1; }
 start
 
 wait_for() { # pattern, seconds
@@ -50,10 +58,10 @@ wait_for 'Find ·' 10 || fail "finder did not open"
 tmux send-keys -t "$S" -l 'qh_srcu_sync'
 wait_for '> qh_srcu_sync' 10 || fail "finder input not shown"
 # The task is the best hit once the search has caught up with the typing.
-wait_for 'task   qh_srcu_sync 106' 20 || fail "task not found by the finder"
+wait_for "task   qh_srcu_sync $PID" 20 || fail "task not found by the finder"
 screen
 tmux send-keys -t "$S" Enter
-wait_for 'Backtrace · 106 qh_srcu_sync' 20 || fail "backtrace pane not showing qh_srcu_sync"
+wait_for "Backtrace · $PID qh_srcu_sync" 20 || fail "backtrace pane not showing qh_srcu_sync"
 screen | grep -q 'synchronize_srcu' || fail "no synchronize_srcu in the backtrace pane"
 screen
 
@@ -61,7 +69,7 @@ screen
 tmux send-keys -t "$S" 3
 wait_for 'SRCU · ' 20 || fail "SRCU pane did not open"
 wait_for 'quiesce_srcu  *SCAN2  *1  *0 ' 60 || fail "quiesce_srcu with its reader not shown"
-screen | grep -q 'waiter: 106 qh_srcu_sync' || fail "no waiter row in the SRCU pane"
+screen | grep -q "waiter: $PID qh_srcu_sync" || fail "no waiter row in the SRCU pane"
 screen
 # Back to the task table (focus), the selected task is still qh_srcu_sync.
 tmux send-keys -t "$S" Escape
@@ -69,25 +77,25 @@ tmux send-keys -t "$S" Escape
 # Follow the wait graph from the waiter: its first edges are its own chain.
 tmux send-keys -t "$S" 5
 wait_for 'Wait graph' 20 || fail "wait graph pane did not open"
-wait_for 'task qh_srcu_sync:106 → srcu quiesce_srcu' 30 || fail "the waiter's edge is not first"
+wait_for "task qh_srcu_sync:$PID → srcu quiesce_srcu" 30 || fail "the waiter's edge is not first"
 wait_for 'srcu quiesce_srcu → task qh_srcu_reader' 10 || fail "no edge to the SRCU reader"
 screen
 tmux send-keys -t "$S" Down Down Enter
-wait_for 'Backtrace · 105 qh_srcu_reader' 20 || fail "following the edge did not reach the reader"
+wait_for "Backtrace · $READER qh_srcu_reader" 20 || fail "following the edge did not reach the reader"
 screen
 # Back to the waiter for the source view.
 tmux send-keys -t "$S" C-p
 wait_for 'Find ·' 10 || fail "finder did not open again"
 tmux send-keys -t "$S" -l 'qh_srcu_sync'
-wait_for 'task   qh_srcu_sync 106' 20 || fail "task not found by the finder again"
+wait_for "task   qh_srcu_sync $PID" 20 || fail "task not found by the finder again"
 tmux send-keys -t "$S" Enter
-wait_for 'Backtrace · 106 qh_srcu_sync' 20 || fail "backtrace pane not showing qh_srcu_sync again"
+wait_for "Backtrace · $PID qh_srcu_sync" 20 || fail "backtrace pane not showing qh_srcu_sync again"
 
 if [ -n "$SRC" ]; then
   # o on the task opens its first frame outside the scheduler: __synchronize_srcu.
   tmux send-keys -t "$S" o
   wait_for 'Source · kernel/rcu/srcutree.c' 30 || fail "source pane did not open srcutree.c"
-  wait_for '← 1 task blocks here: 106' 10 || fail "no blocking annotation"
+  wait_for "← 1 task blocks here: $PID" 10 || fail "no blocking annotation"
   tmux send-keys -t "$S" n
   wait_for 'Note on kernel/rcu/srcutree.c' 10 || fail "note overlay did not open"
   tmux send-keys -t "$S" -l 'e2e-note'
@@ -116,9 +124,9 @@ if [ -n "$SRC" ]; then
   tmux send-keys -t "$S" C-p
   wait_for 'Find ·' 10 || fail "finder did not open (second run)"
   tmux send-keys -t "$S" -l 'qh_srcu_sync'
-  wait_for 'task   qh_srcu_sync 106' 20 || fail "task not found (second run)"
+  wait_for "task   qh_srcu_sync $PID" 20 || fail "task not found (second run)"
   tmux send-keys -t "$S" Enter
-  wait_for 'Backtrace · 106 qh_srcu_sync' 20 || fail "backtrace (second run)"
+  wait_for "Backtrace · $PID qh_srcu_sync" 20 || fail "backtrace (second run)"
   tmux send-keys -t "$S" o
   wait_for 'Source · kernel/rcu/srcutree.c' 30 || fail "source pane (second run)"
   wait_for '✎ e2e-note' 10 || fail "the note did not survive a restart"
