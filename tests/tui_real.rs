@@ -718,3 +718,34 @@ fn real_fixture_styles_per_theme() {
         }
     }
 }
+
+/// The `:` command line answers every CLI subcommand on the dump (text as the CLI prints it).
+#[test]
+fn real_fixture_command_line_runs_every_subcommand() {
+    let Some(mut s) = open_filtered("hang.elf") else {
+        return;
+    };
+    let cases = [
+        ("ps", "[qh_srcu_sync]"),
+        ("log", "quiesce_hang: scenario=hang"),
+        ("sys", "RELEASE"),
+        ("print quiesce_srcu.srcu_idx", "= 1"),
+        ("stacks -m quiesce_hang", "qh_srcu_hold"),
+        ("srcu quiesce_srcu", "SCAN2"),
+        ("rcu", "rcu_preempt"),
+        ("waitgraph", "qh_mutex_b"),
+        ("explain", "deadlock"),
+        (
+            "nonsense",
+            "commands: ps, log, sys, bt, stacks, srcu, rcu, explain, waitgraph, print",
+        ),
+    ];
+    for (cmd, want) in cases {
+        s.keys(&[Key::ch(':')]);
+        s.keys(&typed(cmd));
+        s.keys(&[Key::plain(KeyCode::Enter)]);
+        let (title, text) = s.app.result.clone().expect("a result");
+        assert_eq!(title, format!(":{cmd}"));
+        assert!(text.contains(want), ":{cmd} → {text}");
+    }
+}

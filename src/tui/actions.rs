@@ -82,7 +82,7 @@ registry! {
     SortNext, "sort_next", "Sort tasks by the next key (pid, state, last run)";
     GroupStacks, "group_stacks", "Group tasks with identical stacks (with counts)";
     Finder, "finder", "Fuzzy-find tasks, symbols, types and actions";
-    CommandLine, "command_line", "Run a command: ps, log, sys, print EXPR, bt PID";
+    CommandLine, "command_line", "Run a subcommand: bt PID, ps, stacks, srcu, rcu, waitgraph, explain, print EXPR…";
     ShowBacktrace, "show_backtrace", "Show the backtrace pane";
     ShowLog, "show_log", "Show the kernel log pane";
     ShowSrcu, "show_srcu", "Show the SRCU pane";

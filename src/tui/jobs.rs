@@ -509,9 +509,19 @@ fn command(k: &Kernel, s: &Shared, line: &str) -> String {
                 Err(e) => format!("error: {e:#}"),
             }
         }
-        Ok(_) => "commands: ps, log, sys, print EXPR, bt PID".into(),
-        Err(e) => e.to_string(),
+        Ok(_) => command_list(),
+        Err(e) => format!("{e}\n{}", command_list()),
     }
+}
+
+/// The subcommands the command line accepts: the CLI's own.
+fn command_list() -> String {
+    use clap::CommandFactory;
+    let names: Vec<String> = Cli::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    format!("commands: {}", names.join(", "))
 }
 
 fn bt_command(k: &Kernel, s: &Shared, args: &[&str]) -> String {

@@ -213,7 +213,7 @@ pub fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
                 .map(|(t, x)| (t.as_str(), x.as_str()))
                 .unwrap_or((
                     "Result",
-                    "Run a command with `:` (ps, log, sys, print EXPR, bt PID).",
+                    "Run a subcommand with `:` (bt PID, stacks, srcu, rcu, waitgraph, explain, print EXPR…).",
                 ));
             (&text::TextView {
                 title,

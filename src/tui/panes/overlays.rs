@@ -94,7 +94,10 @@ impl Widget for &OverlayView<'_> {
             | Overlay::Note { input, .. } => {
                 let note_title;
                 let (prefix, title) = match self.overlay {
-                    Overlay::Command { .. } => (":", "Command · ps, log, sys, print EXPR, bt PID"),
+                    Overlay::Command { .. } => (
+                        ":",
+                        "Command · any subcommand: bt PID, stacks, srcu, rcu, waitgraph, explain…",
+                    ),
                     Overlay::Note { file, line, .. } => {
                         note_title = format!(
                             "Note on {file}:{line} · Enter saves (empty removes) · Esc cancels"
