@@ -196,63 +196,11 @@ fn hang_dump_findings_on(k: &Kernel) {
     );
 }
 
-/// The `explain` text with addresses normalized: stable across fixture rebuilds.
+/// The `explain` text made comparable across fixture rebuilds (`common::normalize`), less
+/// the lines about timers and callbacks whose set differs from boot to boot.
 fn normalize(s: &str) -> String {
-    // The module's source path is where the fixture was built.
-    let s = &s
-        .split(' ')
-        .map(|w| match w.rfind("/quiesce_hang.c") {
-            Some(i) => w[i + 1..].to_string(),
-            None => w.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join(" ");
-    let mut out = String::new();
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '0' && chars.peek() == Some(&'x') {
-            chars.next();
-            while chars.peek().is_some_and(|c| c.is_ascii_hexdigit()) {
-                chars.next();
-            }
-            out.push_str("0x…");
-        } else {
-            out.push(c);
-        }
-    }
-    // pids and jiffies vary too.
-    out.lines()
-        .map(|l| {
-            l.split(' ')
-                .map(|w| {
-                    // Worker names (kworker/1:2) depend on which worker picked the work up.
-                    if let Some(rest) = w.strip_prefix("kworker/") {
-                        let punct = &rest[rest.trim_end_matches([',', ']', '.', ')']).len()..];
-                        return format!("kworker/…{punct}");
-                    }
-                    let (head, tail) = w.split_once(':').unwrap_or((w, ""));
-                    if !tail.is_empty()
-                        && tail
-                            .trim_end_matches([',', ']', '.', ')'])
-                            .chars()
-                            .all(|c| c.is_ascii_digit())
-                        && !head.is_empty()
-                        && !head.contains('/')
-                        && !head.ends_with(".c")
-                        && !head.ends_with(".S")
-                        && !head.ends_with(".h")
-                    {
-                        format!(
-                            "{head}:PID{}",
-                            &tail[tail.trim_end_matches([',', ']', '.', ')']).len()..]
-                        )
-                    } else {
-                        w.to_string()
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
+    common::normalize::normalize(s)
+        .lines()
         .filter(|l| {
             !l.contains("expires") && !l.contains("gp_work") && !l.contains("srcu callback")
         })

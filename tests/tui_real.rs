@@ -496,7 +496,7 @@ fn typed(s: &str) -> Vec<Key> {
 
 #[test]
 fn normalize_masks_what_a_reboot_changes() {
-    let got = common::screen::normalize(
+    let got = common::normalize::normalize(
         "PID: 106  TASK: ffff8b8a42514800  CPU: 1  COMMAND: \"qh_srcu_sync\"\n\
          #4  __synchronize_srcu+0x91  kernel/rcu/srcutree.c:1243  orc\n\
          [    0.009420] e820: update [mem 0x00000000-0x00000fff]  idx0 SCAN2 x86 \n\
@@ -511,12 +511,15 @@ fn normalize_masks_what_a_reboot_changes() {
     );
 }
 
-/// A pane's screen on a real dump, normalized (see `common::screen::normalize`), compared
+/// A pane's screen on a real dump, normalized (see `common::normalize::normalize`), compared
 /// with `tests/snapshots/real_NAME.txt`.
 fn real_snapshot(name: &str, app: &App) {
     let text = screen(app);
     println!("{text}");
-    snapshot(&format!("real_{name}"), &common::screen::normalize(&text));
+    snapshot(
+        &format!("real_{name}"),
+        &common::normalize::normalize(&text),
+    );
 }
 
 /// Open a dump with the task list filtered to the test module's threads (the kworkers

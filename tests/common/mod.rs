@@ -399,4 +399,5 @@ pub fn parse_crash_bt(text: &str) -> Vec<CrashBt> {
 pub fn path_str(p: &Path) -> String {
     p.display().to_string()
 }
+pub mod normalize;
 pub mod screen;
