@@ -98,6 +98,18 @@ fn variables_match_drgn() {
     let rq = di.find_variable("runqueues").unwrap();
     let t = di.ty(di.strip(rq.ty)).unwrap();
     assert_eq!(t.name.as_deref(), Some("rq"));
+    // A linker-script alias (`jiffies = jiffies_64;`): DWARF only declares it, the ELF
+    // symbol places it; its own type, not jiffies_64's.
+    let j = di.find_variable("jiffies").unwrap();
+    let j64 = di.find_variable("jiffies_64").unwrap();
+    assert_eq!(j.addr, j64.addr);
+    assert_eq!(Some(j.addr), di.symbol("jiffies").map(|s| s.addr));
+    assert_eq!(
+        di.ty(di.strip(j.ty)).unwrap().name.as_deref(),
+        Some("long unsigned int")
+    );
+    assert_eq!(di.ty(j64.ty).unwrap().name.as_deref(), Some("u64"));
+    assert!(di.find_variable("no_such_variable_anywhere").is_err());
 }
 
 #[test]

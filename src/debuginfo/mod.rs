@@ -14,6 +14,7 @@
 //! [`DebugInfo::add_module`].
 
 mod cache;
+mod decl;
 mod error;
 mod hash;
 mod image;
@@ -325,7 +326,7 @@ impl DebugInfo {
                 });
             }
         }
-        Err(DebugError::VariableNotFound(name.to_owned()))
+        self.find_declared_variable(name)
     }
 
     /// An enumerator's value and its enum type.

@@ -90,22 +90,10 @@ impl Kernel {
     /// A global variable as a typed object (per-CPU variables give the per-CPU offset
     /// address; use [`Kernel::per_cpu`]).
     pub fn variable(&self, name: &str) -> Result<(Object, bool), KernelError> {
-        let v = match self.di.find_variable(name) {
-            Ok(v) => v,
-            Err(e) => {
-                // Linker-script aliases have only an extern declaration in DWARF: on x86_64
-                // `jiffies = jiffies_64;` (arch/x86/kernel/vmlinux.lds.S). Read the aliased
-                // definition, whose storage is the same.
-                const ALIASES: &[(&str, &str)] = &[("jiffies", "jiffies_64")];
-                match ALIASES.iter().find(|(a, _)| *a == name) {
-                    Some((_, target)) => self
-                        .di
-                        .find_variable(target)
-                        .map_err(|e| KernelError::Debug(e.to_string()))?,
-                    None => return Err(KernelError::Debug(e.to_string())),
-                }
-            }
-        };
+        let v = self
+            .di
+            .find_variable(name)
+            .map_err(|e| KernelError::Debug(e.to_string()))?;
         let in_module = self
             .di
             .symbol(name)
