@@ -51,6 +51,8 @@ fn frame(f: &str, off: u64, file: &str, line: u32, inlined: bool, how: FrameSour
         inlined,
         how,
         regs_at: None,
+        regs: None,
+        locals: None,
     }
 }
 
