@@ -170,8 +170,11 @@ pub fn recover_callee_saved(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Located {
     Memory(u64),
-    /// The value itself (register contents, `DW_OP_stack_value`, implicit value, pieces).
+    /// The value itself (register contents, `DW_OP_stack_value`, implicit value): a value
+    /// shorter than its type is zero-extended, as for an implicit value of a constant.
     Bytes(Vec<u8>),
+    /// The value assembled from `DW_OP_piece`s: exactly the bytes the pieces give.
+    Pieces(Vec<u8>),
 }
 
 /// What evaluating a location needs from the frame.
@@ -276,7 +279,9 @@ fn frame_base(f: &EvalFrame, mem: &dyn LocalsMemory, depth: u32) -> Result<u64, 
     match locate_depth(expr, f, mem, depth + 1)? {
         Located::Memory(a) => Ok(a),
         Located::Bytes(b) if b.len() >= 8 => Ok(u64::from_le_bytes(b[..8].try_into().unwrap())),
-        Located::Bytes(_) => Err(Absent::BadExpression("frame base too short".into())),
+        Located::Bytes(_) | Located::Pieces(_) => {
+            Err(Absent::BadExpression("frame base too short".into()))
+        }
     }
 }
 
@@ -340,7 +345,11 @@ fn locate_depth(
             None => out.extend_from_slice(&bytes),
         }
     }
-    Ok(Located::Bytes(out))
+    Ok(if single {
+        Located::Bytes(out)
+    } else {
+        Located::Pieces(out)
+    })
 }
 
 /// A variable's value as text (and number, address) from where it is.
@@ -361,11 +370,9 @@ pub fn format_value(
     if aggregate {
         return Ok(match loc {
             Located::Memory(a) => (format!("({tname}){{...}} at {a:#x}"), None, Some(*a)),
-            Located::Bytes(b) => (
-                format!("({tname}){{{} bytes in registers}}", b.len()),
-                None,
-                None,
-            ),
+            Located::Bytes(b) | Located::Pieces(b) => {
+                (format!("({tname}){}", summary(k, sty, b)), None, None)
+            }
         });
     }
     let (bytes, addr) = match loc {
@@ -375,7 +382,20 @@ pub fn format_value(
                 .map_err(|e| Absent::Unreadable(format!("cannot read {a:#x}: {e}")))?;
             (b, Some(*a))
         }
-        Located::Bytes(b) => (b.clone(), None),
+        Located::Bytes(b) => {
+            let mut b = b.clone();
+            if b.len() < size {
+                b.resize(size, 0);
+            }
+            (b, None)
+        }
+        Located::Pieces(b) if b.len() < size => {
+            return Err(Absent::BadExpression(format!(
+                "only {} of {size} bytes known",
+                b.len()
+            )));
+        }
+        Located::Pieces(b) => (b.clone(), None),
     };
     let Some(v) = k.scalar_from_bytes(ty, &bytes) else {
         return Err(Absent::BadExpression(format!(
@@ -400,6 +420,30 @@ pub fn format_value(
         other => other.fmt_c(),
     };
     Ok((text, number, addr))
+}
+
+/// A short summary of a struct whose bytes are known but not in memory: its first scalar
+/// members that the bytes cover, `{.a = 1, .b = 0x…, ...}`.
+fn summary(k: &Kernel, sty: TypeId, bytes: &[u8]) -> String {
+    let t = k.type_of(sty);
+    let mut parts = Vec::new();
+    for m in t.members.iter().filter(|m| m.bit_size.is_none()) {
+        let Some(size) = k.di.sizeof(m.ty) else {
+            continue;
+        };
+        let (start, end) = (m.offset as usize, (m.offset + size) as usize);
+        let Some(b) = bytes.get(start..end) else {
+            continue;
+        };
+        if let (Some(name), Some(v)) = (&m.name, k.scalar_from_bytes(m.ty, b)) {
+            parts.push(format!(".{name} = {}", v.fmt_c()));
+        }
+        if parts.len() == 4 {
+            parts.push("...".into());
+            break;
+        }
+    }
+    format!("{{{}}}", parts.join(", "))
 }
 
 fn is_char_pointer(k: &Kernel, ptr: TypeId) -> bool {
