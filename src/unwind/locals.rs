@@ -515,3 +515,197 @@ pub fn frame_locals(k: &Kernel, scopes: &Scopes, fr: &FrameRegs) -> Vec<Vec<Loca
 pub fn no_regs() -> Regs {
     Regs::new(NREGS)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::debuginfo::{CfiRow, RegRule};
+    use std::collections::HashMap;
+
+    struct Mem(HashMap<u64, u64>);
+    impl LocalsMemory for Mem {
+        fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), String> {
+            let v = self
+                .0
+                .get(&addr)
+                .ok_or_else(|| format!("{addr:#x} not in the dump"))?;
+            let b = v.to_le_bytes();
+            let n = buf.len().min(8);
+            buf[..n].copy_from_slice(&b[..n]);
+            Ok(())
+        }
+    }
+
+    fn regs(v: &[(u16, u64)]) -> Regs {
+        let mut r = Regs::new(NREGS);
+        for &(i, x) in v {
+            r.set(i, Some(x));
+        }
+        r
+    }
+
+    fn frame(r: Regs, cfa: Option<u64>, returned_to: bool) -> FrameRegs {
+        FrameRegs {
+            regs: r,
+            cfa,
+            di_pc: 0x1000,
+            returned_to,
+        }
+    }
+
+    /// The callee saved rbx at CFA-16 and left r12 alone; r13 is undefined; r14 was never
+    /// known: the caller gets rbx from the stack, r12 from the callee, nothing else.
+    #[test]
+    fn cfi_recovers_callee_saved_registers() {
+        let mem = Mem(HashMap::from([(0x2000 - 16, 0xabc)]));
+        let row = CfiRow {
+            cfa: Some((x86_64::RSP, 16)),
+            rules: vec![(RBX, RegRule::AtCfa(-16)), (13, RegRule::Undefined)],
+        };
+        let callee = regs(&[(x86_64::RSP, 0x2000 - 16), (RBX, 1), (12, 5), (13, 6)]);
+        let caller = regs(&[(x86_64::RSP, 0x2000), (x86_64::RIP, 0x4242)]);
+        let mut frames = vec![
+            frame(callee.clone(), Some(0x2000), false),
+            frame(caller.clone(), None, true),
+        ];
+        recover_callee_saved(&mut frames, &|_| Some(row.clone()), &mem);
+        let c = &frames[1].regs;
+        assert_eq!(c.get(RBX), Some(0xabc));
+        assert_eq!(c.get(12), Some(5));
+        assert_eq!(c.get(13), None);
+        assert_eq!(c.get(14), None);
+        assert_eq!(c.get(RBP), None);
+
+        // A row whose CFA disagrees with the walker's is not trusted.
+        let mut frames = vec![
+            frame(callee.clone(), Some(0x3000), false),
+            frame(caller.clone(), None, true),
+        ];
+        recover_callee_saved(&mut frames, &|_| Some(row.clone()), &mem);
+        assert_eq!(frames[1].regs.get(RBX), None);
+        assert_eq!(frames[1].regs.get(12), None);
+
+        // No FDE: nothing recovered; a frame restored from pt_regs is left alone.
+        let mut frames = vec![
+            frame(callee.clone(), Some(0x2000), false),
+            frame(caller.clone(), None, true),
+            frame(regs(&[(RBX, 9)]), None, false),
+        ];
+        recover_callee_saved(&mut frames, &|_| None, &mem);
+        assert_eq!(frames[1].regs.get(RBX), None);
+        assert_eq!(frames[2].regs.get(RBX), Some(9));
+        assert_eq!(frames[2].regs.get(12), None);
+    }
+
+    fn enc() -> gimli::Encoding {
+        gimli::Encoding {
+            format: gimli::Format::Dwarf32,
+            version: 5,
+            address_size: 8,
+        }
+    }
+
+    fn eval(expr: &[u8], r: &Regs, cfa: Option<u64>, fb: Option<&[u8]>) -> Result<Located, Absent> {
+        let mem = Mem(HashMap::from([(0x1ff8, 77)]));
+        let f = EvalFrame {
+            regs: r,
+            cfa,
+            frame_base: fb,
+            encoding: enc(),
+            reloc: 0x1000_0000,
+        };
+        locate(expr, &f, &mem)
+    }
+
+    #[test]
+    fn locations_and_absence_reasons() {
+        let none = regs(&[]);
+        let rbx = regs(&[(RBX, 0x55)]);
+        const CFA: &[u8] = &[0x9c]; // DW_OP_call_frame_cfa
+        // DW_OP_reg3 (rbx)
+        assert_eq!(
+            eval(&[0x53], &none, None, None),
+            Err(Absent::NeedsRegister("rbx".into()))
+        );
+        assert_eq!(
+            eval(&[0x53], &rbx, None, None),
+            Ok(Located::Bytes(0x55u64.to_le_bytes().to_vec()))
+        );
+        assert_eq!(
+            Absent::NeedsRegister("rbx".into()).to_string(),
+            "<unavailable: needs %rbx>"
+        );
+        // DW_OP_fbreg -8 with the CFA as frame base.
+        assert_eq!(
+            eval(&[0x91, 0x78], &none, Some(0x2000), Some(CFA)),
+            Ok(Located::Memory(0x1ff8))
+        );
+        assert_eq!(
+            eval(&[0x91, 0x78], &none, None, Some(CFA)),
+            Err(Absent::NeedsFrameBase)
+        );
+        assert_eq!(
+            eval(&[0x91, 0x78], &none, Some(0x2000), None),
+            Err(Absent::NeedsFrameBase)
+        );
+        // DW_OP_breg3 0; DW_OP_deref: rbx points nowhere readable.
+        assert!(matches!(
+            eval(&[0x73, 0x00, 0x06], &rbx, None, None),
+            Err(Absent::Unreadable(e)) if e.contains("0x55")
+        ));
+        // DW_OP_lit5; DW_OP_stack_value
+        assert_eq!(
+            eval(&[0x35, 0x9f], &none, None, None),
+            Ok(Located::Bytes(5u64.to_le_bytes().to_vec()))
+        );
+        // DW_OP_addr: relocated by the KASLR offset.
+        let mut addr = vec![0x03];
+        addr.extend_from_slice(&0xffff_ffff_8100_0000u64.to_le_bytes());
+        assert_eq!(
+            eval(&addr, &none, None, None),
+            Ok(Located::Memory(0xffff_ffff_9100_0000))
+        );
+        // DW_OP_entry_value(DW_OP_reg5); DW_OP_stack_value
+        assert_eq!(
+            eval(&[0xa3, 0x01, 0x55, 0x9f], &none, None, None),
+            Err(Absent::EntryValue)
+        );
+        // DW_OP_implicit_pointer <die 0x1234> 0
+        assert_eq!(
+            eval(&[0xa0, 0x34, 0x12, 0, 0, 0x00], &none, None, None),
+            Err(Absent::ImplicitPointer)
+        );
+        // Pieces: rbx in the low 4 bytes, the rest optimized out.
+        assert!(matches!(
+            eval(&[0x53, 0x93, 0x04, 0x93, 0x04], &rbx, None, None),
+            Err(Absent::BadExpression(_))
+        ));
+        assert_eq!(
+            eval(&[0x53, 0x93, 0x04], &rbx, None, None),
+            Ok(Located::Pieces(vec![0x55, 0, 0, 0]))
+        );
+        // Empty: optimized out.
+        assert_eq!(eval(&[], &none, None, None), Err(Absent::OptimizedOut));
+    }
+
+    /// Untrusted expressions: unknown opcodes, truncated operands and loops end in a
+    /// reason, never a panic or a hang.
+    #[test]
+    fn bad_expressions_are_reasons() {
+        let none = regs(&[]);
+        for e in [
+            &[0xff, 0x12][..],
+            &[0x03, 0x01],       // DW_OP_addr with 1 of 8 bytes
+            &[0x2f, 0xfd, 0xff], // DW_OP_skip -3: jumps to itself forever
+            &[0x06],             // DW_OP_deref of an empty stack
+            &[0x91],             // DW_OP_fbreg without its operand
+            &[0x9f],             // DW_OP_stack_value of nothing
+        ] {
+            let r = eval(e, &none, Some(0x2000), Some(&[0x91, 0x00]));
+            assert!(matches!(r, Err(Absent::BadExpression(_))), "{e:x?}: {r:?}");
+        }
+        // A frame base that is itself DW_OP_fbreg: recursion is bounded.
+        let r = eval(&[0x91, 0x00], &none, Some(0x2000), Some(&[0x91, 0x00]));
+        assert!(matches!(r, Err(Absent::BadExpression(_))), "{r:?}");
+    }
+}
