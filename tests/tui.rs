@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::screen::{buffer_text, render, snapshot};
+use common::screen::{buffer_text, render, screen, snapshot};
 
 use quiesce::kernel::tasks::Task;
 use quiesce::tui::actions::{Action, Key, KeyCode, Keymap};
@@ -49,6 +49,8 @@ fn frame(f: &str, off: u64, file: &str, line: u32, inlined: bool, how: FrameSour
         inlined,
         how,
         regs_at: None,
+        regs: None,
+        locals: None,
     }
 }
 
@@ -192,6 +194,7 @@ fn backtrace_pane_snapshot() {
         cursor: 0,
         focused: true,
         theme: &theme,
+        locals: None,
     };
     let buf = render(80, 12, |a, b| view.render(a, b));
     let text = buffer_text(&buf);
@@ -694,4 +697,48 @@ fn source_pane_opens_at_the_frame_with_annotations_and_notes() {
         app.notes.get("kernel/rcu/srcutree.c", 4).unwrap().text,
         "sleeps here"
     );
+}
+
+/// The backtrace pane asks for the selected task's locals once (a job, off the UI thread), and
+/// shows the cursor frame's locals below the frames, dim, when they arrive.
+#[test]
+fn locals_are_asked_for_once_and_shown_for_the_cursor_frame() {
+    use quiesce::debuginfo::VarKind;
+    use quiesce::unwind::locals::{Absent, Local};
+    let mut app = sample_app();
+    app.handle_event(UiEvent::Resize(100, 30));
+    let sel = app.selected_task().unwrap().clone();
+    assert_eq!(app.wanted_locals(), vec![Effect::Locals(sel.addr)]);
+    assert!(app.wanted_locals().is_empty(), "asked once");
+    assert!(!screen(&app).contains("Locals ·"));
+    let mut bt = srcu_bt(&sel);
+    bt.frames[0].locals = Some(vec![
+        Local {
+            name: "prev".into(),
+            ty: "struct task_struct *".into(),
+            kind: VarKind::Var,
+            value: Some("(struct task_struct *)0xffff8b8a42514800".into()),
+            number: Some(0xffff8b8a42514800),
+            address: None,
+            absent: None,
+        },
+        Local {
+            name: "cpu".into(),
+            ty: "int".into(),
+            kind: VarKind::Var,
+            value: None,
+            number: None,
+            address: None,
+            absent: Some(Absent::NeedsRegister("rbx".into())),
+        },
+    ]);
+    app.apply(JobMsg::Locals(Box::new(bt)));
+    let text = screen(&app);
+    println!("{text}");
+    assert!(text.contains("Locals · __schedule"), "{text}");
+    assert!(
+        text.contains("prev = (struct task_struct *)0xffff8b8a42514800"),
+        "{text}"
+    );
+    assert!(text.contains("cpu = <unavailable: needs %rbx>"), "{text}");
 }

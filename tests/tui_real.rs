@@ -103,6 +103,7 @@ fn real_fixture_tasks_and_backtrace() {
         cursor: 0,
         focused: true,
         theme: &theme,
+        locals: None,
     };
     let buf = render(110, 24, |a, b| view.render(a, b));
     let bt_text = buffer_text(&buf);
@@ -466,7 +467,9 @@ impl Session {
     /// Press keys, run their effects, and let every job they started finish.
     fn keys(&mut self, ks: &[Key]) {
         for k in ks {
-            let eff = self.app.handle_key(*k);
+            let mut eff = self.app.handle_key(*k);
+            // What the event loop does after each batch of events.
+            eff.extend(self.app.wanted_locals());
             quiesce::tui::run_effects(&self.jobs, Some(&self.notes), eff);
             self.settle();
         }
@@ -562,6 +565,17 @@ fn real_fixture_every_pane_snapshot() {
         .addr;
     s.app.select_task(sync);
     s.keys(&[Key::ch('1')]);
+    // The cursor on __synchronize_srcu: its locals (the domain it waits for) below.
+    let bt = s.app.backtrace_of(s.app.selected_task().unwrap()).unwrap();
+    let at = bt
+        .frames
+        .iter()
+        .position(|f| f.function.as_deref() == Some("__synchronize_srcu"))
+        .unwrap();
+    s.app.set_cursor(Pane::Backtrace, at + 1);
+    let text = screen(&s.app);
+    assert!(text.contains("Locals · __synchronize_srcu"), "{text}");
+    assert!(text.contains("ssp = (struct srcu_struct *)0x"), "{text}");
     real_snapshot("backtrace", &s.app);
     s.keys(&[Key::ch('g')]);
     real_snapshot("tasks_grouped", &s.app);

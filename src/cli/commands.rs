@@ -82,8 +82,9 @@ pub fn command_text(k: &Kernel, t: &Target, cmd: &Command) -> Result<(String, i3
             active,
             all,
             lines,
+            locals,
         } => {
-            let r = bt(k, targets, *active, *all, *lines)?;
+            let r = bt(k, targets, *active, *all, *lines, *locals)?;
             Ok((emit(&r, json), 0))
         }
         Command::Stacks {
@@ -326,10 +327,22 @@ fn all_traces(k: &Kernel) -> Result<Vec<Backtrace>> {
     Ok(list.tasks.par_iter().map(|t| u.backtrace(k, t)).collect())
 }
 
-fn bt(k: &Kernel, targets: &[String], active: bool, all: bool, lines: bool) -> Result<BtReport> {
+fn bt(
+    k: &Kernel,
+    targets: &[String],
+    active: bool,
+    all: bool,
+    lines: bool,
+    locals: bool,
+) -> Result<BtReport> {
     if all {
         let mut traces = all_traces(k)?;
         traces.sort_by_key(|t| (t.task.pid, t.task.cpu));
+        if locals {
+            use rayon::prelude::*;
+            let u = Unwinder::new(k)?;
+            traces.par_iter_mut().for_each(|t| u.add_locals(k, t));
+        }
         return Ok(BtReport { traces, lines });
     }
     let list = k.tasks()?;
@@ -356,6 +369,15 @@ fn bt(k: &Kernel, targets: &[String], active: bool, all: bool, lines: bool) -> R
     if chosen.is_empty() {
         bail!("bt: give PIDs or task addresses, -a (active tasks) or --all");
     }
-    let traces = chosen.iter().map(|t| u.backtrace(k, t)).collect();
+    let traces = chosen
+        .iter()
+        .map(|t| {
+            let mut b = u.backtrace(k, t);
+            if locals {
+                u.add_locals(k, &mut b);
+            }
+            b
+        })
+        .collect();
     Ok(BtReport { traces, lines })
 }

@@ -68,6 +68,9 @@ pub enum Command {
         /// Show file:line for each frame.
         #[arg(short = 'l', long = "lines")]
         lines: bool,
+        /// Show each frame's parameters and local variables, where DWARF can recover them.
+        #[arg(long)]
+        locals: bool,
     },
     /// Identical stacks grouped, largest group first (sdb's `stacks`).
     Stacks {

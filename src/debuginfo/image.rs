@@ -56,6 +56,8 @@ pub(crate) struct Image {
     pub lines: OnceLock<Option<Mutex<addr2line::Context<R>>>>,
     pub aranges: OnceLock<super::lines::Aranges>,
     pub unit_lines: super::lines::UnitContexts,
+    /// `.debug_frame` FDEs as sorted `(start, end, offset)`, built on first use.
+    pub cfi_index: OnceLock<Vec<(u64, u64, usize)>>,
     // The data the `'static` slices above point into. Declared last so that it is dropped last;
     // nothing above reads through its slices while being dropped.
     _owned: Vec<Box<[u8]>>,
@@ -127,6 +129,19 @@ impl Image {
                 // Of the unloaded sections only the unwinder's `.debug_frame` is kept.
                 if name == ".debug_frame" {
                     let data = match s.uncompressed_data() {
+                        // A module's FDEs name their functions through relocations.
+                        Ok(b) if relocatable && s.relocations().next().is_some() => {
+                            let mut buf = b.into_owned();
+                            match relocate(&obj, &s, &mut buf, &section_base) {
+                                Ok(()) => {
+                                    let b = buf.into_boxed_slice();
+                                    let d = extend(&b);
+                                    owned.push(b);
+                                    Some(d)
+                                }
+                                Err(_) => None,
+                            }
+                        }
                         Ok(Cow::Borrowed(b)) => Some(b),
                         Ok(Cow::Owned(v)) => {
                             let b = v.into_boxed_slice();
@@ -231,6 +246,7 @@ impl Image {
             lines: OnceLock::new(),
             aranges: OnceLock::new(),
             unit_lines: Default::default(),
+            cfi_index: OnceLock::new(),
             _owned: owned,
             _map: map,
         })
@@ -463,7 +479,7 @@ fn light_unit(
         dwo_id: None,
     };
     let root = unit.entry(unit.header.root_offset())?;
-    let (mut name, mut comp_dir) = (None, None);
+    let (mut name, mut comp_dir, mut low_pc) = (None, None, None);
     for a in root.attrs() {
         match (a.name(), a.value()) {
             (dw::DW_AT_str_offsets_base, gimli::AttributeValue::DebugStrOffsetsBase(b)) => {
@@ -480,9 +496,14 @@ fn light_unit(
                 unit.rnglists_base = b
             }
             (dw::DW_AT_name, v) => name = Some(v),
+            (dw::DW_AT_low_pc, v) => low_pc = Some(v),
             (dw::DW_AT_comp_dir, v) => comp_dir = Some(v),
             _ => {}
         }
+    }
+    // The base address of location and range lists (addrx forms need addr_base).
+    if let Some(v) = low_pc {
+        unit.low_pc = dwarf.attr_address(&unit, v).ok().flatten().unwrap_or(0);
     }
     // Strings last: strx forms need str_offsets_base.
     unit.name = name.and_then(|v| dwarf.attr_string(&unit, v).ok());

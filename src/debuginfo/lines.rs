@@ -51,7 +51,7 @@ impl Image {
 
     /// `.debug_aranges` as sorted `(start, end, unit index)`, and whether every unit has an
     /// arange set.
-    fn aranges(&self) -> &Aranges {
+    pub(crate) fn aranges(&self) -> &Aranges {
         self.aranges.get_or_init(|| {
             let Ok(units) = self.units() else {
                 return (Vec::new(), false);
@@ -80,7 +80,7 @@ impl Image {
     }
 
     /// The unit whose arange holds `addr`.
-    fn unit_of_addr(&self, addr: u64) -> Option<usize> {
+    pub(crate) fn unit_of_addr(&self, addr: u64) -> Option<usize> {
         let a = &self.aranges().0;
         let n = a.partition_point(|r| r.0 <= addr);
         // Ranges do not overlap in practice; look back a little in case they nest.

@@ -14,6 +14,7 @@
 //! [`DebugInfo::add_module`].
 
 mod cache;
+mod cfi;
 mod decl;
 mod error;
 mod hash;
@@ -22,11 +23,14 @@ mod index;
 mod lines;
 mod member;
 mod names;
+mod scopes;
 mod symbols;
 mod types;
 
+pub use cfi::{CfiRow, RegRule};
 pub use error::DebugError;
 pub use lines::{FunctionInfo, LineFrame};
+pub use scopes::{Scope, ScopeVar, Scopes, VarKind, VarLoc};
 pub use symbols::{SymKind, Symbol};
 pub use types::{BaseEncoding, Member, MemberInfo, Type, TypeId, TypeKind};
 

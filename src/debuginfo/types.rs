@@ -185,7 +185,11 @@ fn member_location(unit: &gimli::Unit<R>, v: AttributeValue<R>) -> Option<u64> {
 
 impl Image {
     /// A `DW_AT_name` value as an owned string (lossy UTF-8).
-    fn name_string(&self, unit: &gimli::Unit<R>, v: AttributeValue<R>) -> Option<String> {
+    pub(crate) fn name_string(
+        &self,
+        unit: &gimli::Unit<R>,
+        v: AttributeValue<R>,
+    ) -> Option<String> {
         self.dwarf
             .attr_string(unit, v)
             .ok()

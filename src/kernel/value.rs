@@ -276,6 +276,60 @@ impl Kernel {
         }
     }
 
+    /// A scalar (integer, bool, char, float, enum, pointer) of type `ty` from its bytes
+    /// (little-endian), for values that live in registers or are computed rather than in
+    /// memory. `None` for other types or too few bytes.
+    pub fn scalar_from_bytes(&self, ty: TypeId, bytes: &[u8]) -> Option<Value> {
+        let di = &self.di;
+        let sty = di.strip(ty);
+        let t = self.type_of(sty);
+        let size = di.sizeof(sty)? as usize;
+        if size == 0 || size > 16 || bytes.len() < size {
+            return None;
+        }
+        let mut buf = [0u8; 16];
+        buf[..size].copy_from_slice(&bytes[..size]);
+        let raw = u128::from_le_bytes(buf);
+        Some(match &t.kind {
+            TypeKind::Base { encoding, .. } => {
+                let signed = match encoding {
+                    BaseEncoding::Signed => true,
+                    BaseEncoding::Char => !t.name.as_deref().unwrap_or("").contains("unsigned"),
+                    _ => false,
+                };
+                let v = extract_int(raw, size, None, signed);
+                match encoding {
+                    BaseEncoding::Bool => Value::Bool { value: v != 0 },
+                    BaseEncoding::Float if size == 8 => Value::Float {
+                        value: f64::from_bits(raw as u64),
+                    },
+                    BaseEncoding::Float if size == 4 => Value::Float {
+                        value: f32::from_bits(raw as u32) as f64,
+                    },
+                    BaseEncoding::Char => Value::Char { value: v as u8 },
+                    _ => Value::Int { value: v },
+                }
+            }
+            TypeKind::Enum => {
+                let v = extract_int(raw, size.min(8), None, true) as i64;
+                let name = t
+                    .enumerators
+                    .iter()
+                    .find(|(_, ev)| *ev == v)
+                    .map(|(n, _)| n.clone());
+                Value::Enum { value: v, name }
+            }
+            TypeKind::Pointer => {
+                let p = raw as u64;
+                Value::Pointer {
+                    value: p,
+                    symbol: self.symbol_name_exact(p),
+                }
+            }
+            _ => return None,
+        })
+    }
+
     /// A symbol whose address is exactly `addr` (for pointer annotations).
     pub fn symbol_name_exact(&self, addr: u64) -> Option<String> {
         if addr == 0 {

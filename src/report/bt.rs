@@ -35,6 +35,14 @@ fn frame_text(n: usize, f: &Frame, lines: bool, out: &mut String) {
     if lines && let (Some(file), Some(line)) = (&f.file, f.line) {
         out.push_str(&format!("    {file}: {line}\n"));
     }
+    locals_text(f, "    ", out);
+}
+
+/// `    name = value` lines under a frame, when its locals were computed.
+fn locals_text(f: &Frame, indent: &str, out: &mut String) {
+    for l in f.locals.iter().flatten() {
+        out.push_str(&format!("{indent}{}\n", l.text()));
+    }
 }
 
 /// One task's backtrace as crash prints it (inline frames as indented notes).
@@ -68,7 +76,16 @@ pub fn trace_text(t: &Backtrace, lines: bool) -> String {
             if lines && let (Some(file), Some(line)) = (&f.file, f.line) {
                 s.push_str(&format!("    {file}: {line}\n"));
             }
-            pending_inline.clear();
+            for i in pending_inline.drain(..) {
+                if i.locals.as_ref().is_some_and(|l| !l.is_empty()) {
+                    s.push_str(&format!(
+                        "    inlined: {}\n",
+                        i.function.as_deref().unwrap_or("?")
+                    ));
+                    locals_text(i, "        ", &mut s);
+                }
+            }
+            locals_text(f, "    ", &mut s);
             continue;
         }
         frame_text(n, f, lines, &mut s);
@@ -81,6 +98,7 @@ pub fn trace_text(t: &Backtrace, lines: bool) -> String {
                 "    inlined: {}{loc}\n",
                 i.function.as_deref().unwrap_or("?")
             ));
+            locals_text(i, "        ", &mut s);
         }
         n += 1;
     }

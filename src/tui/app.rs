@@ -154,6 +154,8 @@ pub enum Effect {
     },
     /// Save the notes (atomically, beside the dump).
     SaveNotes(Notes),
+    /// Compute the locals of a task's frames (task address) off the UI thread.
+    Locals(u64),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -273,6 +275,10 @@ pub struct App {
     pub tasks: Vec<Task>,
     pub task_errors: Vec<String>,
     pub backtraces: HashMap<u64, Arc<Backtrace>>,
+    /// Backtraces with locals, by task address (computed on first view, then cached).
+    pub locals: HashMap<u64, Arc<Backtrace>>,
+    /// Tasks whose locals were asked for (computed or on their way).
+    pub locals_asked: std::collections::HashSet<u64>,
     pub filter: String,
     pub sort: SortKey,
     pub grouped: bool,
@@ -342,6 +348,8 @@ impl App {
             tasks: vec![],
             task_errors: vec![],
             backtraces: HashMap::new(),
+            locals: HashMap::new(),
+            locals_asked: Default::default(),
             filter: String::new(),
             sort: SortKey::Pid,
             grouped: false,
@@ -411,6 +419,22 @@ impl App {
             *self.view.get(self.selected)?
         };
         self.tasks.get(i)
+    }
+
+    /// The locals job to start, if the backtrace pane shows a task whose locals were never
+    /// asked for (the runner calls this after each batch of events).
+    pub fn wanted_locals(&mut self) -> Vec<Effect> {
+        if !matches!(self.right, Pane::Backtrace | Pane::Tasks) {
+            return vec![];
+        }
+        let Some(t) = self.selected_task() else {
+            return vec![];
+        };
+        let addr = t.addr;
+        if !self.backtraces.contains_key(&addr) || !self.locals_asked.insert(addr) {
+            return vec![];
+        }
+        vec![Effect::Locals(addr)]
     }
 
     pub fn backtrace_of(&self, t: &Task) -> Option<&Backtrace> {
@@ -1230,6 +1254,9 @@ impl App {
                 self.tasks = tasks;
                 self.task_errors = errors;
                 self.refresh_view();
+            }
+            Locals(bt) => {
+                self.locals.insert(bt.task.addr, Arc::new(*bt));
             }
             Backtraces(bts) => {
                 for b in bts {

@@ -41,6 +41,8 @@ pub enum JobMsg {
         errors: Vec<String>,
     },
     Backtraces(Vec<Backtrace>),
+    /// One task's backtrace with its frames' locals.
+    Locals(Box<Backtrace>),
     Log {
         records: Vec<LogRecord>,
         errors: Vec<String>,
@@ -232,6 +234,29 @@ impl Jobs {
                 }
             }
             me.build_graph(all);
+            Ok(())
+        });
+    }
+
+    /// One task's backtrace with the locals of every frame (DWARF scopes and location
+    /// evaluation: never on the UI thread).
+    pub fn locals(&self, task_addr: u64) {
+        let (Some(k), Some(tasks)) = (self.kernel(), self.0.tasks.get().cloned()) else {
+            return;
+        };
+        let Some(task) = tasks.iter().find(|t| t.addr == task_addr).cloned() else {
+            return;
+        };
+        self.spawn("locals", 1, move |job| {
+            let uw = job
+                .s
+                .unwinder
+                .get_or_init(|| Unwinder::new(&k).map_err(|e| e.to_string()))
+                .as_ref()
+                .map_err(Clone::clone)?;
+            let mut bt = uw.backtrace(&k, &task);
+            uw.add_locals(&k, &mut bt);
+            job.send(JobMsg::Locals(Box::new(bt)));
             Ok(())
         });
     }

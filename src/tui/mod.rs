@@ -143,6 +143,7 @@ pub fn run_effects(jobs: &jobs::Jobs, notes_path: Option<&PathBuf>, effects: Vec
                 syntax_theme,
             } => jobs.open_source(root, &file, line, &syntax_theme),
             Effect::SaveNotes(n) => jobs.save_notes(notes_path.cloned(), n),
+            Effect::Locals(task) => jobs.locals(task),
         }
     }
 }
@@ -220,6 +221,7 @@ fn event_loop(
         if app.quit {
             break;
         }
+        effects.extend(app.wanted_locals());
         run_effects(&jobs, notes_path.as_ref(), effects);
     }
     Ok(())

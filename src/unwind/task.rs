@@ -1,6 +1,7 @@
 //! Backtraces of tasks: where to start (a running task's CPU registers, a sleeping task's
 //! saved context), the walk, and symbolized frames with inline expansion and `file:line`.
 
+use super::locals::{FrameRegs, Local};
 use super::orc::{OrcEntry, OrcFormat, OrcTable, RegNumbering};
 use super::walk::{FrameSource, PtRegsLayout, RawFrame, StackEnd, StackMemory, WalkRegs, Walker};
 use crate::addr::Kva;
@@ -10,6 +11,7 @@ use crate::kernel::modules::Module;
 use crate::kernel::tasks::Task;
 use crate::kernel::{Kernel, KernelError};
 use serde::Serialize;
+use std::sync::Arc;
 
 /// One frame as shown to the user. Inline frames share the physical frame's pc and sp.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -27,6 +29,12 @@ pub struct Frame {
     pub how: FrameSource,
     /// The pt_regs this frame was restored from (an interrupt/exception/syscall entry).
     pub regs_at: Option<String>,
+    /// The physical frame's registers (shared by its inline frames), for locals.
+    #[serde(skip)]
+    pub regs: Option<Arc<FrameRegs>>,
+    /// Parameters and local variables, when asked for ([`Unwinder::add_locals`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locals: Option<Vec<Local>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -54,6 +62,8 @@ pub struct Unwinder {
     regs: PtRegsLayout,
     /// `inactive_task_frame.{bp, ret_addr}` and its size.
     itf: (u64, u64, u64),
+    /// The callee-saved registers `inactive_task_frame` holds: (DWARF number, offset).
+    itf_regs: Vec<(u16, u64)>,
     /// vmlinux text ranges: `[_stext, _etext)` and `[_sinittext, _einittext)` (init code
     /// is freed after boot, but the idle task of CPU 0 still returns into it).
     text: Vec<(u64, u64)>,
@@ -109,7 +119,12 @@ impl Unwinder {
             .collect();
         let pr = Probe::new(di, "struct pt_regs")?;
         let why = "pt_regs frames";
+        let mut all = [None; x86_64::NREGS];
+        for (i, name) in super::walk::PT_REGS_NAMES.iter().enumerate() {
+            all[i] = pr.opt(name);
+        }
         let regs = PtRegsLayout {
+            all,
             ip: pr.off("ip", why)?,
             sp: pr.off("sp", why)?,
             bp: pr.off("bp", why)?,
@@ -120,6 +135,17 @@ impl Unwinder {
             r13: pr.off("r13", why)?,
         };
         let itf = Probe::new(di, "struct inactive_task_frame")?;
+        let itf_regs = [
+            ("r15", 15),
+            ("r14", 14),
+            ("r13", 13),
+            ("r12", 12),
+            ("bx", x86_64::RBX),
+            ("bp", x86_64::RBP),
+        ]
+        .iter()
+        .filter_map(|&(n, r)| Some((r, itf.opt(n)?)))
+        .collect();
         let itf = (
             itf.off("bp", "sleeping task registers")?,
             itf.off("ret_addr", "sleeping task registers")?,
@@ -134,6 +160,7 @@ impl Unwinder {
             modules,
             regs,
             itf,
+            itf_regs,
             text,
         })
     }
@@ -174,6 +201,7 @@ impl Unwinder {
                         pc,
                         sp,
                         bp: r.get(x86_64::RBP).unwrap_or(0),
+                        known: r.clone(),
                         ..Default::default()
                     },
                     FrameSource::Prstatus,
@@ -188,11 +216,16 @@ impl Unwinder {
         let (bp_off, ra_off, size) = self.itf;
         let bp = k.read_u64(Kva(sp).add(bp_off), "inactive_task_frame.bp")?;
         let pc = k.read_u64(Kva(sp).add(ra_off), "inactive_task_frame.ret_addr")?;
+        let mut known = crate::arch::Regs::new(x86_64::NREGS);
+        for &(r, off) in &self.itf_regs {
+            known.set(r, k.read_u64(Kva(sp).add(off), "inactive_task_frame").ok());
+        }
         Ok((
             WalkRegs {
                 pc,
                 sp: sp + size,
                 bp,
+                known,
                 ..Default::default()
             },
             FrameSource::SavedContext,
@@ -256,7 +289,26 @@ impl Unwinder {
             (None, None) => (None, 0),
         };
         let function = function.map(|f| crash_name(&f));
-        let module = module.map(|m| m.name.clone());
+        let module_name = module.map(|m| m.name.clone());
+        // A sleeping task's first pc is the return address into `__schedule`: its variables
+        // are looked up at the call, like any caller's.
+        let call_site = !f.exact_pc || f.how == FrameSource::SavedContext;
+        let locals_pc = if call_site {
+            f.pc.wrapping_sub(1)
+        } else {
+            f.pc
+        };
+        let regs = Arc::new(FrameRegs {
+            regs: f.regs.clone(),
+            cfa: f.cfa,
+            di_pc: if module.is_some() {
+                locals_pc
+            } else {
+                locals_pc.wrapping_sub(k.kaslr_offset)
+            },
+            returned_to: !f.exact_pc,
+        });
+        let module = module_name;
         let base = Frame {
             pc: f.pc,
             sp: f.sp,
@@ -268,6 +320,8 @@ impl Unwinder {
             inlined: false,
             how: f.how,
             regs_at: f.regs_at.map(|a| format!("{a:#x}")),
+            regs: Some(regs),
+            locals: None,
         };
         let lines = k.di.lines(di_addr);
         if lines.is_empty() {
@@ -292,6 +346,53 @@ impl Unwinder {
                 }
             })
             .collect()
+    }
+}
+
+impl Unwinder {
+    /// Fill in every frame's locals: callee-saved registers of caller frames from the
+    /// callees' `.debug_frame` rows, then each scope's variables evaluated with the registers
+    /// known in its frame. Costs a DWARF scope walk per physical frame: only on request.
+    pub fn add_locals(&self, k: &Kernel, bt: &mut Backtrace) {
+        // Physical frames in order, and the range of `bt.frames` each covers.
+        let mut phys: Vec<(FrameRegs, std::ops::Range<usize>)> = Vec::new();
+        for (i, f) in bt.frames.iter().enumerate() {
+            let Some(r) = &f.regs else { continue };
+            match phys.last_mut() {
+                Some((_, range))
+                    if range.end == i
+                        && bt.frames[range.start]
+                            .regs
+                            .as_ref()
+                            .is_some_and(|x| Arc::ptr_eq(x, r)) =>
+                {
+                    range.end = i + 1
+                }
+                _ => phys.push(((**r).clone(), i..i + 1)),
+            }
+        }
+        let mut regs: Vec<FrameRegs> = phys.iter().map(|(r, _)| r.clone()).collect();
+        super::locals::recover_callee_saved(&mut regs, &|pc| k.di.cfi_row(pc), k);
+        for (fr, (_, range)) in regs.into_iter().zip(phys) {
+            let frames = &mut bt.frames[range];
+            let per_scope = match k.di.scopes(fr.di_pc) {
+                Some(s) => super::locals::frame_locals(k, &s, &fr),
+                None => Vec::new(),
+            };
+            // Frames and scopes are both innermost first with the function last: pair them
+            // from the outer end (the inline chains of the line table and of the scope walk
+            // can differ in depth at a call site).
+            for f in frames.iter_mut() {
+                f.locals = Some(Vec::new());
+            }
+            for (f, l) in frames.iter_mut().rev().zip(per_scope.into_iter().rev()) {
+                f.locals = Some(l);
+            }
+            let shared = Arc::new(fr);
+            for f in frames.iter_mut() {
+                f.regs = Some(shared.clone());
+            }
+        }
     }
 }
 

@@ -3,6 +3,8 @@
 //! logic over two small interfaces so it is tested on stacks built in code.
 
 use super::orc::{OrcEntry, OrcType, reg};
+use crate::arch::Regs;
+use crate::arch::x86_64::{NREGS, RBP, RIP, RSP};
 use serde::Serialize;
 use std::collections::HashSet;
 
@@ -22,7 +24,16 @@ pub struct PtRegsLayout {
     pub di: u64,
     pub r10: u64,
     pub r13: u64,
+    /// Offset of every general register and rip, by DWARF register number (`None`: the
+    /// member is absent), for the register values of a frame restored from a full `pt_regs`.
+    pub all: [Option<u64>; NREGS],
 }
+
+/// `struct pt_regs` member names by DWARF register number (x86_64).
+pub const PT_REGS_NAMES: [&str; NREGS] = [
+    "ax", "dx", "cx", "bx", "si", "di", "bp", "sp", "r8", "r9", "r10", "r11", "r12", "r13", "r14",
+    "r15", "ip",
+];
 
 impl Default for PtRegsLayout {
     /// The x86_64 layout that has not changed since 2.6 (r15 first, ss last).
@@ -36,6 +47,25 @@ impl Default for PtRegsLayout {
             ip: 128,
             cs: 136,
             sp: 152,
+            all: [
+                Some(80),
+                Some(96),
+                Some(88),
+                Some(40),
+                Some(104),
+                Some(112),
+                Some(32),
+                Some(152),
+                Some(72),
+                Some(64),
+                Some(56),
+                Some(48),
+                Some(24),
+                Some(16),
+                Some(8),
+                Some(0),
+                Some(128),
+            ],
         }
     }
 }
@@ -67,6 +97,14 @@ pub struct RawFrame {
     pub exact_pc: bool,
     /// Address of the `pt_regs` this frame was restored from, if any.
     pub regs_at: Option<u64>,
+    /// The register values known at this frame, by DWARF number: rip and rsp always; rbp
+    /// when ORC restored it; all of them from `NT_PRSTATUS` or a full `pt_regs`; the
+    /// callee-saved ones of a sleeping task's saved context. Never guessed.
+    #[serde(skip)]
+    pub regs: Regs,
+    /// This frame's canonical frame address (the stack pointer before the call into it), as
+    /// the step to its caller computed it; `None` for the last frame.
+    pub cfa: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -81,7 +119,7 @@ pub enum StackEnd {
 }
 
 /// Registers the walker tracks.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct WalkRegs {
     pub pc: u64,
     pub sp: u64,
@@ -91,6 +129,18 @@ pub struct WalkRegs {
     pub di: Option<u64>,
     pub r10: Option<u64>,
     pub r13: Option<u64>,
+    /// Every register value known at this point (see [`RawFrame::regs`]); pc and sp are
+    /// added by the walker.
+    pub known: Regs,
+}
+
+impl WalkRegs {
+    fn known_with_pc_sp(&self) -> Regs {
+        let mut r = self.known.clone();
+        r.set(RIP, Some(self.pc));
+        r.set(RSP, Some(self.sp));
+        r
+    }
 }
 
 pub struct Walker<'a> {
@@ -111,6 +161,8 @@ impl Walker<'_> {
             how: first,
             exact_pc: true,
             regs_at: None,
+            regs: start.known_with_pc_sp(),
+            cfa: None,
         }];
         let mut st = start;
         let mut signal = true;
@@ -139,7 +191,11 @@ impl Walker<'_> {
                     how,
                     exact,
                     regs_at,
+                    cfa,
                 } => {
+                    if let Some(last) = frames.last_mut() {
+                        last.cfa = Some(cfa);
+                    }
                     if regs.pc == 0 {
                         return (frames, StackEnd::Complete);
                     }
@@ -158,6 +214,8 @@ impl Walker<'_> {
                         how,
                         exact_pc: exact,
                         regs_at,
+                        regs: regs.known_with_pc_sp(),
+                        cfa: None,
                     });
                     signal = exact;
                     st = regs;
@@ -211,6 +269,7 @@ impl Walker<'_> {
         }
         let mut next = WalkRegs {
             bp: st.bp,
+            known: Regs::new(NREGS),
             ..Default::default()
         };
         let (how, exact, regs_at);
@@ -242,6 +301,11 @@ impl Walker<'_> {
                 next.di = rd(cfa + r.di);
                 next.r10 = rd(cfa + r.r10);
                 next.r13 = rd(cfa + r.r13);
+                for (i, off) in r.all.iter().enumerate() {
+                    if let Some(off) = off {
+                        next.known.set(i as u16, rd(cfa + off));
+                    }
+                }
                 how = FrameSource::PtRegs;
                 exact = true;
                 regs_at = Some(cfa);
@@ -264,11 +328,17 @@ impl Walker<'_> {
         }
         match e.bp_reg {
             reg::PREV_SP => match rd(cfa.wrapping_add(e.bp_offset as i64 as u64)) {
-                Some(v) => next.bp = v,
+                Some(v) => {
+                    next.bp = v;
+                    next.known.set(RBP, Some(v));
+                }
                 None => return trunc("cannot read the saved frame pointer"),
             },
             reg::BP => match rd(st.bp.wrapping_add(e.bp_offset as i64 as u64)) {
-                Some(v) => next.bp = v,
+                Some(v) => {
+                    next.bp = v;
+                    next.known.set(RBP, Some(v));
+                }
                 None => return trunc("cannot read the saved frame pointer"),
             },
             _ => {}
@@ -278,6 +348,7 @@ impl Walker<'_> {
             how,
             exact,
             regs_at,
+            cfa,
         }
     }
 
@@ -295,16 +366,20 @@ impl Walker<'_> {
                 st.bp
             )));
         };
+        let mut known = Regs::new(NREGS);
+        known.set(RBP, Some(bp));
         Step::Next {
             regs: WalkRegs {
                 pc: ra,
                 sp: st.bp + 16,
                 bp,
+                known,
                 ..Default::default()
             },
             how: FrameSource::FramePointer,
             exact: false,
             regs_at: None,
+            cfa: st.bp + 16,
         }
     }
 }
@@ -315,6 +390,7 @@ enum Step {
         how: FrameSource,
         exact: bool,
         regs_at: Option<u64>,
+        cfa: u64,
     },
     End(StackEnd),
 }

@@ -105,11 +105,44 @@ pub struct BacktraceView<'a> {
     pub cursor: usize,
     pub focused: bool,
     pub theme: &'a Theme,
+    /// The same backtrace with locals, once the locals job has computed them; `None` while
+    /// it runs (or when it was never asked for).
+    pub locals: Option<&'a Backtrace>,
+}
+
+/// The lines of the locals section for the frame on cursor row `cursor` (row 1 = frame 0):
+/// a title and `name = value` lines.
+pub fn locals_lines(bt: &Backtrace, cursor: usize) -> Option<(String, Vec<String>)> {
+    let f = bt.frames.get(cursor.checked_sub(1)?)?;
+    let title = format!("Locals · {}", f.function.as_deref().unwrap_or("?"));
+    let lines = match &f.locals {
+        Some(l) if l.is_empty() => vec!["(no variables in scope)".to_string()],
+        Some(l) => l.iter().map(|l| l.text()).collect(),
+        None => vec!["(not computed)".to_string()],
+    };
+    Some((title, lines))
 }
 
 impl Widget for &BacktraceView<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let t = self.theme;
+        let mut area = area;
+        if let Some((title, lines)) = self
+            .locals
+            .and_then(|bt| locals_lines(bt, self.cursor.max(1)))
+            && area.height >= 10
+        {
+            let h = (lines.len() as u16 + 2).clamp(3, area.height / 2);
+            let bottom = Rect::new(area.x, area.y + area.height - h, area.width, h);
+            area.height -= h;
+            let body: Vec<Line> = lines
+                .into_iter()
+                .map(|l| Line::from(Span::styled(l, t.get("frame.how"))))
+                .collect();
+            Paragraph::new(body)
+                .block(block(title, false, t))
+                .render(bottom, buf);
+        }
         let title = match self.task {
             Some(task) => format!("Backtrace · {} {}", task.pid, task.comm),
             None => "Backtrace".to_string(),

@@ -148,6 +148,9 @@ pub fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
                 cursor,
                 focused,
                 theme,
+                locals: task
+                    .and_then(|t| app.locals.get(&t.addr))
+                    .map(|b| b.as_ref()),
             })
                 .render(a.right, buf)
         }
