@@ -273,18 +273,8 @@ fn print(k: &Kernel, expr: &str) -> Result<PrintReport> {
 
 fn sys(k: &Kernel, t: &Target) -> SysReport {
     let cpus = k.cpus().ok();
-    let jiffies = k
-        .symbol_addr("jiffies_64")
-        .or_else(|_| k.symbol_addr("jiffies"))
-        .ok()
-        .and_then(|a| k.read_u64(a, "jiffies").ok());
-    // HZ is a build constant; tick_nsec (kernel/time/ntp.c) = NSEC_PER_SEC / HZ.
-    let hz = k
-        .symbol_addr("tick_nsec")
-        .ok()
-        .and_then(|a| k.read_u64(a, "tick_nsec").ok())
-        .filter(|&n| n > 0)
-        .map(|n| (1_000_000_000f64 / n as f64).round());
+    let jiffies = k.jiffies();
+    let hz = k.hz().map(|h| h as f64);
     // INITIAL_JIFFIES = (unsigned long)(unsigned int)(-300 * HZ) on 64-bit.
     let uptime_secs = match (jiffies, hz) {
         (Some(j), Some(hz)) => {

@@ -13,6 +13,7 @@ pub mod modules;
 pub mod open;
 pub mod printk;
 pub mod tasks;
+pub mod time;
 pub mod value;
 
 pub use error::KernelError;
@@ -85,6 +86,28 @@ impl Kernel {
         } else {
             Kva(addr.wrapping_add(self.kaslr_offset))
         }
+    }
+
+    /// The debug-info address of a runtime address, the inverse of [`Kernel::relocate`]: an
+    /// address in the vmlinux image (`[_text, _end)` once shifted) loses the KASLR offset;
+    /// anything else (module text and data, whose debug info is placed at runtime
+    /// addresses) is kept.
+    pub fn di_address(&self, addr: u64) -> u64 {
+        let link = addr.wrapping_sub(self.kaslr_offset);
+        let image = self
+            .di
+            .symbol("_text")
+            .zip(self.di.symbol("_end"))
+            .map(|(s, e)| s.addr..e.addr);
+        match image {
+            Some(r) if r.contains(&link) => link,
+            _ => addr,
+        }
+    }
+
+    /// The symbol at or before a runtime address, and the offset into it.
+    pub fn symbolize(&self, addr: u64) -> Option<(crate::debuginfo::Symbol, u64)> {
+        self.di.symbolize(self.di_address(addr))
     }
 
     /// A global variable as a typed object (per-CPU variables give the per-CPU offset

@@ -335,13 +335,8 @@ impl Kernel {
         if addr == 0 {
             return None;
         }
-        let link = if (0xffff_ffff_8000_0000..0xffff_ffff_c000_0000).contains(&addr) {
-            addr.wrapping_sub(self.kaslr_offset)
-        } else {
-            addr
-        };
-        let (sym, off) = self.di.symbolize(link)?;
-        (off == 0).then(|| sym.name.clone())
+        let (sym, off) = self.symbolize(addr)?;
+        (off == 0).then_some(sym.name)
     }
 }
 

@@ -116,26 +116,12 @@ pub fn symbolize(k: &Kernel, addr: u64) -> Option<String> {
     if addr < 4096 {
         return None;
     }
-    let in_kernel_image = (0xffff_ffff_8000_0000..0xffff_ffff_c000_0000).contains(&addr);
-    let link = if in_kernel_image {
-        addr.wrapping_sub(k.kaslr_offset)
-    } else {
-        addr
-    };
-    let (sym, off) = k.di.symbolize(link)?;
+    let (sym, off) = k.symbolize(addr)?;
     Some(if off == 0 {
-        sym.name.clone()
+        sym.name
     } else {
         format!("{}+{off:#x}", sym.name)
     })
-}
-
-/// The current `jiffies` (`jiffies_64`, or `jiffies` on kernels that alias it differently).
-pub fn jiffies(k: &Kernel) -> Option<u64> {
-    k.symbol_addr("jiffies_64")
-        .or_else(|_| k.symbol_addr("jiffies"))
-        .ok()
-        .and_then(|a| k.read_u64(a, "jiffies").ok())
 }
 
 /// Entry `i` of a kernel `const char *names[]` table, read from the dump. `None` when the

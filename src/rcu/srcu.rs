@@ -6,7 +6,7 @@ use super::segcblist::{Callback, SegLayout, walk_chain, walk_segcblist};
 pub use super::srcu_layout::{Counters, SrcuLayout};
 use super::waiters::CompletionLayout;
 use super::work::{WorkStatus, Worker, work_status, workers};
-use super::{Named, TaskRef, jiffies, seq_ctr, seq_state, ulong_cmp_lt};
+use super::{Named, TaskRef, seq_ctr, seq_state, ulong_cmp_lt};
 use crate::addr::Kva;
 use crate::kernel::{Kernel, KernelError};
 use serde::Serialize;
@@ -160,7 +160,7 @@ impl<'k> SrcuDecoder<'k> {
             layout: SrcuLayout::probe(k)?,
             seg: SegLayout::probe(k)?,
             comp: CompletionLayout::probe(k).ok(),
-            jiffies: jiffies(k),
+            jiffies: k.jiffies(),
             workers: OnceLock::new(),
         })
     }

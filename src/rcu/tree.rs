@@ -11,7 +11,7 @@
 //! `gpnum`/`completed`.
 
 use super::segcblist::{SegLayout, walk_segcblist};
-use super::{Named, TaskRef, jiffies, seq_ctr, seq_state};
+use super::{Named, TaskRef, seq_ctr, seq_state};
 use crate::addr::Kva;
 use crate::kernel::layout::Probe;
 use crate::kernel::{Kernel, KernelError};
@@ -202,7 +202,7 @@ pub fn rcu_report(k: &Kernel) -> Result<RcuReport, KernelError> {
         base: state.addr,
         what: "rcu_state",
     };
-    let j = jiffies(k);
+    let j = k.jiffies();
     let since = |v: Option<u64>| -> Option<i64> { Some(j?.wrapping_sub(v?) as i64) };
     let mut errors = Vec::new();
     let mut notes = Vec::new();
@@ -427,8 +427,10 @@ pub fn rcu_report(k: &Kernel) -> Result<RcuReport, KernelError> {
             ));
         }
     }
+    // rcu_is_gp_kthread_starving() (kernel/rcu/tree_stall.h): more than 2 * HZ idle.
     if let Some(a) = jiffies_since_gp_activity
-        && a > 2 * 250
+        && let Some(hz) = k.hz()
+        && a > 2 * hz as i64
         && in_progress
     {
         notes.push(format!("GP kthread inactive for {a} jiffies (starved?)"));

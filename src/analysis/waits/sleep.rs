@@ -39,7 +39,7 @@ pub fn decode(cx: &Ctx, ti: usize, g: &mut Graph) -> bool {
         let expires = k
             .read_u64(Kva(timer + expires_off), "timer_list.expires")
             .unwrap_or(0);
-        let jiffies = crate::rcu::jiffies(k);
+        let jiffies = k.jiffies();
         let t = cx.task_node(g, ti);
         let caller = cx.frames[ti]
             .get(fi + 1)

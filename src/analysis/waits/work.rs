@@ -78,7 +78,7 @@ pub fn link_flush(
         .unwrap_or_else(|| format!("work {work:#x}"));
     let wid = NodeId::new(NodeKind::WorkItem, work);
     let st =
-        crate::rcu::work::work_status(cx.k, Kva(work), false, crate::rcu::jiffies(cx.k), workers)
+        crate::rcu::work::work_status(cx.k, Kva(work), false, cx.k.jiffies(), workers)
             .ok();
     let n = g.node(wid, label);
     if n.fields.is_empty() {
