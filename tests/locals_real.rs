@@ -233,6 +233,13 @@ fn locals_match_drgn() {
             eprintln!("  DRGN ONLY {m}");
         }
         assert!(t.mismatches.is_empty(), "{}: {:#?}", r.name, t.mismatches);
+        // Whatever drgn recovers, quiesce recovers too.
+        assert!(
+            t.drgn_only_list.is_empty(),
+            "{}: {:#?}",
+            r.name,
+            t.drgn_only_list
+        );
         assert!(t.both > 50, "{}: too few locals compared: {t:?}", r.name);
 
         // The values that matter for the hang.

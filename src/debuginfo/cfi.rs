@@ -7,7 +7,7 @@ use super::image::{Image, R};
 use gimli::{BaseAddresses, CfaRule, DebugFrame, Reader, RegisterRule, Section, UnwindSection};
 
 /// How to recover one register of the caller, from the callee's row at its pc.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RegRule {
     /// No rule: unchanged from the callee's value (`DW_CFA_same_value`, or no rule for a
     /// callee-saved register).
@@ -20,7 +20,14 @@ pub enum RegRule {
     CfaPlus(i64),
     /// Held in another register of the callee.
     InRegister(u16),
-    /// A DWARF expression or an architectural rule: not evaluated.
+    /// Saved at the address a DWARF expression computes (`DW_CFA_expression`, evaluated
+    /// with the callee's registers and the CFA pushed first). GCC writes these for the
+    /// callee-saved registers of functions that realign the stack through a DRAP register
+    /// (`rbx` at `rbp - 8`).
+    AtExpression(std::sync::Arc<[u8]>),
+    /// Equal to what a DWARF expression computes (`DW_CFA_val_expression`).
+    ValExpression(std::sync::Arc<[u8]>),
+    /// An architectural rule: not evaluated.
     Unsupported,
 }
 
@@ -38,7 +45,7 @@ impl CfiRow {
         self.rules
             .iter()
             .find(|(r, _)| *r == reg)
-            .map(|(_, x)| *x)
+            .map(|(_, x)| x.clone())
             .unwrap_or(RegRule::SameValue)
     }
 }
@@ -107,6 +114,14 @@ impl Image {
                     RegisterRule::Offset(n) => RegRule::AtCfa(*n),
                     RegisterRule::ValOffset(n) => RegRule::CfaPlus(*n),
                     RegisterRule::Register(x) => RegRule::InRegister(x.0),
+                    RegisterRule::Expression(e) => match e.get(&f) {
+                        Ok(x) => RegRule::AtExpression(x.0.slice().into()),
+                        Err(_) => RegRule::Unsupported,
+                    },
+                    RegisterRule::ValExpression(e) => match e.get(&f) {
+                        Ok(x) => RegRule::ValExpression(x.0.slice().into()),
+                        Err(_) => RegRule::Unsupported,
+                    },
                     _ => RegRule::Unsupported,
                 };
                 (r.0, rr)

@@ -156,6 +156,13 @@ pub fn recover_callee_saved(
                 }
                 RegRule::CfaPlus(n) => Some(cfa.wrapping_add(n as u64)),
                 RegRule::InRegister(x) => callee.regs.get(x),
+                RegRule::AtExpression(e) => {
+                    cfi_expression(&e, &callee.regs, cfa, mem).and_then(|a| {
+                        let mut b = [0u8; 8];
+                        mem.read(a, &mut b).ok().map(|_| u64::from_le_bytes(b))
+                    })
+                }
+                RegRule::ValExpression(e) => cfi_expression(&e, &callee.regs, cfa, mem),
                 RegRule::Undefined | RegRule::Unsupported => None,
             };
             got.push((r, v));
@@ -163,6 +170,35 @@ pub fn recover_callee_saved(
         for (r, v) in got {
             frames[i + 1].regs.set(r, v);
         }
+    }
+}
+
+/// What a CFI register expression computes: evaluated with the callee's registers, the CFA
+/// pushed first (DWARF 5 section 6.4.2.3). `None` when it needs what the frame lacks.
+fn cfi_expression(expr: &[u8], regs: &Regs, cfa: u64, mem: &dyn LocalsMemory) -> Option<u64> {
+    let encoding = gimli::Encoding {
+        address_size: 8,
+        format: gimli::Format::Dwarf32,
+        version: 4,
+    };
+    let mut ev = Eval::new(gimli::EndianSlice::new(expr, gimli::LittleEndian), encoding);
+    ev.set_max_iterations(MAX_STEPS);
+    ev.set_initial_value(cfa);
+    let f = EvalFrame {
+        regs,
+        cfa: Some(cfa),
+        frame_base: None,
+        encoding,
+        reloc: 0,
+    };
+    run(&mut ev, &f, mem, 0).ok()?;
+    match ev.result().as_slice() {
+        [p] if p.size_in_bits.is_none() => match p.location {
+            gimli::Location::Address { address } => Some(address),
+            gimli::Location::Value { value } => value.to_u64(!0).ok(),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
