@@ -633,6 +633,36 @@ mod tests {
         assert_eq!(frames[2].regs.get(12), None);
     }
 
+    /// A function that realigns its stack (CFA given by an expression): rbx saved at
+    /// `rbp - 8` (DW_CFA_expression `DW_OP_breg6 -8`), r12 equal to `rbp - 16`
+    /// (DW_CFA_val_expression); an expression needing an unknown register gives nothing.
+    #[test]
+    fn cfi_expression_rules() {
+        let rbp = 0x5000u64;
+        let mem = Mem(HashMap::from([(rbp - 8, 0x77)]));
+        let at: std::sync::Arc<[u8]> = vec![0x76, 0x78].into(); // DW_OP_breg6 -8
+        let val: std::sync::Arc<[u8]> = vec![0x76, 0x70].into(); // DW_OP_breg6 -16
+        let needs_r15: std::sync::Arc<[u8]> = vec![0x7f, 0x00].into(); // DW_OP_breg15 0
+        let row = CfiRow {
+            cfa: None,
+            rules: vec![
+                (RBX, RegRule::AtExpression(at)),
+                (12, RegRule::ValExpression(val)),
+                (13, RegRule::AtExpression(needs_r15)),
+            ],
+        };
+        let callee = regs(&[(x86_64::RSP, 0x4f00), (RBP, rbp)]);
+        let mut frames = vec![
+            frame(callee, Some(0x5010), false),
+            frame(regs(&[(x86_64::RSP, 0x5010)]), None, true),
+        ];
+        recover_callee_saved(&mut frames, &|_| Some(row.clone()), &mem);
+        let c = &frames[1].regs;
+        assert_eq!(c.get(RBX), Some(0x77));
+        assert_eq!(c.get(12), Some(rbp - 16));
+        assert_eq!(c.get(13), None);
+    }
+
     fn enc() -> gimli::Encoding {
         gimli::Encoding {
             format: gimli::Format::Dwarf32,

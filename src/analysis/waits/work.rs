@@ -77,9 +77,7 @@ pub fn link_flush(
         .symbol_at(work)
         .unwrap_or_else(|| format!("work {work:#x}"));
     let wid = NodeId::new(NodeKind::WorkItem, work);
-    let st =
-        crate::rcu::work::work_status(cx.k, Kva(work), false, cx.k.jiffies(), workers)
-            .ok();
+    let st = crate::rcu::work::work_status(cx.k, Kva(work), false, cx.k.jiffies(), workers).ok();
     let n = g.node(wid, label);
     if n.fields.is_empty() {
         n.fields.push(("address".into(), format!("{work:#x}")));
