@@ -17,7 +17,7 @@ use quiesce::unwind::locals::Local;
 use quiesce::unwind::task::{Backtrace, Unwinder};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 fn open(vmlinux: &Path, core: &Path, mods: &Path) -> Kernel {
     kernel::open(&OpenOptions {
@@ -26,34 +26,6 @@ fn open(vmlinux: &Path, core: &Path, mods: &Path) -> Kernel {
         modules: vec![mods.to_path_buf()],
     })
     .unwrap_or_else(|e| panic!("{}: {e}", core.display()))
-}
-
-fn drgn_on(vmlinux: &Path, dump: &Path, ko: &Path) -> Option<Value> {
-    let py = common::fixtures_root().join("tools/venv/bin/python");
-    if !py.exists() {
-        if std::env::var("QUIESCE_REQUIRE_FIXTURES").as_deref() == Ok("1") {
-            panic!(
-                "QUIESCE_REQUIRE_FIXTURES=1 but drgn's venv is missing at {}",
-                py.display()
-            );
-        }
-        eprintln!("SKIP: no drgn venv at {}", py.display());
-        return None;
-    }
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/ref/drgn_locals.py");
-    let out = std::process::Command::new(&py)
-        .arg(&script)
-        .arg(dump)
-        .arg(vmlinux)
-        .arg(ko)
-        .output()
-        .expect("drgn runs");
-    assert!(
-        out.status.success(),
-        "drgn_locals.py failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some(serde_json::from_slice(&out.stdout).expect("drgn_locals.py prints JSON"))
 }
 
 /// What one tool says about one variable.
@@ -209,7 +181,7 @@ fn locals_match_drgn() {
         let dump = r.dir.join("dumps/hang.elf");
         let mods = r.modules_dir();
         let ko = mods.join("quiesce_hang.ko");
-        let Some(want) = drgn_on(&r.vmlinux(), &dump, &ko) else {
+        let Some(want) = common::drgn_script("drgn_locals.py", &dump, &r.vmlinux(), &ko) else {
             return;
         };
         let k = open(&r.vmlinux(), &dump, &mods);

@@ -57,38 +57,6 @@ fn module_debug_info_is_placed_on(rel: &str, k: &Kernel) {
     assert!(qh.sections.values().any(|&s| s <= a.0 && a.0 - s < 1 << 20));
 }
 
-fn drgn_on(
-    vmlinux: &std::path::Path,
-    dump: &std::path::Path,
-    mods: &std::path::Path,
-) -> Option<serde_json::Value> {
-    let py = common::fixtures_root().join("tools/venv/bin/python");
-    if !py.exists() {
-        if std::env::var("QUIESCE_REQUIRE_FIXTURES").as_deref() == Ok("1") {
-            panic!(
-                "QUIESCE_REQUIRE_FIXTURES=1 but drgn's venv is missing at {}",
-                py.display()
-            );
-        }
-        eprintln!("SKIP: no drgn venv at {}", py.display());
-        return None;
-    }
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/ref/drgn_rcu.py");
-    let out = std::process::Command::new(&py)
-        .arg(&script)
-        .arg(dump)
-        .arg(vmlinux)
-        .arg(mods)
-        .output()
-        .expect("drgn runs");
-    assert!(
-        out.status.success(),
-        "drgn_rcu.py failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some(serde_json::from_slice(&out.stdout).expect("drgn_rcu.py prints JSON"))
-}
-
 /// (address, segment, gp_seq, function, pids woken)
 type CbRow = (String, String, Option<u64>, String, Vec<i64>);
 
@@ -96,7 +64,12 @@ type CbRow = (String, String, Option<u64>, String, Vec<i64>);
 fn srcu_matches_drgn() {
     for (rel, vmlinux, dump, mods) in fixtures("hang") {
         let k = open(&vmlinux, &dump, &mods);
-        let Some(want) = drgn_on(&vmlinux, &dump, &mods.join("quiesce_hang.ko")) else {
+        let Some(want) = common::drgn_script(
+            "drgn_rcu.py",
+            &dump,
+            &vmlinux,
+            &mods.join("quiesce_hang.ko"),
+        ) else {
             return;
         };
         eprintln!("{rel}: SRCU against drgn");
@@ -278,7 +251,12 @@ fn check_rcu(k: &Kernel, want: &serde_json::Value) -> quiesce::rcu::tree::RcuRep
 fn rcu_matches_drgn_on_hang() {
     for (rel, vmlinux, dump, mods) in fixtures("hang") {
         let k = open(&vmlinux, &dump, &mods);
-        let Some(want) = drgn_on(&vmlinux, &dump, &mods.join("quiesce_hang.ko")) else {
+        let Some(want) = common::drgn_script(
+            "drgn_rcu.py",
+            &dump,
+            &vmlinux,
+            &mods.join("quiesce_hang.ko"),
+        ) else {
             return;
         };
         eprintln!("{rel}: Tree RCU against drgn");
@@ -290,7 +268,12 @@ fn rcu_matches_drgn_on_hang() {
 fn rcu_stall_holdout_matches_drgn() {
     for (rel, vmlinux, core, mods) in fixtures("rcustall") {
         let k = open(&vmlinux, &core, &mods);
-        let Some(want) = drgn_on(&vmlinux, &core, &mods.join("quiesce_hang.ko")) else {
+        let Some(want) = common::drgn_script(
+            "drgn_rcu.py",
+            &core,
+            &vmlinux,
+            &mods.join("quiesce_hang.ko"),
+        ) else {
             return;
         };
         let r = check_rcu(&k, &want);

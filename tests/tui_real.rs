@@ -216,19 +216,6 @@ fn real_fixture_srcu_source_and_log() {
         return;
     };
     app.handle_event(UiEvent::Resize(180, 42));
-    update_doc(
-        "pane:backtrace",
-        &picture(&{
-            let t = app
-                .tasks
-                .iter()
-                .find(|t| t.comm == "qh_srcu_sync")
-                .unwrap()
-                .addr;
-            app.select_task(t);
-            screen(&app)
-        }),
-    );
     // SRCU: quiesce_srcu is listed first (active) with its reader on idx 0.
     app.handle_key(Key::ch('3'));
     let text = screen(&app);
@@ -577,6 +564,10 @@ fn real_fixture_every_pane_snapshot() {
     assert!(text.contains("Locals · __synchronize_srcu"), "{text}");
     assert!(text.contains("ssp = (struct srcu_struct *)0x"), "{text}");
     real_snapshot("backtrace", &s.app);
+    // The user guide's picture, at a terminal's size.
+    s.app.handle_event(UiEvent::Resize(180, 42));
+    update_doc("pane:backtrace", &picture(&screen(&s.app)));
+    s.app.handle_event(UiEvent::Resize(1000, 40));
     s.keys(&[Key::ch('g')]);
     real_snapshot("tasks_grouped", &s.app);
     s.keys(&[Key::ch('g')]);

@@ -162,25 +162,7 @@ impl Kernel {
                 if let Err(e) = self.read(addr, &mut buf[..n], "value") {
                     return unreadable(e.to_string());
                 }
-                let raw = u128::from_le_bytes(buf);
-                let signed = match encoding {
-                    BaseEncoding::Signed => true,
-                    // Plain `char` is signed on x86_64; "unsigned char" says otherwise.
-                    BaseEncoding::Char => !t.name.as_deref().unwrap_or("").contains("unsigned"),
-                    _ => false,
-                };
-                let v = extract_int(raw, n, bits, signed);
-                match encoding {
-                    BaseEncoding::Bool => Value::Bool { value: v != 0 },
-                    BaseEncoding::Float if n == 8 => Value::Float {
-                        value: f64::from_bits(raw as u64),
-                    },
-                    BaseEncoding::Float if n == 4 => Value::Float {
-                        value: f32::from_bits(raw as u32) as f64,
-                    },
-                    BaseEncoding::Char => Value::Char { value: v as u8 },
-                    _ => Value::Int { value: v },
-                }
+                base_value(&t, encoding, u128::from_le_bytes(buf), n, bits)
             }
             TypeKind::Enum => {
                 let mut buf = [0u8; 8];
@@ -291,25 +273,7 @@ impl Kernel {
         buf[..size].copy_from_slice(&bytes[..size]);
         let raw = u128::from_le_bytes(buf);
         Some(match &t.kind {
-            TypeKind::Base { encoding, .. } => {
-                let signed = match encoding {
-                    BaseEncoding::Signed => true,
-                    BaseEncoding::Char => !t.name.as_deref().unwrap_or("").contains("unsigned"),
-                    _ => false,
-                };
-                let v = extract_int(raw, size, None, signed);
-                match encoding {
-                    BaseEncoding::Bool => Value::Bool { value: v != 0 },
-                    BaseEncoding::Float if size == 8 => Value::Float {
-                        value: f64::from_bits(raw as u64),
-                    },
-                    BaseEncoding::Float if size == 4 => Value::Float {
-                        value: f32::from_bits(raw as u32) as f64,
-                    },
-                    BaseEncoding::Char => Value::Char { value: v as u8 },
-                    _ => Value::Int { value: v },
-                }
-            }
+            TypeKind::Base { encoding, .. } => base_value(&t, encoding, raw, size, None),
             TypeKind::Enum => {
                 let v = extract_int(raw, size.min(8), None, true) as i64;
                 let name = t
@@ -337,6 +301,34 @@ impl Kernel {
         }
         let (sym, off) = self.symbolize(addr)?;
         (off == 0).then_some(sym.name)
+    }
+}
+
+/// A base-type value of `n` bytes (or a bitfield of them) from little-endian `raw`.
+fn base_value(
+    t: &Type,
+    encoding: &BaseEncoding,
+    raw: u128,
+    n: usize,
+    bits: Option<(u32, u32)>,
+) -> Value {
+    let signed = match encoding {
+        BaseEncoding::Signed => true,
+        // Plain `char` is signed on x86_64; "unsigned char" says otherwise.
+        BaseEncoding::Char => !t.name.as_deref().unwrap_or("").contains("unsigned"),
+        _ => false,
+    };
+    let v = extract_int(raw, n, bits, signed);
+    match encoding {
+        BaseEncoding::Bool => Value::Bool { value: v != 0 },
+        BaseEncoding::Float if n == 8 => Value::Float {
+            value: f64::from_bits(raw as u64),
+        },
+        BaseEncoding::Float if n == 4 => Value::Float {
+            value: f32::from_bits(raw as u32) as f64,
+        },
+        BaseEncoding::Char => Value::Char { value: v as u8 },
+        _ => Value::Int { value: v },
     }
 }
 

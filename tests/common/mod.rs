@@ -401,3 +401,36 @@ pub fn path_str(p: &Path) -> String {
 }
 pub mod normalize;
 pub mod screen;
+
+/// Run a drgn reference script of `fixtures/ref/` on a dump at test time (`SCRIPT DUMP
+/// VMLINUX MODULE`): its JSON, or `None` (skip) when drgn's venv is missing, unless
+/// `QUIESCE_REQUIRE_FIXTURES=1` makes that a failure.
+pub fn drgn_script(script: &str, dump: &Path, vmlinux: &Path, module: &Path) -> Option<Value> {
+    let py = fixtures_root().join("tools/venv/bin/python");
+    if !py.exists() {
+        if std::env::var("QUIESCE_REQUIRE_FIXTURES").as_deref() == Ok("1") {
+            panic!(
+                "QUIESCE_REQUIRE_FIXTURES=1 but drgn's venv is missing at {}",
+                py.display()
+            );
+        }
+        eprintln!("SKIP: no drgn venv at {}", py.display());
+        return None;
+    }
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/ref")
+        .join(script);
+    let out = std::process::Command::new(&py)
+        .arg(&path)
+        .arg(dump)
+        .arg(vmlinux)
+        .arg(module)
+        .output()
+        .expect("drgn runs");
+    assert!(
+        out.status.success(),
+        "{script} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{script}: {e}")))
+}
