@@ -58,6 +58,9 @@ pub(crate) struct Image {
     pub unit_lines: super::lines::UnitContexts,
     /// `.debug_frame` FDEs as sorted `(start, end, offset)`, built on first use.
     pub cfi_index: OnceLock<Vec<(u64, u64, usize)>>,
+    /// Top-level extern variable declarations by name (`.debug_info` offsets), built by one
+    /// pass on first need (see `decl.rs`).
+    pub decls: OnceLock<HashMap<Vec<u8>, usize>>,
     // The data the `'static` slices above point into. Declared last so that it is dropped last;
     // nothing above reads through its slices while being dropped.
     _owned: Vec<Box<[u8]>>,
@@ -247,6 +250,7 @@ impl Image {
             aranges: OnceLock::new(),
             unit_lines: Default::default(),
             cfi_index: OnceLock::new(),
+            decls: OnceLock::new(),
             _owned: owned,
             _map: map,
         })

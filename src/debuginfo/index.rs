@@ -373,7 +373,7 @@ impl Image {
 
 /// Skip an entry whose abbreviation was just read: its attributes (reading only
 /// `DW_AT_sibling`) and its children.
-fn skip_die<'u>(
+pub(super) fn skip_die<'u>(
     raw: &mut gimli::EntriesRaw<'u, R>,
     abbrev: &gimli::Abbreviation,
     unit: &'u gimli::Unit<R>,

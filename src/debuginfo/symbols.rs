@@ -38,6 +38,13 @@ pub(crate) struct RawSym {
     global: bool,
 }
 
+impl RawSym {
+    /// `STB_GLOBAL` (or weak): visible to other units.
+    pub fn is_global(&self) -> bool {
+        self.global
+    }
+}
+
 pub(crate) struct SymTable {
     syms: Vec<RawSym>,
     by_name: FxMap<&'static str, u32>,

@@ -170,13 +170,10 @@ impl Kernel {
                 if let Err(e) = self.read(addr, &mut buf[..n], "enum value") {
                     return unreadable(e.to_string());
                 }
-                let v = extract_int(u64::from_le_bytes(buf) as u128, n, bits, true) as i64;
-                let name = t
-                    .enumerators
-                    .iter()
-                    .find(|(_, ev)| *ev == v)
-                    .map(|(n, _)| n.clone());
-                Value::Enum { value: v, name }
+                enum_value(
+                    &t,
+                    extract_int(u64::from_le_bytes(buf) as u128, n, bits, true),
+                )
             }
             TypeKind::Pointer => match self.read_u64(addr, "pointer") {
                 Ok(p) => Value::Pointer {
@@ -274,15 +271,7 @@ impl Kernel {
         let raw = u128::from_le_bytes(buf);
         Some(match &t.kind {
             TypeKind::Base { encoding, .. } => base_value(&t, encoding, raw, size, None),
-            TypeKind::Enum => {
-                let v = extract_int(raw, size.min(8), None, true) as i64;
-                let name = t
-                    .enumerators
-                    .iter()
-                    .find(|(_, ev)| *ev == v)
-                    .map(|(n, _)| n.clone());
-                Value::Enum { value: v, name }
-            }
+            TypeKind::Enum => enum_value(&t, extract_int(raw, size.min(8), None, true)),
             TypeKind::Pointer => {
                 let p = raw as u64;
                 Value::Pointer {
@@ -302,6 +291,17 @@ impl Kernel {
         let (sym, off) = self.symbolize(addr)?;
         (off == 0).then_some(sym.name)
     }
+}
+
+/// An enum value with its enumerator's name, if one has that value.
+fn enum_value(t: &Type, v: i128) -> Value {
+    let v = v as i64;
+    let name = t
+        .enumerators
+        .iter()
+        .find(|(_, ev)| *ev == v)
+        .map(|(n, _)| n.clone());
+    Value::Enum { value: v, name }
 }
 
 /// A base-type value of `n` bytes (or a bitfield of them) from little-endian `raw`.
