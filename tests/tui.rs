@@ -676,6 +676,7 @@ fn source_pane_opens_at_the_frame_with_annotations_and_notes() {
     );
     let pane = render(110, 12, |a, b| {
         (&panes::source::SourceView {
+            values: &Default::default(),
             file: app.source.as_ref(),
             error: None,
             has_root: true,

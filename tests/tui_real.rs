@@ -315,7 +315,6 @@ fn real_fixture_srcu_source_and_log() {
             && l.contains(&format!("← 1 task blocks here: {sync_pid}"))),
         "{text}"
     );
-    update_doc("pane:source", &picture(&text));
 }
 
 #[test]
@@ -625,6 +624,9 @@ fn real_fixture_every_pane_snapshot() {
     s.keys(&typed("waits for quiesce_srcu's GP"));
     s.keys(&[enter]);
     real_snapshot("source", &s.app);
+    s.app.handle_event(UiEvent::Resize(180, 42));
+    update_doc("pane:source", &picture(&screen(&s.app)));
+    s.app.handle_event(UiEvent::Resize(1000, 40));
     assert!(
         s.app
             .notes

@@ -699,6 +699,38 @@ impl App {
         Some((f.file.clone()?, f.line?))
     }
 
+    /// The selected task's locals at the lines of its frames in the open source file
+    /// (`pid function: name = value, …`), for the source pane. Computed when drawn, so it
+    /// follows the selection.
+    pub fn locals_annotations(&self) -> std::collections::BTreeMap<u32, Vec<String>> {
+        let mut out: std::collections::BTreeMap<u32, Vec<String>> = Default::default();
+        if let (Some(src), Some(t)) = (&self.source, self.selected_task())
+            && let Some(bt) = self.locals.get(&t.addr)
+        {
+            for f in &bt.frames {
+                let (Some(file), Some(line), Some(locals)) = (&f.file, f.line, &f.locals) else {
+                    continue;
+                };
+                if !super::source::same_file(file, &src.key) {
+                    continue;
+                }
+                let known: Vec<String> = locals
+                    .iter()
+                    .filter_map(|l| Some(format!("{} = {}", l.name, l.value.as_ref()?)))
+                    .collect();
+                if !known.is_empty() {
+                    out.entry(line).or_default().push(format!(
+                        "{} {}: {}",
+                        t.pid,
+                        f.function.as_deref().unwrap_or("?"),
+                        known.join(", ")
+                    ));
+                }
+            }
+        }
+        out
+    }
+
     /// Where tasks block in the open source file: every frame of an uninterruptible task
     /// at this file, and the wait graph's evidence with a location here.
     pub fn refresh_annotations(&mut self) {

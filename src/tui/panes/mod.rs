@@ -197,18 +197,22 @@ pub fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
             })
                 .render(a.right, buf)
         }
-        Pane::Source => (&source::SourceView {
-            file: app.source.as_ref(),
-            error: app.source_error.as_deref(),
-            has_root: app.source_root.is_some(),
-            annotations: &app.annotations,
-            notes: &app.notes,
-            cursor,
-            offset: scroll,
-            focused,
-            theme,
-        })
-            .render(a.right, buf),
+        Pane::Source => {
+            let values = app.locals_annotations();
+            (&source::SourceView {
+                file: app.source.as_ref(),
+                error: app.source_error.as_deref(),
+                has_root: app.source_root.is_some(),
+                annotations: &app.annotations,
+                values: &values,
+                notes: &app.notes,
+                cursor,
+                offset: scroll,
+                focused,
+                theme,
+            })
+                .render(a.right, buf)
+        }
         Pane::Result => {
             let (title, text) = app
                 .result

@@ -19,6 +19,8 @@ pub struct SourceView<'a> {
     /// `--source` was given.
     pub has_root: bool,
     pub annotations: &'a Annotations,
+    /// The selected task's locals by line (see `App::locals_annotations`).
+    pub values: &'a std::collections::BTreeMap<u32, Vec<String>>,
     pub notes: &'a Notes,
     pub cursor: usize,
     pub offset: usize,
@@ -74,6 +76,12 @@ impl Widget for &SourceView<'_> {
                 for a in self.annotations.text(n) {
                     spans.push(Span::styled(
                         format!("  {a}"),
+                        t.get("ui.source.annotation"),
+                    ));
+                }
+                for v in self.values.get(&n).into_iter().flatten() {
+                    spans.push(Span::styled(
+                        format!("  = {v}"),
                         t.get("ui.source.annotation"),
                     ));
                 }
