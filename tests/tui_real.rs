@@ -623,6 +623,13 @@ fn real_fixture_every_pane_snapshot() {
     s.keys(&[Key::ch('n')]);
     s.keys(&typed("waits for quiesce_srcu's GP"));
     s.keys(&[enter]);
+    // The blocking line carries the selected task's locals of that frame.
+    let text = screen(&s.app);
+    assert!(
+        text.contains("__synchronize_srcu: ssp = (struct srcu_struct *)0x")
+            && text.contains("<quiesce_srcu>"),
+        "{text}"
+    );
     real_snapshot("source", &s.app);
     s.app.handle_event(UiEvent::Resize(180, 42));
     update_doc("pane:source", &picture(&screen(&s.app)));
