@@ -92,6 +92,20 @@ fn truncated_dumps_fail_cleanly_or_mark_partial() {
                 Some(2) => assert!(stdout.contains("PARTIAL"), "{stdout}"),
                 other => panic!("{}: exit {other:?}", d.name),
             }
+            // Everything that reads further (stacks with their locals, SRCU, the wait
+            // graph) ends with an answer or an error, never a panic (exit 101) or a signal.
+            for args in [&["bt", "--all", "--locals"][..], &["srcu"], &["explain"]] {
+                let mut a = args.to_vec();
+                a.extend(["-c", s(&cut), "-s", s(&vm)]);
+                let out = quiesce(&a);
+                assert!(
+                    matches!(out.status.code(), Some(0..=2)),
+                    "{} cut at {frac}: {args:?} exit {:?}: {}",
+                    d.name,
+                    out.status.code(),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
         }
     }
 }

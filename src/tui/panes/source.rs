@@ -79,16 +79,17 @@ impl Widget for &SourceView<'_> {
                         t.get("ui.source.annotation"),
                     ));
                 }
-                for v in self.values.get(&n).into_iter().flatten() {
-                    spans.push(Span::styled(
-                        format!("  = {v}"),
-                        t.get("ui.source.annotation"),
-                    ));
-                }
+                // The user's note before the (long) locals: it must stay on screen.
                 if let Some(note) = self.notes.get(&f.key, n) {
                     spans.push(Span::styled(
                         format!("  ✎ {}", note.text),
                         t.get("ui.source.note"),
+                    ));
+                }
+                for v in self.values.get(&n).into_iter().flatten() {
+                    spans.push(Span::styled(
+                        format!("  = {v}"),
+                        t.get("ui.source.annotation"),
                     ));
                 }
                 let mut l = Line::from(spans);
