@@ -83,6 +83,38 @@ fn hang_dump_findings_on(k: &Kernel) {
         ]
     );
     assert!(dl.tasks.iter().any(|&t| g.label(t) == l("qh_abba_c")));
+    // Each blocked task's node carries the arguments of the frame it blocks in, from its
+    // DWARF locations: the lock each ABBA thread asked for, the domain synchronize_srcu
+    // waits for, the rwsem the writer wants.
+    let args = |comm: &str| {
+        g.nodes
+            .iter()
+            .find(|n| n.label == l(comm))
+            .and_then(|n| n.fields.iter().find(|(k, _)| k == "args"))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("{comm}: no args field"))
+    };
+    assert!(
+        args("qh_abba_a").starts_with("(lock = &qh_mutex_b"),
+        "{}",
+        args("qh_abba_a")
+    );
+    assert!(
+        args("qh_abba_b").starts_with("(lock = &qh_mutex_a"),
+        "{}",
+        args("qh_abba_b")
+    );
+    assert!(
+        args("qh_srcu_sync").starts_with("(ssp = &quiesce_srcu"),
+        "{}",
+        args("qh_srcu_sync")
+    );
+
+    assert!(
+        args("qh_rwsem_writer").contains("sem = &qh_rwsem"),
+        "{}",
+        args("qh_rwsem_writer")
+    );
     let owner = g
         .edges
         .iter()

@@ -74,6 +74,7 @@ fn fields_words(g: &Graph, id: NodeId) -> String {
     let keep = [
         "state",
         "in",
+        "args",
         "owner",
         "done",
         "readers[0]",

@@ -20,12 +20,13 @@ pub mod work;
 use super::graph::{Evidence, Graph, NodeId, NodeKind};
 use super::layout::WaitLayout;
 use crate::addr::Kva;
+use crate::debuginfo::VarKind;
 use crate::kernel::Kernel;
 use crate::kernel::tasks::Task;
 use crate::rcu::srcu::SrcuReport;
 use crate::rcu::tree::RcuReport;
 use crate::rcu::work::Worker;
-use crate::unwind::task::Backtrace;
+use crate::unwind::task::{Backtrace, Unwinder};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -45,6 +46,8 @@ pub const SCHED_FRAMES: &[&str] = &[
     "__switch_to_asm",
     "context_switch",
     "__schedule",
+    // schedule()'s loop since 6.6 (commit "sched: Extract __schedule_loop()"), inlined.
+    "__schedule_loop",
     "schedule",
     "schedule_preempt_disabled",
     "schedule_timeout",
@@ -53,6 +56,17 @@ pub const SCHED_FRAMES: &[&str] = &[
     "do_wait_for_common",
     "__wait_for_common",
     "wait_for_common",
+    // The completion waits themselves: where a task sleeps is their caller (inlined into
+    // it on some builds, a frame of its own on others).
+    "wait_for_completion",
+    "wait_for_completion_io",
+    "wait_for_completion_timeout",
+    "wait_for_completion_io_timeout",
+    "wait_for_completion_interruptible",
+    "wait_for_completion_interruptible_timeout",
+    "wait_for_completion_killable",
+    "wait_for_completion_killable_timeout",
+    "wait_for_completion_state",
 ];
 
 /// `__mutex_lock.constprop.0` → `__mutex_lock`.
@@ -91,6 +105,8 @@ pub struct Ctx<'k> {
     pub srcu: OnceLock<Option<SrcuReport>>,
     pub rcu: OnceLock<Option<RcuReport>>,
     pub workers: OnceLock<Vec<Worker>>,
+    /// For the arguments of the frames tasks block in (locals are computed per task node).
+    pub unwinder: OnceLock<Option<Unwinder>>,
 }
 
 impl<'k> Ctx<'k> {
@@ -107,6 +123,7 @@ impl<'k> Ctx<'k> {
             srcu: OnceLock::new(),
             rcu: OnceLock::new(),
             workers: OnceLock::new(),
+            unwinder: OnceLock::new(),
         }
     }
 
@@ -147,10 +164,37 @@ impl<'k> Ctx<'k> {
         n.fields.push(("cpu".into(), t.cpu.to_string()));
         n.fields.push(("task".into(), format!("{:#x}", t.addr)));
         if let Some(f) = top {
+            let args = self.args_of(ti, &f);
             n.fields.push(("in".into(), f));
+            if let Some(a) = args {
+                n.fields.push(("args".into(), a));
+            }
         }
         n.running = t.st == "RU" || t.active;
         id
+    }
+
+    /// The arguments the frame `func` of task `ti` was called with, as far as the DWARF
+    /// locations recover them: `(lock = &qh_mutex_b, state = 2)`.
+    fn args_of(&self, ti: usize, func: &str) -> Option<String> {
+        let uw = self
+            .unwinder
+            .get_or_init(|| Unwinder::new(self.k).ok())
+            .as_ref()?;
+        let mut bt = self.traces.get(ti)?.clone();
+        uw.add_locals(self.k, &mut bt);
+        let f = bt
+            .frames
+            .iter()
+            .find(|f| f.function.as_deref() == Some(func))?;
+        let args: Vec<String> = f
+            .locals
+            .as_ref()?
+            .iter()
+            .filter(|l| l.kind == VarKind::Param)
+            .filter_map(|l| Some(format!("{} = {}", l.name, short_value(l.value.as_ref()?))))
+            .collect();
+        (!args.is_empty()).then(|| format!("({})", args.join(", ")))
     }
 
     /// A task node for an address that may not be in the task list.
@@ -425,4 +469,21 @@ impl<'k> Ctx<'k> {
             (imm && abs == target) || target.wrapping_sub(rel) <= 4
         })
     }
+}
+
+/// A local's value as an argument list shows it: a pointer to a symbol as `&symbol`, other
+/// pointers without their cast, the rest as they are.
+fn short_value(v: &str) -> String {
+    if let Some(i) = v.rfind(" <")
+        && v.ends_with('>')
+        && !v[i..].contains('+')
+    {
+        return format!("&{}", &v[i + 2..v.len() - 1]);
+    }
+    if v.starts_with('(')
+        && let Some(i) = v.find(")0x")
+    {
+        return v[i + 1..].to_string();
+    }
+    v.to_string()
 }
