@@ -60,16 +60,20 @@ fn module_debug_info_is_placed_on(rel: &str, k: &Kernel) {
 /// (address, segment, gp_seq, function, pids woken)
 type CbRow = (String, String, Option<u64>, String, Vec<i64>);
 
+/// drgn's reading of the RCU and SRCU state of a dump (`fixtures/ref/drgn_rcu.py`).
+fn drgn_rcu(
+    dump: &std::path::Path,
+    vmlinux: &std::path::Path,
+    mods: &std::path::Path,
+) -> Option<serde_json::Value> {
+    common::drgn_script("drgn_rcu.py", dump, vmlinux, &mods.join("quiesce_hang.ko"))
+}
+
 #[test]
 fn srcu_matches_drgn() {
     for (rel, vmlinux, dump, mods) in fixtures("hang") {
         let k = open(&vmlinux, &dump, &mods);
-        let Some(want) = common::drgn_script(
-            "drgn_rcu.py",
-            &dump,
-            &vmlinux,
-            &mods.join("quiesce_hang.ko"),
-        ) else {
+        let Some(want) = drgn_rcu(&dump, &vmlinux, &mods) else {
             return;
         };
         eprintln!("{rel}: SRCU against drgn");
@@ -251,12 +255,7 @@ fn check_rcu(k: &Kernel, want: &serde_json::Value) -> quiesce::rcu::tree::RcuRep
 fn rcu_matches_drgn_on_hang() {
     for (rel, vmlinux, dump, mods) in fixtures("hang") {
         let k = open(&vmlinux, &dump, &mods);
-        let Some(want) = common::drgn_script(
-            "drgn_rcu.py",
-            &dump,
-            &vmlinux,
-            &mods.join("quiesce_hang.ko"),
-        ) else {
+        let Some(want) = drgn_rcu(&dump, &vmlinux, &mods) else {
             return;
         };
         eprintln!("{rel}: Tree RCU against drgn");
@@ -268,12 +267,7 @@ fn rcu_matches_drgn_on_hang() {
 fn rcu_stall_holdout_matches_drgn() {
     for (rel, vmlinux, core, mods) in fixtures("rcustall") {
         let k = open(&vmlinux, &core, &mods);
-        let Some(want) = common::drgn_script(
-            "drgn_rcu.py",
-            &core,
-            &vmlinux,
-            &mods.join("quiesce_hang.ko"),
-        ) else {
+        let Some(want) = drgn_rcu(&core, &vmlinux, &mods) else {
             return;
         };
         let r = check_rcu(&k, &want);
