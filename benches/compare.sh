@@ -3,7 +3,8 @@
 #
 #   benches/compare.sh [-n REPS] [-c DUMP] [-s VMLINUX] [-o docs/benchmarks.md]
 #
-# Each case (open + ps, open + print init_task.comm) runs once untimed per tool (page cache
+# Each case (open + ps, open + print init_task.comm, open + bt of every task, open + every
+# task's frame locals; crash has no locals) runs once untimed per tool (page cache
 # warm-up), then REPS times under /usr/bin/time -f "%e %M"; the median wall time and the
 # median max RSS are reported, with ratios quiesce/drgn and quiesce/crash. quiesce runs twice:
 # "cold" without its on-disk index cache (QUIESCE_INDEX_CACHE=0: every run indexes from
@@ -74,6 +75,30 @@ for t in for_each_task(prog):
     except Exception as e:
         print("error", e)
 PY
+# Every local of every frame of every task, read as drgn reads them (value or address).
+cat >"$tmp/locals.py" <<'PY'
+import sys, drgn
+from drgn.helpers.linux.pid import for_each_task
+prog = drgn.Program()
+prog.set_core_dump(sys.argv[1])
+prog.load_debug_info([sys.argv[2]])
+for t in for_each_task(prog):
+    try:
+        trace = prog.stack_trace(t)
+    except Exception as e:
+        print("error", e)
+        continue
+    for f in trace:
+        for name in f.locals():
+            try:
+                v = f[name]
+                print(name, "absent" if v.absent_ else
+                      v.value_() if v.type_.kind in (drgn.TypeKind.INT, drgn.TypeKind.POINTER,
+                                                     drgn.TypeKind.BOOL, drgn.TypeKind.ENUM)
+                      else v.address_)
+            except Exception as e:
+                print(name, "error", e)
+PY
 printf 'foreach bt\nquit\n' >"$tmp/bt.crash"
 printf 'ps\nquit\n' >"$tmp/ps.crash"
 printf 'p init_task.comm\nquit\n' >"$tmp/print.crash"
@@ -95,15 +120,17 @@ run() {
     echo "$s $kb"
 }
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
-mib() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == "-") print "—"; else if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+mib() { awk -v k="$1" 'BEGIN { if (k == "-") print "—"; else printf "%.0f", k / 1024 }'; }
+cases="ps print bt locals"
 
 declare -A res
-for case in ps print bt; do
+for case in $cases; do
     case $case in
     ps) qargs=(ps) ;;
     print) qargs=(print init_task.comm) ;;
     bt) qargs=(bt --all) ;;
+    locals) qargs=(bt --all --locals) ;;
     esac
     echo "running $case: quiesce (cold)" >&2
     res[$case.cold]=$(QUIESCE_INDEX_CACHE=0 run "$case.cold" "$QUIESCE" "${qargs[@]}" -c "$dump" -s "$vmlinux")
@@ -111,8 +138,13 @@ for case in ps print bt; do
     res[$case.warm]=$(QUIESCE_INDEX_CACHE_DIR=$tmp/idx run "$case.warm" "$QUIESCE" "${qargs[@]}" -c "$dump" -s "$vmlinux")
     echo "running $case: drgn" >&2
     res[$case.drgn]=$(run "$case.drgn" "$drgn_py" "$tmp/$case.py" "$dump" "$vmlinux")
-    echo "running $case: crash" >&2
-    res[$case.crash]=$(run "$case.crash" "$crash" -s "$vmlinux" "$dump" -i "$tmp/$case.crash")
+    if [[ -f $tmp/$case.crash ]]; then
+        echo "running $case: crash" >&2
+        res[$case.crash]=$(run "$case.crash" "$crash" -s "$vmlinux" "$dump" -i "$tmp/$case.crash")
+    else
+        res[$case.crash]="- -"
+        : >"$tmp/$case.crash.times"
+    fi
 done
 
 {
@@ -132,7 +164,7 @@ done
     echo
     echo "| case | quiesce | time quiesce/drgn | time quiesce/crash | RSS quiesce/drgn | RSS quiesce/crash |"
     echo "|---|---|---|---|---|---|"
-    for case in ps print bt; do
+    for case in $cases; do
         read -r ds dk <<<"${res[$case.drgn]}"
         read -r cs ck <<<"${res[$case.crash]}"
         for q in cold warm; do
@@ -145,18 +177,18 @@ done
     echo
     echo "| case | quiesce cold s | quiesce warm s | drgn s | crash s | quiesce cold MiB | quiesce warm MiB | drgn MiB | crash MiB |"
     echo "|---|---|---|---|---|---|---|---|---|"
-    for case in ps print bt; do
+    for case in $cases; do
         read -r qs qk <<<"${res[$case.cold]}"
         read -r ws wk <<<"${res[$case.warm]}"
         read -r ds dk <<<"${res[$case.drgn]}"
         read -r cs ck <<<"${res[$case.crash]}"
-        echo "| open + $case | $qs | $ws | $ds | $cs | $(mib "$qk") | $(mib "$wk") | $(mib "$dk") | $(mib "$ck") |"
+        echo "| open + $case | $qs | $ws | $ds | ${cs/-/—} | $(mib "$qk") | $(mib "$wk") | $(mib "$dk") | $(mib "$ck") |"
     done
     echo
     echo "All runs (seconds, KiB):"
     echo
     echo '```'
-    for case in ps print bt; do
+    for case in $cases; do
         for tool in cold warm drgn crash; do
             echo "$case $tool: $(tr '\n' ';' <"$tmp/$case.$tool.times")"
         done
