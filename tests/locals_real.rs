@@ -228,3 +228,43 @@ fn locals_match_drgn() {
         }
     }
 }
+
+/// A running task's frames start from the CPU's saved registers (NT_PRSTATUS), where every
+/// register is known: the RCU staller spinning on CPU 1 of the rcustall dump.
+#[test]
+fn running_task_locals_match_drgn() {
+    for r in common::releases() {
+        let dump = r.dir.join("dumps/rcustall.elf");
+        let mods = r.modules_dir();
+        let ko = mods.join("quiesce_hang.ko");
+        let Some(want) = common::drgn_script("drgn_locals.py", &dump, &r.vmlinux(), &ko) else {
+            return;
+        };
+        let k = open(&r.vmlinux(), &dump, &mods);
+        let u = Unwinder::new(&k).unwrap();
+        let (t, traces) = compare(&r.name, &k, &u, &want);
+        eprintln!(
+            "{} rcustall: compared {} ({} equal); drgn only {}",
+            r.name, t.both, t.equal, t.drgn_only
+        );
+        assert!(t.mismatches.is_empty(), "{}: {:#?}", r.name, t.mismatches);
+        assert!(
+            t.drgn_only_list.is_empty(),
+            "{}: {:#?}",
+            r.name,
+            t.drgn_only_list
+        );
+        let staller = traces
+            .iter()
+            .find(|b| b.task.comm == "qh_rcu_staller")
+            .unwrap_or_else(|| panic!("{}: no qh_rcu_staller", r.name));
+        assert!(staller.task.active, "{}: the staller runs", r.name);
+        let known = staller
+            .frames
+            .iter()
+            .flat_map(|f| f.locals.iter().flatten())
+            .filter(|l| l.value.is_some())
+            .count();
+        assert!(known > 0, "{}: no locals in the staller's frames", r.name);
+    }
+}
