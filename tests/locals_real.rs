@@ -175,43 +175,48 @@ fn local<'a>(bt: &'a Backtrace, func: &str, name: &str) -> Option<&'a Local> {
         .find(|l| l.name == name && l.value.is_some())
 }
 
+/// quiesce's locals against drgn's on one dump of release `r`: no value differs and
+/// nothing is recovered by drgn alone. `None` (skip) without drgn.
+fn against_drgn(r: &common::Release, dump: &str) -> Option<(Kernel, Tally, Vec<Backtrace>)> {
+    let dump = r.dir.join("dumps").join(dump);
+    let mods = r.modules_dir();
+    let ko = mods.join("quiesce_hang.ko");
+    let want = common::drgn_script("drgn_locals.py", &dump, &r.vmlinux(), &ko)?;
+    let k = open(&r.vmlinux(), &dump, &mods);
+    let u = Unwinder::new(&k).unwrap();
+    let (t, traces) = compare(&r.name, &k, &u, &want);
+    eprintln!(
+        "{} {}: locals recovered: quiesce {} drgn {}; compared {} ({} equal); quiesce only {} {:?}; drgn only {}",
+        r.name,
+        dump.display(),
+        t.quiesce_total,
+        t.drgn_total,
+        t.both,
+        t.equal,
+        t.ours_only,
+        t.ours_only_reasons,
+        t.drgn_only
+    );
+    for m in &t.mismatches {
+        eprintln!("  MISMATCH {m}");
+    }
+    assert!(t.mismatches.is_empty(), "{}: {:#?}", r.name, t.mismatches);
+    // Whatever drgn recovers, quiesce recovers too.
+    assert!(
+        t.drgn_only_list.is_empty(),
+        "{}: {:#?}",
+        r.name,
+        t.drgn_only_list
+    );
+    Some((k, t, traces))
+}
+
 #[test]
 fn locals_match_drgn() {
     for r in common::releases() {
-        let dump = r.dir.join("dumps/hang.elf");
-        let mods = r.modules_dir();
-        let ko = mods.join("quiesce_hang.ko");
-        let Some(want) = common::drgn_script("drgn_locals.py", &dump, &r.vmlinux(), &ko) else {
+        let Some((k, t, traces)) = against_drgn(&r, "hang.elf") else {
             return;
         };
-        let k = open(&r.vmlinux(), &dump, &mods);
-        let u = Unwinder::new(&k).unwrap();
-        let (t, traces) = compare(&r.name, &k, &u, &want);
-        eprintln!(
-            "{}: locals recovered: quiesce {} drgn {}; compared {} ({} equal); quiesce only {} {:?}; drgn only {}",
-            r.name,
-            t.quiesce_total,
-            t.drgn_total,
-            t.both,
-            t.equal,
-            t.ours_only,
-            t.ours_only_reasons,
-            t.drgn_only
-        );
-        for m in &t.mismatches {
-            eprintln!("  MISMATCH {m}");
-        }
-        for m in &t.drgn_only_list {
-            eprintln!("  DRGN ONLY {m}");
-        }
-        assert!(t.mismatches.is_empty(), "{}: {:#?}", r.name, t.mismatches);
-        // Whatever drgn recovers, quiesce recovers too.
-        assert!(
-            t.drgn_only_list.is_empty(),
-            "{}: {:#?}",
-            r.name,
-            t.drgn_only_list
-        );
         assert!(t.both > 50, "{}: too few locals compared: {t:?}", r.name);
 
         // The values that matter for the hang.
@@ -234,26 +239,9 @@ fn locals_match_drgn() {
 #[test]
 fn running_task_locals_match_drgn() {
     for r in common::releases() {
-        let dump = r.dir.join("dumps/rcustall.elf");
-        let mods = r.modules_dir();
-        let ko = mods.join("quiesce_hang.ko");
-        let Some(want) = common::drgn_script("drgn_locals.py", &dump, &r.vmlinux(), &ko) else {
+        let Some((_, _, traces)) = against_drgn(&r, "rcustall.elf") else {
             return;
         };
-        let k = open(&r.vmlinux(), &dump, &mods);
-        let u = Unwinder::new(&k).unwrap();
-        let (t, traces) = compare(&r.name, &k, &u, &want);
-        eprintln!(
-            "{} rcustall: compared {} ({} equal); drgn only {}",
-            r.name, t.both, t.equal, t.drgn_only
-        );
-        assert!(t.mismatches.is_empty(), "{}: {:#?}", r.name, t.mismatches);
-        assert!(
-            t.drgn_only_list.is_empty(),
-            "{}: {:#?}",
-            r.name,
-            t.drgn_only_list
-        );
         let staller = traces
             .iter()
             .find(|b| b.task.comm == "qh_rcu_staller")
