@@ -306,16 +306,11 @@ struct KeymapFile {
     keys: BTreeMap<toml::Spanned<String>, toml::Spanned<String>>,
 }
 
-/// 1-based line of a byte offset.
-pub(crate) fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].matches('\n').count() + 1
-}
-
 fn parse_file(file: &str, text: &str) -> Result<KeymapFile, KeymapError> {
-    toml::from_str(text).map_err(|e| KeymapError::Syntax {
-        file: file.to_string(),
-        line: e.span().map(|s| line_of(text, s.start)).unwrap_or(1),
-        message: e.message().to_string(),
+    super::layered::parse(file, text, |file, line, message| KeymapError::Syntax {
+        file,
+        line,
+        message,
     })
 }
 
@@ -353,7 +348,7 @@ impl Keymap {
         for (k, a) in f.keys {
             let key = Key::parse(k.get_ref()).ok_or_else(|| KeymapError::BadKey {
                 file: file.to_string(),
-                line: line_of(text, k.span().start),
+                line: super::layered::line_of(text, k.span().start),
                 value: k.get_ref().clone(),
             })?;
             let action = if a.get_ref() == "none" {
@@ -362,7 +357,7 @@ impl Keymap {
                 Some(
                     Action::from_id(a.get_ref()).ok_or_else(|| KeymapError::UnknownAction {
                         file: file.to_string(),
-                        line: line_of(text, a.span().start),
+                        line: super::layered::line_of(text, a.span().start),
                         value: a.get_ref().clone(),
                     })?,
                 )

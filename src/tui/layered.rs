@@ -19,7 +19,7 @@ pub(crate) fn load<T, E>(
         && let Some(p) = base_of(file, text)?
     {
         if !presets.iter().any(|(n, _)| *n == p.get_ref()) {
-            let line = super::actions::line_of(text, p.span().start);
+            let line = line_of(text, p.span().start);
             return Err(unknown(file.to_string(), line, p.into_inner()));
         }
         name = p.into_inner();
@@ -29,4 +29,24 @@ pub(crate) fn load<T, E>(
         merge(&mut t, file, text)?;
     }
     Ok(t)
+}
+
+/// 1-based line of a byte offset.
+pub(crate) fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// Parse a config file; a syntax error becomes `syntax(file, line, message)`.
+pub(crate) fn parse<T: serde::de::DeserializeOwned, E>(
+    file: &str,
+    text: &str,
+    syntax: impl Fn(String, usize, String) -> E,
+) -> Result<T, E> {
+    toml::from_str(text).map_err(|e| {
+        syntax(
+            file.to_string(),
+            e.span().map(|s| line_of(text, s.start)).unwrap_or(1),
+            e.message().trim().to_string(),
+        )
+    })
 }

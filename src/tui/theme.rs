@@ -9,7 +9,7 @@
 //! `{ fg = "…", bg = "…", modifiers = ["bold", "reversed"] }`. Colours are ratatui names
 //! (`red`, `lightcyan`, `darkgray`, `reset`), `#rrggbb` or an index `0`–`255`.
 
-use crate::tui::actions::line_of;
+use crate::tui::layered::line_of;
 use ratatui::style::{Color, Modifier, Style};
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -72,10 +72,10 @@ struct ThemeFile {
 }
 
 fn parse_file(file: &str, text: &str) -> Result<ThemeFile, ThemeError> {
-    toml::from_str(text).map_err(|e| ThemeError::Syntax {
-        file: file.to_string(),
-        line: e.span().map(|s| line_of(text, s.start)).unwrap_or(1),
-        message: e.message().trim().to_string(),
+    super::layered::parse(file, text, |file, line, message| ThemeError::Syntax {
+        file,
+        line,
+        message,
     })
 }
 
