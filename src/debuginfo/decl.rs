@@ -106,9 +106,9 @@ fn scan_unit(
         let name = attrs
             .iter()
             .find(|a| a.name() == dw::DW_AT_name)
-            .and_then(|a| img.dwarf.attr_string(unit, a.value()).ok());
+            .and_then(|a| img.name_bytes(unit, a.value()));
         if declared && let Some(n) = name {
-            map.entry(n.slice().to_vec()).or_insert(start + off.0);
+            map.entry(n.to_vec()).or_insert(start + off.0);
         }
     }
     Ok(())

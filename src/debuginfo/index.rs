@@ -202,13 +202,7 @@ impl Image {
             let mut external = false;
             for a in &attrs {
                 match a.name() {
-                    dw::DW_AT_name => {
-                        name = self
-                            .dwarf
-                            .attr_string(unit, a.value())
-                            .ok()
-                            .map(|s| s.slice())
-                    }
+                    dw::DW_AT_name => name = self.name_bytes(unit, a.value()),
                     dw::DW_AT_declaration => decl = matches!(a.value(), AttributeValue::Flag(true)),
                     dw::DW_AT_sibling => {
                         if let AttributeValue::UnitRef(o) = a.value() {
@@ -243,8 +237,7 @@ impl Image {
                             // A definition pointing at its (external) declaration.
                             name = e
                                 .attr_value(dw::DW_AT_name)
-                                .and_then(|v| self.dwarf.attr_string(unit, v).ok())
-                                .map(|s| s.slice());
+                                .and_then(|v| self.name_bytes(unit, v));
                             external |= matches!(
                                 e.attr_value(dw::DW_AT_external),
                                 Some(AttributeValue::Flag(true))
@@ -346,13 +339,7 @@ impl Image {
                 let mut value = None;
                 for a in &attrs {
                     match a.name() {
-                        dw::DW_AT_name => {
-                            name = self
-                                .dwarf
-                                .attr_string(unit, a.value())
-                                .ok()
-                                .map(|s| s.slice())
-                        }
+                        dw::DW_AT_name => name = self.name_bytes(unit, a.value()),
                         dw::DW_AT_const_value => value = const_value(a.value()),
                         _ => {}
                     }
@@ -466,6 +453,5 @@ pub(crate) fn die_name(
     off: UnitOffset<usize>,
 ) -> Option<&'static [u8]> {
     let e = unit.entry(off).ok()?;
-    let v = e.attr_value(dw::DW_AT_name)?;
-    img.dwarf.attr_string(unit, v).ok().map(|s| s.slice())
+    img.name_bytes(unit, e.attr_value(dw::DW_AT_name)?)
 }

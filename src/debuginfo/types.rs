@@ -184,16 +184,23 @@ fn member_location(unit: &gimli::Unit<R>, v: AttributeValue<R>) -> Option<u64> {
 }
 
 impl Image {
+    /// A `DW_AT_name` value as bytes of the mapped file.
+    pub(crate) fn name_bytes(
+        &self,
+        unit: &gimli::Unit<R>,
+        v: AttributeValue<R>,
+    ) -> Option<&'static [u8]> {
+        self.dwarf.attr_string(unit, v).ok().map(|s| s.slice())
+    }
+
     /// A `DW_AT_name` value as an owned string (lossy UTF-8).
     pub(crate) fn name_string(
         &self,
         unit: &gimli::Unit<R>,
         v: AttributeValue<R>,
     ) -> Option<String> {
-        self.dwarf
-            .attr_string(unit, v)
-            .ok()
-            .map(|s| String::from_utf8_lossy(s.slice()).into_owned())
+        self.name_bytes(unit, v)
+            .map(|s| String::from_utf8_lossy(s).into_owned())
     }
 
     /// Build the [`Type`] for `id` (which must belong to this image, index `img_idx`).
@@ -343,14 +350,13 @@ impl Image {
                     let mut value = None;
                     for a in c.attrs() {
                         match a.name() {
-                            dw::DW_AT_name => name = self.dwarf.attr_string(unit, a.value()).ok(),
+                            dw::DW_AT_name => name = self.name_string(unit, a.value()),
                             dw::DW_AT_const_value => value = const_value(a.value()),
                             _ => {}
                         }
                     }
                     if let (Some(n), Some(v)) = (name, value) {
-                        t.enumerators
-                            .push((String::from_utf8_lossy(n.slice()).into_owned(), v));
+                        t.enumerators.push((n, v));
                     }
                 }
                 (dw::DW_TAG_subrange_type, TypeKind::Array) => {
