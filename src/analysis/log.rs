@@ -374,19 +374,11 @@ pub fn graph_from_parsed(p: &ParsedArtifact) -> Graph {
         for c in &s.cpus {
             let cpu = NodeId::new(NodeKind::Cpu, c.cpu as u64);
             g.node(cpu, format!("CPU {}", c.cpu)).running = true;
-            let mut evidence = vec![Evidence {
-                note: Some(format!(
-                    "stall line {} ({:?}): CPU {} flags \"{}\"",
-                    c.line, s.kind, c.cpu, c.flags
-                )),
-                ..Default::default()
-            }];
-            evidence.extend(c.notes.iter().map(|n| Evidence {
-                field: Some(n.field.clone()),
-                value: Some(n.raw.clone()),
-                note: Some(n.meaning.clone()),
-                ..Default::default()
-            }));
+            let mut evidence = vec![Evidence::note(format!(
+                "stall line {} ({:?}): CPU {} flags \"{}\"",
+                c.line, s.kind, c.cpu, c.flags
+            ))];
+            evidence.extend(c.notes.iter().map(decoded));
             g.edge(Edge {
                 from: gp,
                 to: cpu,
@@ -460,12 +452,7 @@ pub fn graph_from_parsed(p: &ParsedArtifact) -> Graph {
             };
             n.no_waker = Some(why.clone());
             let mut ev: Vec<Evidence> = vec![Evidence::note(format!("line {}: {why}", k.line))];
-            ev.extend(k.notes.iter().map(|n| Evidence {
-                field: Some(n.field.clone()),
-                value: Some(n.raw.clone()),
-                note: Some(n.meaning.clone()),
-                ..Default::default()
-            }));
+            ev.extend(k.notes.iter().map(decoded));
             g.edge(Edge {
                 from: gp,
                 to: kt,
@@ -689,5 +676,15 @@ mod tests {
             "{}",
             e.findings[0].root_cause
         );
+    }
+}
+
+/// A field the stall-report decoder explained, as evidence: its raw text and meaning.
+fn decoded(n: &crate::artifacts::rcu_stall::Note) -> Evidence {
+    Evidence {
+        field: Some(n.field.clone()),
+        value: Some(n.raw.clone()),
+        note: Some(n.meaning.clone()),
+        ..Default::default()
     }
 }
