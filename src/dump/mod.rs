@@ -237,7 +237,6 @@ enum Mem {
 pub struct Dump {
     mem: Mem,
     format: DumpFormat,
-    flattened: bool,
     live: bool,
     machine: Machine,
     vmcoreinfo: Option<String>,
@@ -322,10 +321,6 @@ impl Dump {
                 },
                 e => e,
             })?;
-            d.flattened = true;
-            if let DumpFormat::Kdump { flattened } = &mut d.format {
-                *flattened = true;
-            }
             warnings.append(&mut d.warnings);
             d.warnings = warnings;
             return Ok(d);
@@ -389,7 +384,6 @@ impl Dump {
                 DumpFormat::Elf
             },
             mem: Mem::Elf { src, core },
-            flattened: false,
             live: false,
             machine,
             vmcoreinfo,
@@ -483,7 +477,6 @@ impl Dump {
         Ok(Dump {
             mem: Mem::Kdump(Box::new(k)),
             format: DumpFormat::Kdump { flattened },
-            flattened,
             live: false,
             machine,
             vmcoreinfo,
@@ -500,7 +493,10 @@ impl Dump {
 
     /// Whether the dump came wrapped in the flattened format (kdump or ELF inside).
     pub fn is_flattened(&self) -> bool {
-        self.flattened
+        match &self.mem {
+            Mem::Elf { src, .. } => matches!(src, Source::Flat(_)),
+            Mem::Kdump(k) => k.is_flat(),
+        }
     }
 
     /// Page compressions of a kdump file: those its header declares plus any met while
