@@ -215,14 +215,8 @@ impl Image {
         let die = root.entry();
         let tag = die.tag;
         let mut t = Type {
-            kind: TypeKind::Void,
             name: None,
-            size: None,
-            members: Vec::new(),
-            target: None,
-            count: None,
-            enumerators: Vec::new(),
-            declaration: false,
+            ..Type::void()
         };
         let mut encoding = None;
         for a in die.attrs() {

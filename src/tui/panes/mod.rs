@@ -165,7 +165,9 @@ pub fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
             theme,
         })
             .render(a.right, buf),
-        Pane::Srcu | Pane::Rcu => {
+        Pane::Srcu | Pane::Rcu | Pane::WaitGraph
+            if app.right != Pane::WaitGraph || app.graph.is_some() =>
+        {
             let rows = app.rows(app.right);
             let title = match (app.right, &app.srcu) {
                 (Pane::Srcu, Some(Ok(r))) => format!(
@@ -173,22 +175,11 @@ pub fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
                     r.domains.len()
                 ),
                 (Pane::Srcu, _) => "SRCU".to_string(),
-                _ => "RCU · Enter on a holdout jumps to its task".to_string(),
+                (Pane::Rcu, _) => "RCU · Enter on a holdout jumps to its task".to_string(),
+                _ => "Wait graph".to_string(),
             };
             (&rows::RowsView {
                 title,
-                rows: &rows,
-                cursor,
-                offset: scroll,
-                focused,
-                theme,
-            })
-                .render(a.right, buf)
-        }
-        Pane::WaitGraph if app.graph.is_some() => {
-            let rows = app.rows(Pane::WaitGraph);
-            (&rows::RowsView {
-                title: "Wait graph".into(),
                 rows: &rows,
                 cursor,
                 offset: scroll,
