@@ -90,8 +90,8 @@ fn hang_dump_findings_on(k: &Kernel) {
         g.nodes
             .iter()
             .find(|n| n.label == l(comm))
-            .and_then(|n| n.fields.iter().find(|(k, _)| k == "args"))
-            .map(|(_, v)| v.clone())
+            .and_then(|n| n.field("args"))
+            .map(str::to_string)
             .unwrap_or_else(|| panic!("{comm}: no args field"))
     };
     assert!(
@@ -137,7 +137,7 @@ fn hang_dump_findings_on(k: &Kernel) {
         .iter()
         .find(|n| n.id.kind == NodeKind::SrcuDomain)
         .unwrap();
-    let field = |k: &str| dom.fields.iter().find(|f| f.0 == k).map(|f| f.1.clone());
+    let field = |k: &str| dom.field(k).map(str::to_string);
     assert_eq!(field("waits_on_idx").as_deref(), Some("0"));
     assert_eq!(field("readers[0]").as_deref(), Some("1"));
     assert_eq!(field("readers[1]").as_deref(), Some("0"));

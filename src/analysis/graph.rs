@@ -84,6 +84,16 @@ pub struct Node {
     pub no_waker: Option<String>,
 }
 
+impl Node {
+    /// The value of a decoded field (`state`, `in`, `args`, `wait`, …).
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EdgeKind {

@@ -193,21 +193,9 @@ fn walk(g: &Graph, f: &Finding) -> Walk {
         ChainEnd::Unknown { why } => {
             let extra = g
                 .get(last)
-                .map(|n| {
-                    let st = n
-                        .fields
-                        .iter()
-                        .find(|(k, _)| k == "state")
-                        .map(|x| x.1.clone());
-                    let inn = n
-                        .fields
-                        .iter()
-                        .find(|(k, _)| k == "in")
-                        .map(|x| x.1.clone());
-                    match (st, inn) {
-                        (Some(s), Some(i)) => format!(" ({} is in state {s}, in {i})", n.label),
-                        _ => String::new(),
-                    }
+                .map(|n| match (n.field("state"), n.field("in")) {
+                    (Some(s), Some(i)) => format!(" ({} is in state {s}, in {i})", n.label),
+                    _ => String::new(),
                 })
                 .unwrap_or_default();
             format!("{why}{extra}")
@@ -228,24 +216,13 @@ pub fn explain(g: Graph) -> Explanation {
         .nodes
         .iter()
         .filter(|n| n.id.kind == NodeKind::Task)
-        .filter(|n| n.fields.iter().any(|(k, _)| k == "wait"))
-        .map(|n| {
-            let w = n
-                .fields
-                .iter()
-                .find(|(k, _)| k == "wait")
-                .map(|x| x.1.clone());
-            let i = n
-                .fields
-                .iter()
-                .find(|(k, _)| k == "in")
-                .map(|x| x.1.clone());
-            format!(
-                "{} in {}: {}",
+        .filter_map(|n| {
+            let w = n.field("wait")?;
+            Some(format!(
+                "{} in {}: {w}",
                 n.label,
-                i.unwrap_or_else(|| "?".into()),
-                w.unwrap_or_default()
-            )
+                n.field("in").unwrap_or("?")
+            ))
         })
         .collect();
     Explanation {
