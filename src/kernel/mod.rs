@@ -38,6 +38,8 @@ pub struct Kernel {
     pub warnings: Vec<String>,
     layout: OnceLock<Result<Layout, KernelError>>,
     cpus: OnceLock<Result<cpus::Cpus, KernelError>>,
+    /// The vmlinux image's link range `[_text, _end)` (see [`Kernel::di_address`]).
+    image: OnceLock<Option<std::ops::Range<u64>>>,
 }
 
 /// A typed object at an address: the unit that expressions and printers work on.
@@ -94,11 +96,12 @@ impl Kernel {
     /// addresses) is kept.
     pub fn di_address(&self, addr: u64) -> u64 {
         let link = addr.wrapping_sub(self.kaslr_offset);
-        let image = self
-            .di
-            .symbol("_text")
-            .zip(self.di.symbol("_end"))
-            .map(|(s, e)| s.addr..e.addr);
+        let image = self.image.get_or_init(|| {
+            self.di
+                .symbol("_text")
+                .zip(self.di.symbol("_end"))
+                .map(|(s, e)| s.addr..e.addr)
+        });
         match image {
             Some(r) if r.contains(&link) => link,
             _ => addr,

@@ -61,6 +61,7 @@ pub fn open_with(dump: Dump, di: DebugInfo, opts: &OpenOptions) -> Result<Kernel
         warnings: Vec::new(),
         layout: OnceLock::new(),
         cpus: OnceLock::new(),
+        image: OnceLock::new(),
     };
     // The direct-map base is a variable under KASLR (CONFIG_RANDOMIZE_MEMORY); knowing it
     // lets most reads skip the page-table walk.

@@ -270,12 +270,7 @@ impl Unwinder {
             f.pc.wrapping_sub(1)
         };
         let module = self.module_of(lookup).map(|(m, _)| m);
-        // vmlinux debug info is at link addresses; modules are placed at runtime ones.
-        let di_addr = if module.is_some() {
-            lookup
-        } else {
-            lookup.wrapping_sub(k.kaslr_offset)
-        };
+        let di_addr = k.di_address(lookup);
         let (function, offset) = match (k.di.symbolize(di_addr), module) {
             (Some((s, off)), None) => (Some(s.name.clone()), off + (f.pc - lookup)),
             (Some((s, off)), Some(_)) if s.module.is_some() => {
@@ -289,7 +284,7 @@ impl Unwinder {
             (None, None) => (None, 0),
         };
         let function = function.map(|f| crash_name(&f));
-        let module_name = module.map(|m| m.name.clone());
+        let module = module.map(|m| m.name.clone());
         // A sleeping task's first pc is the return address into `__schedule`: its variables
         // are looked up at the call, like any caller's.
         let call_site = !f.exact_pc || f.how == FrameSource::SavedContext;
@@ -301,14 +296,9 @@ impl Unwinder {
         let regs = Arc::new(FrameRegs {
             regs: f.regs.clone(),
             cfa: f.cfa,
-            di_pc: if module.is_some() {
-                locals_pc
-            } else {
-                locals_pc.wrapping_sub(k.kaslr_offset)
-            },
+            di_pc: k.di_address(locals_pc),
             returned_to: !f.exact_pc,
         });
-        let module = module_name;
         let base = Frame {
             pc: f.pc,
             sp: f.sp,
