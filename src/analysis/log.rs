@@ -529,6 +529,16 @@ pub fn explain_text(text: &str) -> Explanation {
     e
 }
 
+/// A field the stall-report decoder explained, as evidence: its raw text and meaning.
+fn decoded(n: &crate::artifacts::rcu_stall::Note) -> Evidence {
+    Evidence {
+        field: Some(n.field.clone()),
+        value: Some(n.raw.clone()),
+        note: Some(n.meaning.clone()),
+        ..Default::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -676,15 +686,5 @@ mod tests {
             "{}",
             e.findings[0].root_cause
         );
-    }
-}
-
-/// A field the stall-report decoder explained, as evidence: its raw text and meaning.
-fn decoded(n: &crate::artifacts::rcu_stall::Note) -> Evidence {
-    Evidence {
-        field: Some(n.field.clone()),
-        value: Some(n.raw.clone()),
-        note: Some(n.meaning.clone()),
-        ..Default::default()
     }
 }
