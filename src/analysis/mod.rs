@@ -29,16 +29,16 @@ pub fn graph_from_dump(k: &Kernel) -> Result<Graph, KernelError> {
     let list = k.tasks()?;
     let u = Unwinder::new(k)?;
     let traces: Vec<_> = list.tasks.par_iter().map(|t| u.backtrace(k, t)).collect();
-    let mut g = graph_from_traces(k, traces);
+    let mut g = graph_from_traces(k, &u, traces);
     g.errors.extend(list.errors);
     Ok(g)
 }
 
 /// The wait graph from backtraces already taken (one per task; the TUI has them from its
 /// unwinding job), so no task is unwound twice.
-pub fn graph_from_traces(k: &Kernel, traces: Vec<Backtrace>) -> Graph {
+pub fn graph_from_traces(k: &Kernel, u: &Unwinder, traces: Vec<Backtrace>) -> Graph {
     let tasks = traces.iter().map(|b| b.task.clone()).collect();
-    let cx = Ctx::new(k, tasks, traces);
+    let cx = Ctx::new(k, u, tasks, traces);
     let mut g = Graph::new("dump");
     for ti in 0..cx.tasks.len() {
         if cx.tasks[ti].st != "UN" {

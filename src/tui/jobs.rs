@@ -75,6 +75,16 @@ struct Shared {
     target: Target,
 }
 
+impl Shared {
+    /// The one unwinder (ORC tables parsed once), shared by every job.
+    fn unwinder(&self, k: &Kernel) -> Result<&Unwinder, String> {
+        self.unwinder
+            .get_or_init(|| Unwinder::new(k).map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
+
 /// Handle to start jobs; cheap to clone.
 #[derive(Clone)]
 pub struct Jobs(Arc<Shared>);
@@ -217,12 +227,7 @@ impl Jobs {
         let total = tasks.len();
         let me = self.clone();
         self.spawn("unwind tasks", total, move |job| {
-            let uw = job
-                .s
-                .unwinder
-                .get_or_init(|| Unwinder::new(&k).map_err(|e| e.to_string()))
-                .as_ref()
-                .map_err(Clone::clone)?;
+            let uw = job.s.unwinder(&k)?;
             let mut batch = Vec::new();
             let mut all = Vec::with_capacity(total);
             for (i, t) in tasks.iter().enumerate() {
@@ -248,12 +253,7 @@ impl Jobs {
             return;
         };
         self.spawn("locals", 1, move |job| {
-            let uw = job
-                .s
-                .unwinder
-                .get_or_init(|| Unwinder::new(&k).map_err(|e| e.to_string()))
-                .as_ref()
-                .map_err(Clone::clone)?;
+            let uw = job.s.unwinder(&k)?;
             let mut bt = uw.backtrace(&k, &task);
             uw.add_locals(&k, &mut bt);
             job.send(JobMsg::Locals(Box::new(bt)));
@@ -265,7 +265,7 @@ impl Jobs {
     fn build_graph(&self, traces: Vec<Backtrace>) {
         let Some(k) = self.kernel() else { return };
         self.spawn("wait graph", 1, move |job| {
-            let g = crate::analysis::graph_from_traces(&k, traces);
+            let g = crate::analysis::graph_from_traces(&k, job.s.unwinder(&k)?, traces);
             let e = crate::analysis::walkthrough::explain(g);
             job.send(JobMsg::Graph(super::graph::from_analysis(&e.graph)));
             job.send(JobMsg::Steps(super::graph::steps_from(&e)));
@@ -556,10 +556,7 @@ fn bt_command(k: &Kernel, s: &Shared, args: &[&str]) -> String {
     let Some(pid) = args.first().and_then(|p| p.parse::<i32>().ok()) else {
         return "usage: bt PID".into();
     };
-    let uw = match s
-        .unwinder
-        .get_or_init(|| Unwinder::new(k).map_err(|e| e.to_string()))
-    {
+    let uw = match s.unwinder(k) {
         Ok(u) => u,
         Err(e) => return format!("bt: no unwinder: {e}"),
     };

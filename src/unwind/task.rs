@@ -344,6 +344,13 @@ impl Unwinder {
     /// callees' `.debug_frame` rows, then each scope's variables evaluated with the registers
     /// known in its frame. Costs a DWARF scope walk per physical frame: only on request.
     pub fn add_locals(&self, k: &Kernel, bt: &mut Backtrace) {
+        self.add_locals_where(k, bt, |_| true)
+    }
+
+    /// [`Self::add_locals`] for the physical frames that hold a frame `want` picks (their
+    /// inline chains included); the others keep `locals: None`. Callee-saved registers are
+    /// still recovered through every frame below.
+    pub fn add_locals_where(&self, k: &Kernel, bt: &mut Backtrace, want: impl Fn(&Frame) -> bool) {
         // Physical frames in order, and the range of `bt.frames` each covers.
         let mut phys: Vec<(FrameRegs, std::ops::Range<usize>)> = Vec::new();
         for (i, f) in bt.frames.iter().enumerate() {
@@ -364,6 +371,9 @@ impl Unwinder {
         let mut regs: Vec<FrameRegs> = phys.iter().map(|(r, _)| r.clone()).collect();
         super::locals::recover_callee_saved(&mut regs, &|pc| k.di.cfi_row(pc), k);
         for (fr, (_, range)) in regs.into_iter().zip(phys) {
+            if !bt.frames[range.clone()].iter().any(&want) {
+                continue;
+            }
             let frames = &mut bt.frames[range];
             let per_scope = match k.di.scopes(fr.di_pc) {
                 Some(s) => super::locals::frame_locals(k, &s, &fr),

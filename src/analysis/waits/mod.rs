@@ -105,12 +105,17 @@ pub struct Ctx<'k> {
     pub srcu: OnceLock<Option<SrcuReport>>,
     pub rcu: OnceLock<Option<RcuReport>>,
     pub workers: OnceLock<Vec<Worker>>,
-    /// For the arguments of the frames tasks block in (locals are computed per task node).
-    pub unwinder: OnceLock<Option<Unwinder>>,
+    /// The unwinder the traces came from: for the arguments of the frames tasks block in.
+    pub unwinder: &'k Unwinder,
 }
 
 impl<'k> Ctx<'k> {
-    pub fn new(k: &'k Kernel, tasks: Vec<Task>, traces: Vec<Backtrace>) -> Ctx<'k> {
+    pub fn new(
+        k: &'k Kernel,
+        unwinder: &'k Unwinder,
+        tasks: Vec<Task>,
+        traces: Vec<Backtrace>,
+    ) -> Ctx<'k> {
         let frames = traces.iter().map(pframes).collect();
         let by_addr = tasks.iter().enumerate().map(|(i, t)| (t.addr, i)).collect();
         Ctx {
@@ -123,7 +128,7 @@ impl<'k> Ctx<'k> {
             srcu: OnceLock::new(),
             rcu: OnceLock::new(),
             workers: OnceLock::new(),
-            unwinder: OnceLock::new(),
+            unwinder,
         }
     }
 
@@ -177,12 +182,9 @@ impl<'k> Ctx<'k> {
     /// The arguments the frame `func` of task `ti` was called with, as far as the DWARF
     /// locations recover them: `(lock = &qh_mutex_b, state = 2)`.
     fn args_of(&self, ti: usize, func: &str) -> Option<String> {
-        let uw = self
-            .unwinder
-            .get_or_init(|| Unwinder::new(self.k).ok())
-            .as_ref()?;
         let mut bt = self.traces.get(ti)?.clone();
-        uw.add_locals(self.k, &mut bt);
+        self.unwinder
+            .add_locals_where(self.k, &mut bt, |f| f.function.as_deref() == Some(func));
         let f = bt
             .frames
             .iter()
