@@ -292,16 +292,6 @@ impl Graph {
         self.edges.iter().filter(move |e| e.to == id)
     }
 
-    /// Rebuild the id index (after deserializing or editing `nodes` directly).
-    pub fn reindex(&mut self) {
-        self.index = self
-            .nodes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.id, i))
-            .collect();
-    }
-
     /// One line per edge: `qh_abba_a:107 --waits on (mutex)--> qh_mutex_a [evidence]`.
     pub fn text(&self) -> String {
         let mut s = String::new();

@@ -155,15 +155,6 @@ impl DebugInfo {
         Ok((name, build_id))
     }
 
-    /// The `NT_GNU_BUILD_ID` of a loaded module's debug file.
-    pub fn module_build_id(&self, name: &str) -> Option<&[u8]> {
-        self.images
-            .iter()
-            .find(|i| i.module.as_deref() == Some(name))?
-            .build_id
-            .as_deref()
-    }
-
     /// Names of the loaded modules, in order.
     pub fn modules(&self) -> impl Iterator<Item = &str> {
         self.images.iter().filter_map(|i| i.module.as_deref())

@@ -6,7 +6,7 @@
 //! register not known is reported unavailable with that register's name: never guessed.
 
 use crate::addr::Kva;
-use crate::arch::x86_64::{self, NREGS, RBP, RBX};
+use crate::arch::x86_64::{self, RBP, RBX};
 use crate::arch::{Arch, Regs};
 use crate::debuginfo::{CfiRow, RegRule, Scopes, TypeId, TypeKind, VarKind, VarLoc};
 use crate::kernel::Kernel;
@@ -553,14 +553,10 @@ pub fn frame_locals(k: &Kernel, scopes: &Scopes, fr: &FrameRegs) -> Vec<Vec<Loca
         .collect()
 }
 
-/// An empty register file of the right size.
-pub fn no_regs() -> Regs {
-    Regs::new(NREGS)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::arch::x86_64::NREGS;
     use crate::debuginfo::{CfiRow, RegRule};
     use std::collections::HashMap;
 
