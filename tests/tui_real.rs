@@ -943,5 +943,56 @@ fn real_fixture_panes_agree_with_crash_and_drgn() {
             );
         }
         assert!(same > 8, "{}: only {same} backtraces compared", rel.name);
+
+        // SRCU pane vs drgn (fixtures/ref/drgn_rcu.py at test time): every static domain of
+        // the vmlinux is a row, and quiesce_srcu's row has drgn's phase and reader counts.
+        let Some(want) = common::drgn_script(
+            "drgn_rcu.py",
+            &rel.dir.join("dumps/hang.elf"),
+            &rel.vmlinux(),
+            &rel.modules_dir().join("quiesce_hang.ko"),
+        ) else {
+            continue;
+        };
+        let rows: Vec<String> = app.rows(Pane::Srcu).iter().map(|r| r.plain()).collect();
+        let names: Vec<&str> = rows
+            .iter()
+            .filter_map(|r| r.split_whitespace().next())
+            .collect();
+        for d in want["vmlinux"].as_array().unwrap() {
+            let d = d.as_str().unwrap();
+            assert!(
+                names.contains(&d),
+                "{}: no SRCU row {d}: {rows:#?}",
+                rel.name
+            );
+        }
+        let w = &want["modules"]["quiesce_srcu"];
+        let row: Vec<&str> = rows
+            .iter()
+            .find(|r| r.starts_with("quiesce_srcu "))
+            .unwrap()
+            .split_whitespace()
+            .collect();
+        let readers: Vec<String> = w["readers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.to_string())
+            .collect();
+        assert_eq!(
+            &row[1..4],
+            [w["phase"].as_str().unwrap(), &readers[0], &readers[1]],
+            "{}: SRCU pane row {row:?} vs drgn",
+            rel.name
+        );
+        eprintln!(
+            "{}: SRCU pane = drgn: {} static domains, quiesce_srcu {} readers {}/{}",
+            rel.name,
+            want["vmlinux"].as_array().unwrap().len(),
+            row[1],
+            readers[0],
+            readers[1]
+        );
     }
 }
