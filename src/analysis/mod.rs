@@ -29,16 +29,30 @@ pub fn graph_from_dump(k: &Kernel) -> Result<Graph, KernelError> {
     let list = k.tasks()?;
     let u = Unwinder::new(k)?;
     let traces: Vec<_> = list.tasks.par_iter().map(|t| u.backtrace(k, t)).collect();
-    let mut g = graph_from_traces(k, &u, traces);
+    let mut g = graph_from_traces(k, &u, traces, Known::default());
     g.errors.extend(list.errors);
     Ok(g)
 }
 
+/// Reports the caller has already decoded (the TUI's SRCU and RCU panes): the graph uses
+/// them instead of decoding the same state again.
+#[derive(Default)]
+pub struct Known {
+    pub srcu: Option<crate::rcu::srcu::SrcuReport>,
+    pub rcu: Option<crate::rcu::tree::RcuReport>,
+}
+
 /// The wait graph from backtraces already taken (one per task; the TUI has them from its
 /// unwinding job), so no task is unwound twice.
-pub fn graph_from_traces(k: &Kernel, u: &Unwinder, traces: Vec<Backtrace>) -> Graph {
+pub fn graph_from_traces(k: &Kernel, u: &Unwinder, traces: Vec<Backtrace>, known: Known) -> Graph {
     let tasks = traces.iter().map(|b| b.task.clone()).collect();
     let cx = Ctx::new(k, u, tasks, traces);
+    if let Some(r) = known.srcu {
+        let _ = cx.srcu.set(Some(r));
+    }
+    if let Some(r) = known.rcu {
+        let _ = cx.rcu.set(Some(r));
+    }
     let mut g = Graph::new("dump");
     for ti in 0..cx.tasks.len() {
         if cx.tasks[ti].st != "UN" {

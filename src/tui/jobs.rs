@@ -72,6 +72,9 @@ struct Shared {
     kernel: OnceLock<Arc<Kernel>>,
     tasks: OnceLock<Vec<Task>>,
     unwinder: OnceLock<Result<Unwinder, String>>,
+    /// The SRCU and Tree RCU reports, decoded once: the panes and the wait graph share them.
+    srcu: OnceLock<Result<crate::rcu::srcu::SrcuReport, String>>,
+    rcu: OnceLock<Result<crate::rcu::tree::RcuReport, String>>,
     target: Target,
 }
 
@@ -82,6 +85,16 @@ impl Shared {
             .get_or_init(|| Unwinder::new(k).map_err(|e| e.to_string()))
             .as_ref()
             .map_err(Clone::clone)
+    }
+
+    fn srcu(&self, k: &Kernel) -> &Result<crate::rcu::srcu::SrcuReport, String> {
+        self.srcu
+            .get_or_init(|| crate::rcu::srcu::srcu_report(k, None).map_err(|e| e.to_string()))
+    }
+
+    fn rcu(&self, k: &Kernel) -> &Result<crate::rcu::tree::RcuReport, String> {
+        self.rcu
+            .get_or_init(|| crate::rcu::tree::rcu_report(k).map_err(|e| e.to_string()))
     }
 }
 
@@ -123,6 +136,8 @@ impl Jobs {
             kernel: OnceLock::new(),
             tasks: OnceLock::new(),
             unwinder: OnceLock::new(),
+            srcu: OnceLock::new(),
+            rcu: OnceLock::new(),
             target,
         }))
     }
@@ -265,7 +280,12 @@ impl Jobs {
     fn build_graph(&self, traces: Vec<Backtrace>) {
         let Some(k) = self.kernel() else { return };
         self.spawn("wait graph", 1, move |job| {
-            let g = crate::analysis::graph_from_traces(&k, job.s.unwinder(&k)?, traces);
+            // The reports the SRCU and RCU jobs decode (waiting for them if they run).
+            let known = crate::analysis::Known {
+                srcu: job.s.srcu(&k).as_ref().ok().cloned(),
+                rcu: job.s.rcu(&k).as_ref().ok().cloned(),
+            };
+            let g = crate::analysis::graph_from_traces(&k, job.s.unwinder(&k)?, traces, known);
             let e = crate::analysis::walkthrough::explain(g);
             job.send(JobMsg::Graph(super::graph::from_analysis(&e.graph)));
             job.send(JobMsg::Steps(super::graph::steps_from(&e)));
@@ -278,13 +298,11 @@ impl Jobs {
         let Some(k) = self.kernel() else { return };
         let k2 = k.clone();
         self.spawn("decode srcu", 1, move |job| {
-            let r = crate::rcu::srcu::srcu_report(&k, None).map_err(|e| e.to_string());
-            job.send(JobMsg::Srcu(Box::new(r)));
+            job.send(JobMsg::Srcu(Box::new(job.s.srcu(&k).clone())));
             Ok(())
         });
         self.spawn("decode rcu", 1, move |job| {
-            let r = crate::rcu::tree::rcu_report(&k2).map_err(|e| e.to_string());
-            job.send(JobMsg::Rcu(Box::new(r)));
+            job.send(JobMsg::Rcu(Box::new(job.s.rcu(&k2).clone())));
             Ok(())
         });
     }
