@@ -462,7 +462,7 @@ impl<'k> Ctx<'k> {
         }
         // Modules and the kernel image live in the top 2 GiB (-mcmodel=kernel): their
         // addresses fit a sign-extended imm32 (`mov $quiesce_srcu, %rdi`).
-        let imm = target >= 0xffff_ffff_8000_0000;
+        let imm = target >= crate::arch::x86_64::START_KERNEL_MAP;
         (0..code.len().saturating_sub(3)).any(|i| {
             let d = i32::from_le_bytes(code[i..i + 4].try_into().unwrap());
             let abs = d as i64 as u64;
