@@ -7,7 +7,7 @@ mod common;
 use quiesce::analysis::find::FindingKind;
 use quiesce::analysis::graph::{EdgeKind, Graph, NodeKind};
 use quiesce::analysis::walkthrough::{Explanation, explain};
-use quiesce::kernel::{self, Kernel, OpenOptions};
+use quiesce::kernel::Kernel;
 use quiesce::report::Report;
 
 fn open(scenario: &str) -> Option<Kernel> {
@@ -21,14 +21,7 @@ fn open_in(release: &str, scenario: &str) -> Option<Kernel> {
         .into_iter()
         .find(|d| d.name.ends_with(".elf"))?
         .path;
-    Some(
-        kernel::open(&OpenOptions {
-            core: dump,
-            vmlinux: r.vmlinux(),
-            modules: vec![r.modules_dir()],
-        })
-        .expect("dump opens"),
-    )
+    Some(r.open(&dump))
 }
 
 fn chain(e: &Explanation, first: &str) -> Vec<String> {

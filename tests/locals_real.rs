@@ -12,21 +12,11 @@
 
 mod common;
 
-use quiesce::kernel::{self, Kernel, OpenOptions};
+use quiesce::kernel::Kernel;
 use quiesce::unwind::locals::Local;
 use quiesce::unwind::task::{Backtrace, Unwinder};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::Path;
-
-fn open(vmlinux: &Path, core: &Path, mods: &Path) -> Kernel {
-    kernel::open(&OpenOptions {
-        core: core.to_path_buf(),
-        vmlinux: vmlinux.to_path_buf(),
-        modules: vec![mods.to_path_buf()],
-    })
-    .unwrap_or_else(|e| panic!("{}: {e}", core.display()))
-}
 
 /// What one tool says about one variable.
 #[derive(Debug, Clone, PartialEq)]
@@ -182,7 +172,7 @@ fn against_drgn(r: &common::Release, dump: &str) -> Option<(Kernel, Tally, Vec<B
     let mods = r.modules_dir();
     let ko = mods.join("quiesce_hang.ko");
     let want = common::drgn_script("drgn_locals.py", &dump, &r.vmlinux(), &ko)?;
-    let k = open(&r.vmlinux(), &dump, &mods);
+    let k = r.open(&dump);
     let u = Unwinder::new(&k).unwrap();
     let (t, traces) = compare(&r.name, &k, &u, &want);
     eprintln!(

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{parse_crash_bt, release};
-use quiesce::kernel::{self, OpenOptions};
+use quiesce::kernel;
 use quiesce::unwind::task::Unwinder;
 use quiesce::unwind::walk::{FrameSource, StackEnd};
 use serde_json::Value;
@@ -108,12 +108,7 @@ fn backtraces_match_on(rel: &common::Release) {
             // quiesce a marked partial list); tests/real_ps_log.rs covers that case.
             continue;
         }
-        let k = kernel::open(&OpenOptions {
-            core: d.path.clone(),
-            vmlinux: rel.vmlinux(),
-            modules: vec![rel.modules_dir()],
-        })
-        .unwrap();
+        let k = rel.open(&d.path);
         let u = Unwinder::new(&k).unwrap();
         let tasks = k.tasks().unwrap().tasks;
         let crash_text = rel
@@ -212,12 +207,7 @@ fn module_tasks_show_their_chains_with_lines() {
         return;
     };
     let d = &rel.dumps_of("hang")[0];
-    let k = kernel::open(&OpenOptions {
-        core: d.path.clone(),
-        vmlinux: rel.vmlinux(),
-        modules: vec![rel.modules_dir()],
-    })
-    .unwrap();
+    let k = rel.open(&d.path);
     let u = Unwinder::new(&k).unwrap();
     let tasks = k.tasks().unwrap().tasks;
     let sync = tasks.iter().find(|t| t.comm == "qh_srcu_sync").unwrap();

@@ -3,9 +3,9 @@
 mod common;
 
 use common::release;
+use quiesce::kernel;
 use quiesce::kernel::expr::Evaluated;
 use quiesce::kernel::value::{ReadLimits, Value};
-use quiesce::kernel::{self, OpenOptions};
 use serde_json::Value as Json;
 
 /// quiesce's value of `expr` as drgn's JSON writes it: numbers as numbers, pointers as
@@ -54,12 +54,7 @@ fn named_values_equal_drgns() {
             assert!(d.name.contains("qemu"), "{}: no drgn reference", d.name);
             continue;
         };
-        let k = kernel::open(&OpenOptions {
-            core: d.path.clone(),
-            vmlinux: rel.vmlinux(),
-            modules: vec![rel.modules_dir()],
-        })
-        .unwrap();
+        let k = rel.open(&d.path);
         for n in names {
             let want = &drgn["values"][n];
             assert!(

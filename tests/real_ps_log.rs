@@ -3,15 +3,9 @@
 mod common;
 
 use common::{Reference, drgn_ps, parse_crash_ps, releases};
-use quiesce::kernel::{self, OpenOptions};
 
 fn open(rel: &common::Release, dump: &common::DumpEntry) -> quiesce::kernel::Kernel {
-    kernel::open(&OpenOptions {
-        core: dump.path.clone(),
-        vmlinux: rel.vmlinux(),
-        modules: vec![rel.modules_dir()],
-    })
-    .unwrap_or_else(|e| panic!("{}: {e}", dump.name))
+    rel.open(&dump.path)
 }
 
 /// The crash reference for a dump, or the ELF one of the same scenario (same machine state)

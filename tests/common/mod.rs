@@ -111,6 +111,16 @@ impl Release {
         self.dir.join("modules")
     }
 
+    /// A dump of this release opened with its vmlinux and its modules' `.ko` files.
+    pub fn open(&self, core: &Path) -> quiesce::kernel::Kernel {
+        quiesce::kernel::open(&quiesce::kernel::OpenOptions {
+            core: core.to_path_buf(),
+            vmlinux: self.vmlinux(),
+            modules: vec![self.modules_dir()],
+        })
+        .unwrap_or_else(|e| panic!("{} {}: {e}", self.name, core.display()))
+    }
+
     pub fn kernel(&self) -> String {
         self.manifest["kernel"]
             .as_str()
