@@ -317,14 +317,11 @@ fn parse_file(file: &str, text: &str) -> Result<KeymapFile, KeymapError> {
 impl Keymap {
     /// An embedded preset by name.
     pub fn preset(name: &str) -> Option<Keymap> {
-        let (_, text) = PRESETS.iter().find(|(n, _)| *n == name)?;
-        let mut km = Keymap {
+        let empty = Keymap {
             name: name.to_string(),
             bindings: BTreeMap::new(),
         };
-        km.merge(&format!("<preset {name}>"), text)
-            .expect("embedded presets are valid (tested)");
-        Some(km)
+        super::layered::preset(PRESETS, name, empty, Keymap::merge)
     }
 
     /// Load: the preset named by the user file (or `default_preset`), then the user file

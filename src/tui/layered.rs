@@ -50,3 +50,17 @@ pub(crate) fn parse<T: serde::de::DeserializeOwned, E>(
         )
     })
 }
+
+/// An embedded preset by name: `empty` merged with the preset's text (the presets are
+/// tested to parse).
+pub(crate) fn preset<T, E: std::fmt::Debug>(
+    presets: &[(&str, &str)],
+    name: &str,
+    empty: T,
+    merge: impl Fn(&mut T, &str, &str) -> Result<(), E>,
+) -> Option<T> {
+    let (_, text) = presets.iter().find(|(n, _)| *n == name)?;
+    let mut t = empty;
+    merge(&mut t, &format!("<preset {name}>"), text).expect("embedded presets are valid (tested)");
+    Some(t)
+}

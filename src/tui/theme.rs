@@ -81,14 +81,11 @@ fn parse_file(file: &str, text: &str) -> Result<ThemeFile, ThemeError> {
 
 impl Theme {
     pub fn preset(name: &str) -> Option<Theme> {
-        let (_, text) = PRESETS.iter().find(|(n, _)| *n == name)?;
-        let mut t = Theme {
+        let empty = Theme {
             name: name.to_string(),
             scopes: BTreeMap::new(),
         };
-        t.merge(&format!("<theme {name}>"), text)
-            .expect("embedded themes are valid (tested)");
-        Some(t)
+        super::layered::preset(PRESETS, name, empty, Theme::merge)
     }
 
     /// The preset (named by the user file's `inherits`, else `default`), with the user file
