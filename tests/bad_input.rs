@@ -172,7 +172,7 @@ fn an_excluded_page_reads_as_excluded_never_zeros() {
         modules: vec![],
     })
     .unwrap();
-    let kva = k.mem.xlat.page_offset_base().unwrap() + pfn.pa().0;
+    let kva = k.mem.xlat.direct_map().unwrap().0 + pfn.pa().0;
     let out = quiesce(&[
         "print",
         &format!("*(unsigned long *){kva:#x}"),

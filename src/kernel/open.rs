@@ -5,7 +5,7 @@ use super::{Kernel, KernelError};
 use crate::addr::Kva;
 use crate::debuginfo::DebugInfo;
 use crate::dump::{Dump, PhysMem};
-use crate::translate::{KernelMem, TranslateConfig, Translator, VmcoreInfo};
+use crate::translate::{KernelMem, LayoutVars, TranslateConfig, Translator, VmcoreInfo};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -63,13 +63,33 @@ pub fn open_with(dump: Dump, di: DebugInfo, opts: &OpenOptions) -> Result<Kernel
         cpus: OnceLock::new(),
         image: OnceLock::new(),
     };
-    // The direct-map base is a variable under KASLR (CONFIG_RANDOMIZE_MEMORY); knowing it
-    // lets most reads skip the page-table walk.
-    if let Ok(a) = kernel.symbol_addr("page_offset_base") {
-        match kernel.read_u64(a, "page_offset_base") {
-            Ok(v) => kernel.mem.xlat.set_page_offset_base(v),
-            Err(e) => warnings.push(format!("direct map base unknown, walking page tables: {e}")),
+    // The direct map's bounds come from the kernel's own variables (randomized under
+    // CONFIG_RANDOMIZE_MEMORY); until they are known every address outside the kernel image
+    // is walked. See translate::LayoutVars::direct_map for why these bound it.
+    let mut var = |name: &str| -> Option<u64> {
+        let a = kernel.symbol_addr(name).ok()?;
+        match kernel.read_u64(a, name) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                warnings.push(format!("{name} unreadable: {e}"));
+                None
+            }
         }
+    };
+    let vars = LayoutVars {
+        page_offset_base: var("page_offset_base"),
+        vmalloc_base: var("vmalloc_base"),
+        vmemmap_base: var("vmemmap_base"),
+        max_pfn: var("max_pfn"),
+    };
+    match vars.direct_map() {
+        Some((base, end)) => kernel.mem.xlat.set_direct_map(base, end),
+        None if vars.page_offset_base.is_some() => warnings.push(
+            "direct map bounds unknown (no vmalloc_base, vmemmap_base or max_pfn): every \
+             address outside the kernel image is translated by a page-table walk"
+                .into(),
+        ),
+        None => {}
     }
     // The banner in memory must equal the vmlinux's: the definitive match test.
     if let (Ok(a), Some(want)) = (kernel.symbol_addr("linux_banner"), kernel.di.linux_banner()) {

@@ -1,6 +1,9 @@
 //! Kernel virtual → physical translation for x86_64: the kernel text mapping
-//! (`__START_KERNEL_map` + `phys_base`), the direct map (`page_offset_base`) and a 4- or
-//! 5-level page-table walk from `init_top_pgt`. KASLR and `phys_base` come from VMCOREINFO.
+//! (`__START_KERNEL_map` + `phys_base`), the direct map (`page_offset_base`, bounded by what
+//! the kernel itself set up: [`LayoutVars`]) and a 4- or 5-level page-table walk from
+//! `init_top_pgt` for everything else (vmalloc'd stacks, modules, vmemmap). KASLR and
+//! `phys_base` come from VMCOREINFO. A failed read names the way it was translated
+//! ([`Via`]).
 //!
 //! [`KernelMem`] puts a byte source and a translator together and is what the kernel model
 //! reads through: `read(kva, buf, what)` with errors that say what was being read.
@@ -26,13 +29,57 @@ pub struct ReadError {
 
 #[derive(Debug, Clone, Error, PartialEq, Eq)]
 pub enum TranslateError {
-    #[error("{0}")]
-    Mem(#[from] MemError),
-    #[error("page-table entry at level {level} for {kva} is not present")]
-    NotMapped { kva: Kva, level: u8 },
+    /// The translation succeeded but the physical page cannot be read; `via` says how the
+    /// physical address was found, so a wrong shortcut shows at once.
+    #[error("{err} (translated {via})")]
+    Read { err: MemError, via: Via },
+    /// A page-table page could not be read during the walk.
+    #[error("page-table walk ({levels} levels) for {kva}: level {level} table unreadable: {err}")]
+    Table {
+        kva: Kva,
+        level: u8,
+        levels: u8,
+        err: MemError,
+    },
+    #[error("page-table entry at level {level} of {levels} for {kva} is not present")]
+    NotMapped { kva: Kva, level: u8, levels: u8 },
     #[error("no page table root (VMCOREINFO lacks SYMBOL(init_top_pgt))")]
     NoPageTable,
+    /// A virtually indexed source (`/proc/kcore`) failed.
+    #[error("{0}")]
+    Mem(#[from] MemError),
 }
+
+/// How a kernel virtual address was turned into a physical one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// The kernel image mapping: `kva - __START_KERNEL_map + phys_base`.
+    KernelImage,
+    /// The direct map: `kva - page_offset_base`, inside the bounds the kernel set up.
+    DirectMap { base: u64, end: u64 },
+    /// A page-table walk from `init_top_pgt` with this many levels.
+    Walk { levels: u8 },
+}
+
+impl std::fmt::Display for Via {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Via::KernelImage => write!(f, "through the kernel image mapping"),
+            Via::DirectMap { base, end } => write!(
+                f,
+                "through the direct map [{base:#x}, {end:#x}) without a page-table walk"
+            ),
+            Via::Walk { levels } => write!(f, "by a {levels}-level page-table walk"),
+        }
+    }
+}
+
+/// `KERNEL_IMAGE_SIZE` when VMCOREINFO does not say (x86_64's
+/// `arch_crash_save_vmcoreinfo()` writes `NUMBER(KERNEL_IMAGE_SIZE)`, in
+/// arch/x86/kernel/crash_core_64.c, machine_kexec_64.c before v5.2): 512 MiB, the size
+/// without KASLR, which is also the smaller of the two, so the image shortcut never reaches
+/// into the module area (`MODULES_VADDR = __START_KERNEL_map + KERNEL_IMAGE_SIZE`).
+pub const DEFAULT_KERNEL_IMAGE_SIZE: u64 = 512 << 20;
 
 /// Facts needed to translate, taken from VMCOREINFO (and later refined from memory).
 #[derive(Debug, Clone, Default)]
@@ -46,6 +93,8 @@ pub struct TranslateConfig {
     pub five_level: bool,
     /// Clear these bits (AMD SME `sme_mask`) from page-table entries.
     pub sme_mask: u64,
+    /// `KERNEL_IMAGE_SIZE`: the kernel image mapping's size; modules start right after it.
+    pub kernel_image_size: u64,
 }
 
 impl TranslateConfig {
@@ -56,7 +105,50 @@ impl TranslateConfig {
             init_top_pgt: vi.symbol("init_top_pgt"),
             five_level: vi.number("pgtable_l5_enabled").unwrap_or(0) != 0,
             sme_mask: vi.number("sme_mask").unwrap_or(0) as u64,
+            kernel_image_size: vi
+                .number("KERNEL_IMAGE_SIZE")
+                .filter(|&n| n > 0)
+                .map_or(DEFAULT_KERNEL_IMAGE_SIZE, |n| n as u64),
         }
+    }
+}
+
+/// What the kernel's own variables say about where the direct map is and how far it goes.
+/// Every field is what the kernel set at boot; `None` = not known (no symbol, unreadable).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LayoutVars {
+    pub page_offset_base: Option<u64>,
+    pub vmalloc_base: Option<u64>,
+    pub vmemmap_base: Option<u64>,
+    pub max_pfn: Option<u64>,
+}
+
+impl LayoutVars {
+    /// The direct map's bounds `[base, end)`, or `None` when they cannot be known for sure
+    /// (then every address that is not in the kernel image is translated by a walk).
+    ///
+    /// The bounds follow the kernel's construction in `kernel_randomize_memory()`
+    /// (arch/x86/mm/kaslr.c, `kaslr_regions[] = { &page_offset_base, &vmalloc_base,
+    /// &vmemmap_base }`, commit 0483e1fa6e09 "x86/mm: Implement ASLR for kernel memory
+    /// regions", v4.8): the regions are placed in that order, each after the previous one's
+    /// size, so the direct map ends before `vmalloc_base` and before `vmemmap_base`. It
+    /// maps physical memory only up to `max_pfn` (`init_memory_mapping` over the e820 RAM
+    /// ranges; the region's size is `max_pfn` rounded up to a TiB plus
+    /// `CONFIG_RANDOMIZE_MEMORY_PHYSICAL_PADDING`). Without memory randomization the
+    /// variables still exist (`CONFIG_DYNAMIC_MEMORY_LAYOUT`, commit a7412546d8cb, v4.17)
+    /// and hold the fixed layout, where the same order holds. An address at or past the
+    /// end is vmalloc, vmemmap or a hole: it is walked.
+    pub fn direct_map(&self) -> Option<(u64, u64)> {
+        let base = self.page_offset_base?;
+        let ends = [
+            self.vmalloc_base.filter(|&v| v > base),
+            self.vmemmap_base.filter(|&v| v > base),
+            self.max_pfn
+                .and_then(|p| p.checked_mul(PAGE_SIZE))
+                .and_then(|len| base.checked_add(len)),
+        ];
+        // At least one bound from the kernel, or the shortcut could reach into vmalloc.
+        ends.into_iter().flatten().min().map(|end| (base, end))
     }
 }
 
@@ -64,15 +156,15 @@ impl TranslateConfig {
 #[derive(Debug)]
 pub struct Translator {
     cfg: TranslateConfig,
-    /// The direct map base (`page_offset_base`), once known; used as a shortcut.
-    page_offset_base: OnceLock<u64>,
+    /// The direct map's bounds `[base, end)`, once known from the kernel's variables.
+    direct_map: OnceLock<(u64, u64)>,
 }
 
 impl Translator {
     pub fn new(cfg: TranslateConfig) -> Self {
         Translator {
             cfg,
-            page_offset_base: OnceLock::new(),
+            direct_map: OnceLock::new(),
         }
     }
 
@@ -80,42 +172,42 @@ impl Translator {
         &self.cfg
     }
 
-    /// Record the direct-map base read from the kernel's `page_offset_base` variable.
-    pub fn set_page_offset_base(&self, v: u64) {
-        let _ = self.page_offset_base.set(v);
+    /// Enable the direct-map shortcut for `[base, end)` (see [`LayoutVars::direct_map`]).
+    pub fn set_direct_map(&self, base: u64, end: u64) {
+        let _ = self.direct_map.set((base, end));
     }
 
-    pub fn page_offset_base(&self) -> Option<u64> {
-        self.page_offset_base.get().copied()
+    /// The direct map's bounds, when the shortcut is enabled.
+    pub fn direct_map(&self) -> Option<(u64, u64)> {
+        self.direct_map.get().copied()
+    }
+
+    pub fn levels(&self) -> u8 {
+        if self.cfg.five_level { 5 } else { 4 }
     }
 
     /// Is this address in the kernel image mapping (text, data, bss, modules excluded)?
     fn in_kernel_image(&self, kva: Kva) -> bool {
-        // The image mapping spans __START_KERNEL_map .. +KERNEL_IMAGE_SIZE (1 GiB max);
-        // modules start at MODULES_VADDR = __START_KERNEL_map + KERNEL_IMAGE_SIZE.
-        kva.0 >= START_KERNEL_MAP && kva.0 < START_KERNEL_MAP + (1 << 30)
+        // The image mapping spans __START_KERNEL_map .. +KERNEL_IMAGE_SIZE (512 MiB, or 1 GiB
+        // with KASLR); modules start at MODULES_VADDR = __START_KERNEL_map + KERNEL_IMAGE_SIZE.
+        let size = match self.cfg.kernel_image_size {
+            0 => DEFAULT_KERNEL_IMAGE_SIZE,
+            n => n,
+        };
+        kva.0 >= START_KERNEL_MAP && kva.0 - START_KERNEL_MAP < size
     }
 
     /// Translate without touching page tables where a fixed mapping applies.
-    pub fn fast_path(&self, kva: Kva) -> Option<Pa> {
+    pub fn fast_path(&self, kva: Kva) -> Option<(Pa, Via)> {
         if self.in_kernel_image(kva) {
-            return Some(Pa(kva
+            let pa = kva
                 .0
                 .wrapping_sub(START_KERNEL_MAP)
-                .wrapping_add(self.cfg.phys_base)));
+                .wrapping_add(self.cfg.phys_base);
+            return Some((Pa(pa), Via::KernelImage));
         }
-        if let Some(pob) = self.page_offset_base() {
-            // The direct map covers at most 64 TiB (4-level) / 32 PiB (5-level).
-            let span: u64 = if self.cfg.five_level {
-                1 << 55
-            } else {
-                1 << 46
-            };
-            if kva.0 >= pob && kva.0 - pob < span {
-                return Some(Pa(kva.0 - pob));
-            }
-        }
-        None
+        let (base, end) = self.direct_map()?;
+        (kva.0 >= base && kva.0 < end).then(|| (Pa(kva.0 - base), Via::DirectMap { base, end }))
     }
 
     /// Walk the page tables rooted at `init_top_pgt`.
@@ -130,14 +222,25 @@ impl Translator {
         } else {
             &[(4, 39), (3, 30), (2, 21), (1, 12)]
         };
+        let nlevels = self.levels();
         let mut table = root_pa & mask;
         for &(level, shift) in levels {
             let index = (kva.0 >> shift) & 0x1ff;
             let mut b = [0u8; 8];
-            mem.read_phys(Pa(table + index * 8), &mut b)?;
+            mem.read_phys(Pa(table + index * 8), &mut b)
+                .map_err(|err| TranslateError::Table {
+                    kva,
+                    level,
+                    levels: nlevels,
+                    err,
+                })?;
             let entry = u64::from_le_bytes(b);
             if entry & (PTE_PRESENT | PTE_PROTNONE) == 0 {
-                return Err(TranslateError::NotMapped { kva, level });
+                return Err(TranslateError::NotMapped {
+                    kva,
+                    level,
+                    levels: nlevels,
+                });
             }
             let base = entry & mask;
             if (level == 3 || level == 2) && entry & PTE_PSE != 0 {
@@ -152,11 +255,21 @@ impl Translator {
         unreachable!("the loop returns at level 1")
     }
 
-    pub fn translate(&self, mem: &dyn PhysMem, kva: Kva) -> Result<Pa, TranslateError> {
+    /// Translate, saying which way the physical address was found.
+    pub fn translate_via(&self, mem: &dyn PhysMem, kva: Kva) -> Result<(Pa, Via), TranslateError> {
         match self.fast_path(kva) {
-            Some(pa) => Ok(pa),
-            None => self.walk(mem, kva),
+            Some(hit) => Ok(hit),
+            None => Ok((
+                self.walk(mem, kva)?,
+                Via::Walk {
+                    levels: self.levels(),
+                },
+            )),
         }
+    }
+
+    pub fn translate(&self, mem: &dyn PhysMem, kva: Kva) -> Result<Pa, TranslateError> {
+        self.translate_via(mem, kva).map(|(pa, _)| pa)
     }
 }
 
@@ -190,8 +303,10 @@ impl KernelMem {
             let cur = kva.add(done as u64);
             let in_page = (PAGE_SIZE - (cur.0 & (PAGE_SIZE - 1))) as usize;
             let n = in_page.min(buf.len() - done);
-            let pa = self.xlat.translate(self.dump.as_ref(), cur)?;
-            self.dump.read_phys(pa, &mut buf[done..done + n])?;
+            let (pa, via) = self.xlat.translate_via(self.dump.as_ref(), cur)?;
+            self.dump
+                .read_phys(pa, &mut buf[done..done + n])
+                .map_err(|err| TranslateError::Read { err, via })?;
             done += n;
         }
         Ok(())
@@ -213,6 +328,9 @@ impl KernelMem {
         self.xlat.translate(self.dump.as_ref(), kva)
     }
 }
+
+#[cfg(test)]
+mod kaslr_layouts;
 
 #[cfg(test)]
 mod tests {
@@ -274,7 +392,8 @@ mod tests {
             x.walk(&m, Kva(kva3)),
             Err(TranslateError::NotMapped {
                 kva: Kva(kva3),
-                level: 2
+                level: 2,
+                levels: 4
             })
         );
         // Kernel image shortcut.
@@ -282,11 +401,33 @@ mod tests {
             x.translate(&m, Kva(START_KERNEL_MAP + 0x1234)).unwrap(),
             Pa(phys_base + 0x1234)
         );
-        // Direct map shortcut once page_offset_base is known.
-        x.set_page_offset_base(0xffff_8880_0000_0000);
+        // Module addresses right after a 512 MiB image are not in the image mapping.
+        assert_eq!(x.fast_path(Kva(START_KERNEL_MAP + (512 << 20))), None);
+        // Direct map shortcut once its bounds are known; past the end it walks.
+        let (base, end) = (0xffff_8880_0000_0000, 0xffff_8880_2000_0000);
+        x.set_direct_map(base, end);
         assert_eq!(
             x.fast_path(Kva(0xffff_8880_0123_4000)),
-            Some(Pa(0x123_4000))
+            Some((Pa(0x123_4000), Via::DirectMap { base, end }))
+        );
+        assert_eq!(x.fast_path(Kva(end)), None);
+        // A failed read says how the address was translated.
+        let mem = KernelMem::new(Arc::new(m), x);
+        let e = mem
+            .read_u64(Kva(0xffff_8880_0123_4000), "task_struct.stack")
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "cannot read task_struct.stack at 0xffff888001234000: physical address 0x1234000 \
+             is not in the dump (translated through the direct map \
+             [0xffff888000000000, 0xffff888020000000) without a page-table walk)"
+        );
+        let e = mem.read_u64(Kva(kva3), "stack").unwrap_err();
+        assert!(
+            e.to_string().ends_with(
+                "page-table entry at level 2 of 4 for 0xffffc90000600000 is not present"
+            ),
+            "{e}"
         );
     }
 }
