@@ -48,9 +48,17 @@ pub fn release(name: &str) -> Option<Release> {
     })
 }
 
-/// The releases CI builds (`fixtures/build.sh bookworm trixie sid`): with
-/// `QUIESCE_REQUIRE_FIXTURES=1` each must be present.
-pub const CI_RELEASES: &[&str] = &["bookworm", "trixie", "sid"];
+/// The releases CI builds (`fixtures/build.sh bookworm trixie sid`, which adds each suite
+/// booted with 5-level paging as `<suite>-la57`): with `QUIESCE_REQUIRE_FIXTURES=1` each
+/// must be present.
+pub const CI_RELEASES: &[&str] = &[
+    "bookworm",
+    "trixie",
+    "sid",
+    "bookworm-la57",
+    "trixie-la57",
+    "sid-la57",
+];
 
 /// Every release directory with a manifest, CI's in their order first, then any other.
 /// Real-dump tests iterate over all of them.
