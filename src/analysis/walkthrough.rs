@@ -102,8 +102,22 @@ fn fields_words(g: &Graph, id: NodeId) -> String {
 fn walk(g: &Graph, f: &Finding) -> Walk {
     let mut steps = Vec::new();
     let mut taught: Vec<&'static str> = Vec::new();
+    // Notes not shown yet, in the order their objects appear: a step shows the first one.
+    let mut pending: Vec<&'static str> = Vec::new();
+    // A chain that starts at an object rather than a waiting task (a grace period held up
+    // with no synchronize_rcu() caller in the dump) teaches about that object first.
+    if let Some(&first) = f.chain.nodes.first()
+        && first.kind != NodeKind::Task
+        && let Some(t) = teaching(first.kind)
+    {
+        pending.push(t);
+    }
     let mut push = |text: String, evidence: Vec<Evidence>, kind: Option<NodeKind>| {
-        let t = kind.and_then(teaching).filter(|t| !taught.contains(t));
+        if let Some(t) = kind.and_then(teaching) {
+            pending.push(t);
+        }
+        pending.retain(|t| !taught.contains(t));
+        let t = (!pending.is_empty()).then(|| pending.remove(0));
         if let Some(t) = t {
             taught.push(t);
         }
