@@ -15,12 +15,15 @@
 
 mod cache;
 mod cfi;
+pub mod debuginfod;
 mod decl;
+pub mod elfid;
 mod error;
 mod hash;
 mod image;
 mod index;
 mod lines;
+pub mod locate;
 mod member;
 mod names;
 mod scopes;
@@ -132,27 +135,18 @@ impl DebugInfo {
     }
 
     /// What a module debug file says it is, without loading it: the module name from its
-    /// `.modinfo` (`name=`) and its `NT_GNU_BUILD_ID`.
+    /// `.modinfo` (`name=`) or `.gnu.linkonce.this_module`, and its `NT_GNU_BUILD_ID`.
+    /// Compressed files (`.ko.xz`, `.ko.zst`, `.ko.gz`) are read decompressed.
     pub fn ko_identity(path: &Path) -> Result<(Option<String>, Option<Vec<u8>>), DebugError> {
-        use object::{Object, ObjectSection};
-        let data = std::fs::read(path).map_err(|source| DebugError::Io {
+        let data = elfid::read_module(path).map_err(|msg| DebugError::Elf {
             path: path.to_owned(),
-            source,
+            msg,
         })?;
-        let obj = object::File::parse(&*data).map_err(|e| DebugError::Elf {
+        let id = elfid::ko_identity(&data).map_err(|msg| DebugError::Elf {
             path: path.to_owned(),
-            msg: e.to_string(),
+            msg,
         })?;
-        let name = obj
-            .section_by_name(".modinfo")
-            .and_then(|s| s.data().ok())
-            .and_then(|d| {
-                d.split(|&b| b == 0)
-                    .find_map(|kv| kv.strip_prefix(b"name="))
-                    .map(|n| String::from_utf8_lossy(n).into_owned())
-            });
-        let build_id = obj.build_id().ok().flatten().map(<[u8]>::to_vec);
-        Ok((name, build_id))
+        Ok((id.name, id.build_id))
     }
 
     /// Names of the loaded modules, in order.
