@@ -1,0 +1,395 @@
+//! Debug info found without `-s`, on the real fixture dumps: through a debug tree laid out
+//! the Debian way and the Fedora way (`QUIESCE_SYSROOT`), through `QUIESCE_DEBUG_PATH`, and
+//! through a real `debuginfod` server on localhost; module files recognized by what they are
+//! (a `.ko` under another name, compressed with xz, zstd and gzip); a vmlinux of another
+//! build skipped with a message naming it. Each run's `ps` and `bt -l` output must equal the
+//! run with explicit `-s` paths, and the module's frames must carry its DWARF (an inlined
+//! frame and a source line only the `.ko` can give).
+//!
+//! The trees are built in temporary directories of symlinks to the fixture files (the
+//! fixture cache is never written).
+
+mod common;
+
+use common::Release;
+use std::ffi::{OsStr, OsString};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let p = std::env::temp_dir().join(format!("quiesce-dbgfind-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn link(target: &Path, at: &Path) {
+    std::fs::create_dir_all(at.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(target, at).unwrap();
+}
+
+/// The bookworm hang dump, its release, and its vmlinux and module files.
+struct Fix {
+    rel: Release,
+    dump: PathBuf,
+    kernel: String,
+}
+
+fn fixture() -> Option<Fix> {
+    let rel = common::release("bookworm")?;
+    let dump = rel
+        .dumps_of("hang")
+        .into_iter()
+        .find(|d| d.format == "elf")
+        .expect("an ELF hang dump in the manifest")
+        .path;
+    let kernel = rel.kernel();
+    assert!(!kernel.is_empty(), "manifest names the kernel release");
+    Some(Fix { rel, dump, kernel })
+}
+
+impl Fix {
+    fn ko(&self, name: &str) -> PathBuf {
+        self.rel.modules_dir().join(format!("{name}.ko"))
+    }
+}
+
+/// Run quiesce with a clean environment for the search (no paths from the caller's), a
+/// temporary cache, and `env` on top.
+fn quiesce(args: &[&OsStr], env: &[(&str, OsString)], cache: &Path) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_quiesce"));
+    c.args(args)
+        .env_remove("QUIESCE_SYSROOT")
+        .env_remove("QUIESCE_DEBUG_PATH")
+        .env_remove("DEBUGINFOD_URLS")
+        .env_remove("DEBUGINFOD_CACHE_PATH")
+        .env("XDG_CACHE_HOME", cache)
+        .stdin(Stdio::null());
+    // The vmlinux name index stays where the other tests keep it (only speed depends on it).
+    if std::env::var_os("QUIESCE_INDEX_CACHE_DIR").is_none()
+        && let Some(home) = std::env::var_os("HOME")
+    {
+        c.env(
+            "QUIESCE_INDEX_CACHE_DIR",
+            PathBuf::from(home).join(".cache/quiesce/index"),
+        );
+    }
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// `ps` and `bt -l PID` of the SRCU reader, as one text, and the runs' stderr.
+fn ps_and_bt(
+    fx: &Fix,
+    symbols: &[PathBuf],
+    env: &[(&str, OsString)],
+    cache: &Path,
+) -> (String, String) {
+    let mut base: Vec<&OsStr> = vec![OsStr::new("-c"), fx.dump.as_os_str()];
+    for s in symbols {
+        base.push(OsStr::new("-s"));
+        base.push(s.as_os_str());
+    }
+    let mut a = base.clone();
+    a.push(OsStr::new("ps"));
+    let o = quiesce(&a, env, cache);
+    let (ps, mut err) = text(&o);
+    assert!(o.status.success(), "ps failed: {err}");
+    let pid = ps
+        .lines()
+        .find(|l| {
+            l.trim_end()
+                .trim_end_matches(']')
+                .ends_with("qh_srcu_reader")
+        })
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no qh_srcu_reader task in ps:\n{ps}"))
+        .to_string();
+    let mut a = base;
+    a.extend([OsStr::new("bt"), OsStr::new("-l"), OsStr::new(&pid)]);
+    let o = quiesce(&a, env, cache);
+    let (bt, e) = text(&o);
+    assert!(o.status.success(), "bt failed: {e}");
+    err.push_str(&e);
+    (format!("{ps}\n{bt}"), err)
+}
+
+/// What only the module's DWARF gives its frames: the inlined helper and its source file.
+fn assert_module_dwarf(out: &str, how: &str) {
+    let hold = out
+        .lines()
+        .position(|l| l.contains("qh_srcu_hold") && l.contains("[quiesce_hang]"))
+        .unwrap_or_else(|| panic!("{how}: no qh_srcu_hold [quiesce_hang] frame:\n{out}"));
+    let after: Vec<&str> = out.lines().skip(hold).take(4).collect();
+    assert!(
+        after.iter().any(|l| l.contains("inlined: qh_wait_forever")),
+        "{how}: the module frame has no inlined frame (no DWARF):\n{}",
+        after.join("\n")
+    );
+    assert!(
+        after.iter().any(|l| l.contains("quiesce_hang.c:")),
+        "{how}: the module frame has no source line:\n{}",
+        after.join("\n")
+    );
+}
+
+/// The reference: the same commands with explicit `-s` paths.
+fn reference(fx: &Fix, cache: &Path) -> String {
+    let (out, err) = ps_and_bt(fx, &[fx.rel.vmlinux(), fx.rel.modules_dir()], &[], cache);
+    assert!(
+        !err.contains("no debug info for module"),
+        "explicit -s: {err}"
+    );
+    assert_module_dwarf(&out, "explicit -s");
+    out
+}
+
+fn no_module_warning(err: &str, how: &str) {
+    assert!(
+        !err.contains("no debug info for module"),
+        "{how}: modules missing:\n{err}"
+    );
+}
+
+fn compress(cmd: &str, args: &[&str], file: &Path) -> PathBuf {
+    let st = Command::new(cmd)
+        .args(args)
+        .arg(file)
+        .status()
+        .unwrap_or_else(|e| panic!("{cmd}: {e} (installed by fixtures/deps.sh)"));
+    assert!(st.success(), "{cmd} {}", file.display());
+    let ext = match cmd {
+        "xz" => "xz",
+        "zstd" => "zst",
+        _ => "gz",
+    };
+    PathBuf::from(format!("{}.{ext}", file.display()))
+}
+
+/// Debian: `/usr/lib/debug/boot/vmlinux-REL` (linux-image-*-dbg), the test module under
+/// `/usr/lib/debug/lib/modules/REL/`, the other only in `/lib/modules/REL/` as installed.
+#[test]
+fn debian_layout_without_s() {
+    let Some(fx) = fixture() else { return };
+    let t = TempDir::new("debian");
+    let cache = t.0.join("cache");
+    let want = reference(&fx, &cache);
+    let root = t.0.join("root");
+    let k = &fx.kernel;
+    link(
+        &fx.rel.vmlinux(),
+        &root.join(format!("usr/lib/debug/boot/vmlinux-{k}")),
+    );
+    link(
+        &fx.ko("quiesce_hang"),
+        &root.join(format!(
+            "usr/lib/debug/lib/modules/{k}/updates/quiesce_hang.ko"
+        )),
+    );
+    link(
+        &fx.ko("qemu_fw_cfg"),
+        &root.join(format!(
+            "lib/modules/{k}/kernel/drivers/firmware/qemu_fw_cfg.ko"
+        )),
+    );
+    let env = [("QUIESCE_SYSROOT", root.clone().into_os_string())];
+    let (got, err) = ps_and_bt(&fx, &[], &env, &cache);
+    no_module_warning(&err, "debian layout");
+    assert_eq!(got, want, "debian layout, no -s: stderr {err}");
+    assert_module_dwarf(&got, "debian layout");
+}
+
+/// Fedora/RHEL: `/usr/lib/debug/lib/modules/REL/vmlinux` (kernel-debuginfo), a module's
+/// debug file reached by its build-id (`/usr/lib/debug/.build-id/xx/rest.debug`), the other
+/// installed xz-compressed (`/lib/modules/REL/.../qemu_fw_cfg.ko.xz`).
+#[test]
+fn fedora_layout_without_s() {
+    let Some(fx) = fixture() else { return };
+    let t = TempDir::new("fedora");
+    let cache = t.0.join("cache");
+    let want = reference(&fx, &cache);
+    let root = t.0.join("root");
+    let k = &fx.kernel;
+    link(
+        &fx.rel.vmlinux(),
+        &root.join(format!("usr/lib/debug/lib/modules/{k}/vmlinux")),
+    );
+    let data = std::fs::read(fx.ko("quiesce_hang")).unwrap();
+    let id = quiesce::debuginfo::elfid::ko_identity(&data).unwrap();
+    let hex = quiesce::debuginfo::elfid::hex(&id.build_id.expect("the module has a build-id"));
+    link(
+        &fx.ko("quiesce_hang"),
+        &root.join(format!(
+            "usr/lib/debug/.build-id/{}/{}.debug",
+            &hex[..2],
+            &hex[2..]
+        )),
+    );
+    let fw = root.join(format!(
+        "lib/modules/{k}/kernel/drivers/firmware/qemu_fw_cfg.ko"
+    ));
+    std::fs::create_dir_all(fw.parent().unwrap()).unwrap();
+    std::fs::copy(fx.ko("qemu_fw_cfg"), &fw).unwrap();
+    compress("xz", &["-q", "--check=crc32"], &fw);
+    assert!(!fw.exists(), "xz replaced the file with its .xz");
+    let env = [("QUIESCE_SYSROOT", root.clone().into_os_string())];
+    let (got, err) = ps_and_bt(&fx, &[], &env, &cache);
+    no_module_warning(&err, "fedora layout");
+    assert_eq!(got, want, "fedora layout, no -s: stderr {err}");
+    assert_module_dwarf(&got, "fedora layout");
+    // The decompressed copy went to quiesce's cache, not beside the user's file.
+    let cached: Vec<_> = walk(&cache.join("quiesce/modules"));
+    assert!(
+        cached.iter().any(|p| p.ends_with("qemu_fw_cfg.ko")),
+        "decompressed module cached: {cached:?}"
+    );
+    let beside: Vec<_> = std::fs::read_dir(fw.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(beside, ["qemu_fw_cfg.ko.xz"]);
+}
+
+fn walk(d: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(d).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// Another build's vmlinux under this release's name, first in `QUIESCE_DEBUG_PATH`, is
+/// skipped with a warning naming it and its build-id; the right one (Debian layout) is used.
+/// With only the wrong one, the error lists every place looked and why.
+#[test]
+fn wrong_build_id_vmlinux_skipped() {
+    let Some(fx) = fixture() else { return };
+    let Some(other) = common::releases()
+        .into_iter()
+        .find(|r| r.name != fx.rel.name)
+    else {
+        if std::env::var("QUIESCE_REQUIRE_FIXTURES").is_ok_and(|v| v == "1") {
+            panic!("a second release's fixtures are needed for the wrong-build-id test");
+        }
+        eprintln!("SKIP: only one release's fixtures");
+        return;
+    };
+    let t = TempDir::new("wrongid");
+    let cache = t.0.join("cache");
+    let want = reference(&fx, &cache);
+    let k = &fx.kernel;
+    let dp = t.0.join("debugpath");
+    let impostor = dp.join(format!("vmlinux-{k}"));
+    link(&other.vmlinux(), &impostor);
+    let root = t.0.join("root");
+    link(
+        &fx.rel.vmlinux(),
+        &root.join(format!("usr/lib/debug/boot/vmlinux-{k}")),
+    );
+    let env = [
+        ("QUIESCE_SYSROOT", root.clone().into_os_string()),
+        ("QUIESCE_DEBUG_PATH", dp.clone().into_os_string()),
+    ];
+    let (got, err) = ps_and_bt(&fx, &[fx.rel.modules_dir()], &env, &cache);
+    assert!(
+        err.lines().any(|l| l.contains("skipped")
+            && l.contains(&impostor.display().to_string())
+            && l.contains("wrong build-id")),
+        "no warning naming the skipped vmlinux:\n{err}"
+    );
+    assert_eq!(got, want, "stderr {err}");
+
+    // Only the wrong one: an error that says where it looked.
+    let empty = t.0.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let env = [
+        ("QUIESCE_SYSROOT", empty.clone().into_os_string()),
+        ("QUIESCE_DEBUG_PATH", dp.clone().into_os_string()),
+    ];
+    let o = quiesce(
+        &[OsStr::new("-c"), fx.dump.as_os_str(), OsStr::new("ps")],
+        &env,
+        &cache,
+    );
+    let (out, err) = text(&o);
+    assert!(
+        !o.status.success(),
+        "found a vmlinux where none matches: {out}"
+    );
+    assert!(err.contains("no vmlinux with debug info"), "{err}");
+    assert!(
+        err.contains(&format!("{}: wrong build-id", impostor.display())),
+        "{err}"
+    );
+    let absent = empty.join(format!("usr/lib/debug/boot/vmlinux-{k}"));
+    assert!(
+        err.contains(&format!("{}: absent", absent.display())),
+        "{err}"
+    );
+}
+
+/// A module's file is recognized by its contents whatever its name: `vmcore.hangmod.ko`
+/// given with `-s` (the case from the issue), a zstd and a gzip copy given with `-s`, and an
+/// xz copy under another name in a `QUIESCE_DEBUG_PATH` directory.
+#[test]
+fn modules_recognized_by_contents() {
+    let Some(fx) = fixture() else { return };
+    let t = TempDir::new("bycontent");
+    let cache = t.0.join("cache");
+    let want = reference(&fx, &cache);
+    let renamed = t.0.join("vmcore.hangmod.ko");
+    std::fs::copy(fx.ko("quiesce_hang"), &renamed).unwrap();
+    let fw = t.0.join("vmcore.fw.ko");
+    std::fs::copy(fx.ko("qemu_fw_cfg"), &fw).unwrap();
+    let (got, err) = ps_and_bt(
+        &fx,
+        &[fx.rel.vmlinux(), renamed.clone(), fw.clone()],
+        &[],
+        &cache,
+    );
+    no_module_warning(&err, "renamed .ko files");
+    assert_eq!(got, want, "renamed .ko files: {err}");
+
+    // Compressed, under names that say nothing.
+    let zst = compress("zstd", &["-q", "--rm"], &renamed);
+    let gz = compress("gzip", &["-q"], &fw);
+    let (got, err) = ps_and_bt(&fx, &[fx.rel.vmlinux(), zst, gz], &[], &cache);
+    no_module_warning(&err, "zstd and gzip modules");
+    assert_eq!(got, want, "zstd and gzip modules: {err}");
+
+    let dp = t.0.join("dp");
+    std::fs::create_dir_all(&dp).unwrap();
+    let hang = dp.join("dump-2024.hangmod.ko");
+    std::fs::copy(fx.ko("quiesce_hang"), &hang).unwrap();
+    compress("xz", &["-q"], &hang);
+    std::fs::copy(fx.ko("qemu_fw_cfg"), dp.join("fw.ko")).unwrap();
+    let env = [("QUIESCE_DEBUG_PATH", dp.clone().into_os_string())];
+    let (got, err) = ps_and_bt(&fx, &[fx.rel.vmlinux()], &env, &cache);
+    no_module_warning(&err, "xz module in QUIESCE_DEBUG_PATH");
+    assert_eq!(got, want, "xz module in QUIESCE_DEBUG_PATH: {err}");
+    assert_module_dwarf(&got, "xz module");
+}
