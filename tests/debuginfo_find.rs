@@ -393,3 +393,145 @@ fn modules_recognized_by_contents() {
     assert_eq!(got, want, "xz module in QUIESCE_DEBUG_PATH: {err}");
     assert_module_dwarf(&got, "xz module");
 }
+
+/// A `debuginfod` server started by a test, killed (and waited for) when dropped, even when
+/// the test fails.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// One plain HTTP GET on localhost (debuginfod answers no HEAD): the status code; the body
+/// is not read.
+fn http_status(port: u16, path: &str) -> Option<u16> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut head = [0u8; 64];
+    let n = s.read(&mut head).ok()?;
+    let line = String::from_utf8_lossy(&head[..n]);
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Debian's `debuginfod` serving the fixture's vmlinux and modules on a free localhost port:
+/// quiesce with only `DEBUGINFOD_URLS` (and an empty sysroot) fetches them by the dump's
+/// build-ids, verifies and caches them, and prints the same output as with `-s`; with the
+/// server stopped, a second run is served from the cache.
+#[test]
+fn debuginfod_on_localhost() {
+    let Some(fx) = fixture() else { return };
+    if Command::new("debuginfod")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        if std::env::var("QUIESCE_REQUIRE_FIXTURES").is_ok_and(|v| v == "1") {
+            panic!("debuginfod is not installed (fixtures/deps.sh installs it)");
+        }
+        eprintln!("SKIP: no debuginfod (install Debian's debuginfod package)");
+        return;
+    }
+    let t = TempDir::new("debuginfod");
+    let cache = t.0.join("cache");
+    let want = reference(&fx, &cache);
+    let srv = t.0.join("srv");
+    link(&fx.rel.vmlinux(), &srv.join("vmlinux"));
+    for m in ["quiesce_hang", "qemu_fw_cfg"] {
+        link(&fx.ko(m), &srv.join(format!("{m}.ko")));
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log = std::fs::File::create(t.0.join("debuginfod.log")).unwrap();
+    let server = Server(
+        Command::new("debuginfod")
+            .args(["-L", "-F", "-t", "0", "-g", "0", "-c", "1", "-p"])
+            .arg(port.to_string())
+            .arg("-d")
+            .arg(t.0.join("db.sqlite"))
+            .arg(&srv)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start debuginfod"),
+    );
+    // Wait until it has indexed the vmlinux and the test module.
+    let vmlinux_id = quiesce::debuginfo::elfid::vmlinux_identity(&fx.rel.vmlinux())
+        .unwrap()
+        .build_id;
+    let ko = std::fs::read(fx.ko("quiesce_hang")).unwrap();
+    let ko_id = quiesce::debuginfo::elfid::ko_identity(&ko)
+        .unwrap()
+        .build_id;
+    let paths: Vec<String> = [vmlinux_id, ko_id]
+        .iter()
+        .map(|b| {
+            format!(
+                "/buildid/{}/debuginfo",
+                quiesce::debuginfo::elfid::hex(b.as_deref().expect("build-ids"))
+            )
+        })
+        .collect();
+    let t0 = std::time::Instant::now();
+    while !paths.iter().all(|p| http_status(port, p) == Some(200)) {
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(180),
+            "debuginfod did not index the fixture files in 180 s: {}",
+            std::fs::read_to_string(t.0.join("debuginfod.log")).unwrap_or_default()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    let empty = t.0.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let dcache = t.0.join("debuginfod-cache");
+    let env = [
+        ("QUIESCE_SYSROOT", empty.clone().into_os_string()),
+        (
+            "DEBUGINFOD_URLS",
+            OsString::from(format!("http://127.0.0.1:{port}")),
+        ),
+        ("DEBUGINFOD_CACHE_PATH", dcache.clone().into_os_string()),
+    ];
+    let (got, err) = ps_and_bt(&fx, &[], &env, &cache);
+    no_module_warning(&err, "debuginfod");
+    assert_eq!(got, want, "via debuginfod: {err}");
+    assert_module_dwarf(&got, "debuginfod");
+    for what in ["vmlinux", "module quiesce_hang", "module qemu_fw_cfg"] {
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with(&format!("quiesce: fetched {what} ("))),
+            "no line for fetching {what}: {err}"
+        );
+    }
+    // The cache holds each file under its build-id.
+    for p in &paths {
+        let hexid = p.split('/').nth(2).unwrap();
+        assert!(
+            dcache.join(hexid).join("debuginfo").is_file(),
+            "{hexid} cached"
+        );
+    }
+
+    drop(server);
+    assert_eq!(http_status(port, &paths[0]), None, "the server is stopped");
+    let (again, err) = ps_and_bt(&fx, &[], &env, &cache);
+    assert!(
+        !err.contains("fetched"),
+        "fetched again instead of using the cache: {err}"
+    );
+    no_module_warning(&err, "debuginfod cache");
+    assert_eq!(again, want, "from the debuginfod cache: {err}");
+}
