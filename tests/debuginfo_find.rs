@@ -288,10 +288,15 @@ fn walk(d: &Path) -> Vec<PathBuf> {
 #[test]
 fn wrong_build_id_vmlinux_skipped() {
     let Some(fx) = fixture() else { return };
-    let Some(other) = common::releases()
-        .into_iter()
-        .find(|r| r.name != fx.rel.name)
-    else {
+    // Another release with another kernel build (not the same kernel booted another way,
+    // like `bookworm-la57`).
+    let own_id = quiesce::debuginfo::elfid::vmlinux_identity(&fx.rel.vmlinux())
+        .unwrap()
+        .build_id;
+    let Some(other) = common::releases().into_iter().find(|r| {
+        quiesce::debuginfo::elfid::vmlinux_identity(&r.vmlinux())
+            .is_ok_and(|id| id.build_id.is_some() && id.build_id != own_id)
+    }) else {
         if std::env::var("QUIESCE_REQUIRE_FIXTURES").is_ok_and(|v| v == "1") {
             panic!("a second release's fixtures are needed for the wrong-build-id test");
         }
