@@ -540,3 +540,77 @@ fn debuginfod_on_localhost() {
     no_module_warning(&err, "debuginfod cache");
     assert_eq!(again, want, "from the debuginfod cache: {err}");
 }
+
+/// Kernel source found by the dump's release: Debian's `linux-source-X.Y` tree under
+/// `/usr/src`, else its tarball (one file streamed out into a cache, byte-identical to the
+/// unpacked tree's); with neither, the error names each place looked.
+#[test]
+fn kernel_source_by_release() {
+    use quiesce::debuginfo::sources::{SourceSearch, find};
+    let Some(fx) = fixture() else { return };
+    let tree = common::fixtures_root().join("src/linux-source-6.1");
+    if !tree.is_dir() {
+        assert!(
+            !std::env::var("QUIESCE_REQUIRE_FIXTURES").is_ok_and(|v| v == "1"),
+            "no fixture source tree at {}",
+            tree.display()
+        );
+        eprintln!("SKIP: no fixture source tree at {}", tree.display());
+        return;
+    }
+    let t = TempDir::new("source");
+    let file = "/build/reproducible-path/linux-6.1/kernel/rcu/srcutree.c";
+    let search = |root: &Path| SourceSearch {
+        explicit: None,
+        release: Some(fx.kernel.clone()),
+        sysroot: root.to_path_buf(),
+        cache: Some(t.0.join("cache")),
+    };
+
+    let root = t.0.join("tree");
+    link(&tree, &root.join("usr/src/linux-source-6.1"));
+    let f = find(&search(&root), file).unwrap();
+    assert_eq!(
+        f.path,
+        root.join("usr/src/linux-source-6.1/kernel/rcu/srcutree.c")
+    );
+
+    let empty = t.0.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let e = find(&search(&empty), file).unwrap_err();
+    for p in [
+        "usr/src/linux-source-6.1: absent",
+        "usr/src/linux-source-6.1.tar.xz: absent",
+    ] {
+        assert!(e.contains(&empty.join(p).display().to_string()), "{e}");
+    }
+    assert!(
+        e.contains(&format!("lib/modules/{}/source: absent", fx.kernel)),
+        "{e}"
+    );
+
+    let tarball = Path::new("/usr/src/linux-source-6.1.tar.xz");
+    if !tarball.is_file() {
+        eprintln!(
+            "SKIP (tarball part): no {} (Debian's linux-source-6.1)",
+            tarball.display()
+        );
+        return;
+    }
+    let root = t.0.join("tarball");
+    link(tarball, &root.join("usr/src/linux-source-6.1.tar.xz"));
+    // ret_from_fork's file (in every backtrace), a third of the way into the tarball: a
+    // file deep in it (kernel/rcu/) takes ~40 s of pure-Rust xz decoding on CI's machine.
+    let file = "arch/x86/entry/entry_64.S";
+    let want = std::fs::read(tree.join(file)).unwrap();
+    let t0 = std::time::Instant::now();
+    let f = find(&search(&root), file).unwrap();
+    eprintln!("{file} out of the tarball in {:?}", t0.elapsed());
+    let kept = t.0.join("cache/linux-source-6.1.tar.xz");
+    assert!(f.path.starts_with(&kept), "{f:?}");
+    assert_eq!(std::fs::read(&f.path).unwrap(), want);
+    // The second time it comes from the cache.
+    let t0 = std::time::Instant::now();
+    assert_eq!(find(&search(&root), file).unwrap().path, f.path);
+    assert!(t0.elapsed() < std::time::Duration::from_secs(1));
+}

@@ -20,7 +20,9 @@ use std::path::PathBuf;
 pub struct Cli {
     #[command(flatten)]
     pub target: Target,
-    /// Kernel source tree, for the TUI's source pane.
+    /// Kernel source tree (or a linux-source `.tar.xz`), for the TUI's source pane. Without
+    /// it, the dump release's source is looked for in /usr/src/linux-source-X.Y[.tar.xz] and
+    /// /lib/modules/REL/{source,build}; the demo uses its fixture's tree.
     #[arg(long, global = true)]
     pub source: Option<PathBuf>,
     /// Without a subcommand, the TUI opens.
@@ -125,11 +127,7 @@ impl Target {
         if self.core != std::path::Path::new("demo") {
             return Ok(());
         }
-        let root = std::env::var_os("QUIESCE_FIXTURES")
-            .map(PathBuf::from)
-            .or_else(|| {
-                std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/quiesce/fixtures"))
-            })
+        let root = fixtures_root()
             .context("no HOME to find the demo fixtures in")?
             .join("bookworm");
         let dump = root.join("dumps/hang.elf");
@@ -182,12 +180,29 @@ impl Target {
     }
 }
 
+/// `$QUIESCE_FIXTURES`, else `~/.cache/quiesce/fixtures`.
+fn fixtures_root() -> Option<PathBuf> {
+    std::env::var_os("QUIESCE_FIXTURES")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/quiesce/fixtures"))
+        })
+}
+
+/// The demo's kernel source: the tree `fixtures/build.sh` unpacks, when it is there.
+fn demo_source() -> Option<PathBuf> {
+    Some(fixtures_root()?.join("src/linux-source-6.1")).filter(|p| p.is_dir())
+}
+
 fn is_vmlinux_arg(p: &std::path::Path) -> bool {
     !p.is_dir() && !crate::debuginfo::elfid::is_module_arg(p)
 }
 
 /// Run the CLI; returns the process exit code. No subcommand opens the TUI.
 pub fn run(mut cli: Cli) -> Result<i32> {
+    if cli.target.core == std::path::Path::new("demo") && cli.source.is_none() {
+        cli.source = demo_source();
+    }
     cli.target.resolve_demo()?;
     // `--log FILE` explains pasted text: no dump, no debug info to find.
     let pasted = matches!(

@@ -27,6 +27,7 @@ pub mod locate;
 mod member;
 mod names;
 mod scopes;
+pub mod sources;
 mod symbols;
 mod types;
 

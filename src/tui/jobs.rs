@@ -318,8 +318,14 @@ impl Jobs {
         let file = file.to_string();
         let theme = syntax_theme.to_string();
         self.spawn("open source", 1, move |job| {
+            let release = job
+                .s
+                .kernel
+                .get()
+                .and_then(|k| k.vmcoreinfo.osrelease().map(str::to_owned));
             job.send(JobMsg::Source(super::source::load(
                 root.as_deref(),
+                release.as_deref(),
                 &file,
                 line,
                 &theme,
