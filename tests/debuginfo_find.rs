@@ -219,8 +219,8 @@ fn debian_layout_without_s() {
 }
 
 /// Fedora/RHEL: `/usr/lib/debug/lib/modules/REL/vmlinux` (kernel-debuginfo), a module's
-/// debug file reached by its build-id (`/usr/lib/debug/.build-id/xx/rest.debug`), the other
-/// installed xz-compressed (`/lib/modules/REL/.../qemu_fw_cfg.ko.xz`).
+/// split debug file (`.ko.debug`, matched by build-id alone), the other installed
+/// xz-compressed (`/lib/modules/REL/.../qemu_fw_cfg.ko.xz`).
 #[test]
 fn fedora_layout_without_s() {
     let Some(fx) = fixture() else { return };
@@ -236,8 +236,25 @@ fn fedora_layout_without_s() {
     let data = std::fs::read(fx.ko("quiesce_hang")).unwrap();
     let id = quiesce::debuginfo::elfid::ko_identity(&data).unwrap();
     let hex = quiesce::debuginfo::elfid::hex(&id.build_id.expect("the module has a build-id"));
+    // Fedora's debuginfo packages hold split debug files (no .modinfo contents, no code):
+    // the build-id link points at one, made here as find-debuginfo makes them, and kept
+    // outside the directories searched by name so that only its build-id can find it.
+    let split = t.0.join("elsewhere/quiesce_hang.ko.debug");
+    std::fs::create_dir_all(split.parent().unwrap()).unwrap();
+    let st = Command::new("objcopy")
+        .arg("--only-keep-debug")
+        .arg(fx.ko("quiesce_hang"))
+        .arg(&split)
+        .status()
+        .expect("objcopy (binutils, installed by fixtures/deps.sh)");
+    assert!(st.success());
+    let split_id = quiesce::debuginfo::elfid::ko_identity(&std::fs::read(&split).unwrap()).unwrap();
+    assert_eq!(
+        split_id.name, None,
+        "a split debug file carries no module name"
+    );
     link(
-        &fx.ko("quiesce_hang"),
+        &split,
         &root.join(format!(
             "usr/lib/debug/.build-id/{}/{}.debug",
             &hex[..2],
