@@ -550,7 +550,7 @@ impl Progress {
             "quiesce: fetched {} ({:.1} MiB) from {}",
             self.what,
             n as f64 / (1 << 20) as f64,
-            self.url
+            self.url.split("/buildid/").next().unwrap_or(&self.url)
         );
     }
 }
