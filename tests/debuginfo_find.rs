@@ -547,6 +547,68 @@ fn debuginfod_on_localhost() {
         );
     }
 
+    // Sources by build-id: a program built here with -g (the fixture module's own source is
+    // not kept after its build, so the server has no source of it), its C file fetched by
+    // the absolute path its DWARF names, byte-identical; a kernel-tree file the server does
+    // not have is a 404 that the "where looked" message reports.
+    use quiesce::debuginfo::sources::{SourceSearch, find};
+    let csrc = srv.join("prog/hello_src.c");
+    std::fs::create_dir_all(csrc.parent().unwrap()).unwrap();
+    std::fs::write(&csrc, "int main(void) { return 42; }\n").unwrap();
+    let prog = srv.join("prog/hello");
+    let st = Command::new("gcc")
+        .args(["-g", "-Wl,--build-id", "-o"])
+        .arg(&prog)
+        .arg(&csrc)
+        .status()
+        .expect("gcc (installed by fixtures/deps.sh)");
+    assert!(st.success());
+    let prog_id = quiesce::debuginfo::DebugInfo::open_vmlinux_uncached(&prog)
+        .unwrap()
+        .build_id()
+        .expect("gcc -Wl,--build-id")
+        .to_vec();
+    let client = quiesce::debuginfo::debuginfod::Client {
+        urls: vec![format!("http://127.0.0.1:{port}")],
+        cache: t.0.join("source-cache"),
+        timeout: std::time::Duration::from_secs(30),
+        max_time: None,
+        max_size: 1 << 30,
+    };
+    // The server picks the new program up on a rescan (SIGUSR1).
+    let _ = Command::new("kill")
+        .args(["-USR1", &server.0.id().to_string()])
+        .status();
+    let csrc_abs = csrc.to_str().unwrap();
+    let t0 = std::time::Instant::now();
+    let got = loop {
+        match client.source(&prog_id, csrc_abs) {
+            Ok(p) => break p,
+            Err(e) => {
+                assert!(
+                    t0.elapsed() < std::time::Duration::from_secs(60),
+                    "no source from debuginfod: {e}"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(300));
+            }
+        }
+    };
+    assert!(got.starts_with(t.0.join("source-cache")), "{got:?}");
+    assert_eq!(std::fs::read(&got).unwrap(), std::fs::read(&csrc).unwrap());
+    let k = fx.rel.open(&fx.dump);
+    let search = SourceSearch {
+        release: Some(fx.kernel.clone()),
+        sysroot: empty.clone(),
+        debuginfod: Some(client),
+        origins: k.di.source_origins(),
+        ..Default::default()
+    };
+    let e = find(&search, "kernel/rcu/srcutree.c").unwrap_err();
+    assert!(
+        e.contains("debuginfod /") && e.contains("kernel/rcu/srcutree.c: ") && e.contains("404"),
+        "{e}"
+    );
+
     drop(server);
     assert_eq!(http_status(port, &paths[0]), None, "the server is stopped");
     let (again, err) = ps_and_bt(&fx, &[], &env, &cache);
@@ -582,6 +644,7 @@ fn kernel_source_by_release() {
         release: Some(fx.kernel.clone()),
         sysroot: root.to_path_buf(),
         cache: Some(t.0.join("cache")),
+        ..Default::default()
     };
 
     let root = t.0.join("tree");

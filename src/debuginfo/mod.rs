@@ -160,6 +160,23 @@ impl DebugInfo {
         self.images[0].build_id.as_deref()
     }
 
+    /// Each loaded image (vmlinux first, then modules): its build-id and the compilation
+    /// directory of its first unit, the prefix of the absolute source paths a debuginfod
+    /// server serves its sources by.
+    pub fn source_origins(&self) -> Vec<(Option<Vec<u8>>, Option<String>)> {
+        self.images
+            .iter()
+            .map(|img| {
+                let dir = img
+                    .unit(0)
+                    .ok()
+                    .and_then(|u| u.comp_dir)
+                    .map(|d| String::from_utf8_lossy(d.slice()).into_owned());
+                (img.build_id.clone(), dir)
+            })
+            .collect()
+    }
+
     /// The `linux_banner` string as stored in the vmlinux's `.rodata`.
     pub fn linux_banner(&self) -> Option<String> {
         let img = &self.images[0];

@@ -4,7 +4,8 @@
 //! `/usr/src/linux-source-X.Y.tar.xz`), and `/lib/modules/REL/{source,build}/`. A tarball is
 //! read on demand: the one file wanted is streamed out of it and kept under
 //! `$XDG_CACHE_HOME/quiesce/source/<tarball name>/` (never next to the tarball). When nothing
-//! has the file, the error lists each place looked.
+//! has the file, the source endpoint of the debuginfod servers in `DEBUGINFOD_URLS` is asked
+//! by build-id. When nothing has the file, the error lists each place looked.
 
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
@@ -80,6 +81,12 @@ pub struct SourceSearch {
     pub sysroot: PathBuf,
     /// Where files taken out of tarballs are kept (`None`: tarballs are not read).
     pub cache: Option<PathBuf>,
+    /// A debuginfod client, asked last.
+    pub debuginfod: Option<super::debuginfod::Client>,
+    /// Build-id and compilation directory of each image (vmlinux first), see
+    /// [`super::DebugInfo::source_origins`]: debuginfod names a source by its image's
+    /// build-id and its absolute path.
+    pub origins: Vec<(Option<Vec<u8>>, Option<String>)>,
 }
 
 impl SourceSearch {
@@ -90,7 +97,29 @@ impl SourceSearch {
             release: release.map(str::to_owned),
             sysroot: super::locate::Search::from_env().sysroot,
             cache: super::elfid::cache_base().map(|b| b.join("source")),
+            debuginfod: super::debuginfod::Client::from_env(),
+            origins: Vec::new(),
         }
+    }
+
+    /// Which build-id serves `file`, and its absolute path: an absolute name belongs to the
+    /// image whose compilation directory it is under, a relative one (the kernel tree's) to
+    /// the vmlinux.
+    fn debuginfod_names(&self, file: &str) -> Vec<(Vec<u8>, String)> {
+        let mut v = Vec::new();
+        for (i, (id, dir)) in self.origins.iter().enumerate() {
+            let Some(id) = id else { continue };
+            if file.starts_with('/') {
+                if dir.as_deref().is_some_and(|d| file.starts_with(d)) {
+                    v.push((id.clone(), file.to_string()));
+                }
+            } else if i == 0
+                && let Some(d) = dir
+            {
+                v.push((id.clone(), format!("{}/{file}", d.trim_end_matches('/'))));
+            }
+        }
+        v
     }
 }
 
@@ -137,8 +166,21 @@ pub fn find(s: &SourceSearch, file: &str) -> Result<Found, String> {
             looked.push(format!("{}: absent", place.display()));
         }
     }
+    if let Some(c) = &s.debuginfod {
+        for (id, abs) in s.debuginfod_names(file) {
+            match c.source(&id, &abs) {
+                Ok(path) => {
+                    return Ok(Found {
+                        path,
+                        from: PathBuf::from(c.urls.join(" ")),
+                    });
+                }
+                Err(e) => looked.push(format!("debuginfod {abs}: {e}")),
+            }
+        }
+    }
     let mut msg = format!("{file}: source not found");
-    if places.is_empty() {
+    if places.is_empty() && looked.is_empty() {
         msg.push_str(" (the dump's release is unknown)");
     } else {
         msg.push_str("; looked at ");

@@ -2,6 +2,7 @@
 //! dump's release (`debuginfo::sources`), highlighted
 //! with syntect (pure-Rust regexes, no C dependency), and where tasks block in it.
 
+use crate::kernel::Kernel;
 use ratatui::style::Color;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -99,20 +100,26 @@ pub fn highlight(path: &str, text: &str, syntax_theme: &str) -> Vec<HlLine> {
 /// path's trailing components so that `/build/linux-6.1/kernel/rcu/srcutree.c` finds
 /// `ROOT/kernel/rcu/srcutree.c`; without `root`, where distributions install the source of
 /// `release` (see `debuginfo::sources`). The error says where it looked.
-pub fn resolve(root: Option<&Path>, release: Option<&str>, file: &str) -> Result<PathBuf, String> {
+pub fn resolve(root: Option<&Path>, k: Option<&Kernel>, file: &str) -> Result<PathBuf, String> {
     use crate::debuginfo::sources::{SourceSearch, find};
-    find(&SourceSearch::from_env(root, release), file).map(|f| f.path)
+    let mut s = SourceSearch::from_env(root, k.and_then(|k| k.vmcoreinfo.osrelease()));
+    if s.debuginfod.is_some()
+        && let Some(k) = k
+    {
+        s.origins = k.di.source_origins();
+    }
+    find(&s, file).map(|f| f.path)
 }
 
 /// Read and highlight a file for the pane.
 pub fn load(
     root: Option<&Path>,
-    release: Option<&str>,
+    k: Option<&Kernel>,
     file: &str,
     line: u32,
     syntax_theme: &str,
 ) -> Result<SourceFile, String> {
-    let path = resolve(root, release, file)?;
+    let path = resolve(root, k, file)?;
     let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let text = String::from_utf8_lossy(&bytes);
     Ok(SourceFile {
