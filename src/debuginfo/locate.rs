@@ -262,6 +262,7 @@ pub struct ModulesLocated {
 /// Directories walked for module files, and files read by content, are bounded.
 const MAX_DIR_ENTRIES: usize = 200_000;
 const MAX_CONTENT_SCAN: usize = 4096;
+const MAX_CONTENT_SCAN_PACKED: usize = 64;
 
 /// Files under `dir` whose names look like modules (depth-bounded, sorted, bounded count).
 fn module_files(dir: &Path) -> Vec<PathBuf> {
@@ -301,6 +302,8 @@ struct ModSearch<'a> {
     fallback: Vec<Option<PathBuf>>,
     tried: HashSet<PathBuf>,
     skipped: Vec<Looked>,
+    /// Scanning directories by content: files of modules not loaded are not worth a warning.
+    scanning: bool,
 }
 
 impl ModSearch<'_> {
@@ -334,6 +337,9 @@ impl ModSearch<'_> {
             }
         };
         let Some(i) = self.which(&id, p, hint) else {
+            if self.scanning && hint.is_none() {
+                return;
+            }
             if let Some(n) = &id.name {
                 let why = match hint {
                     Some(h) => format!("it is module {n}, not {}", self.wanted[h].name),
@@ -432,6 +438,7 @@ pub fn modules(
         fallback: vec![None; wanted.len()],
         tried: HashSet::new(),
         skipped: Vec::new(),
+        scanning: false,
     };
     let mut places = Vec::new();
     // 1. Files named on the command line.
@@ -489,8 +496,10 @@ pub fn modules(
         }
         places.push(format!("{}/.build-id/", root.display()));
     }
-    // 4. Every module file in the explicit and QUIESCE_DEBUG_PATH directories, by content.
-    let mut budget = MAX_CONTENT_SCAN;
+    // 4. Every module file in the explicit and QUIESCE_DEBUG_PATH directories, by content
+    //    (bounded: compressed files cost a decompression each).
+    let (mut budget, mut packed_budget) = (MAX_CONTENT_SCAN, MAX_CONTENT_SCAN_PACKED);
+    st.scanning = true;
     for (d, files) in &listed {
         if !scan_dirs.contains(d) {
             continue;
@@ -499,10 +508,17 @@ pub fn modules(
             if st.missing().next().is_none() || budget == 0 {
                 break;
             }
+            if elfid::Packing::of(f) != elfid::Packing::Plain {
+                if packed_budget == 0 {
+                    continue;
+                }
+                packed_budget -= 1;
+            }
             budget -= 1;
             st.try_file(f, None);
         }
     }
+    st.scanning = false;
     // 5. The fetcher, by build-id.
     if let Some(fetcher) = fetcher {
         places.push(fetcher.describe());
