@@ -318,8 +318,10 @@ impl Jobs {
         let file = file.to_string();
         let theme = syntax_theme.to_string();
         self.spawn("open source", 1, move |job| {
+            let k = job.s.kernel.get().cloned();
             job.send(JobMsg::Source(super::source::load(
                 root.as_deref(),
+                k.as_deref(),
                 &file,
                 line,
                 &theme,
