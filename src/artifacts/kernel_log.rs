@@ -106,7 +106,9 @@ pub fn parse_log(text: &str) -> Vec<LogRecord> {
                 span += 1;
                 i += 1;
                 match l.strip_suffix('=') {
-                    Some(head) if !head.ends_with('=') && span < MAX_QP_JOIN => joined.push_str(head),
+                    Some(head) if !head.ends_with('=') && span < MAX_QP_JOIN => {
+                        joined.push_str(head)
+                    }
                     _ => {
                         joined.push_str(l);
                         break;
@@ -199,6 +201,18 @@ pub fn parse_log_line(no: usize, raw: &str) -> LogRecord {
     }
     if rec.quote_depth > 0 {
         s = s.strip_prefix(' ').unwrap_or(s);
+    }
+    // Markdown inline code around a pasted line: `` `[Sat Jun  1 17:40:26 2019] INFO: ...` ``.
+    let unticked = s.trim_start_matches([' ', '\t']);
+    if let Some(rest) = unticked.strip_prefix('`')
+        && !rest.starts_with('`')
+    {
+        s = rest.strip_suffix('`').unwrap_or(rest);
+    } else if !unticked.starts_with('`')
+        && let Some(rest) = s.strip_suffix('`')
+        && !rest.ends_with('`')
+    {
+        s = rest;
     }
     // Prefixes are tried after any whitespace a paste put before them; a line without one
     // keeps its indentation (it is part of the message).
@@ -313,7 +327,11 @@ fn delta_prefix(s: &str) -> Option<(f64, &str)> {
     let end = s.strip_prefix('[')?.find(']')? + 1;
     let inner = s[1..end].trim().strip_prefix('+')?;
     let (a, b) = inner.split_once('.')?;
-    if a.is_empty() || b.is_empty() || !a.bytes().all(|c| c.is_ascii_digit()) || !b.bytes().all(|c| c.is_ascii_digit()) {
+    if a.is_empty()
+        || b.is_empty()
+        || !a.bytes().all(|c| c.is_ascii_digit())
+        || !b.bytes().all(|c| c.is_ascii_digit())
+    {
         return None;
     }
     Some((inner.parse().ok()?, &s[end + 1..]))
@@ -371,6 +389,30 @@ fn syslog_prefix(s: &str) -> Option<(SyslogPrefix, &str)> {
         return None;
     };
     let (host, rest) = rest.split_once(' ')?;
+    // A collector that logs raw `/dev/kmsg` records after the host, with no tag.
+    if !host.is_empty() && kmsg_prefix(rest).is_some() {
+        return Some((
+            SyslogPrefix {
+                time,
+                host: host.to_string(),
+                ident: String::new(),
+            },
+            rest,
+        ));
+    }
+    // `May 17 18:48:11 kernel: [ 6141.9] ...`: a tag with no host.
+    if let Some(ident) = host.strip_suffix(':')
+        && ident == "kernel"
+    {
+        return Some((
+            SyslogPrefix {
+                time,
+                host: String::new(),
+                ident: ident.to_string(),
+            },
+            rest,
+        ));
+    }
     let (ident, rest) = rest.split_once(' ').unwrap_or((rest, ""));
     let ident = ident.strip_suffix(':')?;
     if host.is_empty() || ident.is_empty() {
@@ -444,31 +486,53 @@ mod tests {
         assert_eq!(r.wallclock.as_deref(), Some("Sat Jun  1 17:40:26 2019"));
         assert_eq!(r.message, "INFO: task a:1 blocked");
         let r = parse_log_line(2, "[  +0.000011] task:x state:D");
-        assert_eq!((r.delta, r.message.as_str()), (Some(0.000011), "task:x state:D"));
-        let r = parse_log_line(3, "May 25 07:29:42 x 6,16628,40311381019,-,caller=C0;Showing busy");
+        assert_eq!(
+            (r.delta, r.message.as_str()),
+            (Some(0.000011), "task:x state:D")
+        );
+        let r = parse_log_line(
+            3,
+            "May 25 07:29:42 x 6,16628,40311381019,-,caller=C0;Showing busy",
+        );
         assert_eq!(r.level, Some(6));
         assert_eq!(r.caller, Some(Caller::Cpu(0)));
         assert_eq!(r.message, "Showing busy");
         let r = parse_log_line(4, "7350   │ 4,5011,12915312290,-; </IRQ>");
         assert!(r.gutter);
-        assert_eq!(r.message, " </IRQ>");
+        assert_eq!(r.message, "</IRQ>");
         // Whitespace before a prefix (markdown indentation, mail quoting with spaces).
         let r = parse_log_line(5, "    May 17 18:48:11 kernel: [ 6141.921740] INFO: x");
-        assert_eq!((r.timestamp, r.message.as_str()), (Some(6141.92174), "INFO: x"));
+        assert_eq!(
+            (r.timestamp, r.message.as_str()),
+            (Some(6141.92174), "INFO: x")
+        );
         let r = parse_log_line(6, ">>   [ 4915.311394] Task dump for CPU 14:");
-        assert_eq!((r.quote_depth, r.message.as_str()), (2, "Task dump for CPU 14:"));
+        assert_eq!(
+            (r.quote_depth, r.message.as_str()),
+            (2, "Task dump for CPU 14:")
+        );
         let r = parse_log_line(7, " [   12.000000] x");
         assert_eq!(r.message, "x");
+        let r = parse_log_line(9, "`[  1.000000] x`");
+        assert_eq!((r.timestamp, r.message.as_str()), (Some(1.0), "x"));
+        assert_eq!(parse_log_line(10, "```").message, "```");
         // No prefix: indentation kept.
-        assert_eq!(parse_log_line(8, "  schedule+0x1/0x2").message, "  schedule+0x1/0x2");
+        assert_eq!(
+            parse_log_line(8, "  schedule+0x1/0x2").message,
+            "  schedule+0x1/0x2"
+        );
     }
 
     #[test]
     fn artifacts_log_quoted_printable() {
         // Synthetic, in the shape of a quoted-printable mail archive.
-        let recs = parse_log("> > (detected by 13, t=3D6503 jiffies, q=3D22=\n43 ncpus=3D80)\nnext\n");
+        let recs =
+            parse_log("> > (detected by 13, t=3D6503 jiffies, q=3D22=\n43 ncpus=3D80)\nnext\n");
         assert_eq!(recs.len(), 2);
-        assert_eq!(recs[0].message, "(detected by 13, t=6503 jiffies, q=2243 ncpus=80)");
+        assert_eq!(
+            recs[0].message,
+            "(detected by 13, t=6503 jiffies, q=2243 ncpus=80)"
+        );
         assert_eq!((recs[0].physical, recs[1].line), (2, 3));
         // Not quoted-printable: a lone `=` at a line end stays.
         let recs = parse_log("a=\nb\n");

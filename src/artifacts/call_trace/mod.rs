@@ -12,22 +12,34 @@
 //!   names a function and, with offset, the caller it returns into; the offset belongs to the
 //!   caller's frame on the next line;
 //! - bpftrace stacks, `func+123` (decimal offset) one per line, at least two lines;
+//! - a stack condensed into one line, `folio_wait_writeback ← filemap_fdatawait_keep_errors ←
+//!   sync_bdevs` (innermost first; `→` chains caller first);
 //! - indented caller-first trees inside ```` ``` ```` fences, as written by people and AI
 //!   bug bots (seed 001): `__x64_sys_close` / `  fput_close_sync` / ..., with `[file:line]`,
 //!   `← BLOCKED` notes and `a → b → c` chains; the heading above the fence names the tasks,
 //!   `repro2 (pid 4086)`.
 //!
-//! Identity lines before a trace — `task:comm state:D ... pid:N` (sched_show_task),
-//! `CPU: 1 PID: 34 Comm: kworker/1:4`, `NMI backtrace for cpu 1` — name the task it belongs to.
+//! Frame shapes beyond these (syzbot's source locations and `[inline]` rows, `decode_stacktrace.sh`
+//! output, s390 `([<addr>] f)` rows, build ids on modules) are in [`frame`].
+//!
+//! Identity lines before a trace — `task:comm state:D ... pid:N` (sched_show_task, also the
+//! older column form), `CPU: 1 PID: 34 Comm: kworker/1:4`, `Pid: 576, comm: kswapd0`, `NMI
+//! backtrace for cpu 1`, `Task dump for CPU 14:` — name the task it belongs to; a `Workqueue:`
+//! line names the work function it runs. A `crash> bt 10462` prompt names the pid of the `bt`
+//! output that follows when crash printed no `PID:` header (seen in pasted sessions).
 
 use serde::Serialize;
 
 mod frame;
 mod tree;
 
-pub use frame::{parse_frame_line, parse_func_offset};
+pub use frame::is_location_note;
+use frame::{
+    context_marker, frame_from_rip, is_trace_header, parse_arm_from, parse_arrow_chain,
+    parse_bpftrace_line, parse_cpu_pid_comm,
+};
 pub(crate) use frame::{is_context_line, is_register_line, is_symbol};
-use frame::{context_marker, frame_from_rip, parse_arm_from, parse_bpftrace_line, parse_cpu_pid_comm};
+pub use frame::{parse_frame_line, parse_func_offset};
 use tree::fenced_tree;
 
 use super::hung_task::{SchedInfo, parse_sched_line};
@@ -53,8 +65,11 @@ pub struct Frame {
     pub reliable: bool,
     /// `IRQ`, `TASK`, `NMI`, `SOFTIRQ`, ... from `<IRQ>` markers or crash `--- <IRQ stack> ---`.
     pub context: Option<String>,
-    /// `file:line` from crash `bt -l` or a `[file:line]` annotation.
+    /// `file:line` from crash `bt -l`, a `[file:line]` annotation, syzbot's or
+    /// `decode_stacktrace.sh`'s source location.
     pub source_loc: Option<String>,
+    /// An inlined function (syzbot's `func file.c:N [inline]` rows): no frame of its own.
+    pub inlined: bool,
     /// Free text printed next to the frame (user annotation, `RIP`, `← BLOCKED`, arguments).
     pub note: Option<String>,
     pub line: usize,
@@ -73,6 +88,7 @@ impl Frame {
             reliable: true,
             context: None,
             source_loc: None,
+            inlined: false,
             note: None,
             line,
         }
@@ -88,6 +104,8 @@ pub enum TraceStyle {
     ArmFrom,
     Bpftrace,
     IndentedTree,
+    /// A stack condensed by a person into one `a ← b ← c` line.
+    Condensed,
 }
 
 /// Who a trace belongs to, from the lines before it.
@@ -101,6 +119,8 @@ pub struct TraceIdentity {
     /// Line of the identity (`task:` / `CPU:` / heading) line.
     pub line: Option<usize>,
     pub sched: Option<SchedInfo>,
+    /// `Workqueue: events bpf_prog_free_deferred`: the workqueue and the work function.
+    pub workqueue: Option<(String, String)>,
 }
 
 impl TraceIdentity {
@@ -113,6 +133,7 @@ impl TraceIdentity {
             origin: StackOrigin::Anonymous,
             line: None,
             sched: None,
+            workqueue: None,
         }
     }
 }
@@ -145,6 +166,8 @@ impl CallTrace {
             },
             frames: self.frames,
             stack_shared_by_hand: false,
+            workqueue: self.identity.workqueue,
+            data_symbols: Vec::new(),
             line: self.identity.line.unwrap_or(self.line),
         }
     }
@@ -179,7 +202,12 @@ impl Builder {
     }
 
     fn push_from(&mut self, a: Frame, b: Frame) {
+        // syzbot prints a function inlined into its caller as two rows with the same left side:
+        // `(a) from (b kernel/x.c:1 [inline])` then `(a) from (c+0x2c/0x130)`: a, b, c.
         match self.pending_from.take() {
+            Some(p) if p.inlined && self.tr.frames.last().is_some_and(|l| l.func == a.func) => {
+                self.push(p)
+            }
             Some(p) if p.func == a.func => self.push(p),
             Some(p) => {
                 self.push(p);
@@ -240,13 +268,25 @@ pub fn parse_lines(lines: &[Line], used: &mut [bool]) -> Vec<CallTrace> {
                 i += 1;
                 continue;
             }
-            if let Some((name, end)) = context_marker(t) {
+            if let Some((name, end, rest)) = context_marker_and_rest(t) {
                 if end {
                     b.ctx_stack.pop();
                 } else {
                     b.ctx_stack.push(name);
                 }
+                // ` <IRQ>  [<ffffffff8107c4cd>] ? f+0x1/0x2`: old kernels put the first
+                // frame on the marker's line.
+                if let Some(f) = rest.and_then(|r| parse_frame_line(r, l.no)) {
+                    b.push(f);
+                }
                 used[i] = true;
+                i += 1;
+                continue;
+            }
+            // `[<          (null)>]           (null)`: a frame the kernel could not read.
+            if b.tr.style == TraceStyle::Kernel && t.starts_with("[<") && t.ends_with("(null)") {
+                used[i] = true;
+                b.tr.register_lines += 1;
                 i += 1;
                 continue;
             }
@@ -266,8 +306,11 @@ pub fn parse_lines(lines: &[Line], used: &mut [bool]) -> Vec<CallTrace> {
                 continue;
             }
             // x86 WARNING / panic: RIP and registers come before "Call Trace:".
-            if (t.starts_with("Call Trace:") || t.starts_with("Call trace:"))
-                && b.tr.frames.iter().all(|f| f.note.as_deref() == Some("RIP"))
+            if is_trace_header(t)
+                && b.tr
+                    .frames
+                    .iter()
+                    .all(|f| is_location_note(f.note.as_deref()))
             {
                 used[i] = true;
                 i += 1;
@@ -314,15 +357,21 @@ pub fn parse_lines(lines: &[Line], used: &mut [bool]) -> Vec<CallTrace> {
 
         // Identity lines.
         if let Some(s) = parse_sched_line(t) {
+            // The CPU of a `Task dump for CPU N:` line just before.
+            let dump_cpu = identity
+                .as_ref()
+                .filter(|(id, j)| id.pid.is_none() && i - j <= 2)
+                .and_then(|(id, _)| id.cpu);
             identity = Some((
                 TraceIdentity {
                     pid: s.pid,
                     comm: Some(s.comm.clone()),
-                    cpu: None,
+                    cpu: dump_cpu,
                     state: Some(s.state.clone()),
                     origin: StackOrigin::SchedShowTask,
                     line: Some(l.no),
                     sched: Some(s),
+                    workqueue: None,
                 },
                 i,
             ));
@@ -336,11 +385,12 @@ pub fn parse_lines(lines: &[Line], used: &mut [bool]) -> Vec<CallTrace> {
                 TraceIdentity {
                     pid: Some(pid),
                     comm: Some(comm),
-                    cpu: Some(cpu).or(prev_cpu),
+                    cpu: cpu.or(prev_cpu),
                     state: None,
                     origin: StackOrigin::CpuContext,
                     line: Some(l.no),
                     sched: None,
+                    workqueue: None,
                 },
                 i,
             ));
@@ -376,10 +426,34 @@ pub fn parse_lines(lines: &[Line], used: &mut [bool]) -> Vec<CallTrace> {
             i += 1;
             continue;
         }
-        if is_context_line(t) {
+        // `Task dump for CPU 14:` (rcu_dump_cpu_stacks on kernels that print the task with
+        // sched_show_task): the CPU of the task line that follows.
+        if let Some(rest) = t.strip_prefix("Task dump for CPU ") {
+            let cpu = rest.trim_end_matches(':').trim().parse().ok();
+            identity = Some((
+                TraceIdentity {
+                    cpu,
+                    origin: StackOrigin::CpuContext,
+                    line: Some(l.no),
+                    ..TraceIdentity::anonymous()
+                },
+                i,
+            ));
             used[i] = true;
-            let header = t.starts_with("Call Trace:") || t.starts_with("Call trace:");
-            if header {
+            i += 1;
+            continue;
+        }
+        if let Some(rest) = t.strip_prefix("Workqueue: ") {
+            let mut w = rest.split_whitespace();
+            if let (Some(wq), Some(func)) = (w.next(), w.next())
+                && let Some((id, _)) = identity.as_mut()
+            {
+                id.workqueue = Some((wq.to_string(), func.to_string()));
+            }
+        }
+        if is_context_line(t) || is_trace_header(t) {
+            used[i] = true;
+            if is_trace_header(t) {
                 cur = Some(Builder::new(
                     l.no,
                     TraceStyle::Kernel,
@@ -390,9 +464,32 @@ pub fn parse_lines(lines: &[Line], used: &mut [bool]) -> Vec<CallTrace> {
             continue;
         }
 
+        // Stack words and registers between an identity line and its `Call Trace:` (old x86
+        // printed the stack contents after the sched line).
+        if identity.as_ref().is_some_and(|(_, j)| i - j <= 24)
+            && is_register_line(t)
+            && frame_from_rip(t, l.no).is_none()
+        {
+            used[i] = true;
+            i += 1;
+            continue;
+        }
+
+        // A condensed one-line stack.
+        if let Some(frames) = parse_arrow_chain(t, l.no) {
+            let mut b = Builder::new(l.no, TraceStyle::Condensed, take_identity(&mut identity, i));
+            for f in frames {
+                b.push(f);
+            }
+            out.push(b.finish());
+            used[i] = true;
+            i += 1;
+            continue;
+        }
+
         // Headerless trace starts.
         let start = if parse_frame_line(t, l.no).is_some()
-            || context_marker(t).is_some()
+            || context_marker_and_rest(t).is_some()
             || frame_from_rip(t, l.no).is_some_and(|r| r.is_ok())
         {
             Some(TraceStyle::Kernel)
@@ -421,10 +518,24 @@ pub fn parse_lines(lines: &[Line], used: &mut [bool]) -> Vec<CallTrace> {
     out
 }
 
-/// The pending identity applies if it was seen within the last few lines.
+/// A context marker, alone or followed by a frame on the same line (`<IRQ>  [<addr>] f+..`).
+fn context_marker_and_rest(t: &str) -> Option<(String, bool, Option<&str>)> {
+    if let Some((name, end)) = context_marker(t) {
+        return Some((name, end, None));
+    }
+    let close = t.find('>')?;
+    let (name, end) = context_marker(&t[..=close])?;
+    let rest = t[close + 1..].trim();
+    parse_frame_line(rest, 0)?;
+    Some((name, end, Some(rest)))
+}
+
+/// The pending identity applies if it was seen within the last lines: the header of a
+/// report (`CPU:`, `task:`) is followed by hardware, workqueue and register lines (up to
+/// two dozen on arm64 and s390) before the trace.
 fn take_identity(identity: &mut Option<(TraceIdentity, usize)>, at: usize) -> TraceIdentity {
     match identity.take() {
-        Some((id, i)) if at - i <= 8 => id,
+        Some((id, i)) if at - i <= 24 => id,
         _ => TraceIdentity::anonymous(),
     }
 }
@@ -532,4 +643,3 @@ mod tests {
         assert!(used.iter().all(|u| *u));
     }
 }
-

@@ -5,7 +5,11 @@ use super::*;
 
 /// Parses a fenced block starting at `open` as one indented caller-first tree. Returns the
 /// traces (one per task named in the heading above the fence) and the closing fence index.
-pub(super) fn fenced_tree(lines: &[Line], open: usize, used: &mut [bool]) -> Option<(Vec<CallTrace>, usize)> {
+pub(super) fn fenced_tree(
+    lines: &[Line],
+    open: usize,
+    used: &mut [bool],
+) -> Option<(Vec<CallTrace>, usize)> {
     let close = (open + 1..lines.len().min(open + 200))
         .find(|&j| lines[j].text.trim().starts_with("```"))?;
     let mut frames: Vec<(usize, Frame)> = Vec::new(); // (indent, frame), caller first
@@ -161,4 +165,3 @@ fn heading_tasks(lines: &[Line], open: usize, used: &mut [bool]) -> Vec<(String,
     }
     out
 }
-

@@ -134,7 +134,12 @@ pub fn parse_cpu_line(text: &str, line: usize) -> Option<CpuStall> {
     Some(c)
 }
 
-pub(super) fn flags_to_cpu(cpu: u32, flags: &str, line: usize, expedited: bool) -> Option<CpuStall> {
+pub(super) fn flags_to_cpu(
+    cpu: u32,
+    flags: &str,
+    line: usize,
+    expedited: bool,
+) -> Option<CpuStall> {
     let b = flags.as_bytes();
     let ok = |i: usize, set: u8| b[i] == set || b[i] == b'.';
     if !(ok(0, b'O') && ok(1, b'o') && ok(2, b'N')) {

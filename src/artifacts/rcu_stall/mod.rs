@@ -31,6 +31,7 @@ mod kthread;
 mod summary;
 
 pub use cpu_line::parse_cpu_line;
+pub use gp_dump::{GpKthreadDump, RcuNodeState, parse_gp_dumps, parse_gp_head};
 
 pub use kthread::{gp_flag_names, parse_kthread_line, task_state_names};
 pub use summary::parse_summary;
@@ -265,6 +266,11 @@ fn parse_header(text: &str) -> Option<(String, StallKind, &str)> {
     if let Some(r) = rest.strip_prefix("self-detected stall on CPU") {
         return Some((flavor.to_string(), StallKind::SelfDetected, r));
     }
+    // ≤3.x: `INFO: rcu_sched_state detected stall on CPU 0 (t=105060 jiffies)`, printed by
+    // the stalled CPU itself.
+    if let Some(r) = rest.strip_prefix("detected stall on CPU ") {
+        return Some((flavor.to_string(), StallKind::SelfDetected, r));
+    }
     None
 }
 
@@ -272,6 +278,17 @@ fn parse_header(text: &str) -> Option<(String, StallKind, &str)> {
 /// old `{ 3} (detected by ...)` CPU lists and ` P1234` task lists.
 fn parse_header_tail(rep: &mut StallReport, tail: &str, line: usize) {
     let mut tail = tail.trim();
+    // The old single-CPU header: `0 (t=105060 jiffies)`.
+    if rep.kind == StallKind::SelfDetected
+        && let Some((cpu, after)) = tail.split_once(' ')
+        && let Ok(cpu) = cpu.parse::<u32>()
+    {
+        if let Some(mut c) = flags_to_cpu(cpu, "...", line, false) {
+            c.flags.clear();
+            rep.cpus.push(c);
+        }
+        tail = after.trim();
+    }
     if let Some(r) = tail.strip_prefix('{')
         && let Some((inner, after)) = r.split_once('}')
     {
@@ -629,4 +646,3 @@ mod tests {
         );
     }
 }
-
