@@ -155,6 +155,8 @@ pub struct HungTaskReport {
     pub version: Option<String>,
     pub sched: Option<SchedInfo>,
     pub frames: Vec<Frame>,
+    /// The line the stack's task (or trace) starts on, to find it among the parsed stacks.
+    pub stack_line: Option<usize>,
     pub blockers: Vec<Blocker>,
 }
 
@@ -323,6 +325,7 @@ pub fn parse_lines(lines: &[Line], traces: &[CallTrace], used: &mut [bool]) -> V
             version: None,
             sched: None,
             frames: Vec::new(),
+            stack_line: None,
             blockers: Vec::new(),
         };
         for j in i + 1..lines.len().min(i + 4) {
@@ -352,6 +355,7 @@ pub fn parse_lines(lines: &[Line], traces: &[CallTrace], used: &mut [bool]) -> V
         if let Some(tr) = tr {
             rep.sched = tr.identity.sched.clone();
             rep.frames = tr.frames.clone();
+            rep.stack_line = Some(tr.identity.line.unwrap_or(tr.line));
         }
         out.push(rep);
     }
@@ -386,6 +390,7 @@ pub fn parse_lines(lines: &[Line], traces: &[CallTrace], used: &mut [bool]) -> V
                 version: None,
                 sched: None,
                 frames: Vec::new(),
+                stack_line: None,
                 blockers: vec![b],
             }),
         }

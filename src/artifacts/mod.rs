@@ -308,7 +308,16 @@ pub fn parse_text(text: &str) -> ParsedArtifact {
         if tr.frames.is_empty() {
             continue;
         }
-        out.tasks.push(tr.into_task());
+        let mut t = tr.into_task();
+        // A hung-task report printed without its `task:` line: its header names the stack.
+        if t.pid.is_none()
+            && let Some(h) = out.hung_tasks.iter().find(|h| h.stack_line == Some(t.line))
+        {
+            t.pid = Some(h.pid);
+            t.comm = Some(h.comm.clone());
+            t.state.get_or_insert_with(|| "D".to_string());
+        }
+        out.tasks.push(t);
     }
     out.tasks.sort_by_key(|t| t.line);
 
@@ -460,7 +469,10 @@ fn is_continuation(prev: &str, next: &str) -> bool {
     // sched_show_task line split before ppid:/flags:.
     if p.starts_with("task:")
         && !p.contains("flags:")
-        && (n.starts_with("ppid:") || n.starts_with("flags:") || n.starts_with("pid:"))
+        && (n.starts_with("ppid:")
+            || n.starts_with("flags:")
+            || n.starts_with("pid:")
+            || n.starts_with("stack:"))
     {
         return true;
     }

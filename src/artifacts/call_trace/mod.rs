@@ -252,6 +252,13 @@ pub fn parse_lines(lines: &[Line], used: &mut [bool]) -> Vec<CallTrace> {
                 i += 1;
                 continue;
             }
+            // arm32 prints `Call trace:` (or `Backtrace:`) before "A from B" rows too.
+            if b.tr.style == TraceStyle::Kernel
+                && b.tr.frames.is_empty()
+                && parse_arm_from(t, l.no).is_some()
+            {
+                b.tr.style = TraceStyle::ArmFrom;
+            }
             if b.tr.style == TraceStyle::ArmFrom
                 && let Some((fa, fb)) = parse_arm_from(t, l.no)
             {
