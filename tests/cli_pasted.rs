@@ -29,9 +29,14 @@ fn explain_the_fanotify_srcu_deadlock_from_a_crash_session() {
         out.contains("fanotify07:916") && out.contains("fsnotify_mark_srcu"),
         "{out}"
     );
-    // The 16 identical reader stacks are grouped and the unparsed notes counted.
-    assert!(out.contains("16× fanotify_handle_event"), "{out}");
-    assert!(out.contains("57 not understood"), "{out}");
+    // The 16 readers of one fanotify group are grouped, the unparsed notes counted, and the
+    // three `# ...` comments of the pasted pseudo-code counted apart.
+    assert!(
+        out.contains("16× fanotify permission event on fanotify group"),
+        "{out}"
+    );
+    assert!(out.contains("54 not understood"), "{out}");
+    assert!(out.contains("3 notes about the paste"), "{out}");
 }
 
 #[test]
