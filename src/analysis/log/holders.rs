@@ -23,7 +23,7 @@ use crate::artifacts::lockdep::HeldLock;
 use crate::artifacts::{ParsedArtifact, TaskStack};
 
 /// Functions that run with a lock held, by the code that calls them: (function, module or "",
-/// lock name as [`super::waits::LOCK_NAMES`] gives it, why).
+/// lock name as [`super::lock_names::LOCK_NAMES`] gives it, why).
 const HELD_WHILE: &[(&str, &str, &str, &str)] = &[
     (
         "dev_ethtool",

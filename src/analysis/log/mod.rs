@@ -1,21 +1,24 @@
 //! The wait graph that pasted text allows (no dump): `crate::artifacts::parse_text` gives
 //! tasks with stacks, hung-task / soft-lockup / workqueue-lockup / RCU stall reports, lockdep
 //! held-lock lists and crash session output; each stack is classified by its frames
-//! ([`waits`]) into a wait on an object known only by what the text says, holders are linked
-//! from what the paste records ([`holders`]: blocker lines, lockdep, crash owner words) or
+//! (`waits`) into a wait on an object known only by what the text says, holders are linked
+//! from what the paste records (`holders`: blocker lines, lockdep, crash owner words) or
 //! infers (candidates), and each report becomes a root: grace period / soft lockup / stuck
-//! pool → CPU → the task the text shows running there ([`stalls`]).
+//! pool → CPU → the task the text shows running there (`stalls`).
 //!
 //! Objects without an address are keyed by a hash of their name ([`name_key`]); tasks by
 //! their `TASK:` address when crash printed one, else by pid.
 //!
 //! [`explain_text`] adds what the text held: counts, syzbot-style titles and quiesce's own
-//! signature per report ([`titles`]), stacks grouped by the caller of the locking API, and,
-//! when nothing is found, why in one line ([`why`]).
+//! signature per report (`titles`), stacks grouped by the caller of the locking API, and,
+//! when nothing is found, why in one line (`why`).
 
 mod holders;
+mod location;
+mod lock_names;
 mod stalls;
 mod titles;
+mod wait_frames;
 mod waits;
 mod why;
 

@@ -12,7 +12,7 @@ use super::super::find::Finding;
 use super::super::graph::{EdgeKind, Graph, NodeKind};
 use super::super::waits::base_name;
 use super::super::walkthrough::Explanation;
-use super::stalls::interrupted;
+use super::location::interrupted;
 use crate::artifacts::{ParsedArtifact, TaskStack};
 
 /// A report of the text with its titles.

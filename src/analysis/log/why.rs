@@ -125,7 +125,7 @@ pub fn no_finding(p: &ParsedArtifact, e: &Explanation) -> Option<String> {
             .iter()
             .filter(|t| !t.frames.is_empty())
             .take(3)
-            .map(|t| match super::stalls::interrupted(t) {
+            .map(|t| match super::location::interrupted(t) {
                 Some(l) => format!(
                     "{} at {} ({} context{})",
                     super::task_label(t),

@@ -523,7 +523,7 @@ pub(super) fn frame_from_rip(text: &str, line: usize) -> Option<Result<Frame, St
     Some(Ok(f))
 }
 
-/// True for the notes [`frame_from_rip`] gives: the frame is a register dump's location.
+/// True for the notes `frame_from_rip` gives: the frame is a register dump's location.
 pub fn is_location_note(note: Option<&str>) -> bool {
     matches!(note, Some("RIP" | "EIP" | "pc" | "PSW" | "exception RIP"))
 }

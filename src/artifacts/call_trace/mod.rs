@@ -20,7 +20,7 @@
 //!   `repro2 (pid 4086)`.
 //!
 //! Frame shapes beyond these (syzbot's source locations and `[inline]` rows, `decode_stacktrace.sh`
-//! output, s390 `([<addr>] f)` rows, build ids on modules) are in [`frame`].
+//! output, s390 `([<addr>] f)` rows, build ids on modules) are in `frame.rs`.
 //!
 //! Identity lines before a trace — `task:comm state:D ... pid:N` (sched_show_task, also the
 //! older column form), `CPU: 1 PID: 34 Comm: kworker/1:4`, `Pid: 576, comm: kswapd0`, `NMI
