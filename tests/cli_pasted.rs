@@ -88,3 +88,34 @@ fn a_missing_log_file_is_one_error_line() {
         "{err}"
     );
 }
+
+#[test]
+fn a_real_syzbot_report_gets_its_title_and_signature_in_text_and_json() {
+    let log = "tests/data/logs/syzbot_hung_x86_6.4_cfg80211_event_work.txt";
+    let (rc, out, err) = quiesce(&["explain", "--json", "--log", log]);
+    assert_eq!(rc, 0, "{err}");
+    let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let reports = j["text_summary"]["reports"].as_array().unwrap();
+    assert_eq!(
+        reports[0]["syzbot"],
+        "INFO: task hung in cfg80211_event_work"
+    );
+    assert!(
+        reports[0]["signature"].as_str().unwrap().contains("wiphy"),
+        "{out}"
+    );
+    // One blocked task and no holder in the text: nobody is blamed, and the reason is given.
+    assert!(
+        j["text_summary"]["why_no_finding"]
+            .as_str()
+            .unwrap()
+            .contains("no holder")
+    );
+    let (rc, text, _) = quiesce(&["explain", "--log", log]);
+    assert_eq!(rc, 0);
+    assert!(
+        text.contains("INFO: task hung in cfg80211_event_work  |  quiesce: "),
+        "{text}"
+    );
+    assert!(text.contains("6 lockdep held-lock lists"), "{text}");
+}

@@ -180,6 +180,11 @@ pub fn parse_lines(lines: &[Line], used: &mut [bool]) -> BtOutput {
             }
             continue;
         }
+        // `[...]`: the person left lines out of the output.
+        if t == "[...]" {
+            used[i] = true;
+            continue;
+        }
         let Some(c) = cur.as_mut() else { continue };
         if let Some(mut f) = parse_frame(&l.text, l.no) {
             used[i] = true;
@@ -239,10 +244,6 @@ pub fn parse_lines(lines: &[Line], used: &mut [bool]) -> BtOutput {
                 }
             }
             continue;
-        }
-        // `[...]`: the person left lines out of the middle of the output.
-        if t == "[...]" {
-            used[i] = true;
         }
     }
     if let Some(c) = cur.take() {

@@ -311,6 +311,13 @@ pub fn graph_from_parsed(p: &ParsedArtifact) -> Graph {
                 "only `?` frames show this wait: the unwinder could not prove them, so it is a reading of stale stack words",
             ));
         }
+        // Where the task waits: the function that called the locking / waiting API.
+        if let Some(c) = w.caller
+            && let Some(n) = g.get_mut(cx.ids[i])
+        {
+            n.fields.retain(|(k, _)| k != "in");
+            n.fields.push(("in".into(), t.frames[c].func.clone()));
+        }
         if w.spinning
             && let Some(n) = g.get_mut(cx.ids[i])
         {
