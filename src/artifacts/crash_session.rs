@@ -189,20 +189,31 @@ fn parse_pid_line(t: &str, line: usize) -> Option<PsRow> {
     })
 }
 
-/// `struct mutex.owner cgroup_mutex -x` → (type, field, lock); `struct mutex rtnl_mutex | head`.
+/// `struct mutex.owner cgroup_mutex -x` → (type, member, lock); `struct mutex rtnl_mutex |
+/// head`; `p rtnl_mutex` / `p rtnl_mutex.owner` (no type: "lock").
 fn struct_cmd(cmd: &str) -> Option<(String, Option<String>, String)> {
     let cmd = cmd.split('|').next()?.trim();
-    let mut w = cmd.split_whitespace();
-    if w.next()? != "struct" && !cmd.starts_with("p ") {
-        return None;
+    let mut w = cmd.split_whitespace().filter(|a| !a.starts_with('-'));
+    match w.next()? {
+        "struct" => {
+            let ty = w.next()?;
+            let lock = w.next()?;
+            let (ty, member) = match ty.split_once('.') {
+                Some((t, m)) => (t.to_string(), Some(m.to_string())),
+                None => (ty.to_string(), None),
+            };
+            Some((ty, member, lock.to_string()))
+        }
+        "p" | "print" | "px" => {
+            let expr = w.next()?.trim_start_matches(['&', '*']);
+            let (lock, member) = match expr.split_once('.') {
+                Some((l, m)) => (l.to_string(), Some(m.to_string())),
+                None => (expr.to_string(), None),
+            };
+            Some(("lock".to_string(), member, lock))
+        }
+        _ => None,
     }
-    let ty = w.next()?;
-    let lock = w.find(|a| !a.starts_with('-'))?;
-    let (ty, member) = match ty.split_once('.') {
-        Some((t, m)) => (t.to_string(), Some(m.to_string())),
-        None => (ty.to_string(), None),
-    };
-    Some((ty, member, lock.to_string()))
 }
 
 /// Finds the crash output this module knows, marking consumed lines.
@@ -389,5 +400,13 @@ mod tests {
         assert_eq!(s.wait_lists[0].tasks, [Kva(0xffff97e15bda86c0)]);
         assert_eq!(s.symbols, [(0xffffffff836fe760, "rtnl_mutex".to_string())]);
         assert!(used.iter().all(|u| *u));
+        assert_eq!(
+            struct_cmd("p rtnl_mutex.owner"),
+            Some(("lock".into(), Some("owner".into()), "rtnl_mutex".into()))
+        );
+        assert_eq!(
+            struct_cmd("struct mutex rtnl_mutex | head"),
+            Some(("mutex".into(), None, "rtnl_mutex".into()))
+        );
     }
 }

@@ -455,6 +455,12 @@ mod tests {
             parse_sched_line("rcu_sched       R  running task        0    10      2 0x00000000")
                 .unwrap();
         assert!(s.running);
+        // Synthetic: a vendor kernel's extra key after the flags (no real log in the corpus).
+        let s = parse_sched_line(
+            "task:kworker/1:2     state:D stack:0     pid:88    ppid:2      flags:0x00000008 last_sleep:1234567890",
+        )
+        .unwrap();
+        assert_eq!((s.pid, s.ppid, s.flags), (Some(88), Some(2), Some(8)));
         // Synthetic, in the shapes of tests/data/logs (5.4 x86 glued state, 4.4 arm32).
         let s = parse_sched_line("rcu_sched       I15016    11      2 0x80004000").unwrap();
         assert_eq!(

@@ -112,7 +112,8 @@ pub struct TaskStack {
     /// them (see [`crash_bt`]); the frames were copied from the task that had them.
     pub stack_shared_by_hand: bool,
     /// `Workqueue: events_unbound fsnotify_mark_destroy_workfn` printed with the stack: the
-    /// workqueue and the work function the worker runs.
+    /// workqueue and the work function the worker runs (`("cpu stopper", "multi_cpu_stop <-
+    /// stop_machine_cpuslocked")` from a `Stopper:` line).
     pub workqueue: Option<(String, String)>,
     /// crash `bt -F`: data symbols among the stack words, with the frame number they were
     /// printed under (`(2, "cgroup_threadgroup_rwsem+80")`).

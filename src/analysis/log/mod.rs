@@ -268,8 +268,12 @@ pub fn graph_from_parsed(p: &ParsedArtifact) -> Graph {
         if let Some((wq, func)) = &t.workqueue
             && n.field("work").is_none()
         {
-            n.fields
-                .push(("work".into(), format!("{func} on workqueue {wq}")));
+            let work = if wq == "cpu stopper" {
+                format!("{func} (CPU stopper)")
+            } else {
+                format!("{func} on workqueue {wq}")
+            };
+            n.fields.push(("work".into(), work));
         }
         if n.field("in").is_none()
             && let Some(f) = t

@@ -25,8 +25,7 @@
 //! Identity lines before a trace — `task:comm state:D ... pid:N` (sched_show_task, also the
 //! older column form), `CPU: 1 PID: 34 Comm: kworker/1:4`, `Pid: 576, comm: kswapd0`, `NMI
 //! backtrace for cpu 1`, `Task dump for CPU 14:` — name the task it belongs to; a `Workqueue:`
-//! line names the work function it runs. A `crash> bt 10462` prompt names the pid of the `bt`
-//! output that follows when crash printed no `PID:` header (seen in pasted sessions).
+//! line names the work function it runs, a `Stopper:` line what a CPU stopper runs.
 
 use serde::Serialize;
 
@@ -119,7 +118,9 @@ pub struct TraceIdentity {
     /// Line of the identity (`task:` / `CPU:` / heading) line.
     pub line: Option<usize>,
     pub sched: Option<SchedInfo>,
-    /// `Workqueue: events bpf_prog_free_deferred`: the workqueue and the work function.
+    /// `Workqueue: events bpf_prog_free_deferred`: the workqueue and the work function; for a
+    /// `Stopper: multi_cpu_stop+0x0/0x120 <- stop_machine_cpuslocked+...` line, `("cpu
+    /// stopper", "multi_cpu_stop <- stop_machine_cpuslocked")`.
     pub workqueue: Option<(String, String)>,
 }
 
@@ -458,6 +459,18 @@ pub fn parse_lines(lines: &[Line], used: &mut [bool]) -> Vec<CallTrace> {
                 id.workqueue = Some((wq.to_string(), func.to_string()));
             }
         }
+        // `Stopper: multi_cpu_stop+0x0/0x120 <- stop_machine_cpuslocked+0x11c/0x180`
+        // (print_stop_info(), after the task line of a CPU stopper): what the stopper runs.
+        if let Some(rest) = t.strip_prefix("Stopper: ") {
+            if let Some((id, _)) = identity.as_mut() {
+                let name = |x: &str| x.trim().split('+').next().unwrap_or("").to_string();
+                let (f, by) = rest.split_once(" <- ").unwrap_or((rest, ""));
+                id.workqueue = Some(("cpu stopper".into(), format!("{} <- {}", name(f), name(by))));
+            }
+            used[i] = true;
+            i += 1;
+            continue;
+        }
         if is_context_line(t) || is_trace_header(t) {
             used[i] = true;
             if is_trace_header(t) {
@@ -620,6 +633,26 @@ mod tests {
         ] {
             assert!(!is_register_line(s), "{s}");
         }
+    }
+
+    #[test]
+    fn artifacts_identity_extras() {
+        // Synthetic, in the shapes sched_show_task() and print_stop_info() print.
+        let text = "Task dump for CPU 3:\ntask:migration/3     state:S stack:0     pid:27    ppid:2      flags:0x00004000\nStopper: multi_cpu_stop+0x0/0x120 <- stop_machine_cpuslocked+0x11c/0x180\nCall Trace:\n <TASK>\n __schedule+0x1/0x2\n </TASK>\n";
+        let lines = Line::numbered(text);
+        let mut used = vec![false; lines.len()];
+        let tr = parse_lines(&lines, &mut used);
+        assert_eq!(tr.len(), 1);
+        let id = &tr[0].identity;
+        assert_eq!((id.pid, id.cpu), (Some(27), Some(3)));
+        assert_eq!(
+            id.workqueue,
+            Some((
+                "cpu stopper".to_string(),
+                "multi_cpu_stop <- stop_machine_cpuslocked".to_string()
+            ))
+        );
+        assert!(used.iter().all(|u| *u));
     }
 
     #[test]
