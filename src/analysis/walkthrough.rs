@@ -103,6 +103,9 @@ fn fields_words(g: &Graph, id: NodeId) -> String {
         "expires_in_jiffies",
         "count",
         "gp_state",
+        "context",
+        "spinning",
+        "work",
     ];
     let f: Vec<String> = n
         .fields

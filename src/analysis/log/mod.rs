@@ -101,6 +101,12 @@ impl Cx<'_> {
 fn task_id(t: &TaskStack, i: usize) -> NodeId {
     let key = match (t.task, t.pid) {
         (Some(a), _) => a.0,
+        // Every CPU's idle task is pid 0: told apart by name (`swapper/2`) or CPU.
+        (None, Some(0)) => name_key(&format!(
+            "idle task {} {}",
+            t.comm.as_deref().unwrap_or(""),
+            t.cpu.map_or(String::new(), |c| c.to_string())
+        )),
         (None, Some(p)) => p as u64,
         (None, None) => name_key(&format!("anonymous stack #{i} line {}", t.line)),
     };

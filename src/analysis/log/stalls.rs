@@ -62,6 +62,23 @@ fn running_task(g: &mut Graph, cx: &Cx, i: usize) -> NodeId {
                 None => {}
             }
         }
+        // The idle task (pid 0): the CPU ran no task. Interrupt or softirq work on top of it
+        // is what holds the CPU; without any, nothing in the text is to blame.
+        if t.pid == Some(0) && n.field(NOT_BLAMED).is_none() {
+            match loc.as_ref().map(|l| l.context) {
+                Some(ctx @ ("softirq" | "hard IRQ" | "NMI")) => {
+                    n.label = format!(
+                        "{ctx} work on CPU {} (over the idle task {})",
+                        t.cpu.map_or("?".into(), |c| c.to_string()),
+                        n.label
+                    );
+                }
+                _ => n.fields.push((
+                    NOT_BLAMED.into(),
+                    "the CPU's idle task: it ran no task; what holds the CPU (interrupt work, a missed quiescent state) is not in the text".into(),
+                )),
+            }
+        }
     }
     id
 }

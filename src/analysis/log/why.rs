@@ -103,11 +103,19 @@ pub fn no_finding(p: &ParsedArtifact, e: &Explanation) -> Option<String> {
                 g.label(last)
             ));
         }
-        if let Some(why) = g
-            .get(last)
-            .and_then(|n| n.field(super::super::graph::NOT_BLAMED))
-        {
-            return Some(format!("{}; {}: {why}", w.finding.title, g.label(last)));
+        if let Some(n) = g.get(last) {
+            if let Some(why) = &n.no_waker {
+                return Some(format!("{}; {}: {why}", w.finding.title, n.label));
+            }
+            if let Some(why) = n.field(super::super::graph::STARVED) {
+                return Some(format!(
+                    "{}; {} is runnable but gets no CPU: {why}",
+                    w.finding.title, n.label
+                ));
+            }
+            if let Some(why) = n.field(super::super::graph::NOT_BLAMED) {
+                return Some(format!("{}; {}: {why}", w.finding.title, n.label));
+            }
         }
         return Some(format!("{}; {}", w.finding.title, w.root_cause));
     }
