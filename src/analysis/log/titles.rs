@@ -484,15 +484,16 @@ pub fn report_titles(p: &ParsedArtifact, e: &Explanation) -> Vec<ReportTitle> {
 /// left out). Largest group first.
 pub fn stack_groups(p: &ParsedArtifact, g: &Graph) -> Vec<String> {
     let mut groups: Vec<(String, Vec<String>, Vec<String>)> = Vec::new();
+    let by_label: std::collections::HashMap<&str, super::super::graph::NodeId> = g
+        .nodes
+        .iter()
+        .filter(|n| n.id.kind == NodeKind::Task)
+        .map(|n| (n.label.as_str(), n.id))
+        .collect();
     let ids: Vec<Option<super::super::graph::NodeId>> = p
         .tasks
         .iter()
-        .map(|t| {
-            g.nodes
-                .iter()
-                .find(|n| n.id.kind == NodeKind::Task && n.label == super::task_label(t))
-                .map(|n| n.id)
-        })
+        .map(|t| by_label.get(super::task_label(t).as_str()).copied())
         .collect();
     for (t, id) in p.tasks.iter().zip(&ids) {
         if t.frames.is_empty() {
