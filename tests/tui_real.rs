@@ -35,12 +35,8 @@ fn real_fixture_tasks_and_backtrace() {
         return;
     };
     let (tx, rx) = std::sync::mpsc::channel();
-    let target = quiesce::cli::Target {
-        core: dump,
-        symbols: vec![vmlinux, modules],
-        json: false,
-    };
-    let jobs = Jobs::new(tx, target);
+    let target = quiesce::report::Target::new(dump, vec![vmlinux, modules]);
+    let jobs = Jobs::new(tx, target, quiesce::cli::parse_words);
     let mut app = App::new(Keymap::preset("default").unwrap(), 120, 40);
     jobs.open();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
@@ -151,11 +147,8 @@ fn open_with_jobs(
     let (tx, rx) = std::sync::mpsc::channel();
     let jobs = Jobs::new(
         tx,
-        quiesce::cli::Target {
-            core,
-            symbols: vec![vmlinux, modules],
-            json: false,
-        },
+        quiesce::report::Target::new(core, vec![vmlinux, modules]),
+        quiesce::cli::parse_words,
     );
     let mut app = App::new(Keymap::preset("default").unwrap(), 200, 60);
     jobs.open();

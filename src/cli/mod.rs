@@ -1,12 +1,10 @@
 //! The command line: `quiesce SUBCOMMAND -c DUMP -s VMLINUX [-s MODULE.ko|DIR ...] [--json]`
-//! (drgn's `-c`/`-s`; `-c` defaults to `/proc/kcore`). Errors end as one line on stderr and
-//! a non-zero exit status. With no subcommand, the TUI opens (`crate::tui`).
+//! (drgn's `-c`/`-s`; `-c` defaults to `/proc/kcore`). clap parses the arguments into
+//! `crate::report`'s commands and target; `main.rs` runs them, or opens the TUI when there is
+//! no subcommand. Nothing in the library imports this module: the TUI gets
+//! [`parse_words`] from `main.rs` to read its `:` line the same way.
 
-mod commands;
-
-pub use commands::{command_text, open_kernel};
-
-use anyhow::{Context, Result, bail};
+use crate::report::{self, Request, Target};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -18,17 +16,15 @@ use std::path::PathBuf;
 )]
 pub struct Cli {
     #[command(flatten)]
-    pub target: Target,
-    /// Kernel source tree, for the TUI's source pane.
-    #[arg(long, global = true)]
-    pub source: Option<PathBuf>,
+    pub target: TargetArgs,
     /// Without a subcommand, the TUI opens.
     #[command(subcommand)]
     pub command: Option<Command>,
 }
 
+/// The global options: what to open.
 #[derive(Debug, Args, Clone)]
-pub struct Target {
+pub struct TargetArgs {
     /// The dump: an ELF vmcore, a kdump-compressed or flattened file, /proc/kcore, or
     /// `demo` for the fixture dump that `fixtures/build.sh` builds.
     #[arg(
@@ -44,6 +40,20 @@ pub struct Target {
     /// Print JSON instead of text.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Kernel source tree, for the TUI's source pane.
+    #[arg(long, global = true)]
+    pub source: Option<PathBuf>,
+}
+
+impl From<TargetArgs> for Target {
+    fn from(a: TargetArgs) -> Target {
+        Target {
+            core: a.core,
+            symbols: a.symbols,
+            json: a.json,
+            source: a.source,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -115,72 +125,86 @@ pub enum Command {
     },
 }
 
-impl Target {
-    /// `-c demo`: the bookworm `hang` fixture that `fixtures/build.sh` builds (dump, vmlinux
-    /// and the test module), so the README's demo command needs no paths.
-    pub fn resolve_demo(&mut self) -> Result<()> {
-        if self.core != std::path::Path::new("demo") {
-            return Ok(());
+impl From<Command> for report::Command {
+    fn from(c: Command) -> report::Command {
+        use report::Command as R;
+        match c {
+            Command::Ps => R::Ps,
+            Command::Log => R::Log,
+            Command::Sys => R::Sys,
+            Command::Bt {
+                targets,
+                active,
+                all,
+                lines,
+                locals,
+            } => R::Bt {
+                targets,
+                active,
+                all,
+                lines,
+                locals,
+            },
+            Command::Stacks {
+                state,
+                function,
+                module,
+            } => R::Stacks {
+                state,
+                function,
+                module,
+            },
+            Command::Srcu { domain } => R::Srcu { domain },
+            Command::Rcu => R::Rcu,
+            Command::Explain { log } => R::Explain { log },
+            Command::Waitgraph { dot, log } => R::Waitgraph { dot, log },
+            Command::Print { expr } => R::Print { expr },
         }
-        let root = std::env::var_os("QUIESCE_FIXTURES")
-            .map(PathBuf::from)
-            .or_else(|| {
-                std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/quiesce/fixtures"))
-            })
-            .context("no HOME to find the demo fixtures in")?
-            .join("bookworm");
-        let dump = root.join("dumps/hang.elf");
-        if !dump.exists() {
-            bail!(
-                "the demo dump {} is not built yet: run `bash fixtures/build.sh` first",
-                dump.display()
-            );
-        }
-        self.core = dump;
-        if self.symbols.is_empty() {
-            self.symbols = vec![root.join("vmlinux"), root.join("modules")];
-        }
-        Ok(())
-    }
-
-    /// The vmlinux: the first `-s` that is not a module or directory, or the running
-    /// kernel's debug file when reading /proc/kcore.
-    pub fn vmlinux(&self) -> Result<PathBuf> {
-        if let Some(p) = self
-            .symbols
-            .iter()
-            .find(|p| !p.is_dir() && p.extension().is_none_or(|e| e != "ko"))
-        {
-            return Ok(p.clone());
-        }
-        if self.core == std::path::Path::new("/proc/kcore") {
-            let rel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
-                .context("reading /proc/sys/kernel/osrelease")?;
-            let p = PathBuf::from(format!("/usr/lib/debug/boot/vmlinux-{}", rel.trim()));
-            if p.exists() {
-                return Ok(p);
-            }
-        }
-        bail!("no vmlinux given: use -s VMLINUX (a vmlinux with DWARF debug info)")
-    }
-
-    pub fn modules(&self) -> Vec<PathBuf> {
-        self.symbols
-            .iter()
-            .filter(|p| p.is_dir() || p.extension().is_some_and(|e| e == "ko"))
-            .cloned()
-            .collect()
     }
 }
 
-/// Run the CLI; returns the process exit code. No subcommand opens the TUI.
-pub fn run(mut cli: Cli) -> Result<i32> {
-    cli.target.resolve_demo()?;
-    match cli.command {
-        Some(_) => commands::run(cli),
-        None => {
-            crate::tui::run(cli.target, cli.source)?;
-            Ok(0)
-        }
+/// What the process is to do, from its arguments.
+pub enum Invocation {
+    /// No subcommand: the TUI on the target.
+    Tui(Target),
+    /// A command on the target.
+    Command(Target, report::Command),
+}
+
+impl Cli {
+    /// The target (with `-c demo` resolved) and what to do with it.
+    pub fn invocation(self) -> anyhow::Result<Invocation> {
+        let mut target = Target::from(self.target);
+        target.resolve_demo()?;
+        Ok(match self.command {
+            None => Invocation::Tui(target),
+            Some(c) => Invocation::Command(target, c.into()),
+        })
     }
+}
+
+/// A `:` line's words parsed as the command line parses them (the global options other than
+/// `--json` are the TUI's own and ignored). Errors carry clap's message and the commands.
+pub fn parse_words(words: &[&str]) -> Result<Request, String> {
+    match Cli::try_parse_from(std::iter::once("quiesce").chain(words.iter().copied())) {
+        Ok(Cli {
+            command: Some(cmd),
+            target,
+        }) => Ok(Request {
+            command: cmd.into(),
+            json: target.json,
+        }),
+        Ok(_) => Err(command_list()),
+        Err(e) => Err(format!("{e}\n{}", command_list())),
+    }
+}
+
+/// The subcommands there are, as one line.
+fn command_list() -> String {
+    use clap::CommandFactory;
+    let names: Vec<String> = Cli::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    format!("commands: {}", names.join(", "))
 }

@@ -4,12 +4,12 @@
 //! applies it to the model and redraws.
 
 use super::app::{FinderKind, UiEvent};
-use crate::cli::{Cli, Target, command_text};
 use crate::kernel::printk::LogRecord;
 use crate::kernel::tasks::Task;
 use crate::kernel::{Kernel, open};
+use crate::report::commands::command_text;
+use crate::report::{ParseCommand, Target};
 use crate::unwind::task::{Backtrace, Unwinder};
-use clap::Parser;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, OnceLock};
@@ -76,6 +76,8 @@ struct Shared {
     srcu: OnceLock<Result<crate::rcu::srcu::SrcuReport, String>>,
     rcu: OnceLock<Result<crate::rcu::tree::RcuReport, String>>,
     target: Target,
+    /// Reads the `:` line's words as the command line reads its arguments.
+    parse: ParseCommand,
 }
 
 impl Shared {
@@ -129,7 +131,8 @@ impl Job {
 }
 
 impl Jobs {
-    pub fn new(tx: Sender<UiEvent>, target: Target) -> Jobs {
+    /// Jobs on `target`; `parse` reads the `:` line (`quiesce::cli::parse_words`).
+    pub fn new(tx: Sender<UiEvent>, target: Target, parse: ParseCommand) -> Jobs {
         Jobs(Arc::new(Shared {
             tx,
             next: AtomicU64::new(1),
@@ -139,6 +142,7 @@ impl Jobs {
             srcu: OnceLock::new(),
             rcu: OnceLock::new(),
             target,
+            parse,
         }))
     }
 
@@ -537,34 +541,19 @@ fn command(k: &Kernel, s: &Shared, line: &str) -> String {
     if words.first() == Some(&"bt") {
         return bt_command(k, s, &words[1..]);
     }
-    match Cli::try_parse_from(std::iter::once("quiesce").chain(words.iter().copied())) {
-        Ok(Cli {
-            command: Some(cmd),
-            target,
-            ..
-        }) => {
+    match (s.parse)(&words) {
+        Ok(req) => {
             let t = Target {
-                json: target.json,
+                json: req.json,
                 ..s.target.clone()
             };
-            match command_text(k, &t, &cmd) {
+            match command_text(k, &t, &req.command) {
                 Ok((text, _)) => text,
                 Err(e) => format!("error: {e:#}"),
             }
         }
-        Ok(_) => command_list(),
-        Err(e) => format!("{e}\n{}", command_list()),
+        Err(e) => e,
     }
-}
-
-/// The subcommands the command line accepts: the CLI's own.
-fn command_list() -> String {
-    use clap::CommandFactory;
-    let names: Vec<String> = Cli::command()
-        .get_subcommands()
-        .map(|c| c.get_name().to_string())
-        .collect();
-    format!("commands: {}", names.join(", "))
 }
 
 fn bt_command(k: &Kernel, s: &Shared, args: &[&str]) -> String {

@@ -21,7 +21,7 @@ pub mod source;
 pub mod theme;
 pub mod walkthrough;
 
-use crate::cli::Target;
+use crate::report::{ParseCommand, Target};
 use actions::{Key, KeyCode, Keymap};
 use anyhow::{Context, Result};
 use app::{App, Effect, MouseKind, UiEvent};
@@ -148,9 +148,9 @@ pub fn run_effects(jobs: &jobs::Jobs, notes_path: Option<&PathBuf>, effects: Vec
     }
 }
 
-/// Open the TUI on a dump. Returns when the user quits; the terminal is restored on return,
-/// on error and on panic.
-pub fn run(target: Target, source: Option<PathBuf>) -> Result<()> {
+/// Open the TUI on a dump; `parse` reads its `:` line. Returns when the user quits; the
+/// terminal is restored on return, on error and on panic.
+pub fn run(target: Target, parse: ParseCommand) -> Result<()> {
     let (keymap, theme) = load_config()?;
     // Fail before touching the terminal when there is nothing to open.
     target.vmlinux()?;
@@ -168,7 +168,7 @@ pub fn run(target: Target, source: Option<PathBuf>) -> Result<()> {
         ct::EnableMouseCapture
     )
     .context("entering the alternate screen")?;
-    let result = event_loop(tx, rx, keymap, theme, target, source);
+    let result = event_loop(tx, rx, keymap, theme, target, parse);
     restore_terminal();
     result
 }
@@ -179,13 +179,13 @@ fn event_loop(
     keymap: Keymap,
     theme: Theme,
     target: Target,
-    source: Option<PathBuf>,
+    parse: ParseCommand,
 ) -> Result<()> {
     let backend = ratatui::backend::CrosstermBackend::new(std::io::stdout());
     let mut term = ratatui::Terminal::new(backend)?;
     let size = term.size()?;
     let mut app = App::new(keymap, size.width, size.height);
-    app.source_root = source;
+    app.source_root = target.source.clone();
     app.syntax_theme = source::syntax_theme_for(&theme.name).to_string();
     let notes_path = notes::path_for(&target.core);
     if let Some(p) = &notes_path {
@@ -208,7 +208,7 @@ fn event_loop(
             }
         })?;
 
-    let jobs = jobs::Jobs::new(tx, target);
+    let jobs = jobs::Jobs::new(tx, target, parse);
     jobs.open();
     loop {
         term.draw(|f| panes::draw(&app, &theme, f.area(), f.buffer_mut()))?;

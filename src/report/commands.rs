@@ -1,18 +1,69 @@
-//! Subcommand bodies: open the kernel, build a report, print it.
+//! The commands, one place for both callers: the CLI (`quiesce ps …`, whose arguments
+//! `crate::cli` parses into a [`Command`]) and the TUI's `:` line (whose words a
+//! [`ParseCommand`] given to it turns into one). Each opens nothing itself but the kernel
+//! the [`Target`] names, builds a report and prints it as text or JSON.
 
-use super::{Cli, Command, Target};
+use super::Report;
+use super::bt::{BtReport, StacksReport};
+use super::ps::PsReport;
+use super::sys::SysReport;
+use super::target::Target;
 use crate::analysis::walkthrough::WaitGraphReport;
 use crate::kernel::expr::Evaluated;
 use crate::kernel::value::{ReadLimits, Value, type_name};
 use crate::kernel::{self, Kernel, OpenOptions};
-use crate::report::Report;
-use crate::report::bt::{BtReport, StacksReport};
-use crate::report::ps::PsReport;
-use crate::report::sys::SysReport;
 use crate::unwind::task::{Backtrace, Unwinder};
 use anyhow::Result;
 use anyhow::bail;
 use serde::Serialize;
+use std::path::PathBuf;
+
+/// A subcommand with its arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// The task table.
+    Ps,
+    /// The kernel log.
+    Log,
+    /// What machine and kernel the dump is of.
+    Sys,
+    /// Backtraces of tasks by pid or address, of the active tasks, or of all.
+    Bt {
+        targets: Vec<String>,
+        active: bool,
+        all: bool,
+        lines: bool,
+        locals: bool,
+    },
+    /// Identical stacks grouped, filtered by state, function or module.
+    Stacks {
+        state: Option<String>,
+        function: Option<String>,
+        module: Option<String>,
+    },
+    /// SRCU domains, or the one named.
+    Srcu { domain: Option<String> },
+    /// Tree RCU.
+    Rcu,
+    /// The walkthrough from each stuck task to its root cause (of pasted text with `log`).
+    Explain { log: Option<PathBuf> },
+    /// The wait graph (of pasted text with `log`).
+    Waitgraph { dot: bool, log: Option<PathBuf> },
+    /// Print an expression.
+    Print { expr: Vec<String> },
+}
+
+/// A command as a command line asks for it: which, and whether as JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub command: Command,
+    pub json: bool,
+}
+
+/// Turns the words of a command line (`stacks --state UN`) into a request, or says why not
+/// (with the commands there are). The CLI's argument parser provides it; the TUI is given
+/// one so that its `:` line reads exactly as the command line does.
+pub type ParseCommand = fn(&[&str]) -> Result<Request, String>;
 
 /// Open the kernel the target names (warnings are in `Kernel::warnings`).
 pub fn open_kernel(t: &Target) -> Result<Kernel> {
@@ -32,19 +83,18 @@ fn emit<R: Report>(r: &R, json: bool) -> String {
     }
 }
 
-pub fn run(cli: Cli) -> Result<i32> {
-    let Some(cmd) = &cli.command else {
-        return Ok(0);
-    };
-    if let Some(text) = log_command_text(cmd, cli.target.json)? {
+/// Run a command on the target and print its output; returns the process exit code (2 when
+/// the result is partial).
+pub fn run(target: &Target, cmd: &Command) -> Result<i32> {
+    if let Some(text) = log_command_text(cmd, target.json)? {
         print!("{text}");
         return Ok(0);
     }
-    let k = open_kernel(&cli.target)?;
+    let k = open_kernel(target)?;
     for w in &k.warnings {
         eprintln!("quiesce: warning: {w}");
     }
-    let (text, code) = command_text(&k, &cli.target, cmd)?;
+    let (text, code) = command_text(&k, target, cmd)?;
     print!("{text}");
     crate::timing::lap("output printed");
     // What the name index learned speeds up the next run; failing to save only costs that.
@@ -55,8 +105,8 @@ pub fn run(cli: Cli) -> Result<i32> {
     Ok(code)
 }
 
-/// A subcommand's output (text or JSON, as the target says) and exit code. The TUI's
-/// command line uses this too.
+/// A command's output on an open kernel (text or JSON, as the target says) and exit code.
+/// The TUI's `:` line uses this too.
 pub fn command_text(k: &Kernel, t: &Target, cmd: &Command) -> Result<(String, i32)> {
     let json = t.json;
     match cmd {
