@@ -12,6 +12,10 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Invocation::Command(target, cmd) => quiesce::report::commands::run(&target, &cmd),
+        Invocation::Print(text) => {
+            print!("{text}");
+            Ok(0)
+        }
     }
 }
 

@@ -12,7 +12,15 @@ use std::path::PathBuf;
 #[command(
     name = "quiesce",
     version,
-    about = "A terminal debugger for Linux kernel hangs"
+    about = "A terminal debugger for Linux kernel hangs",
+    long_about = "A terminal debugger for Linux kernel hangs: opens a vmcore (ELF, \
+kdump-compressed, flattened) or /proc/kcore with the vmlinux's DWARF and shows the hung \
+tasks, SRCU/RCU state and a wait graph. Without a subcommand the TUI opens.",
+    after_help = "Examples:
+  quiesce -c demo                          the TUI on the fixture dump
+  quiesce -c vmcore -s vmlinux -s mods/    the TUI on a dump and its modules
+  quiesce explain -c vmcore -s vmlinux     walk each stuck task to its cause
+  quiesce completions bash > ~/.local/share/bash-completion/completions/quiesce"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -59,13 +67,21 @@ impl From<TargetArgs> for Target {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// The task table: pid, ppid, cpu, state (as crash prints it), task address, command.
+    #[command(
+        after_help = "Example:\n  quiesce ps -c /var/crash/vmcore -s /usr/lib/debug/boot/vmlinux-$(uname -r)"
+    )]
     Ps,
     /// The kernel log (printk ring buffer).
+    #[command(
+        after_help = "Example:\n  quiesce log -c DUMP -s VMLINUX | grep -A20 \"blocked for more than\""
+    )]
     Log,
     /// Release, CPUs, uptime and panic message.
+    #[command(after_help = "Example:\n  quiesce sys -c DUMP -s VMLINUX")]
     Sys,
     /// Backtraces: of tasks by pid or task address, `-a` the tasks active on each CPU,
     /// `--all` every task (crash's `foreach bt`).
+    #[command(after_help = "Example:\n  quiesce bt -l 1234 -c DUMP -s VMLINUX -s MODULE.ko")]
     Bt {
         /// PIDs or task addresses (hex).
         targets: Vec<String>,
@@ -83,9 +99,13 @@ pub enum Command {
         locals: bool,
     },
     /// Identical stacks grouped, largest group first (sdb's `stacks`).
+    #[command(
+        after_help = "Example:\n  quiesce stacks --state UN -m quiesce_hang -c DUMP -s VMLINUX -s MODULE.ko"
+    )]
     Stacks {
-        /// Only tasks in this state (crash letters: UN, IN, RU, ID, …).
-        #[arg(short = 's', long)]
+        /// Only tasks in this state (crash letters: UN, IN, RU, ID, …). No short form: `-s`
+        /// is the global `--symbols`.
+        #[arg(long)]
         state: Option<String>,
         /// Only stacks containing this function.
         #[arg(short = 'f', long)]
@@ -96,18 +116,26 @@ pub enum Command {
     },
     /// SRCU domains: grace-period phase, readers per index, callbacks, GP work, waiters.
     /// NAME or ADDR picks one domain.
+    #[command(after_help = "Example:\n  quiesce srcu quiesce_srcu -c DUMP -s VMLINUX -s MODULE.ko")]
     Srcu { domain: Option<String> },
     /// Tree RCU: grace period, GP kthread, rcu_node tree, per-CPU rcu_data, holdouts.
+    #[command(after_help = "Example:\n  quiesce rcu -c DUMP -s VMLINUX")]
     Rcu,
     /// Walk each stuck task to its root cause: numbered steps with evidence (frames, fields)
     /// and notes on the RCU/SRCU mechanisms. `--log FILE` explains pasted text (crash bt,
     /// dmesg, hung-task and RCU stall reports) instead of a dump.
+    #[command(
+        after_help = "Example:\n  quiesce explain -c DUMP -s VMLINUX;  quiesce explain --log dmesg.txt"
+    )]
     Explain {
         /// Pasted text to explain instead of a dump (`-` for stdin).
         #[arg(long, value_name = "FILE")]
         log: Option<PathBuf>,
     },
     /// The wait graph: one line per edge (task → waited object → holder …).
+    #[command(
+        after_help = "Example:\n  quiesce waitgraph --dot -c DUMP -s VMLINUX | dot -Tsvg > graph.svg"
+    )]
     Waitgraph {
         /// Graphviz dot instead of text.
         #[arg(long)]
@@ -118,17 +146,32 @@ pub enum Command {
     },
     /// Print an expression: globals, `a.b`, `p->q`, `x[3]`, `(struct foo *)0x…`,
     /// per-CPU values with a CPU selector (`runqueues:1.nr_running`, `:a` for all CPUs).
-    #[command(alias = "p")]
+    #[command(
+        alias = "p",
+        after_help = "Examples:\n  quiesce print 'runqueues:a.nr_running' -c DUMP -s VMLINUX\n  \
+quiesce print '((struct task_struct *)0xffff8b30c2529800)->comm' -c DUMP -s VMLINUX"
+    )]
     Print {
         #[arg(required = true)]
         expr: Vec<String>,
     },
+    /// A shell completion script on stdout (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = "Example:\n  \
+quiesce completions bash > ~/.local/share/bash-completion/completions/quiesce")]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// The man page (roff) on stdout.
+    #[command(after_help = "Example:\n  quiesce man > ~/.local/share/man/man1/quiesce.1")]
+    Man,
 }
 
-impl From<Command> for report::Command {
-    fn from(c: Command) -> report::Command {
+impl Command {
+    /// The command as `report` runs it, or `None` for the ones only the shell needs.
+    fn into_report(self) -> Option<report::Command> {
         use report::Command as R;
-        match c {
+        Some(match self {
             Command::Ps => R::Ps,
             Command::Log => R::Log,
             Command::Sys => R::Sys,
@@ -159,8 +202,71 @@ impl From<Command> for report::Command {
             Command::Explain { log } => R::Explain { log },
             Command::Waitgraph { dot, log } => R::Waitgraph { dot, log },
             Command::Print { expr } => R::Print { expr },
+            Command::Completions { .. } | Command::Man => return None,
+        })
+    }
+}
+
+/// The subcommands only the shell needs (not on the TUI's `:` line).
+const SHELL_ONLY: &[&str] = &["completions", "man"];
+
+/// A completion script for `shell`.
+pub fn completions(shell: clap_complete::Shell) -> String {
+    use clap::CommandFactory;
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "quiesce", &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The man page, roff: the options, then every subcommand with its options and example.
+pub fn man_page() -> std::io::Result<String> {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    let mut out = Vec::new();
+    let man = clap_mangen::Man::new(cmd.clone());
+    man.render_title(&mut out)?;
+    man.render_name_section(&mut out)?;
+    man.render_synopsis_section(&mut out)?;
+    man.render_description_section(&mut out)?;
+    man.render_options_section(&mut out)?;
+    out.extend_from_slice(b".SH SUBCOMMANDS\n");
+    for sub in cmd.get_subcommands() {
+        out.extend_from_slice(format!(".SS {}\n", sub.get_name()).as_bytes());
+        let sub = sub.clone().bin_name(format!("quiesce {}", sub.get_name()));
+        let m = clap_mangen::Man::new(sub.clone());
+        let mut part = Vec::new();
+        m.render_description_section(&mut part)?;
+        m.render_synopsis_section(&mut part)?;
+        m.render_options_section(&mut part)?;
+        // A subcommand's sections are paragraphs of its .SS.
+        let part = String::from_utf8_lossy(&part).replace(".SH ", ".TP\n.B ");
+        out.extend_from_slice(part.as_bytes());
+        if let Some(h) = sub.get_after_help() {
+            out.extend_from_slice(b".TP\n.B EXAMPLE\n");
+            out.extend_from_slice(roff_example(&h.to_string()).as_bytes());
         }
     }
+    if let Some(h) = cmd.get_after_help() {
+        out.extend_from_slice(b".SH EXAMPLES\n");
+        out.extend_from_slice(roff_example(&h.to_string()).as_bytes());
+    }
+    man.render_version_section(&mut out)?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// An `Example:` help text as unfilled roff (its first line, the heading, left out).
+fn roff_example(help: &str) -> String {
+    let mut s = String::from(".nf\n");
+    for l in help.lines().skip(1) {
+        let l = l.replace('\\', "\\e").replace('-', "\\-");
+        if l.starts_with(['.', '\'']) {
+            s.push_str("\\&");
+        }
+        s.push_str(&l);
+        s.push('\n');
+    }
+    s.push_str(".fi\n");
+    s
 }
 
 /// What the process is to do, from its arguments.
@@ -169,16 +275,25 @@ pub enum Invocation {
     Tui(Target),
     /// A command on the target.
     Command(Target, report::Command),
+    /// Text for stdout that needs no dump (completions, the man page).
+    Print(String),
 }
 
 impl Cli {
     /// The target (with `-c demo` resolved) and what to do with it.
     pub fn invocation(self) -> anyhow::Result<Invocation> {
+        match self.command {
+            Some(Command::Completions { shell }) => {
+                return Ok(Invocation::Print(completions(shell)));
+            }
+            Some(Command::Man) => return Ok(Invocation::Print(man_page()?)),
+            _ => {}
+        }
         let mut target = Target::from(self.target);
         target.resolve_demo()?;
-        Ok(match self.command {
+        Ok(match self.command.and_then(Command::into_report) {
             None => Invocation::Tui(target),
-            Some(c) => Invocation::Command(target, c.into()),
+            Some(c) => Invocation::Command(target, c),
         })
     }
 }
@@ -190,21 +305,25 @@ pub fn parse_words(words: &[&str]) -> Result<Request, String> {
         Ok(Cli {
             command: Some(cmd),
             target,
-        }) => Ok(Request {
-            command: cmd.into(),
-            json: target.json,
-        }),
+        }) => match cmd.into_report() {
+            Some(command) => Ok(Request {
+                command,
+                json: target.json,
+            }),
+            None => Err(format!("that one is for the shell\n{}", command_list())),
+        },
         Ok(_) => Err(command_list()),
         Err(e) => Err(format!("{e}\n{}", command_list())),
     }
 }
 
-/// The subcommands there are, as one line.
+/// The subcommands the `:` line runs, as one line.
 fn command_list() -> String {
     use clap::CommandFactory;
     let names: Vec<String> = Cli::command()
         .get_subcommands()
         .map(|c| c.get_name().to_string())
+        .filter(|n| !SHELL_ONLY.contains(&n.as_str()))
         .collect();
     format!("commands: {}", names.join(", "))
 }
