@@ -76,7 +76,8 @@ pub enum Command {
         after_help = "Example:\n  quiesce log -c DUMP -s VMLINUX | grep -A20 \"blocked for more than\""
     )]
     Log,
-    /// Release, CPUs, uptime and panic message.
+    /// The machine and kernel, as crash's `sys`: CPUs, date, uptime, load average, tasks,
+    /// release, memory, panic message.
     #[command(after_help = "Example:\n  quiesce sys -c DUMP -s VMLINUX")]
     Sys,
     /// Backtraces: of tasks by pid or task address, `-a` the tasks active on each CPU,

@@ -134,6 +134,15 @@ impl Kernel {
         }
     }
 
+    /// The integer value of an expression without a CPU selector (`avenrun[0]`,
+    /// `tk_core.timekeeper.xtime_sec`), or `None` when it has none or cannot be read.
+    pub fn eval_int(&self, expr: &str) -> Option<i128> {
+        match self.eval_on(expr, None).ok()? {
+            Evaluated::Object(o) => self.value(o, super::value::ReadLimits::default()).as_int(),
+            Evaluated::Const { value, .. } => Some(value as i128),
+        }
+    }
+
     fn eval_on(&self, expr: &str, cpu: Option<u32>) -> Result<Evaluated, KernelError> {
         let mut p = Parser {
             k: self,

@@ -126,7 +126,7 @@ pub fn command_text(k: &Kernel, t: &Target, cmd: &Command) -> Result<(String, i3
             let code = if r.errors.is_empty() { 0 } else { 2 };
             Ok((emit(&r, json), code))
         }
-        Command::Sys => Ok((emit(&sys(k, t), json), 0)),
+        Command::Sys => Ok((emit(&SysReport::read(k, t), json), 0)),
         Command::Bt {
             targets,
             active,
@@ -319,41 +319,6 @@ fn print(k: &Kernel, expr: &str) -> Result<PrintReport> {
         })
         .collect();
     Ok(PrintReport { items })
-}
-
-fn sys(k: &Kernel, t: &Target) -> SysReport {
-    let cpus = k.cpus().ok();
-    let jiffies = k.jiffies();
-    let hz = k.hz().map(|h| h as f64);
-    // INITIAL_JIFFIES = (unsigned long)(unsigned int)(-300 * HZ) on 64-bit.
-    let uptime_secs = match (jiffies, hz) {
-        (Some(j), Some(hz)) => {
-            let initial = (-(300 * hz as i64)) as u32 as u64;
-            Some(j.wrapping_sub(initial) as f64 / hz)
-        }
-        _ => None,
-    };
-    let panic = k.log().ok().and_then(|l| {
-        l.records
-            .iter()
-            .find(|r| r.text.starts_with("Kernel panic - not syncing"))
-            .map(|r| r.text.clone())
-    });
-    SysReport {
-        dumpfile: t.core.display().to_string(),
-        format: format!("{:?}", k.dump.format()),
-        cpus: cpus.map(|c| c.possible.len() as u32).unwrap_or(0),
-        cpus_online: cpus.map(|c| c.online.len()).unwrap_or(0),
-        release: k.uts_field("release").unwrap_or_default(),
-        version: k.uts_field("version").unwrap_or_default(),
-        machine: k.uts_field("machine").unwrap_or_default(),
-        nodename: k.uts_field("nodename").unwrap_or_default(),
-        uptime_secs,
-        jiffies,
-        panic,
-        kaslr_offset: format!("{:#x}", k.kaslr_offset),
-        warnings: k.warnings.clone(),
-    }
 }
 
 /// Every task's backtrace, in task-list order, unwound in parallel.
