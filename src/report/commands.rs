@@ -273,10 +273,7 @@ impl Report for PrintReport {
     fn text(&self) -> String {
         let mut s = String::new();
         for i in &self.items {
-            match i.cpu {
-                Some(c) => s.push_str(&format!("per_cpu({}, {c}) = ", i.expr)),
-                None => s.push_str(&format!("{} = ", i.expr)),
-            }
+            s.push_str(&format!("{} = ", i.expr));
             s.push_str(&i.value.fmt_c());
             s.push('\n');
         }
@@ -285,22 +282,24 @@ impl Report for PrintReport {
 }
 
 fn print(k: &Kernel, expr: &str) -> Result<PrintReport> {
-    let body = expr.rsplit_once(':').map(|(b, _)| b).unwrap_or(expr);
     let items = k
         .eval(expr)?
         .into_iter()
         .map(|p| {
-            let shown = if p.cpu.is_some() { body } else { expr };
+            let shown = match p.cpu {
+                Some(c) => crate::kernel::expr::per_cpu_label(expr, c),
+                None => expr.to_string(),
+            };
             match p.result {
                 Evaluated::Object(o) => PrintItem {
-                    expr: shown.to_string(),
+                    expr: shown.clone(),
                     cpu: p.cpu,
                     ty: Some(type_name(&k.di, o.ty)),
                     address: Some(format!("{:#x}", o.addr.0)),
                     value: k.value(o, ReadLimits::default()),
                 },
                 Evaluated::Const { value, pointee } => PrintItem {
-                    expr: shown.to_string(),
+                    expr: shown,
                     cpu: p.cpu,
                     ty: pointee.map(|t| format!("{} *", type_name(&k.di, t))),
                     address: None,
