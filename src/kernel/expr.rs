@@ -23,6 +23,16 @@ enum Tok {
     Punct(&'static str),
 }
 
+impl std::fmt::Display for Tok {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Tok::Ident(n) => write!(f, "`{n}`"),
+            Tok::Int(i) => write!(f, "`{i}`"),
+            Tok::Punct(p) => write!(f, "`{p}`"),
+        }
+    }
+}
+
 fn lex(s: &str) -> Result<Vec<Tok>, KernelError> {
     let b = s.as_bytes();
     let mut i = 0;
@@ -155,7 +165,7 @@ impl Kernel {
         let r = p.expr()?;
         if p.pos != p.toks.len() {
             return Err(KernelError::Expr(format!(
-                "unexpected {:?} after the expression",
+                "unexpected {} after the expression",
                 p.toks[p.pos]
             )));
         }
@@ -505,7 +515,8 @@ impl Parser<'_> {
                 }
                 Ok(Ok(Place { obj, percpu }))
             }
-            other => Err(KernelError::Expr(format!("unexpected {other:?}"))),
+            Some(t) => Err(KernelError::Expr(format!("unexpected {t}"))),
+            None => Err(KernelError::Expr("the expression ends too early".into())),
         }
     }
 

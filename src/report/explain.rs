@@ -2,7 +2,19 @@
 //! wait graph as one line per edge or Graphviz dot.
 
 use super::Report;
+use crate::analysis::find::FindingKind;
 use crate::analysis::walkthrough::{Explanation, WaitGraphReport};
+
+/// A finding's kind as the heading of its walkthrough says it.
+pub fn kind_words(k: FindingKind) -> &'static str {
+    match k {
+        FindingKind::Deadlock => "deadlock",
+        FindingKind::Stall => "stall",
+        FindingKind::NoWaker => "no waker",
+        FindingKind::TimedSleep => "timed sleep",
+        FindingKind::Blocked => "blocked",
+    }
+}
 
 impl Report for Explanation {
     fn text(&self) -> String {
@@ -28,8 +40,11 @@ impl Report for Explanation {
         for w in &self.findings {
             let f = &w.finding;
             s.push_str(&format!(
-                "\n== {}. [{:?}] {}\n   {}\n",
-                f.rank, f.kind, f.title, f.explanation
+                "\n== {}. [{}] {}\n   {}\n",
+                f.rank,
+                kind_words(f.kind),
+                f.title,
+                f.explanation
             ));
             for st in &w.steps {
                 s.push_str(&format!("  {}. {}\n", st.n, st.text));

@@ -481,13 +481,24 @@ pub fn decode_records(records: &[LogRecord]) -> Vec<(usize, Vec<String>)> {
             st.line,
             serde_json::to_value(st).unwrap_or_default(),
             format!(
-                "{} stall {:?} (decoded)",
+                "{} stall, {} (decoded)",
                 st.flavor.as_deref().unwrap_or("rcu"),
-                st.kind
+                stall_kind(st.kind)
             ),
         );
     }
     out
+}
+
+/// How a stall report was detected, in words.
+fn stall_kind(k: crate::artifacts::rcu_stall::StallKind) -> &'static str {
+    use crate::artifacts::rcu_stall::StallKind::*;
+    match k {
+        OtherCpus => "detected on another CPU",
+        SelfDetected => "self-detected",
+        Expedited => "expedited",
+        Fragment => "partial report",
+    }
 }
 
 /// The hung-task and RCU stall reports the pasted-text parsers find in a log.
@@ -518,10 +529,10 @@ pub fn decode_log_text(text: &str) -> String {
     }
     for st in &a.stalls {
         s.push_str(&format!(
-            "line {}: {} stall ({:?}), {} CPU(s), {} blocked task group(s)\n",
+            "line {}: {} stall ({}), {} CPU(s), {} blocked task group(s)\n",
             st.line,
             st.flavor.as_deref().unwrap_or("rcu"),
-            st.kind,
+            stall_kind(st.kind),
             st.cpus.len(),
             st.blocked_tasks.len()
         ));
@@ -587,9 +598,13 @@ fn describe(k: &Kernel, kind: FinderKind, name: &str) -> String {
     let mut s = String::new();
     if let Some(sym) = di.symbol(name) {
         let addr = k.relocate(sym.addr, sym.module.is_some());
+        let what = match sym.kind {
+            crate::debuginfo::SymKind::Func => "function",
+            crate::debuginfo::SymKind::Object => "variable",
+            crate::debuginfo::SymKind::Other => "symbol",
+        };
         s.push_str(&format!(
-            "{name}: {:?} at {:#x}, size {}{}\n",
-            sym.kind,
+            "{name}: {what} at {:#x}, size {}{}\n",
             addr.0,
             sym.size,
             sym.module
