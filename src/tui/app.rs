@@ -6,25 +6,24 @@
 //! Drawing ([`super::draw`]) only reads the state.
 
 use super::actions::{Action, Key, KeyCode, Keymap};
+pub use super::finder::{Finder, FinderHit, FinderKind};
 use super::graph::GraphData;
 use super::notes::Notes;
 use super::rows::{Row, Target};
 use super::source::{Annotations, SourceFile};
-use super::walkthrough::{Selection, Step, Walkthrough};
+use super::walkthrough::{Step, Walkthrough};
 use crate::kernel::printk::LogRecord;
 use crate::kernel::tasks::Task;
 use crate::rcu::srcu::SrcuReport;
 use crate::rcu::tree::RcuReport;
 use crate::unwind::task::Backtrace;
-use fuzzy_matcher::FuzzyMatcher;
-use fuzzy_matcher::skim::SkimMatcherV2;
 use ratatui::layout::{Constraint, Layout, Rect};
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// Every pane. Panes other engineers are building show as "not yet available" until their
-/// decoders land; they plug in here and in [`super::panes`].
+/// Every pane. A pane whose data is still being computed says what it waits for
+/// ([`PaneInfo::not_yet`]); a new pane plugs in here and in [`super::panes`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Pane {
     Tasks,
@@ -40,7 +39,7 @@ pub enum Pane {
 pub struct PaneInfo {
     pub pane: Pane,
     pub title: &'static str,
-    /// `None` when the pane works; otherwise what it is waiting for.
+    /// What the pane waits for while its data is not there yet (`None`: it always has some).
     pub not_yet: Option<&'static str>,
 }
 
@@ -69,7 +68,9 @@ pub const PANES: &[PaneInfo] = &[
     PaneInfo {
         pane: Pane::WaitGraph,
         title: "Wait graph",
-        not_yet: Some("the wait-graph analysis (who waits on whom, cycles, findings)"),
+        not_yet: Some(
+            "the wait graph, built once every task is unwound (who waits on whom, cycles, findings)",
+        ),
     },
     PaneInfo {
         pane: Pane::Source,
@@ -156,48 +157,6 @@ pub enum Effect {
     SaveNotes(Notes),
     /// Compute the locals of a task's frames (task address) off the UI thread.
     Locals(u64),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FinderKind {
-    Task,
-    Action,
-    Symbol,
-    Type,
-    /// An SRCU domain (Enter shows it in the SRCU pane).
-    SrcuDomain,
-}
-
-impl FinderKind {
-    pub fn label(self) -> &'static str {
-        match self {
-            FinderKind::Task => "task",
-            FinderKind::Action => "action",
-            FinderKind::Symbol => "symbol",
-            FinderKind::Type => "type",
-            FinderKind::SrcuDomain => "srcu",
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct FinderHit {
-    pub kind: FinderKind,
-    pub text: String,
-    /// Task address for tasks.
-    pub task: Option<u64>,
-    pub action: Option<Action>,
-    /// Matched character positions in `text`.
-    pub positions: Vec<usize>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct Finder {
-    pub input: String,
-    pub hits: Vec<FinderHit>,
-    pub selected: usize,
-    /// How many candidates were searched.
-    pub searched: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -323,6 +282,11 @@ pub struct App {
     /// Walkthrough steps available (from `explain`), and the walkthrough under way.
     pub steps: Vec<Step>,
     pub walkthrough: Option<Walkthrough>,
+    /// Set by the first key or click: from then on the user chooses what is selected, and
+    /// the first finding arriving no longer moves the selection.
+    pub touched: bool,
+    /// Where to go next, on the right of the status line.
+    pub hint: String,
 }
 
 /// The first row to show so that `cursor` is visible in `h` rows, starting from `offset`.
@@ -383,6 +347,8 @@ impl App {
             graph: None,
             steps: vec![],
             walkthrough: None,
+            touched: false,
+            hint: "? help".into(),
         }
     }
 
@@ -770,62 +736,7 @@ impl App {
         self.annotations = a;
     }
 
-    /// Go to a walkthrough step: its pane, its selection; the text shows in a band.
-    /// Show an SRCU domain, by name, in the SRCU pane.
-    fn select_srcu_domain(&mut self, name: &str) -> Vec<Effect> {
-        if let Some(Ok(r)) = &self.srcu
-            && let Some(i) = r.domains.iter().position(|d| d.name == name)
-        {
-            self.srcu_domain = i;
-            self.show(Pane::Srcu);
-            self.set_cursor(Pane::Srcu, i + 1);
-        }
-        vec![]
-    }
-
-    fn apply_step(&mut self) -> Vec<Effect> {
-        let Some(step) = self.walkthrough.as_ref().and_then(|w| w.current()).cloned() else {
-            return vec![];
-        };
-        self.show(step.pane);
-        match step.select {
-            Selection::None => vec![],
-            Selection::Pid(pid) => {
-                if let Some(t) = self.tasks.iter().find(|t| t.pid == pid) {
-                    let a = t.addr;
-                    self.select_task(a);
-                }
-                vec![]
-            }
-            Selection::Task(a) => {
-                self.select_task(a);
-                vec![]
-            }
-            Selection::SrcuDomain(name) => self.select_srcu_domain(&name),
-            Selection::RcuCpu(cpu) => {
-                let rows = self.rows(Pane::Rcu);
-                let want = format!("{cpu:>4} ");
-                let header = rows
-                    .iter()
-                    .position(|r| r.plain().trim_start().starts_with("CPU"));
-                if let Some(h) = header
-                    && let Some(i) = rows[h + 1..]
-                        .iter()
-                        .position(|r| r.plain().starts_with(&want))
-                {
-                    self.set_cursor(Pane::Rcu, h + 1 + i);
-                }
-                vec![]
-            }
-            Selection::Source { file, line } => self.open_source(&file, line),
-            Selection::Row(r) => {
-                self.set_cursor(step.pane, r);
-                vec![]
-            }
-        }
-    }
-
-    fn show(&mut self, pane: Pane) {
+    pub(crate) fn show(&mut self, pane: Pane) {
         self.right = pane;
         self.focus = Focus::Right;
     }
@@ -896,35 +807,9 @@ impl App {
                 }
                 _ => self.message = Some("notes go on source lines: open the source pane".into()),
             },
-            Walkthrough => {
-                if self.walkthrough.take().is_none() {
-                    if self.steps.is_empty() {
-                        self.message = Some(
-                            "no walkthrough yet: its steps come from the wait graph's explanation"
-                                .into(),
-                        );
-                    } else {
-                        self.walkthrough = Some(self::Walkthrough {
-                            steps: self.steps.clone(),
-                            index: 0,
-                        });
-                        return self.apply_step();
-                    }
-                }
-            }
-            StepNext | StepPrev => {
-                let Some(w) = &mut self.walkthrough else {
-                    self.message = Some("no walkthrough under way (W starts it)".into());
-                    return vec![];
-                };
-                let i = if action == StepNext {
-                    (w.index + 1).min(w.steps.len().saturating_sub(1))
-                } else {
-                    w.index.saturating_sub(1)
-                };
-                w.index = i;
-                return self.apply_step();
-            }
+            Walkthrough => return self.toggle_walkthrough(),
+            StepNext => return self.step_by(1),
+            StepPrev => return self.step_by(-1),
             Escape => {
                 if self.overlay.is_some() {
                     self.overlay = None;
@@ -985,82 +870,9 @@ impl App {
         vec![]
     }
 
-    /// Fuzzy-match the finder's input over tasks, actions, symbols and types.
-    pub fn search(&self, f: &mut Finder) {
-        const MAX: usize = 200;
-        let m = SkimMatcherV2::default();
-        let mut hits: Vec<(i64, FinderHit)> = Vec::new();
-        let mut searched = 0;
-        let mut consider = |kind, text: String, task, action, hits: &mut Vec<(i64, FinderHit)>| {
-            searched += 1;
-            let (score, positions) = if f.input.is_empty() {
-                (0, vec![])
-            } else {
-                match m.fuzzy_indices(&text, &f.input) {
-                    Some(x) => x,
-                    None => return,
-                }
-            };
-            hits.push((
-                score,
-                FinderHit {
-                    kind,
-                    text,
-                    task,
-                    action,
-                    positions,
-                },
-            ));
-        };
-        for &i in &self.view {
-            let t = &self.tasks[i];
-            consider(
-                FinderKind::Task,
-                format!("{} {} {}", t.comm, t.pid, t.st),
-                Some(t.addr),
-                None,
-                &mut hits,
-            );
-        }
-        if let Some(Ok(r)) = &self.srcu {
-            for d in &r.domains {
-                consider(
-                    FinderKind::SrcuDomain,
-                    d.name.clone(),
-                    None,
-                    None,
-                    &mut hits,
-                );
-            }
-        }
-        for a in super::actions::ACTIONS {
-            consider(
-                FinderKind::Action,
-                a.id.to_string(),
-                None,
-                Some(a.action),
-                &mut hits,
-            );
-        }
-        // Symbols and types only once something is typed: there are hundreds of thousands.
-        if !f.input.is_empty() {
-            for s in self.symbols.iter() {
-                consider(FinderKind::Symbol, s.clone(), None, None, &mut hits);
-            }
-            for s in self.types.iter() {
-                consider(FinderKind::Type, s.clone(), None, None, &mut hits);
-            }
-        }
-        // Best score first; ties keep the order above (tasks, actions, symbols, types).
-        hits.sort_by_key(|h| std::cmp::Reverse(h.0));
-        hits.truncate(MAX);
-        f.hits = hits.into_iter().map(|h| h.1).collect();
-        f.searched = searched;
-        f.selected = f.selected.min(f.hits.len().saturating_sub(1));
-    }
-
     /// Keys: overlays with text entry take them first, then the keymap.
     pub fn handle_key(&mut self, key: Key) -> Vec<Effect> {
+        self.touched = true;
         // Ctrl-C always quits, whatever the keymap says.
         if key == Key::ctrl('c') {
             return self.handle(Action::Quit);
@@ -1175,25 +987,6 @@ impl App {
         }
     }
 
-    fn finder_enter(&mut self, f: &Finder) -> Vec<Effect> {
-        let Some(hit) = f.hits.get(f.selected) else {
-            return vec![];
-        };
-        match hit.kind {
-            FinderKind::Task => {
-                if let Some(a) = hit.task {
-                    self.select_task(a);
-                    self.show(Pane::Backtrace);
-                    self.focus = Focus::Tasks;
-                }
-                vec![]
-            }
-            FinderKind::Action => hit.action.map(|a| self.handle(a)).unwrap_or_default(),
-            FinderKind::SrcuDomain => self.select_srcu_domain(&hit.text.clone()),
-            k => vec![Effect::Describe(k, hit.text.clone())],
-        }
-    }
-
     pub fn handle_event(&mut self, ev: UiEvent) -> Vec<Effect> {
         match ev {
             UiEvent::Key(k) => self.handle_key(k),
@@ -1211,6 +1004,7 @@ impl App {
     }
 
     fn mouse(&mut self, kind: MouseKind, x: u16, y: u16) -> Vec<Effect> {
+        self.touched = true;
         let a = self.areas();
         let pos = ratatui::layout::Position::new(x, y);
         let in_tasks = a.tasks.contains(pos);
@@ -1345,20 +1139,16 @@ impl App {
                 self.graph = Some(g);
                 self.refresh_annotations();
             }
-            Steps(steps) => self.steps = steps,
+            Steps(steps) => {
+                self.steps = steps;
+                self.first_screen();
+            }
             Output { title, text } => {
                 self.message = None;
                 self.result = Some((title, text));
                 self.scroll.insert(Pane::Result, 0);
                 self.show(Pane::Result);
             }
-        }
-    }
-
-    fn research(&mut self) {
-        if let Some(Overlay::Finder(mut f)) = self.overlay.take() {
-            self.search(&mut f);
-            self.overlay = Some(Overlay::Finder(f));
         }
     }
 }

@@ -11,6 +11,7 @@
 
 pub mod actions;
 pub mod app;
+pub mod finder;
 pub mod graph;
 pub mod jobs;
 mod layered;
