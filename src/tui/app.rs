@@ -5,7 +5,7 @@
 //! change the state and return [`Effect`]s for the runner to carry out (start a job, quit).
 //! Drawing ([`super::draw`]) only reads the state.
 
-use super::actions::{Action, Key, KeyCode, Keymap};
+use super::actions::{Action, Key, Keymap};
 pub use super::finder::{Finder, FinderHit, FinderKind};
 use super::graph::GraphData;
 use super::notes::Notes;
@@ -478,7 +478,7 @@ impl App {
         self.clamp();
     }
 
-    fn clamp(&mut self) {
+    pub(crate) fn clamp(&mut self) {
         let n = self.row_count();
         self.selected = self.selected.min(n.saturating_sub(1));
         let h = self.table_height();
@@ -504,7 +504,7 @@ impl App {
         self.clamp();
     }
 
-    fn reset_pane(&mut self, p: Pane) {
+    pub(crate) fn reset_pane(&mut self, p: Pane) {
         self.scroll.insert(p, 0);
         self.cursor.insert(p, 0);
     }
@@ -571,7 +571,7 @@ impl App {
         }
     }
 
-    fn move_by(&mut self, delta: isize) {
+    pub(crate) fn move_by(&mut self, delta: isize) {
         match self.focus {
             Focus::Tasks => {
                 let n = self.row_count() as isize;
@@ -631,109 +631,6 @@ impl App {
                 vec![]
             }
         }
-    }
-
-    /// Ask for a source file; the pane shows it when the job brings it.
-    pub fn open_source(&mut self, file: &str, line: u32) -> Vec<Effect> {
-        self.show(Pane::Source);
-        self.message = Some(format!("opening {file}:{line}…"));
-        vec![Effect::OpenSource {
-            root: self.source_root.clone(),
-            file: file.to_string(),
-            line,
-            syntax_theme: self.syntax_theme.clone(),
-        }]
-    }
-
-    /// The frame `o` opens from the task table: the first with a file outside the
-    /// scheduler and timer code (where every sleeping task is).
-    fn interesting_frame(&self) -> Option<(String, u32)> {
-        let bt = self.selected_task().and_then(|t| self.backtrace_of(t))?;
-        let boring = |f: &str| {
-            ["kernel/sched/", "kernel/time/", "kernel/locking/"]
-                .iter()
-                .any(|b| f.contains(b))
-        };
-        let with_file = bt
-            .frames
-            .iter()
-            .filter(|f| f.file.is_some() && f.line.is_some());
-        let f = with_file
-            .clone()
-            .find(|f| !boring(f.file.as_deref().unwrap_or("")))
-            .or_else(|| with_file.clone().next())?;
-        Some((f.file.clone()?, f.line?))
-    }
-
-    /// The selected task's locals at the lines of its frames in the open source file
-    /// (`pid function: name = value, …`), for the source pane. Computed when drawn, so it
-    /// follows the selection.
-    pub fn locals_annotations(&self) -> std::collections::BTreeMap<u32, Vec<String>> {
-        let mut out: std::collections::BTreeMap<u32, Vec<String>> = Default::default();
-        if let (Some(src), Some(t)) = (&self.source, self.selected_task())
-            && let Some(bt) = self.locals.get(&t.addr)
-        {
-            for f in &bt.frames {
-                let (Some(file), Some(line), Some(locals)) = (&f.file, f.line, &f.locals) else {
-                    continue;
-                };
-                if !super::source::same_file(file, &src.key) {
-                    continue;
-                }
-                let known: Vec<String> = locals
-                    .iter()
-                    .filter_map(|l| Some(format!("{} = {}", l.name, l.value.as_ref()?)))
-                    .collect();
-                if !known.is_empty() {
-                    out.entry(line).or_default().push(format!(
-                        "{} {}: {}",
-                        t.pid,
-                        f.function.as_deref().unwrap_or("?"),
-                        known.join(", ")
-                    ));
-                }
-            }
-        }
-        out
-    }
-
-    /// Where tasks block in the open source file: every frame of an uninterruptible task
-    /// at this file, and the wait graph's evidence with a location here.
-    pub fn refresh_annotations(&mut self) {
-        let mut a = Annotations::default();
-        if let Some(src) = &self.source {
-            for t in self.tasks.iter().filter(|t| t.st == "UN") {
-                let Some(bt) = self.backtraces.get(&t.addr) else {
-                    continue;
-                };
-                for f in &bt.frames {
-                    if let (Some(file), Some(line)) = (&f.file, f.line)
-                        && super::source::same_file(file, &src.key)
-                    {
-                        let pids = a.blocked.entry(line).or_default();
-                        if !pids.contains(&t.pid) {
-                            pids.push(t.pid);
-                        }
-                    }
-                }
-            }
-            if let Some(g) = &self.graph {
-                for e in &g.edges {
-                    if let Some(l) = &e.location
-                        && super::source::same_file(&l.file, &src.key)
-                    {
-                        a.evidence
-                            .entry(l.line)
-                            .or_default()
-                            .push(e.evidence.clone());
-                    }
-                }
-            }
-        }
-        for p in a.blocked.values_mut() {
-            p.sort_unstable();
-        }
-        self.annotations = a;
     }
 
     pub(crate) fn show(&mut self, pane: Pane) {
@@ -866,178 +763,6 @@ impl App {
                 self.message = Some("decoding the log…".into());
                 return vec![Effect::DecodeLog];
             }
-        }
-        vec![]
-    }
-
-    /// Keys: overlays with text entry take them first, then the keymap.
-    pub fn handle_key(&mut self, key: Key) -> Vec<Effect> {
-        self.touched = true;
-        // Ctrl-C always quits, whatever the keymap says.
-        if key == Key::ctrl('c') {
-            return self.handle(Action::Quit);
-        }
-        match self.overlay.take() {
-            Some(Overlay::Finder(mut f)) => {
-                match key.code {
-                    KeyCode::Esc => return vec![],
-                    KeyCode::Enter => return self.finder_enter(&f),
-                    KeyCode::Up => f.selected = f.selected.saturating_sub(1),
-                    KeyCode::Down => {
-                        f.selected = (f.selected + 1).min(f.hits.len().saturating_sub(1))
-                    }
-                    KeyCode::Backspace => {
-                        f.input.pop();
-                        f.selected = 0;
-                        self.search(&mut f);
-                    }
-                    KeyCode::Char(c) if !key.ctrl && !key.alt => {
-                        f.input.push(c);
-                        f.selected = 0;
-                        self.search(&mut f);
-                    }
-                    _ => {}
-                }
-                self.overlay = Some(Overlay::Finder(f));
-                vec![]
-            }
-            Some(Overlay::Command { mut input }) => {
-                match key.code {
-                    KeyCode::Esc => return vec![],
-                    KeyCode::Enter => {
-                        let cmd = input.trim().to_string();
-                        if cmd.is_empty() {
-                            return vec![];
-                        }
-                        self.message = Some(format!("running :{cmd}…"));
-                        return vec![Effect::RunCommand(cmd)];
-                    }
-                    KeyCode::Backspace => {
-                        input.pop();
-                    }
-                    KeyCode::Char(c) if !key.ctrl && !key.alt => input.push(c),
-                    _ => {}
-                }
-                self.overlay = Some(Overlay::Command { input });
-                vec![]
-            }
-            Some(Overlay::Filter { mut input }) => {
-                match key.code {
-                    KeyCode::Esc => {
-                        self.filter.clear();
-                        self.refresh_view();
-                        return vec![];
-                    }
-                    KeyCode::Enter => return vec![],
-                    KeyCode::Backspace => {
-                        input.pop();
-                    }
-                    KeyCode::Char(c) if !key.ctrl && !key.alt => input.push(c),
-                    _ => {}
-                }
-                self.filter = input.clone();
-                self.selected = 0;
-                self.refresh_view();
-                self.overlay = Some(Overlay::Filter { input });
-                vec![]
-            }
-            Some(Overlay::Note {
-                file,
-                line,
-                mut input,
-            }) => {
-                match key.code {
-                    KeyCode::Esc => return vec![],
-                    KeyCode::Enter => {
-                        self.notes.set(&file, line, &input);
-                        self.message = Some(format!("note on {file}:{line} saved"));
-                        return vec![Effect::SaveNotes(self.notes.clone())];
-                    }
-                    KeyCode::Backspace => {
-                        input.pop();
-                    }
-                    KeyCode::Char(c) if !key.ctrl && !key.alt => input.push(c),
-                    _ => {}
-                }
-                self.overlay = Some(Overlay::Note { file, line, input });
-                vec![]
-            }
-            Some(Overlay::Help { scroll }) => {
-                let action = self.keymap.get(&key);
-                match (key.code, action) {
-                    (KeyCode::Down, _) | (_, Some(Action::Down)) => {
-                        self.overlay = Some(Overlay::Help {
-                            scroll: (scroll + 1).min(super::actions::ACTIONS.len()),
-                        })
-                    }
-                    (KeyCode::Up, _) | (_, Some(Action::Up)) => {
-                        self.overlay = Some(Overlay::Help {
-                            scroll: scroll.saturating_sub(1),
-                        })
-                    }
-                    (_, Some(Action::Quit)) => return self.handle(Action::Quit),
-                    _ => {} // any other key closes the help
-                }
-                vec![]
-            }
-            None => match self.keymap.get(&key) {
-                Some(a) => self.handle(a),
-                None => vec![],
-            },
-        }
-    }
-
-    pub fn handle_event(&mut self, ev: UiEvent) -> Vec<Effect> {
-        match ev {
-            UiEvent::Key(k) => self.handle_key(k),
-            UiEvent::Resize(w, h) => {
-                self.size = Rect::new(0, 0, w, h);
-                self.clamp();
-                vec![]
-            }
-            UiEvent::Mouse { kind, x, y } => self.mouse(kind, x, y),
-            UiEvent::Job(m) => {
-                self.apply(m);
-                vec![]
-            }
-        }
-    }
-
-    fn mouse(&mut self, kind: MouseKind, x: u16, y: u16) -> Vec<Effect> {
-        self.touched = true;
-        let a = self.areas();
-        let pos = ratatui::layout::Position::new(x, y);
-        let in_tasks = a.tasks.contains(pos);
-        let in_right = a.right.contains(pos);
-        if self.overlay.is_some() && kind == MouseKind::Click {
-            self.overlay = None;
-            return vec![];
-        }
-        if in_tasks {
-            self.focus = Focus::Tasks;
-        } else if in_right {
-            self.focus = Focus::Right;
-        }
-        match kind {
-            MouseKind::ScrollUp if in_tasks || in_right => self.move_by(-3),
-            MouseKind::ScrollDown if in_tasks || in_right => self.move_by(3),
-            MouseKind::Click if in_tasks => {
-                // Border, then the header row, then the rows.
-                let first_row = a.tasks.y + 2;
-                if y >= first_row && y < a.tasks.y + a.tasks.height - 1 {
-                    let row = self.offset + (y - first_row) as usize;
-                    if row < self.row_count() {
-                        self.selected = row;
-                        self.reset_pane(Pane::Backtrace);
-                    }
-                }
-            }
-            MouseKind::Click if a.tabs.contains(pos) => {
-                if let Some(p) = super::panes::tab_at(a.tabs, x) {
-                    self.show(p);
-                }
-            }
-            _ => {}
         }
         vec![]
     }

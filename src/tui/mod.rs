@@ -1,6 +1,8 @@
 //! The terminal UI: `quiesce -c DUMP -s VMLINUX` with no subcommand.
 //!
-//! - [`app`]: the model (no terminal types) and its pure transitions;
+//! - [`app`]: the model (no terminal types) and its pure transitions; [`input`] (keys,
+//!   mouse, events), [`finder`] (the fuzzy finder), [`walkthrough`] (the first screen and
+//!   the walkthrough) and [`source`] (the source pane) hold the rest of `impl App`;
 //! - [`actions`]: the action registry and keymaps (embedded presets + user file merge);
 //! - [`theme`]: scoped styles with parent fallback (embedded presets + user file merge);
 //! - [`jobs`]: background work on threads, reporting progress over the event channel;
@@ -13,6 +15,7 @@ pub mod actions;
 pub mod app;
 pub mod finder;
 pub mod graph;
+pub mod input;
 pub mod jobs;
 mod layered;
 pub mod notes;
