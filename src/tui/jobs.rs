@@ -418,7 +418,8 @@ impl Jobs {
     }
 }
 
-/// JSON flattened to `path: value` lines, empty values left out.
+/// JSON flattened to `path: value` lines, empty values left out; a list of frames is one
+/// `path: func < func < …` line.
 fn flatten(v: &serde_json::Value, path: &str, out: &mut Vec<String>) {
     use serde_json::Value;
     match v {
@@ -426,6 +427,24 @@ fn flatten(v: &serde_json::Value, path: &str, out: &mut Vec<String>) {
         Value::Array(a) if a.is_empty() => {}
         Value::Object(o) if o.is_empty() => {}
         Value::Bool(false) => {}
+        // A stack (frames with a `func`): one line, innermost first, as the report lists it.
+        Value::Array(a)
+            if a.iter()
+                .all(|f| f.get("func").is_some_and(Value::is_string)) =>
+        {
+            let funcs: Vec<String> = a
+                .iter()
+                .map(|f| {
+                    let unreliable = f.get("reliable") == Some(&Value::Bool(false));
+                    format!(
+                        "{}{}",
+                        if unreliable { "? " } else { "" },
+                        f["func"].as_str().unwrap_or_default()
+                    )
+                })
+                .collect();
+            out.push(format!("{path}: {}", funcs.join(" < ")));
+        }
         Value::Array(a) => {
             for (i, x) in a.iter().enumerate() {
                 flatten(x, &format!("{path}[{i}]"), out);

@@ -68,10 +68,7 @@ fn task_text(t: &TaskRef) -> String {
     format!("{} {} [{}]", t.pid, t.comm, t.st)
 }
 
-/// A domain is "active" when it has a grace period, readers or callbacks under way.
-pub fn srcu_active(d: &SrcuDomain) -> bool {
-    d.phase != "IDLE" || d.readers != [0, 0] || !d.callbacks.is_empty() || !d.waiters.is_empty()
-}
+pub use crate::report::srcu::active as srcu_active;
 
 /// The SRCU pane: the domain list, then the selected domain's details.
 pub fn srcu_rows(report: Option<&Result<SrcuReport, String>>, selected: usize) -> Vec<Row> {
