@@ -33,11 +33,8 @@ fn main() {
     let (tx, rx) = std::sync::mpsc::channel();
     let jobs = Jobs::new(
         tx,
-        quiesce::cli::Target {
-            core: dump,
-            symbols: vec![dir.join("vmlinux"), dir.join("modules")],
-            json: false,
-        },
+        quiesce::report::Target::new(dump, vec![dir.join("vmlinux"), dir.join("modules")]),
+        quiesce::cli::parse_words,
     );
     let mut app = App::new(Keymap::preset("default").unwrap(), 200, 60);
     let t0 = Instant::now();

@@ -1,5 +1,25 @@
+//! The `quiesce` binary: parse the arguments (`quiesce::cli`), then run a command
+//! (`quiesce::report`) or open the TUI (`quiesce::tui`), handing it the CLI's parser for its
+//! `:` line. The only place that sees both the CLI and the TUI.
+
 use clap::Parser;
-use quiesce::cli::{Cli, run};
+use quiesce::cli::{Cli, Invocation, parse_words};
+
+fn run(cli: Cli) -> anyhow::Result<i32> {
+    match cli.invocation()? {
+        Invocation::Tui(target) => {
+            // Module files fetched while the TUI owns the terminal must not draw on it.
+            quiesce::debuginfo::debuginfod::set_progress(false);
+            quiesce::tui::run(target, parse_words)?;
+            Ok(0)
+        }
+        Invocation::Command(target, cmd) => quiesce::report::commands::run(&target, &cmd),
+        Invocation::Print(text) => {
+            print!("{text}");
+            Ok(0)
+        }
+    }
+}
 
 fn main() {
     let cli = Cli::parse();

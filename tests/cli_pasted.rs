@@ -24,7 +24,7 @@ fn explain_the_fanotify_srcu_deadlock_from_a_crash_session() {
         "fixtures/seeds/000_crash_foreach_bt_fanotify.txt",
     ]);
     assert_eq!(rc, 0, "{err}");
-    assert!(out.contains("[Deadlock]"), "{out}");
+    assert!(out.contains("[deadlock]"), "{out}");
     assert!(
         out.contains("fanotify07:916") && out.contains("fsnotify_mark_srcu"),
         "{out}"

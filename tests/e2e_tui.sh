@@ -52,6 +52,10 @@ for _ in $(seq 1 600); do
 done
 screen | tail -n 1 | grep -qE '[0-9]+/[0-9]+ \([0-9]+%\)' && fail "jobs never finished"
 [ "$(tmux display -p -t "$S" '#{alternate_on}')" = 1 ] || fail "not on the alternate screen"
+# The first screen is about the hang: the status line says where to go next, and the task
+# table has left swapper/0 for the first finding's (uninterruptible) task.
+screen | tail -n 1 | grep -qE '[0-9]+ findings?: W walks through' || fail "no findings hint"
+screen | grep -q 'ST: UN' || fail "the first screen is not on an uninterruptible task"
 
 tmux send-keys -t "$S" C-p
 wait_for 'Find ·' 10 || fail "finder did not open"

@@ -109,7 +109,7 @@ fn backtraces_match_on(rel: &common::Release) {
             continue;
         }
         let k = rel.open(&d.path);
-        let u = Unwinder::new(&k).unwrap();
+        let u = Unwinder::new(&k).unwrap_or_else(|e| panic!("{} {}: {e}", rel.name, d.name));
         let tasks = k.tasks().unwrap().tasks;
         let crash_text = rel
             .crash_ref(&d.name, "foreach_bt.txt")

@@ -108,5 +108,24 @@ fn named_values_equal_drgns() {
             ours(&k, "runqueues:1.curr"),
             drgn["values"]["per_cpu(runqueues, 1).curr"]
         );
+        // `:a` (every CPU) before a member, as the help advertises: one value per CPU,
+        // each drgn's, labelled as drgn writes it.
+        let all = k.eval("runqueues:a.curr").unwrap();
+        assert_eq!(all.len(), 2, "{}", d.name);
+        for p in all {
+            let cpu = p.cpu.unwrap();
+            let label = quiesce::kernel::expr::per_cpu_label("runqueues:a.curr", cpu);
+            let Evaluated::Object(o) = p.result else {
+                panic!("{label}: not an object")
+            };
+            let Value::Pointer { value, .. } = k.value(o, ReadLimits::default()) else {
+                panic!("{label}: not a pointer")
+            };
+            assert_eq!(
+                Json::from(format!("{value:#x}")),
+                drgn["values"][&label],
+                "{label}"
+            );
+        }
     }
 }

@@ -551,11 +551,15 @@ fn walkthrough_steps_through_hand_made_steps() {
             pane: Pane::Backtrace,
             select: Selection::Pid(106),
             text: "qh_srcu_sync waits in synchronize_srcu".into(),
+            task: None,
+            finding: 1,
         },
         Step {
             pane: Pane::Log,
             select: Selection::Row(2),
             text: "the hung-task report".into(),
+            task: None,
+            finding: 1,
         },
         Step {
             pane: Pane::Source,
@@ -564,6 +568,8 @@ fn walkthrough_steps_through_hand_made_steps() {
                 line: 1368,
             },
             text: "where it sleeps".into(),
+            task: None,
+            finding: 1,
         },
     ];
     assert!(app.handle_key(Key::ch('W')).is_empty());

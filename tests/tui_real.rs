@@ -35,12 +35,8 @@ fn real_fixture_tasks_and_backtrace() {
         return;
     };
     let (tx, rx) = std::sync::mpsc::channel();
-    let target = quiesce::cli::Target {
-        core: dump,
-        symbols: vec![vmlinux, modules],
-        json: false,
-    };
-    let jobs = Jobs::new(tx, target);
+    let target = quiesce::report::Target::new(dump, vec![vmlinux, modules]);
+    let jobs = Jobs::new(tx, target, quiesce::cli::parse_words);
     let mut app = App::new(Keymap::preset("default").unwrap(), 120, 40);
     jobs.open();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
@@ -151,11 +147,8 @@ fn open_with_jobs(
     let (tx, rx) = std::sync::mpsc::channel();
     let jobs = Jobs::new(
         tx,
-        quiesce::cli::Target {
-            core,
-            symbols: vec![vmlinux, modules],
-            json: false,
-        },
+        quiesce::report::Target::new(core, vec![vmlinux, modules]),
+        quiesce::cli::parse_words,
     );
     let mut app = App::new(Keymap::preset("default").unwrap(), 200, 60);
     jobs.open();
@@ -848,7 +841,9 @@ fn real_fixture_panes_agree_with_crash_and_drgn() {
         } else {
             "drgn"
         };
-        // Tasks pane vs ps, row by row (sorted by pid, as both list them).
+        // Tasks pane vs ps, row by row (sorted by pid, as both list them), from the top:
+        // the first screen selected the first finding's task, further down.
+        app.handle(Action::Top);
         let mut ours = task_rows(&app);
         let mut want: Vec<_> = want_ps
             .iter()
@@ -995,4 +990,98 @@ fn real_fixture_panes_agree_with_crash_and_drgn() {
             readers[1]
         );
     }
+}
+
+// ---- the first screen and the walkthrough --------------------------------------------
+
+/// What a newcomer sees on `quiesce -c demo`: once the wait graph is computed the task
+/// table selects the first finding's task (an uninterruptible task in crash's `ps`, the
+/// one `quiesce explain` names first) and the status line says how many findings there
+/// are and that W walks through them. Every walkthrough step selects its task in the table,
+/// and a step at a source line opens that line from the fixture's source tree, which
+/// `-c demo` finds by itself.
+#[test]
+fn real_fixture_opens_on_the_first_finding_and_walks_its_tasks() {
+    let Some(rel) = common::release("bookworm") else {
+        return;
+    };
+    let mut demo = quiesce::report::Target::new("demo", vec![]);
+    demo.resolve_demo().unwrap();
+    assert_eq!(demo.core, rel.dir.join("dumps/hang.elf"));
+    let Some(root) = source_tree() else { return };
+    assert_eq!(
+        demo.source.as_deref(),
+        Some(root.as_path()),
+        "-c demo's source tree"
+    );
+
+    let (mut app, jobs, rx) = open_with_jobs(demo.core.clone(), rel.vmlinux(), rel.modules_dir());
+    app.handle_event(UiEvent::Resize(200, 50));
+    app.source_root = demo.source.clone();
+    // The findings as `quiesce explain` computes them from the same dump.
+    let k = rel.open(&demo.core);
+    let e =
+        quiesce::analysis::walkthrough::explain(quiesce::analysis::graph_from_dump(&k).unwrap());
+    let first = e.findings[0].finding.tasks[0];
+    let t = app.selected_task().expect("a task is selected").clone();
+    assert_eq!(t.addr, first.key, "the first finding's task is selected");
+    let crash = common::parse_crash_ps(&rel.crash_ref("hang.elf", "ps.txt").unwrap());
+    let row = crash
+        .iter()
+        .find(|p| p.task == t.addr)
+        .expect("in crash's ps");
+    assert_eq!(
+        (row.pid, row.st.as_str()),
+        (t.pid as i64, "UN"),
+        "crash: {row:?}"
+    );
+    let text = screen(&app);
+    let hint = format!("{} findings: W walks through them", e.findings.len());
+    assert!(text.lines().last().unwrap().contains(&hint), "{text}");
+    assert!(text.contains(&format!("COMMAND: \"{}\"", t.comm)), "{text}");
+
+    // Walk every step: each one with a task selects it, and its text names that task.
+    let mut s = Session {
+        app,
+        jobs,
+        rx,
+        notes: std::env::temp_dir().join(format!("quiesce-first-{}.notes", std::process::id())),
+    };
+    s.keys(&[Key::ch('W')]);
+    let n = s.app.steps.len();
+    let mut sources = 0;
+    for i in 0..n {
+        let step = s.app.steps[i].clone();
+        assert_eq!(s.app.walkthrough.as_ref().unwrap().index, i);
+        if let Some(a) = step.task {
+            let sel = s.app.selected_task().unwrap();
+            assert_eq!(sel.addr, a, "step {}: {}", i + 1, step.text);
+            assert!(
+                step.text.contains(&format!("{}:{}", sel.comm, sel.pid)),
+                "step {} selects {}:{}: {}",
+                i + 1,
+                sel.comm,
+                sel.pid,
+                step.text
+            );
+        }
+        if let quiesce::tui::walkthrough::Selection::Source { file, line } = &step.select {
+            assert_eq!(s.app.right, Pane::Source);
+            let src = s
+                .app
+                .source
+                .as_ref()
+                .unwrap_or_else(|| panic!("step {}: {:?}", i + 1, s.app.source_error));
+            assert!(
+                src.key.ends_with(file.as_str()) && src.line == *line,
+                "{}",
+                src.key
+            );
+            assert!(s.app.source_error.is_none());
+            sources += 1;
+        }
+        s.keys(&[Key::ch(']')]);
+    }
+    assert!(sources > 0, "no step opened a source line");
+    assert!(n >= 10, "{n} steps");
 }

@@ -235,11 +235,11 @@ impl FindingKind {
     /// The kind as the text report prints it.
     pub fn name(self) -> &'static str {
         match self {
-            FindingKind::Deadlock => "Deadlock",
-            FindingKind::Stall => "Stall",
-            FindingKind::NoWaker => "NoWaker",
-            FindingKind::TimedSleep => "TimedSleep",
-            FindingKind::Blocked => "Blocked",
+            FindingKind::Deadlock => "deadlock",
+            FindingKind::Stall => "stall",
+            FindingKind::NoWaker => "no waker",
+            FindingKind::TimedSleep => "timed sleep",
+            FindingKind::Blocked => "blocked",
         }
     }
 }

@@ -1,13 +1,11 @@
 //! The command line: `quiesce SUBCOMMAND -c DUMP [-s VMLINUX] [-s MODULE.ko|DIR ...] [--json]`
 //! (drgn's `-c`/`-s`; `-c` defaults to `/proc/kcore`; without `-s VMLINUX` the dump's vmlinux
-//! is found by its build-id, see `kernel::find`). Errors end as one line on stderr and
-//! a non-zero exit status. With no subcommand, the TUI opens (`crate::tui`).
+//! is found by its build-id, see `kernel::find`). clap parses the arguments into
+//! `crate::report`'s commands and target; `main.rs` runs them, or opens the TUI when there is
+//! no subcommand. Nothing in the library imports this module: the TUI gets
+//! [`parse_words`] from `main.rs` to read its `:` line the same way.
 
-mod commands;
-
-pub use commands::{command_text, open_kernel};
-
-use anyhow::{Context, Result, bail};
+use crate::report::{self, Request, Target};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -15,23 +13,27 @@ use std::path::PathBuf;
 #[command(
     name = "quiesce",
     version,
-    about = "A terminal debugger for Linux kernel hangs"
+    about = "A terminal debugger for Linux kernel hangs",
+    long_about = "A terminal debugger for Linux kernel hangs: opens a vmcore (ELF, \
+kdump-compressed, flattened) or /proc/kcore with the vmlinux's DWARF and shows the hung \
+tasks, SRCU/RCU state and a wait graph. Without a subcommand the TUI opens.",
+    after_help = "Examples:
+  quiesce -c demo                          the TUI on the fixture dump
+  quiesce -c vmcore -s vmlinux -s mods/    the TUI on a dump and its modules
+  quiesce explain -c vmcore -s vmlinux     walk each stuck task to its cause
+  quiesce completions bash > ~/.local/share/bash-completion/completions/quiesce"
 )]
 pub struct Cli {
     #[command(flatten)]
-    pub target: Target,
-    /// Kernel source tree (or a linux-source `.tar.xz`), for the TUI's source pane. Without
-    /// it, the dump release's source is looked for in /usr/src/linux-source-X.Y[.tar.xz] and
-    /// /lib/modules/REL/{source,build}; the demo uses its fixture's tree.
-    #[arg(long, global = true)]
-    pub source: Option<PathBuf>,
+    pub target: TargetArgs,
     /// Without a subcommand, the TUI opens.
     #[command(subcommand)]
     pub command: Option<Command>,
 }
 
+/// The global options: what to open.
 #[derive(Debug, Args, Clone)]
-pub struct Target {
+pub struct TargetArgs {
     /// The dump: an ELF vmcore, a kdump-compressed or flattened file, /proc/kcore, or
     /// `demo` for the fixture dump that `fixtures/build.sh` builds.
     #[arg(
@@ -41,26 +43,49 @@ pub struct Target {
         default_value = "/proc/kcore"
     )]
     pub core: PathBuf,
-    /// Debug info: the vmlinux, module files (`.ko`, `.ko.xz|zst|gz`, `.ko.debug`, any name)
-    /// or directories holding them. Optional: without it the vmlinux and modules are looked
-    /// for where distributions install them, in QUIESCE_DEBUG_PATH, and via DEBUGINFOD_URLS.
+    /// Debug info: the vmlinux first, then module .ko files or directories holding them.
     #[arg(short = 's', long = "symbols", global = true)]
     pub symbols: Vec<PathBuf>,
     /// Print JSON instead of text.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Kernel source tree (or a linux-source `.tar.xz`), for the TUI's source pane. Without
+    /// it, the dump release's source is looked for in /usr/src/linux-source-X.Y[.tar.xz] and
+    /// /lib/modules/REL/{source,build}; the demo uses its fixture's tree.
+    #[arg(long, global = true)]
+    pub source: Option<PathBuf>,
+}
+
+impl From<TargetArgs> for Target {
+    fn from(a: TargetArgs) -> Target {
+        Target {
+            core: a.core,
+            symbols: a.symbols,
+            json: a.json,
+            source: a.source,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// The task table: pid, ppid, cpu, state (as crash prints it), task address, command.
+    #[command(
+        after_help = "Example:\n  quiesce ps -c /var/crash/vmcore -s /usr/lib/debug/boot/vmlinux-$(uname -r)"
+    )]
     Ps,
     /// The kernel log (printk ring buffer).
+    #[command(
+        after_help = "Example:\n  quiesce log -c DUMP -s VMLINUX | grep -A20 \"blocked for more than\""
+    )]
     Log,
-    /// Release, CPUs, uptime and panic message.
+    /// The machine and kernel, as crash's `sys`: CPUs, date, uptime, load average, tasks,
+    /// release, memory, panic message.
+    #[command(after_help = "Example:\n  quiesce sys -c DUMP -s VMLINUX")]
     Sys,
     /// Backtraces: of tasks by pid or task address, `-a` the tasks active on each CPU,
     /// `--all` every task (crash's `foreach bt`).
+    #[command(after_help = "Example:\n  quiesce bt -l 1234 -c DUMP -s VMLINUX -s MODULE.ko")]
     Bt {
         /// PIDs or task addresses (hex).
         targets: Vec<String>,
@@ -78,9 +103,13 @@ pub enum Command {
         locals: bool,
     },
     /// Identical stacks grouped, largest group first (sdb's `stacks`).
+    #[command(
+        after_help = "Example:\n  quiesce stacks --state UN -m quiesce_hang -c DUMP -s VMLINUX -s MODULE.ko"
+    )]
     Stacks {
-        /// Only tasks in this state (crash letters: UN, IN, RU, ID, …).
-        #[arg(short = 's', long)]
+        /// Only tasks in this state (crash letters: UN, IN, RU, ID, …). No short form: `-s`
+        /// is the global `--symbols`.
+        #[arg(long)]
         state: Option<String>,
         /// Only stacks containing this function.
         #[arg(short = 'f', long)]
@@ -91,18 +120,26 @@ pub enum Command {
     },
     /// SRCU domains: grace-period phase, readers per index, callbacks, GP work, waiters.
     /// NAME or ADDR picks one domain.
+    #[command(after_help = "Example:\n  quiesce srcu quiesce_srcu -c DUMP -s VMLINUX -s MODULE.ko")]
     Srcu { domain: Option<String> },
     /// Tree RCU: grace period, GP kthread, rcu_node tree, per-CPU rcu_data, holdouts.
+    #[command(after_help = "Example:\n  quiesce rcu -c DUMP -s VMLINUX")]
     Rcu,
     /// Walk each stuck task to its root cause: numbered steps with evidence (frames, fields)
     /// and notes on the RCU/SRCU mechanisms. `--log FILE` explains pasted text (crash bt,
     /// dmesg, hung-task and RCU stall reports) instead of a dump.
+    #[command(
+        after_help = "Example:\n  quiesce explain -c DUMP -s VMLINUX;  quiesce explain --log dmesg.txt"
+    )]
     Explain {
         /// Pasted text to explain instead of a dump (`-` for stdin).
         #[arg(long, value_name = "FILE")]
         log: Option<PathBuf>,
     },
     /// The wait graph: one line per edge (task → waited object → holder …).
+    #[command(
+        after_help = "Example:\n  quiesce waitgraph --dot -c DUMP -s VMLINUX | dot -Tsvg > graph.svg"
+    )]
     Waitgraph {
         /// Graphviz dot instead of text.
         #[arg(long)]
@@ -113,112 +150,192 @@ pub enum Command {
     },
     /// Print an expression: globals, `a.b`, `p->q`, `x[3]`, `(struct foo *)0x…`,
     /// per-CPU values with a CPU selector (`runqueues:1.nr_running`, `:a` for all CPUs).
-    #[command(alias = "p")]
+    #[command(
+        alias = "p",
+        after_help = "Examples:\n  quiesce print 'runqueues:a.nr_running' -c DUMP -s VMLINUX\n  \
+quiesce print '((struct task_struct *)0xffff8b30c2529800)->comm' -c DUMP -s VMLINUX"
+    )]
     Print {
         #[arg(required = true)]
         expr: Vec<String>,
     },
+    /// A shell completion script on stdout (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = "Example:\n  \
+quiesce completions bash > ~/.local/share/bash-completion/completions/quiesce")]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// The man page (roff) on stdout.
+    #[command(after_help = "Example:\n  quiesce man > ~/.local/share/man/man1/quiesce.1")]
+    Man,
 }
 
-impl Target {
-    /// `-c demo`: the bookworm `hang` fixture that `fixtures/build.sh` builds (dump, vmlinux
-    /// and the test module), so the README's demo command needs no paths.
-    pub fn resolve_demo(&mut self) -> Result<()> {
-        if self.core != std::path::Path::new("demo") {
-            return Ok(());
-        }
-        let root = fixtures_root()
-            .context("no HOME to find the demo fixtures in")?
-            .join("bookworm");
-        let dump = root.join("dumps/hang.elf");
-        if !dump.exists() {
-            bail!(
-                "the demo dump {} is not built yet: run `bash fixtures/build.sh` first",
-                dump.display()
-            );
-        }
-        self.core = dump;
-        if self.symbols.is_empty() {
-            self.symbols = vec![root.join("vmlinux"), root.join("modules")];
-        }
-        Ok(())
-    }
-
-    /// The vmlinux: the first `-s` that is neither a directory nor a module file (judged by
-    /// its contents, see [`crate::debuginfo::elfid::is_module_arg`]). [`Self::find_vmlinux`]
-    /// puts one there when none was given.
-    pub fn vmlinux(&self) -> Result<PathBuf> {
-        if let Some(p) = self.symbols.iter().find(|p| is_vmlinux_arg(p)) {
-            return Ok(p.clone());
-        }
-        bail!("no vmlinux given: use -s VMLINUX (a vmlinux with DWARF debug info)")
-    }
-
-    /// Module files and directories among `-s`.
-    pub fn modules(&self) -> Vec<PathBuf> {
-        self.symbols
-            .iter()
-            .filter(|p| !is_vmlinux_arg(p))
-            .cloned()
-            .collect()
-    }
-
-    /// With no vmlinux among `-s`, find the dump's by its release and build-id where
-    /// distributions install it, or through debuginfod (`crate::kernel::find`), and put it
-    /// first. Candidates skipped on the way are warned about; finding none is an error that
-    /// lists every place looked.
-    pub fn find_vmlinux(&mut self) -> Result<()> {
-        if self.symbols.iter().any(|p| is_vmlinux_arg(p)) {
-            return Ok(());
-        }
-        let found = crate::kernel::find::vmlinux(&self.core)?;
-        for s in &found.skipped {
-            eprintln!("quiesce: warning: vmlinux: skipped {s}");
-        }
-        self.symbols.insert(0, found.path);
-        Ok(())
-    }
-}
-
-/// `$QUIESCE_FIXTURES`, else `~/.cache/quiesce/fixtures`.
-fn fixtures_root() -> Option<PathBuf> {
-    std::env::var_os("QUIESCE_FIXTURES")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/quiesce/fixtures"))
+impl Command {
+    /// The command as `report` runs it, or `None` for the ones only the shell needs.
+    fn into_report(self) -> Option<report::Command> {
+        use report::Command as R;
+        Some(match self {
+            Command::Ps => R::Ps,
+            Command::Log => R::Log,
+            Command::Sys => R::Sys,
+            Command::Bt {
+                targets,
+                active,
+                all,
+                lines,
+                locals,
+            } => R::Bt {
+                targets,
+                active,
+                all,
+                lines,
+                locals,
+            },
+            Command::Stacks {
+                state,
+                function,
+                module,
+            } => R::Stacks {
+                state,
+                function,
+                module,
+            },
+            Command::Srcu { domain } => R::Srcu { domain },
+            Command::Rcu => R::Rcu,
+            Command::Explain { log } => R::Explain { log },
+            Command::Waitgraph { dot, log } => R::Waitgraph { dot, log },
+            Command::Print { expr } => R::Print { expr },
+            Command::Completions { .. } | Command::Man => return None,
         })
-}
-
-/// The demo's kernel source: the tree `fixtures/build.sh` unpacks, when it is there.
-fn demo_source() -> Option<PathBuf> {
-    Some(fixtures_root()?.join("src/linux-source-6.1")).filter(|p| p.is_dir())
-}
-
-fn is_vmlinux_arg(p: &std::path::Path) -> bool {
-    !p.is_dir() && !crate::debuginfo::elfid::is_module_arg(p)
-}
-
-/// Run the CLI; returns the process exit code. No subcommand opens the TUI.
-pub fn run(mut cli: Cli) -> Result<i32> {
-    if cli.target.core == std::path::Path::new("demo") && cli.source.is_none() {
-        cli.source = demo_source();
     }
-    cli.target.resolve_demo()?;
-    // `--log FILE` explains pasted text: no dump, no debug info to find.
-    let pasted = matches!(
-        cli.command,
-        Some(Command::Explain { log: Some(_) } | Command::Waitgraph { log: Some(_), .. })
-    );
-    if !pasted {
-        cli.target.find_vmlinux()?;
-    }
-    match cli.command {
-        Some(_) => commands::run(cli),
-        None => {
-            // Module files fetched while the TUI owns the terminal must not draw on it.
-            crate::debuginfo::debuginfod::set_progress(false);
-            crate::tui::run(cli.target, cli.source)?;
-            Ok(0)
+}
+
+/// The subcommands only the shell needs (not on the TUI's `:` line).
+const SHELL_ONLY: &[&str] = &["completions", "man"];
+
+/// A completion script for `shell`.
+pub fn completions(shell: clap_complete::Shell) -> String {
+    use clap::CommandFactory;
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "quiesce", &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The man page, roff: the options, then every subcommand with its options and example.
+pub fn man_page() -> std::io::Result<String> {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    let mut out = Vec::new();
+    let man = clap_mangen::Man::new(cmd.clone());
+    man.render_title(&mut out)?;
+    man.render_name_section(&mut out)?;
+    man.render_synopsis_section(&mut out)?;
+    man.render_description_section(&mut out)?;
+    man.render_options_section(&mut out)?;
+    out.extend_from_slice(b".SH SUBCOMMANDS\n");
+    for sub in cmd.get_subcommands() {
+        out.extend_from_slice(format!(".SS {}\n", sub.get_name()).as_bytes());
+        let sub = sub.clone().bin_name(format!("quiesce {}", sub.get_name()));
+        let m = clap_mangen::Man::new(sub.clone());
+        let mut part = Vec::new();
+        m.render_description_section(&mut part)?;
+        m.render_synopsis_section(&mut part)?;
+        m.render_options_section(&mut part)?;
+        // A subcommand's sections are paragraphs of its .SS.
+        let part = String::from_utf8_lossy(&part).replace(".SH ", ".TP\n.B ");
+        out.extend_from_slice(part.as_bytes());
+        if let Some(h) = sub.get_after_help() {
+            out.extend_from_slice(b".TP\n.B EXAMPLE\n");
+            out.extend_from_slice(roff_example(&h.to_string()).as_bytes());
         }
     }
+    if let Some(h) = cmd.get_after_help() {
+        out.extend_from_slice(b".SH EXAMPLES\n");
+        out.extend_from_slice(roff_example(&h.to_string()).as_bytes());
+    }
+    man.render_version_section(&mut out)?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// An `Example:` help text as unfilled roff (its first line, the heading, left out).
+fn roff_example(help: &str) -> String {
+    let mut s = String::from(".nf\n");
+    for l in help.lines().skip(1) {
+        let l = l.replace('\\', "\\e").replace('-', "\\-");
+        if l.starts_with(['.', '\'']) {
+            s.push_str("\\&");
+        }
+        s.push_str(&l);
+        s.push('\n');
+    }
+    s.push_str(".fi\n");
+    s
+}
+
+/// What the process is to do, from its arguments.
+pub enum Invocation {
+    /// No subcommand: the TUI on the target.
+    Tui(Target),
+    /// A command on the target.
+    Command(Target, report::Command),
+    /// Text for stdout that needs no dump (completions, the man page).
+    Print(String),
+}
+
+impl Cli {
+    /// The target (with `-c demo` resolved) and what to do with it.
+    pub fn invocation(self) -> anyhow::Result<Invocation> {
+        match self.command {
+            Some(Command::Completions { shell }) => {
+                return Ok(Invocation::Print(completions(shell)));
+            }
+            Some(Command::Man) => return Ok(Invocation::Print(man_page()?)),
+            _ => {}
+        }
+        let mut target = Target::from(self.target);
+        target.resolve_demo()?;
+        // `--log FILE` explains pasted text: no dump, no debug info to find.
+        let pasted = matches!(
+            self.command,
+            Some(Command::Explain { log: Some(_) } | Command::Waitgraph { log: Some(_), .. })
+        );
+        if !pasted {
+            target.find_vmlinux()?;
+        }
+        Ok(match self.command.and_then(Command::into_report) {
+            None => Invocation::Tui(target),
+            Some(c) => Invocation::Command(target, c),
+        })
+    }
+}
+
+/// A `:` line's words parsed as the command line parses them (the global options other than
+/// `--json` are the TUI's own and ignored). Errors carry clap's message and the commands.
+pub fn parse_words(words: &[&str]) -> Result<Request, String> {
+    match Cli::try_parse_from(std::iter::once("quiesce").chain(words.iter().copied())) {
+        Ok(Cli {
+            command: Some(cmd),
+            target,
+        }) => match cmd.into_report() {
+            Some(command) => Ok(Request {
+                command,
+                json: target.json,
+            }),
+            None => Err(format!("that one is for the shell\n{}", command_list())),
+        },
+        Ok(_) => Err(command_list()),
+        Err(e) => Err(format!("{e}\n{}", command_list())),
+    }
+}
+
+/// The subcommands the `:` line runs, as one line.
+fn command_list() -> String {
+    use clap::CommandFactory;
+    let names: Vec<String> = Cli::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .filter(|n| !SHELL_ONLY.contains(&n.as_str()))
+        .collect();
+    format!("commands: {}", names.join(", "))
 }

@@ -59,7 +59,7 @@ impl DebugInfo {
     fn type_label(&self, ty: TypeId) -> String {
         self.ty(ty)
             .map(|t| t.c_name())
-            .unwrap_or_else(|_| format!("{ty:?}"))
+            .unwrap_or_else(|_| "a type that cannot be read".to_string())
     }
 
     fn resolve_member(&self, ty: TypeId, path: &str) -> Result<MemberInfo, DebugError> {

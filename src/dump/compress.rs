@@ -30,6 +30,18 @@ const ALL: u32 = DUMP_DH_COMPRESSED_ZLIB
     | DUMP_DH_COMPRESSED_SNAPPY
     | DUMP_DH_COMPRESSED_ZSTD;
 
+impl std::fmt::Display for Compression {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Compression::None => "uncompressed",
+            Compression::Zlib => "zlib",
+            Compression::Lzo => "lzo",
+            Compression::Snappy => "snappy",
+            Compression::Zstd => "zstd",
+        })
+    }
+}
+
 impl Compression {
     /// The compression named by page-descriptor (or header status) `flags`; `Err` with the
     /// unexplained bits when they name more than one method or an unknown one.
@@ -96,10 +108,10 @@ pub(crate) fn decompress(kind: Compression, input: &[u8], out: &mut [u8]) -> Res
         Compression::Snappy => snappy(input, out),
         Compression::Zstd => zstd(input, out),
     }))
-    .map_err(|_| format!("{kind:?} decoder panicked on this input"))??;
+    .map_err(|_| format!("{kind} decoder panicked on this input"))??;
     if n != out.len() {
         return Err(format!(
-            "{kind:?} data decompressed to {n:#x} bytes, block size is {:#x}",
+            "{kind} data decompressed to {n:#x} bytes, block size is {:#x}",
             out.len()
         ));
     }

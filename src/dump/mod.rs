@@ -157,6 +157,17 @@ pub enum DumpFormat {
     Kdump { flattened: bool },
 }
 
+impl std::fmt::Display for DumpFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DumpFormat::Elf => "ELF",
+            DumpFormat::Kcore => "/proc/kcore",
+            DumpFormat::Kdump { flattened: false } => "kdump-compressed",
+            DumpFormat::Kdump { flattened: true } => "kdump-compressed, flattened",
+        })
+    }
+}
+
 /// The machine the dump was taken on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Machine {

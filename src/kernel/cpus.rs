@@ -1,4 +1,5 @@
-//! CPUs of the dumped machine: which exist (`__cpu_possible_mask`, `__cpu_online_mask`),
+//! CPUs of the dumped machine: which exist (`__cpu_possible_mask`, `__cpu_present_mask`,
+//! `__cpu_online_mask`),
 //! their per-CPU offsets (`__per_cpu_offset[]`) and run queues.
 
 use super::{Kernel, KernelError};
@@ -10,6 +11,8 @@ pub struct Cpus {
     pub nr_cpu_ids: u32,
     /// CPUs in `__cpu_possible_mask`, ascending.
     pub possible: Vec<u32>,
+    /// CPUs in `__cpu_present_mask` (crash's `sys` counts these).
+    pub present: Vec<u32>,
     pub online: Vec<u32>,
     offsets: Vec<u64>,
 }
@@ -49,6 +52,7 @@ impl Cpus {
         Ok(Cpus {
             nr_cpu_ids: nr,
             possible: mask("__cpu_possible_mask"),
+            present: mask("__cpu_present_mask"),
             online: mask("__cpu_online_mask"),
             offsets,
         })

@@ -6,7 +6,9 @@
 //! postfix := primary ( '.' name | '->' name | '[' int ']' )* [ ':' cpus ]
 //! primary := name | int | '(' expr ')' | 'per_cpu' '(' expr ',' int ')'
 //! type    := ['struct'|'union'|'enum'] name '*'*
-//! cpus    := int | 'a' | int,int,…      (crash: `runqueues:1`, `:a` for all CPUs)
+//! cpus    := int | 'a' | int,int,…      (crash: `runqueues:1`, `:a` for all CPUs; the
+//!                                        selector may also follow the variable name:
+//!                                        `runqueues:a.nr_running`)
 //! ```
 //! A per-CPU variable must be given a CPU (`runqueues:0`, `per_cpu(runqueues, 0)`).
 
@@ -19,6 +21,16 @@ enum Tok {
     Ident(String),
     Int(u64),
     Punct(&'static str),
+}
+
+impl std::fmt::Display for Tok {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Tok::Ident(n) => write!(f, "`{n}`"),
+            Tok::Int(i) => write!(f, "`{i}`"),
+            Tok::Punct(p) => write!(f, "`{p}`"),
+        }
+    }
 }
 
 fn lex(s: &str) -> Result<Vec<Tok>, KernelError> {
@@ -116,7 +128,7 @@ impl Kernel {
         let (body, cpus) = split_cpu_suffix(expr, self)?;
         match cpus {
             None => {
-                let r = self.eval_on(body, None)?;
+                let r = self.eval_on(&body, None)?;
                 Ok(vec![Printed {
                     cpu: None,
                     result: r,
@@ -127,10 +139,19 @@ impl Kernel {
                 .map(|c| {
                     Ok(Printed {
                         cpu: Some(c),
-                        result: self.eval_on(body, Some(c))?,
+                        result: self.eval_on(&body, Some(c))?,
                     })
                 })
                 .collect(),
+        }
+    }
+
+    /// The integer value of an expression without a CPU selector (`avenrun[0]`,
+    /// `tk_core.timekeeper.xtime_sec`), or `None` when it has none or cannot be read.
+    pub fn eval_int(&self, expr: &str) -> Option<i128> {
+        match self.eval_on(expr, None).ok()? {
+            Evaluated::Object(o) => self.value(o, super::value::ReadLimits::default()).as_int(),
+            Evaluated::Const { value, .. } => Some(value as i128),
         }
     }
 
@@ -144,7 +165,7 @@ impl Kernel {
         let r = p.expr()?;
         if p.pos != p.toks.len() {
             return Err(KernelError::Expr(format!(
-                "unexpected {:?} after the expression",
+                "unexpected {} after the expression",
                 p.toks[p.pos]
             )));
         }
@@ -152,24 +173,34 @@ impl Kernel {
     }
 }
 
-/// Split `runqueues.nr_running:1` / `x:a` / `x:0,1` into the body and CPU list. The
-/// suffix may also come right after the variable name (`runqueues:1.nr_running`), which is
-/// handled by the parser; this only strips a trailing one.
-fn split_cpu_suffix<'a>(
-    expr: &'a str,
-    k: &Kernel,
-) -> Result<(&'a str, Option<Vec<u32>>), KernelError> {
-    let Some(i) = expr.rfind(':') else {
-        return Ok((expr, None));
-    };
-    let spec = expr[i + 1..].trim();
-    if spec.is_empty()
-        || !spec
-            .chars()
-            .all(|c| c.is_ascii_digit() || c == ',' || c == 'a')
-    {
-        return Ok((expr, None));
+/// Where a crash-style CPU selector is (`runqueues:1.nr_running`, `runqueues:a`,
+/// `x.y:0,1`): the byte range of `:cpus`, which ends the expression or comes before `.`,
+/// `->`, `[`, `)` or a space.
+fn find_selector(expr: &str) -> Option<(usize, usize)> {
+    for (i, _) in expr.match_indices(':') {
+        let rest = &expr[i + 1..];
+        let n = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == ',' || c == 'a'))
+            .unwrap_or(rest.len());
+        let spec = &rest[..n];
+        if spec.is_empty() || (spec.contains('a') && spec != "a") {
+            continue;
+        }
+        let after = &rest[n..];
+        if after.is_empty() || after.starts_with(['.', '-', '[', ')', ' ']) {
+            return Some((i, i + 1 + n));
+        }
     }
+    None
+}
+
+/// Take the CPU selector out of `expr`: the expression without it and the CPUs it names
+/// (`a`: every possible CPU).
+fn split_cpu_suffix(expr: &str, k: &Kernel) -> Result<(String, Option<Vec<u32>>), KernelError> {
+    let Some((start, end)) = find_selector(expr) else {
+        return Ok((expr.to_string(), None));
+    };
+    let spec = &expr[start + 1..end];
     let cpus = if spec == "a" {
         k.cpus()?.possible.clone()
     } else {
@@ -181,7 +212,16 @@ fn split_cpu_suffix<'a>(
             })
             .collect::<Result<_, _>>()?
     };
-    Ok((&expr[..i], Some(cpus)))
+    Ok((format!("{}{}", &expr[..start], &expr[end..]), Some(cpus)))
+}
+
+/// How a per-CPU result of `expr` is named, drgn's way: `runqueues:a.nr_running` on CPU 1
+/// is `per_cpu(runqueues, 1).nr_running`.
+pub fn per_cpu_label(expr: &str, cpu: u32) -> String {
+    match find_selector(expr) {
+        Some((start, end)) => format!("per_cpu({}, {cpu}){}", &expr[..start], &expr[end..]),
+        None => format!("per_cpu({expr}, {cpu})"),
+    }
 }
 
 impl Parser<'_> {
@@ -475,7 +515,8 @@ impl Parser<'_> {
                 }
                 Ok(Ok(Place { obj, percpu }))
             }
-            other => Err(KernelError::Expr(format!("unexpected {other:?}"))),
+            Some(t) => Err(KernelError::Expr(format!("unexpected {t}"))),
+            None => Err(KernelError::Expr("the expression ends too early".into())),
         }
     }
 
@@ -578,6 +619,20 @@ impl Parser<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finds_the_cpu_selector() {
+        assert_eq!(find_selector("runqueues:a.nr_running"), Some((9, 11)));
+        assert_eq!(find_selector("runqueues:1"), Some((9, 11)));
+        assert_eq!(find_selector("x.y:0,1"), Some((3, 7)));
+        assert_eq!(find_selector("per_cpu(runqueues, 1).nr_running"), None);
+        assert_eq!(find_selector("x:abc"), None);
+        assert_eq!(
+            per_cpu_label("runqueues:a.nr_running", 1),
+            "per_cpu(runqueues, 1).nr_running"
+        );
+        assert_eq!(per_cpu_label("runqueues:0", 0), "per_cpu(runqueues, 0)");
+    }
 
     #[test]
     fn lexes() {

@@ -104,7 +104,7 @@ impl WorkStatus {
             "{} work {:#x} ({}): ",
             self.state,
             self.addr,
-            self.func.as_deref().unwrap_or("?")
+            self.func.as_deref().unwrap_or("no function set")
         );
         if self.pending {
             s.push_str("PENDING");

@@ -1,10 +1,18 @@
 //! Results as plain data, printed as text (crash-like where crash users have habits) or
-//! JSON. The CLI and the TUI both render from here.
+//! JSON, and the commands that build them ([`commands`]), called by both the CLI and the
+//! TUI's `:` line on a [`target::Target`].
 
 pub mod bt;
+pub mod commands;
+pub mod explain;
 pub mod ps;
+pub mod rcu;
 pub mod srcu;
 pub mod sys;
+pub mod target;
+
+pub use commands::{Command, ParseCommand, Request, open_kernel};
+pub use target::Target;
 
 use serde::Serialize;
 

@@ -1,5 +1,5 @@
-//! `srcu`: one block per SRCU domain — a header line, the per-CPU reader counters, the
-//! callbacks, the GP work item, waiters and notes.
+//! `srcu`: one block per SRCU domain, those with something under way first — a header
+//! line, the per-CPU reader counters, the callbacks, the GP work item, waiters and notes.
 
 use super::Report;
 use crate::rcu::srcu::{Found, SrcuDomain, SrcuReport};
@@ -10,7 +10,10 @@ impl Report for SrcuReport {
         if self.domains.is_empty() {
             s.push_str("no SRCU domains found\n");
         }
-        for d in &self.domains {
+        // Domains with something under way first, as the SRCU pane lists them.
+        let mut domains: Vec<&SrcuDomain> = self.domains.iter().collect();
+        domains.sort_by_key(|d| !active(d));
+        for d in domains {
             domain_text(d, &mut s);
             s.push('\n');
         }
@@ -19,6 +22,11 @@ impl Report for SrcuReport {
         }
         s
     }
+}
+
+/// A domain is "active" when it has a grace period, readers, callbacks or waiters.
+pub fn active(d: &SrcuDomain) -> bool {
+    d.phase != "IDLE" || d.readers != [0, 0] || !d.callbacks.is_empty() || !d.waiters.is_empty()
 }
 
 fn found(f: &Found) -> String {

@@ -5,26 +5,25 @@
 //! change the state and return [`Effect`]s for the runner to carry out (start a job, quit).
 //! Drawing ([`super::draw`]) only reads the state.
 
-use super::actions::{Action, Key, KeyCode, Keymap};
+use super::actions::{Action, Key, Keymap};
+pub use super::finder::{Finder, FinderHit, FinderKind};
 use super::graph::GraphData;
 use super::notes::Notes;
 use super::rows::{Row, Target};
 use super::source::{Annotations, SourceFile};
-use super::walkthrough::{Selection, Step, Walkthrough};
+use super::walkthrough::{Step, Walkthrough};
 use crate::kernel::printk::LogRecord;
 use crate::kernel::tasks::Task;
 use crate::rcu::srcu::SrcuReport;
 use crate::rcu::tree::RcuReport;
 use crate::unwind::task::Backtrace;
-use fuzzy_matcher::FuzzyMatcher;
-use fuzzy_matcher::skim::SkimMatcherV2;
 use ratatui::layout::{Constraint, Layout, Rect};
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// Every pane. Panes other engineers are building show as "not yet available" until their
-/// decoders land; they plug in here and in [`super::panes`].
+/// Every pane. A pane whose data is still being computed says what it waits for
+/// ([`PaneInfo::not_yet`]); a new pane plugs in here and in [`super::panes`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Pane {
     Tasks,
@@ -40,7 +39,7 @@ pub enum Pane {
 pub struct PaneInfo {
     pub pane: Pane,
     pub title: &'static str,
-    /// `None` when the pane works; otherwise what it is waiting for.
+    /// What the pane waits for while its data is not there yet (`None`: it always has some).
     pub not_yet: Option<&'static str>,
 }
 
@@ -69,7 +68,9 @@ pub const PANES: &[PaneInfo] = &[
     PaneInfo {
         pane: Pane::WaitGraph,
         title: "Wait graph",
-        not_yet: Some("the wait-graph analysis (who waits on whom, cycles, findings)"),
+        not_yet: Some(
+            "the wait graph, built once every task is unwound (who waits on whom, cycles, findings)",
+        ),
     },
     PaneInfo {
         pane: Pane::Source,
@@ -156,48 +157,6 @@ pub enum Effect {
     SaveNotes(Notes),
     /// Compute the locals of a task's frames (task address) off the UI thread.
     Locals(u64),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FinderKind {
-    Task,
-    Action,
-    Symbol,
-    Type,
-    /// An SRCU domain (Enter shows it in the SRCU pane).
-    SrcuDomain,
-}
-
-impl FinderKind {
-    pub fn label(self) -> &'static str {
-        match self {
-            FinderKind::Task => "task",
-            FinderKind::Action => "action",
-            FinderKind::Symbol => "symbol",
-            FinderKind::Type => "type",
-            FinderKind::SrcuDomain => "srcu",
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct FinderHit {
-    pub kind: FinderKind,
-    pub text: String,
-    /// Task address for tasks.
-    pub task: Option<u64>,
-    pub action: Option<Action>,
-    /// Matched character positions in `text`.
-    pub positions: Vec<usize>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct Finder {
-    pub input: String,
-    pub hits: Vec<FinderHit>,
-    pub selected: usize,
-    /// How many candidates were searched.
-    pub searched: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -323,6 +282,11 @@ pub struct App {
     /// Walkthrough steps available (from `explain`), and the walkthrough under way.
     pub steps: Vec<Step>,
     pub walkthrough: Option<Walkthrough>,
+    /// Set by the first key or click: from then on the user chooses what is selected, and
+    /// the first finding arriving no longer moves the selection.
+    pub touched: bool,
+    /// Where to go next, on the right of the status line.
+    pub hint: String,
 }
 
 /// The first row to show so that `cursor` is visible in `h` rows, starting from `offset`.
@@ -383,6 +347,8 @@ impl App {
             graph: None,
             steps: vec![],
             walkthrough: None,
+            touched: false,
+            hint: "? help".into(),
         }
     }
 
@@ -512,7 +478,7 @@ impl App {
         self.clamp();
     }
 
-    fn clamp(&mut self) {
+    pub(crate) fn clamp(&mut self) {
         let n = self.row_count();
         self.selected = self.selected.min(n.saturating_sub(1));
         let h = self.table_height();
@@ -538,7 +504,7 @@ impl App {
         self.clamp();
     }
 
-    fn reset_pane(&mut self, p: Pane) {
+    pub(crate) fn reset_pane(&mut self, p: Pane) {
         self.scroll.insert(p, 0);
         self.cursor.insert(p, 0);
     }
@@ -605,7 +571,7 @@ impl App {
         }
     }
 
-    fn move_by(&mut self, delta: isize) {
+    pub(crate) fn move_by(&mut self, delta: isize) {
         match self.focus {
             Focus::Tasks => {
                 let n = self.row_count() as isize;
@@ -667,165 +633,7 @@ impl App {
         }
     }
 
-    /// Ask for a source file; the pane shows it when the job brings it.
-    pub fn open_source(&mut self, file: &str, line: u32) -> Vec<Effect> {
-        self.show(Pane::Source);
-        self.message = Some(format!("opening {file}:{line}…"));
-        vec![Effect::OpenSource {
-            root: self.source_root.clone(),
-            file: file.to_string(),
-            line,
-            syntax_theme: self.syntax_theme.clone(),
-        }]
-    }
-
-    /// The frame `o` opens from the task table: the first with a file outside the
-    /// scheduler and timer code (where every sleeping task is).
-    fn interesting_frame(&self) -> Option<(String, u32)> {
-        let bt = self.selected_task().and_then(|t| self.backtrace_of(t))?;
-        let boring = |f: &str| {
-            ["kernel/sched/", "kernel/time/", "kernel/locking/"]
-                .iter()
-                .any(|b| f.contains(b))
-        };
-        let with_file = bt
-            .frames
-            .iter()
-            .filter(|f| f.file.is_some() && f.line.is_some());
-        let f = with_file
-            .clone()
-            .find(|f| !boring(f.file.as_deref().unwrap_or("")))
-            .or_else(|| with_file.clone().next())?;
-        Some((f.file.clone()?, f.line?))
-    }
-
-    /// The selected task's locals at the lines of its frames in the open source file
-    /// (`pid function: name = value, …`), for the source pane. Computed when drawn, so it
-    /// follows the selection.
-    pub fn locals_annotations(&self) -> std::collections::BTreeMap<u32, Vec<String>> {
-        let mut out: std::collections::BTreeMap<u32, Vec<String>> = Default::default();
-        if let (Some(src), Some(t)) = (&self.source, self.selected_task())
-            && let Some(bt) = self.locals.get(&t.addr)
-        {
-            for f in &bt.frames {
-                let (Some(file), Some(line), Some(locals)) = (&f.file, f.line, &f.locals) else {
-                    continue;
-                };
-                if !super::source::same_file(file, &src.key) {
-                    continue;
-                }
-                let known: Vec<String> = locals
-                    .iter()
-                    .filter_map(|l| Some(format!("{} = {}", l.name, l.value.as_ref()?)))
-                    .collect();
-                if !known.is_empty() {
-                    out.entry(line).or_default().push(format!(
-                        "{} {}: {}",
-                        t.pid,
-                        f.function.as_deref().unwrap_or("?"),
-                        known.join(", ")
-                    ));
-                }
-            }
-        }
-        out
-    }
-
-    /// Where tasks block in the open source file: every frame of an uninterruptible task
-    /// at this file, and the wait graph's evidence with a location here.
-    pub fn refresh_annotations(&mut self) {
-        let mut a = Annotations::default();
-        if let Some(src) = &self.source {
-            for t in self.tasks.iter().filter(|t| t.st == "UN") {
-                let Some(bt) = self.backtraces.get(&t.addr) else {
-                    continue;
-                };
-                for f in &bt.frames {
-                    if let (Some(file), Some(line)) = (&f.file, f.line)
-                        && super::source::same_file(file, &src.key)
-                    {
-                        let pids = a.blocked.entry(line).or_default();
-                        if !pids.contains(&t.pid) {
-                            pids.push(t.pid);
-                        }
-                    }
-                }
-            }
-            if let Some(g) = &self.graph {
-                for e in &g.edges {
-                    if let Some(l) = &e.location
-                        && super::source::same_file(&l.file, &src.key)
-                    {
-                        a.evidence
-                            .entry(l.line)
-                            .or_default()
-                            .push(e.evidence.clone());
-                    }
-                }
-            }
-        }
-        for p in a.blocked.values_mut() {
-            p.sort_unstable();
-        }
-        self.annotations = a;
-    }
-
-    /// Go to a walkthrough step: its pane, its selection; the text shows in a band.
-    /// Show an SRCU domain, by name, in the SRCU pane.
-    fn select_srcu_domain(&mut self, name: &str) -> Vec<Effect> {
-        if let Some(Ok(r)) = &self.srcu
-            && let Some(i) = r.domains.iter().position(|d| d.name == name)
-        {
-            self.srcu_domain = i;
-            self.show(Pane::Srcu);
-            self.set_cursor(Pane::Srcu, i + 1);
-        }
-        vec![]
-    }
-
-    fn apply_step(&mut self) -> Vec<Effect> {
-        let Some(step) = self.walkthrough.as_ref().and_then(|w| w.current()).cloned() else {
-            return vec![];
-        };
-        self.show(step.pane);
-        match step.select {
-            Selection::None => vec![],
-            Selection::Pid(pid) => {
-                if let Some(t) = self.tasks.iter().find(|t| t.pid == pid) {
-                    let a = t.addr;
-                    self.select_task(a);
-                }
-                vec![]
-            }
-            Selection::Task(a) => {
-                self.select_task(a);
-                vec![]
-            }
-            Selection::SrcuDomain(name) => self.select_srcu_domain(&name),
-            Selection::RcuCpu(cpu) => {
-                let rows = self.rows(Pane::Rcu);
-                let want = format!("{cpu:>4} ");
-                let header = rows
-                    .iter()
-                    .position(|r| r.plain().trim_start().starts_with("CPU"));
-                if let Some(h) = header
-                    && let Some(i) = rows[h + 1..]
-                        .iter()
-                        .position(|r| r.plain().starts_with(&want))
-                {
-                    self.set_cursor(Pane::Rcu, h + 1 + i);
-                }
-                vec![]
-            }
-            Selection::Source { file, line } => self.open_source(&file, line),
-            Selection::Row(r) => {
-                self.set_cursor(step.pane, r);
-                vec![]
-            }
-        }
-    }
-
-    fn show(&mut self, pane: Pane) {
+    pub(crate) fn show(&mut self, pane: Pane) {
         self.right = pane;
         self.focus = Focus::Right;
     }
@@ -896,35 +704,9 @@ impl App {
                 }
                 _ => self.message = Some("notes go on source lines: open the source pane".into()),
             },
-            Walkthrough => {
-                if self.walkthrough.take().is_none() {
-                    if self.steps.is_empty() {
-                        self.message = Some(
-                            "no walkthrough yet: its steps come from the wait graph's explanation"
-                                .into(),
-                        );
-                    } else {
-                        self.walkthrough = Some(self::Walkthrough {
-                            steps: self.steps.clone(),
-                            index: 0,
-                        });
-                        return self.apply_step();
-                    }
-                }
-            }
-            StepNext | StepPrev => {
-                let Some(w) = &mut self.walkthrough else {
-                    self.message = Some("no walkthrough under way (W starts it)".into());
-                    return vec![];
-                };
-                let i = if action == StepNext {
-                    (w.index + 1).min(w.steps.len().saturating_sub(1))
-                } else {
-                    w.index.saturating_sub(1)
-                };
-                w.index = i;
-                return self.apply_step();
-            }
+            Walkthrough => return self.toggle_walkthrough(),
+            StepNext => return self.step_by(1),
+            StepPrev => return self.step_by(-1),
             Escape => {
                 if self.overlay.is_some() {
                     self.overlay = None;
@@ -981,269 +763,6 @@ impl App {
                 self.message = Some("decoding the log…".into());
                 return vec![Effect::DecodeLog];
             }
-        }
-        vec![]
-    }
-
-    /// Fuzzy-match the finder's input over tasks, actions, symbols and types.
-    pub fn search(&self, f: &mut Finder) {
-        const MAX: usize = 200;
-        let m = SkimMatcherV2::default();
-        let mut hits: Vec<(i64, FinderHit)> = Vec::new();
-        let mut searched = 0;
-        let mut consider = |kind, text: String, task, action, hits: &mut Vec<(i64, FinderHit)>| {
-            searched += 1;
-            let (score, positions) = if f.input.is_empty() {
-                (0, vec![])
-            } else {
-                match m.fuzzy_indices(&text, &f.input) {
-                    Some(x) => x,
-                    None => return,
-                }
-            };
-            hits.push((
-                score,
-                FinderHit {
-                    kind,
-                    text,
-                    task,
-                    action,
-                    positions,
-                },
-            ));
-        };
-        for &i in &self.view {
-            let t = &self.tasks[i];
-            consider(
-                FinderKind::Task,
-                format!("{} {} {}", t.comm, t.pid, t.st),
-                Some(t.addr),
-                None,
-                &mut hits,
-            );
-        }
-        if let Some(Ok(r)) = &self.srcu {
-            for d in &r.domains {
-                consider(
-                    FinderKind::SrcuDomain,
-                    d.name.clone(),
-                    None,
-                    None,
-                    &mut hits,
-                );
-            }
-        }
-        for a in super::actions::ACTIONS {
-            consider(
-                FinderKind::Action,
-                a.id.to_string(),
-                None,
-                Some(a.action),
-                &mut hits,
-            );
-        }
-        // Symbols and types only once something is typed: there are hundreds of thousands.
-        if !f.input.is_empty() {
-            for s in self.symbols.iter() {
-                consider(FinderKind::Symbol, s.clone(), None, None, &mut hits);
-            }
-            for s in self.types.iter() {
-                consider(FinderKind::Type, s.clone(), None, None, &mut hits);
-            }
-        }
-        // Best score first; ties keep the order above (tasks, actions, symbols, types).
-        hits.sort_by_key(|h| std::cmp::Reverse(h.0));
-        hits.truncate(MAX);
-        f.hits = hits.into_iter().map(|h| h.1).collect();
-        f.searched = searched;
-        f.selected = f.selected.min(f.hits.len().saturating_sub(1));
-    }
-
-    /// Keys: overlays with text entry take them first, then the keymap.
-    pub fn handle_key(&mut self, key: Key) -> Vec<Effect> {
-        // Ctrl-C always quits, whatever the keymap says.
-        if key == Key::ctrl('c') {
-            return self.handle(Action::Quit);
-        }
-        match self.overlay.take() {
-            Some(Overlay::Finder(mut f)) => {
-                match key.code {
-                    KeyCode::Esc => return vec![],
-                    KeyCode::Enter => return self.finder_enter(&f),
-                    KeyCode::Up => f.selected = f.selected.saturating_sub(1),
-                    KeyCode::Down => {
-                        f.selected = (f.selected + 1).min(f.hits.len().saturating_sub(1))
-                    }
-                    KeyCode::Backspace => {
-                        f.input.pop();
-                        f.selected = 0;
-                        self.search(&mut f);
-                    }
-                    KeyCode::Char(c) if !key.ctrl && !key.alt => {
-                        f.input.push(c);
-                        f.selected = 0;
-                        self.search(&mut f);
-                    }
-                    _ => {}
-                }
-                self.overlay = Some(Overlay::Finder(f));
-                vec![]
-            }
-            Some(Overlay::Command { mut input }) => {
-                match key.code {
-                    KeyCode::Esc => return vec![],
-                    KeyCode::Enter => {
-                        let cmd = input.trim().to_string();
-                        if cmd.is_empty() {
-                            return vec![];
-                        }
-                        self.message = Some(format!("running :{cmd}…"));
-                        return vec![Effect::RunCommand(cmd)];
-                    }
-                    KeyCode::Backspace => {
-                        input.pop();
-                    }
-                    KeyCode::Char(c) if !key.ctrl && !key.alt => input.push(c),
-                    _ => {}
-                }
-                self.overlay = Some(Overlay::Command { input });
-                vec![]
-            }
-            Some(Overlay::Filter { mut input }) => {
-                match key.code {
-                    KeyCode::Esc => {
-                        self.filter.clear();
-                        self.refresh_view();
-                        return vec![];
-                    }
-                    KeyCode::Enter => return vec![],
-                    KeyCode::Backspace => {
-                        input.pop();
-                    }
-                    KeyCode::Char(c) if !key.ctrl && !key.alt => input.push(c),
-                    _ => {}
-                }
-                self.filter = input.clone();
-                self.selected = 0;
-                self.refresh_view();
-                self.overlay = Some(Overlay::Filter { input });
-                vec![]
-            }
-            Some(Overlay::Note {
-                file,
-                line,
-                mut input,
-            }) => {
-                match key.code {
-                    KeyCode::Esc => return vec![],
-                    KeyCode::Enter => {
-                        self.notes.set(&file, line, &input);
-                        self.message = Some(format!("note on {file}:{line} saved"));
-                        return vec![Effect::SaveNotes(self.notes.clone())];
-                    }
-                    KeyCode::Backspace => {
-                        input.pop();
-                    }
-                    KeyCode::Char(c) if !key.ctrl && !key.alt => input.push(c),
-                    _ => {}
-                }
-                self.overlay = Some(Overlay::Note { file, line, input });
-                vec![]
-            }
-            Some(Overlay::Help { scroll }) => {
-                let action = self.keymap.get(&key);
-                match (key.code, action) {
-                    (KeyCode::Down, _) | (_, Some(Action::Down)) => {
-                        self.overlay = Some(Overlay::Help {
-                            scroll: (scroll + 1).min(super::actions::ACTIONS.len()),
-                        })
-                    }
-                    (KeyCode::Up, _) | (_, Some(Action::Up)) => {
-                        self.overlay = Some(Overlay::Help {
-                            scroll: scroll.saturating_sub(1),
-                        })
-                    }
-                    (_, Some(Action::Quit)) => return self.handle(Action::Quit),
-                    _ => {} // any other key closes the help
-                }
-                vec![]
-            }
-            None => match self.keymap.get(&key) {
-                Some(a) => self.handle(a),
-                None => vec![],
-            },
-        }
-    }
-
-    fn finder_enter(&mut self, f: &Finder) -> Vec<Effect> {
-        let Some(hit) = f.hits.get(f.selected) else {
-            return vec![];
-        };
-        match hit.kind {
-            FinderKind::Task => {
-                if let Some(a) = hit.task {
-                    self.select_task(a);
-                    self.show(Pane::Backtrace);
-                    self.focus = Focus::Tasks;
-                }
-                vec![]
-            }
-            FinderKind::Action => hit.action.map(|a| self.handle(a)).unwrap_or_default(),
-            FinderKind::SrcuDomain => self.select_srcu_domain(&hit.text.clone()),
-            k => vec![Effect::Describe(k, hit.text.clone())],
-        }
-    }
-
-    pub fn handle_event(&mut self, ev: UiEvent) -> Vec<Effect> {
-        match ev {
-            UiEvent::Key(k) => self.handle_key(k),
-            UiEvent::Resize(w, h) => {
-                self.size = Rect::new(0, 0, w, h);
-                self.clamp();
-                vec![]
-            }
-            UiEvent::Mouse { kind, x, y } => self.mouse(kind, x, y),
-            UiEvent::Job(m) => {
-                self.apply(m);
-                vec![]
-            }
-        }
-    }
-
-    fn mouse(&mut self, kind: MouseKind, x: u16, y: u16) -> Vec<Effect> {
-        let a = self.areas();
-        let pos = ratatui::layout::Position::new(x, y);
-        let in_tasks = a.tasks.contains(pos);
-        let in_right = a.right.contains(pos);
-        if self.overlay.is_some() && kind == MouseKind::Click {
-            self.overlay = None;
-            return vec![];
-        }
-        if in_tasks {
-            self.focus = Focus::Tasks;
-        } else if in_right {
-            self.focus = Focus::Right;
-        }
-        match kind {
-            MouseKind::ScrollUp if in_tasks || in_right => self.move_by(-3),
-            MouseKind::ScrollDown if in_tasks || in_right => self.move_by(3),
-            MouseKind::Click if in_tasks => {
-                // Border, then the header row, then the rows.
-                let first_row = a.tasks.y + 2;
-                if y >= first_row && y < a.tasks.y + a.tasks.height - 1 {
-                    let row = self.offset + (y - first_row) as usize;
-                    if row < self.row_count() {
-                        self.selected = row;
-                        self.reset_pane(Pane::Backtrace);
-                    }
-                }
-            }
-            MouseKind::Click if a.tabs.contains(pos) => {
-                if let Some(p) = super::panes::tab_at(a.tabs, x) {
-                    self.show(p);
-                }
-            }
-            _ => {}
         }
         vec![]
     }
@@ -1345,20 +864,16 @@ impl App {
                 self.graph = Some(g);
                 self.refresh_annotations();
             }
-            Steps(steps) => self.steps = steps,
+            Steps(steps) => {
+                self.steps = steps;
+                self.first_screen();
+            }
             Output { title, text } => {
                 self.message = None;
                 self.result = Some((title, text));
                 self.scroll.insert(Pane::Result, 0);
                 self.show(Pane::Result);
             }
-        }
-    }
-
-    fn research(&mut self) {
-        if let Some(Overlay::Finder(mut f)) = self.overlay.take() {
-            self.search(&mut f);
-            self.overlay = Some(Overlay::Finder(f));
         }
     }
 }

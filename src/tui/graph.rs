@@ -195,6 +195,15 @@ pub fn steps_from(e: &crate::analysis::walkthrough::Explanation) -> Vec<super::w
     use crate::analysis::graph::NodeKind;
     let mut out = Vec::new();
     for (fi, w) in e.findings.iter().enumerate() {
+        let f = &w.finding;
+        let also: Vec<u64> = f
+            .tasks
+            .iter()
+            .skip(1)
+            .filter(|t| !f.cycle.contains(t) && f.chain.nodes.first() != Some(*t))
+            .filter(|&&t| e.graph.out_edges(t).next().is_some())
+            .map(|t| t.key)
+            .collect();
         for (si, s) in w.steps.iter().enumerate() {
             let node = w
                 .finding
@@ -226,6 +235,19 @@ pub fn steps_from(e: &crate::analysis::walkthrough::Explanation) -> Vec<super::w
                 }
                 _ => (Pane::WaitGraph, Selection::None),
             };
+            // The task: the edge's end when it is one (the holder, the worker), else its
+            // start (the waiter); the "also" steps after the chain are the finding's other
+            // waiting tasks, in the order the walkthrough lists them.
+            let task_of =
+                |id: &crate::analysis::graph::NodeId| (id.kind == NodeKind::Task).then_some(id.key);
+            let task = match w.finding.chain.edges.get(si) {
+                Some(&ei) => e
+                    .graph
+                    .edges
+                    .get(ei)
+                    .and_then(|edge| task_of(&edge.to).or_else(|| task_of(&edge.from))),
+                None => also.get(si - w.finding.chain.edges.len()).copied(),
+            };
             let mut text = format!("{}.{} {}", fi + 1, s.n, s.text);
             if let Some(t) = s.teaching {
                 text.push_str("\n▸ ");
@@ -234,7 +256,13 @@ pub fn steps_from(e: &crate::analysis::walkthrough::Explanation) -> Vec<super::w
             if si + 1 == w.steps.len() {
                 text.push_str(&format!("\n⇒ {}", w.root_cause));
             }
-            out.push(Step { pane, select, text });
+            out.push(Step {
+                pane,
+                select,
+                text,
+                task,
+                finding: fi + 1,
+            });
         }
     }
     out

@@ -4,12 +4,12 @@
 //! applies it to the model and redraws.
 
 use super::app::{FinderKind, UiEvent};
-use crate::cli::{Cli, Target, command_text};
 use crate::kernel::printk::LogRecord;
 use crate::kernel::tasks::Task;
 use crate::kernel::{Kernel, open};
+use crate::report::commands::command_text;
+use crate::report::{ParseCommand, Target};
 use crate::unwind::task::{Backtrace, Unwinder};
-use clap::Parser;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, OnceLock};
@@ -76,6 +76,8 @@ struct Shared {
     srcu: OnceLock<Result<crate::rcu::srcu::SrcuReport, String>>,
     rcu: OnceLock<Result<crate::rcu::tree::RcuReport, String>>,
     target: Target,
+    /// Reads the `:` line's words as the command line reads its arguments.
+    parse: ParseCommand,
 }
 
 impl Shared {
@@ -129,7 +131,8 @@ impl Job {
 }
 
 impl Jobs {
-    pub fn new(tx: Sender<UiEvent>, target: Target) -> Jobs {
+    /// Jobs on `target`; `parse` reads the `:` line (`quiesce::cli::parse_words`).
+    pub fn new(tx: Sender<UiEvent>, target: Target, parse: ParseCommand) -> Jobs {
         Jobs(Arc::new(Shared {
             tx,
             next: AtomicU64::new(1),
@@ -139,6 +142,7 @@ impl Jobs {
             srcu: OnceLock::new(),
             rcu: OnceLock::new(),
             target,
+            parse,
         }))
     }
 
@@ -416,7 +420,12 @@ impl Jobs {
     }
 }
 
-/// JSON flattened to `path: value` lines, empty values left out.
+/// JSON flattened to `path: value` lines, empty values left out; a list of frames is one
+/// `path: func < func < …` line.
+/// Fields of a decoded report that record how it was parsed (whether the header line was
+/// present, the line its stack starts on): not shown in the pane.
+const BOOKKEEPING: &[&str] = &["header", "stack_line"];
+
 fn flatten(v: &serde_json::Value, path: &str, out: &mut Vec<String>) {
     use serde_json::Value;
     match v {
@@ -424,6 +433,24 @@ fn flatten(v: &serde_json::Value, path: &str, out: &mut Vec<String>) {
         Value::Array(a) if a.is_empty() => {}
         Value::Object(o) if o.is_empty() => {}
         Value::Bool(false) => {}
+        // A stack (frames with a `func`): one line, innermost first, as the report lists it.
+        Value::Array(a)
+            if a.iter()
+                .all(|f| f.get("func").is_some_and(Value::is_string)) =>
+        {
+            let funcs: Vec<String> = a
+                .iter()
+                .map(|f| {
+                    let unreliable = f.get("reliable") == Some(&Value::Bool(false));
+                    format!(
+                        "{}{}",
+                        if unreliable { "? " } else { "" },
+                        f["func"].as_str().unwrap_or_default()
+                    )
+                })
+                .collect();
+            out.push(format!("{path}: {}", funcs.join(" < ")));
+        }
         Value::Array(a) => {
             for (i, x) in a.iter().enumerate() {
                 flatten(x, &format!("{path}[{i}]"), out);
@@ -431,6 +458,10 @@ fn flatten(v: &serde_json::Value, path: &str, out: &mut Vec<String>) {
         }
         Value::Object(o) => {
             for (k, x) in o {
+                // where the parser found things, not what the report says
+                if path.is_empty() && BOOKKEEPING.contains(&k.as_str()) {
+                    continue;
+                }
                 let p = if path.is_empty() {
                     k.clone()
                 } else {
@@ -479,13 +510,24 @@ pub fn decode_records(records: &[LogRecord]) -> Vec<(usize, Vec<String>)> {
             st.line,
             serde_json::to_value(st).unwrap_or_default(),
             format!(
-                "{} stall {:?} (decoded)",
+                "{} stall, {} (decoded)",
                 st.flavor.as_deref().unwrap_or("rcu"),
-                st.kind
+                stall_kind(st.kind)
             ),
         );
     }
     out
+}
+
+/// How a stall report was detected, in words.
+fn stall_kind(k: crate::artifacts::rcu_stall::StallKind) -> &'static str {
+    use crate::artifacts::rcu_stall::StallKind::*;
+    match k {
+        OtherCpus => "detected on another CPU",
+        SelfDetected => "self-detected",
+        Expedited => "expedited",
+        Fragment => "partial report",
+    }
 }
 
 /// The hung-task and RCU stall reports the pasted-text parsers find in a log.
@@ -516,10 +558,10 @@ pub fn decode_log_text(text: &str) -> String {
     }
     for st in &a.stalls {
         s.push_str(&format!(
-            "line {}: {} stall ({:?}), {} CPU(s), {} blocked task group(s)\n",
+            "line {}: {} stall ({}), {} CPU(s), {} blocked task group(s)\n",
             st.line,
             st.flavor.as_deref().unwrap_or("rcu"),
-            st.kind,
+            stall_kind(st.kind),
             st.cpus.len(),
             st.blocked_tasks.len()
         ));
@@ -539,34 +581,19 @@ fn command(k: &Kernel, s: &Shared, line: &str) -> String {
     if words.first() == Some(&"bt") {
         return bt_command(k, s, &words[1..]);
     }
-    match Cli::try_parse_from(std::iter::once("quiesce").chain(words.iter().copied())) {
-        Ok(Cli {
-            command: Some(cmd),
-            target,
-            ..
-        }) => {
+    match (s.parse)(&words) {
+        Ok(req) => {
             let t = Target {
-                json: target.json,
+                json: req.json,
                 ..s.target.clone()
             };
-            match command_text(k, &t, &cmd) {
+            match command_text(k, &t, &req.command) {
                 Ok((text, _)) => text,
                 Err(e) => format!("error: {e:#}"),
             }
         }
-        Ok(_) => command_list(),
-        Err(e) => format!("{e}\n{}", command_list()),
+        Err(e) => e,
     }
-}
-
-/// The subcommands the command line accepts: the CLI's own.
-fn command_list() -> String {
-    use clap::CommandFactory;
-    let names: Vec<String> = Cli::command()
-        .get_subcommands()
-        .map(|c| c.get_name().to_string())
-        .collect();
-    format!("commands: {}", names.join(", "))
 }
 
 fn bt_command(k: &Kernel, s: &Shared, args: &[&str]) -> String {
@@ -600,9 +627,13 @@ fn describe(k: &Kernel, kind: FinderKind, name: &str) -> String {
     let mut s = String::new();
     if let Some(sym) = di.symbol(name) {
         let addr = k.relocate(sym.addr, sym.module.is_some());
+        let what = match sym.kind {
+            crate::debuginfo::SymKind::Func => "function",
+            crate::debuginfo::SymKind::Object => "variable",
+            crate::debuginfo::SymKind::Other => "symbol",
+        };
         s.push_str(&format!(
-            "{name}: {:?} at {:#x}, size {}{}\n",
-            sym.kind,
+            "{name}: {what} at {:#x}, size {}{}\n",
             addr.0,
             sym.size,
             sym.module

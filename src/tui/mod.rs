@@ -1,6 +1,8 @@
 //! The terminal UI: `quiesce -c DUMP -s VMLINUX` with no subcommand.
 //!
-//! - [`app`]: the model (no terminal types) and its pure transitions;
+//! - [`app`]: the model (no terminal types) and its pure transitions; [`input`] (keys,
+//!   mouse, events), [`finder`] (the fuzzy finder), [`walkthrough`] (the first screen and
+//!   the walkthrough) and [`source`] (the source pane) hold the rest of `impl App`;
 //! - [`actions`]: the action registry and keymaps (embedded presets + user file merge);
 //! - [`theme`]: scoped styles with parent fallback (embedded presets + user file merge);
 //! - [`jobs`]: background work on threads, reporting progress over the event channel;
@@ -11,7 +13,9 @@
 
 pub mod actions;
 pub mod app;
+pub mod finder;
 pub mod graph;
+pub mod input;
 pub mod jobs;
 mod layered;
 pub mod notes;
@@ -21,7 +25,7 @@ pub mod source;
 pub mod theme;
 pub mod walkthrough;
 
-use crate::cli::Target;
+use crate::report::{ParseCommand, Target};
 use actions::{Key, KeyCode, Keymap};
 use anyhow::{Context, Result};
 use app::{App, Effect, MouseKind, UiEvent};
@@ -148,9 +152,9 @@ pub fn run_effects(jobs: &jobs::Jobs, notes_path: Option<&PathBuf>, effects: Vec
     }
 }
 
-/// Open the TUI on a dump. Returns when the user quits; the terminal is restored on return,
-/// on error and on panic.
-pub fn run(target: Target, source: Option<PathBuf>) -> Result<()> {
+/// Open the TUI on a dump; `parse` reads its `:` line. Returns when the user quits; the
+/// terminal is restored on return, on error and on panic.
+pub fn run(target: Target, parse: ParseCommand) -> Result<()> {
     let (keymap, theme) = load_config()?;
     // Fail before touching the terminal when there is nothing to open.
     target.vmlinux()?;
@@ -168,7 +172,7 @@ pub fn run(target: Target, source: Option<PathBuf>) -> Result<()> {
         ct::EnableMouseCapture
     )
     .context("entering the alternate screen")?;
-    let result = event_loop(tx, rx, keymap, theme, target, source);
+    let result = event_loop(tx, rx, keymap, theme, target, parse);
     restore_terminal();
     result
 }
@@ -179,13 +183,13 @@ fn event_loop(
     keymap: Keymap,
     theme: Theme,
     target: Target,
-    source: Option<PathBuf>,
+    parse: ParseCommand,
 ) -> Result<()> {
     let backend = ratatui::backend::CrosstermBackend::new(std::io::stdout());
     let mut term = ratatui::Terminal::new(backend)?;
     let size = term.size()?;
     let mut app = App::new(keymap, size.width, size.height);
-    app.source_root = source;
+    app.source_root = target.source.clone();
     app.syntax_theme = source::syntax_theme_for(&theme.name).to_string();
     let notes_path = notes::path_for(&target.core);
     if let Some(p) = &notes_path {
@@ -208,7 +212,7 @@ fn event_loop(
             }
         })?;
 
-    let jobs = jobs::Jobs::new(tx, target);
+    let jobs = jobs::Jobs::new(tx, target, parse);
     jobs.open();
     loop {
         term.draw(|f| panes::draw(&app, &theme, f.area(), f.buffer_mut()))?;

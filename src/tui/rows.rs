@@ -68,10 +68,7 @@ fn task_text(t: &TaskRef) -> String {
     format!("{} {} [{}]", t.pid, t.comm, t.st)
 }
 
-/// A domain is "active" when it has a grace period, readers or callbacks under way.
-pub fn srcu_active(d: &SrcuDomain) -> bool {
-    d.phase != "IDLE" || d.readers != [0, 0] || !d.callbacks.is_empty() || !d.waiters.is_empty()
-}
+pub use crate::report::srcu::active as srcu_active;
 
 /// The SRCU pane: the domain list, then the selected domain's details.
 pub fn srcu_rows(report: Option<&Result<SrcuReport, String>>, selected: usize) -> Vec<Row> {
@@ -283,28 +280,16 @@ pub fn rcu_rows(report: Option<&Result<RcuReport, String>>) -> Vec<Row> {
         Some(Err(e)) => return vec![Row::new().cell("ui.status.error", format!("rcu: {e}"))],
         Some(Ok(r)) => r,
     };
+    use crate::report::rcu::{gp_line, gp_state_text, stall_line};
     let mut rows = vec![];
-    let mut head = Row::new()
-        .cell(
-            "ui.header",
-            format!("{} ", r.name.as_deref().unwrap_or("rcu")),
-        )
-        .cell(
-            "ui",
-            format!(
-                "gp_seq {} ({}) ",
-                r.gp_seq as i64,
-                if r.gp_in_progress {
-                    "GP in progress"
-                } else {
-                    "idle"
-                }
-            ),
-        );
-    if let Some(s) = &r.gp_state {
-        head = head.cell("ui.rcu.gp_state", s.describe());
-    }
-    rows.push(head);
+    rows.push(
+        Row::new()
+            .cell(
+                "ui.header",
+                format!("{} ", r.name.as_deref().unwrap_or("rcu")),
+            )
+            .cell("ui", gp_line(r)),
+    );
     let mut k = Row::new().cell("ui", "GP kthread ");
     match &r.gp_kthread {
         Some(t) => {
@@ -312,30 +297,24 @@ pub fn rcu_rows(report: Option<&Result<RcuReport, String>>) -> Vec<Row> {
         }
         None => k = k.cell("ui.placeholder", "none"),
     }
-    if let Some(s) = r.gp_kthread_state {
-        k = k.cell("ui", format!("  state {s:#x}"));
+    if let Some(s) = gp_state_text(r) {
+        k = k.cell("ui", "  ").cell("ui.rcu.gp_state", s);
     }
     if let Some(j) = r.jiffies_since_gp_activity {
-        k = k.cell("ui", format!("  last activity {j} jiffies ago"));
+        k = k.cell("ui", format!("  last active {j} jiffies ago"));
     }
     rows.push(k);
-    let mut l = String::new();
-    if let Some(a) = r.gp_age_jiffies {
-        l.push_str(&format!("GP age {a} jiffies  "));
+    let mut l = vec![];
+    if let Some(s) = stall_line(r) {
+        l.push(s);
     }
-    if let Some(s) = r.stall_in {
-        l.push_str(&format!("stall check in {s} jiffies  "));
-    }
-    if let Some(f) = r.fqs {
-        l.push_str(&format!("fqs {f}  "));
-    }
-    if let Some(f) = r.gp_flags {
-        l.push_str(&format!("flags {f:#x}  "));
+    if let Some(f) = r.gp_flags.filter(|&f| f != 0) {
+        l.push(format!("gp_flags {f:#x}"));
     }
     if let Some(e) = r.expedited_sequence {
-        l.push_str(&format!("exp seq {e}"));
+        l.push(format!("expedited sequence {e}"));
     }
-    rows.push(Row::text(l.trim_end().to_string()));
+    rows.push(Row::text(l.join("  ")));
     rows.push(Row::new());
     rows.push(Row::new().cell("ui.header", "rcu_node tree"));
     for n in &r.nodes {
@@ -378,46 +357,10 @@ pub fn rcu_rows(report: Option<&Result<RcuReport, String>>) -> Vec<Row> {
         }
     }
     rows.push(Row::new());
-    rows.push(Row::new().cell(
-        "ui.header",
-        format!(
-            "{:>4} {:>6} {:>6} {:>5} {:>6} {:>6}  {:<13} {:<10} {}",
-            "CPU", "gp_seq", "behind", "no_qs", "ticks", "cbs", "D/W/R/N", "nocb", "curr"
-        ),
-    ));
+    rows.push(Row::new().cell("ui.header", format!(" {}", crate::report::rcu::CPU_HEADER)));
     for c in &r.cpus {
         let holdout = r.holdouts.iter().any(|h| h.cpu == c.cpu);
-        let no_qs = match c.cpu_no_qs_norm {
-            Some(true) => "owes",
-            Some(false) => "-",
-            None => "?",
-        };
-        let s = c.cb_segments;
-        let nocb = c
-            .nocb
-            .as_ref()
-            .and_then(|n| n.defer_wakeup.as_ref())
-            .map(|d| {
-                d.name
-                    .clone()
-                    .unwrap_or_default()
-                    .trim_start_matches("RCU_NOCB_WAKE_")
-                    .to_string()
-            })
-            .unwrap_or_else(|| "-".into());
-        let text = format!(
-            "{:>4} {:>6} {:>6} {:>5} {:>6} {:>6}  {:<13} {:<10} {}{}",
-            c.cpu,
-            c.gp_seq as i64,
-            c.gps_behind,
-            no_qs,
-            c.ticks_this_gp.map(|t| t.to_string()).unwrap_or("?".into()),
-            c.cb_len,
-            format!("{}/{}/{}/{}", s[0], s[1], s[2], s[3]),
-            nocb,
-            c.curr.as_ref().map(task_text).unwrap_or_default(),
-            if c.online { "" } else { "  offline" }
-        );
+        let text = format!(" {}", crate::report::rcu::cpu_row(c));
         let mut row = Row::new().cell(if holdout { "ui.rcu.holdout" } else { "ui" }, text);
         if let Some(t) = &c.curr {
             row = row.to(Target::Task(t.addr));

@@ -170,3 +170,112 @@ impl Annotations {
         out
     }
 }
+
+use super::app::{App, Effect, Pane};
+
+/// The source pane's side of the model: opening files, the frame `o` opens, and the
+/// annotations drawn beside the lines.
+impl App {
+    /// Ask for a source file; the pane shows it when the job brings it.
+    pub fn open_source(&mut self, file: &str, line: u32) -> Vec<Effect> {
+        self.show(Pane::Source);
+        self.message = Some(format!("opening {file}:{line}…"));
+        vec![Effect::OpenSource {
+            root: self.source_root.clone(),
+            file: file.to_string(),
+            line,
+            syntax_theme: self.syntax_theme.clone(),
+        }]
+    }
+
+    /// The frame `o` opens from the task table: the first with a file outside the
+    /// scheduler and timer code (where every sleeping task is).
+    pub(crate) fn interesting_frame(&self) -> Option<(String, u32)> {
+        let bt = self.selected_task().and_then(|t| self.backtrace_of(t))?;
+        let boring = |f: &str| {
+            ["kernel/sched/", "kernel/time/", "kernel/locking/"]
+                .iter()
+                .any(|b| f.contains(b))
+        };
+        let with_file = bt
+            .frames
+            .iter()
+            .filter(|f| f.file.is_some() && f.line.is_some());
+        let f = with_file
+            .clone()
+            .find(|f| !boring(f.file.as_deref().unwrap_or("")))
+            .or_else(|| with_file.clone().next())?;
+        Some((f.file.clone()?, f.line?))
+    }
+
+    /// The selected task's locals at the lines of its frames in the open source file
+    /// (`pid function: name = value, …`), for the source pane. Computed when drawn, so it
+    /// follows the selection.
+    pub fn locals_annotations(&self) -> std::collections::BTreeMap<u32, Vec<String>> {
+        let mut out: std::collections::BTreeMap<u32, Vec<String>> = Default::default();
+        if let (Some(src), Some(t)) = (&self.source, self.selected_task())
+            && let Some(bt) = self.locals.get(&t.addr)
+        {
+            for f in &bt.frames {
+                let (Some(file), Some(line), Some(locals)) = (&f.file, f.line, &f.locals) else {
+                    continue;
+                };
+                if !super::source::same_file(file, &src.key) {
+                    continue;
+                }
+                let known: Vec<String> = locals
+                    .iter()
+                    .filter_map(|l| Some(format!("{} = {}", l.name, l.value.as_ref()?)))
+                    .collect();
+                if !known.is_empty() {
+                    out.entry(line).or_default().push(format!(
+                        "{} {}: {}",
+                        t.pid,
+                        f.function.as_deref().unwrap_or("?"),
+                        known.join(", ")
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    /// Where tasks block in the open source file: every frame of an uninterruptible task
+    /// at this file, and the wait graph's evidence with a location here.
+    pub fn refresh_annotations(&mut self) {
+        let mut a = Annotations::default();
+        if let Some(src) = &self.source {
+            for t in self.tasks.iter().filter(|t| t.st == "UN") {
+                let Some(bt) = self.backtraces.get(&t.addr) else {
+                    continue;
+                };
+                for f in &bt.frames {
+                    if let (Some(file), Some(line)) = (&f.file, f.line)
+                        && super::source::same_file(file, &src.key)
+                    {
+                        let pids = a.blocked.entry(line).or_default();
+                        if !pids.contains(&t.pid) {
+                            pids.push(t.pid);
+                        }
+                    }
+                }
+            }
+            if let Some(g) = &self.graph {
+                for e in &g.edges {
+                    if let Some(l) = &e.location
+                        && super::source::same_file(&l.file, &src.key)
+                    {
+                        a.evidence
+                            .entry(l.line)
+                            .or_default()
+                            .push(e.evidence.clone());
+                    }
+                }
+            }
+        }
+        for p in a.blocked.values_mut() {
+            p.sort_unstable();
+        }
+        self.annotations = a;
+    }
+}

@@ -378,7 +378,7 @@ pub fn signature(g: &Graph, f: &Finding) -> String {
         })
         .collect();
     let sep = if f.cycle.is_empty() { " → " } else { " ⇄ " };
-    format!("{}: {}", f.kind.name().to_lowercase(), hops.join(sep))
+    format!("{}: {}", f.kind.name(), hops.join(sep))
 }
 
 /// The finding whose tasks include `pid` (or whose chain passes through its CPU).

@@ -100,7 +100,7 @@ impl Widget for &StatusView<'_> {
             (format!(" {} ", a.title), base)
         };
         let mut right = format!(
-            "{} tasks · sort {}{}{} · ? help ",
+            "{} tasks · sort {}{}{} · {} ",
             a.tasks.len(),
             a.sort.label(),
             if a.grouped { " · grouped" } else { "" },
@@ -108,7 +108,8 @@ impl Widget for &StatusView<'_> {
                 String::new()
             } else {
                 format!(" · filter \"{}\"", a.filter)
-            }
+            },
+            a.hint
         );
         let lw = left.chars().count();
         let rw = right.chars().count();

@@ -1,18 +1,69 @@
-//! Subcommand bodies: open the kernel, build a report, print it.
+//! The commands, one place for both callers: the CLI (`quiesce ps …`, whose arguments
+//! `crate::cli` parses into a [`Command`]) and the TUI's `:` line (whose words a
+//! [`ParseCommand`] given to it turns into one). Each opens nothing itself but the kernel
+//! the [`Target`] names, builds a report and prints it as text or JSON.
 
-use super::{Cli, Command, Target};
+use super::Report;
+use super::bt::{BtReport, StacksReport};
+use super::ps::PsReport;
+use super::sys::SysReport;
+use super::target::Target;
 use crate::analysis::walkthrough::WaitGraphReport;
 use crate::kernel::expr::Evaluated;
 use crate::kernel::value::{ReadLimits, Value, type_name};
 use crate::kernel::{self, Kernel, OpenOptions};
-use crate::report::Report;
-use crate::report::bt::{BtReport, StacksReport};
-use crate::report::ps::PsReport;
-use crate::report::sys::SysReport;
 use crate::unwind::task::{Backtrace, Unwinder};
 use anyhow::Result;
 use anyhow::bail;
 use serde::Serialize;
+use std::path::PathBuf;
+
+/// A subcommand with its arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// The task table.
+    Ps,
+    /// The kernel log.
+    Log,
+    /// What machine and kernel the dump is of.
+    Sys,
+    /// Backtraces of tasks by pid or address, of the active tasks, or of all.
+    Bt {
+        targets: Vec<String>,
+        active: bool,
+        all: bool,
+        lines: bool,
+        locals: bool,
+    },
+    /// Identical stacks grouped, filtered by state, function or module.
+    Stacks {
+        state: Option<String>,
+        function: Option<String>,
+        module: Option<String>,
+    },
+    /// SRCU domains, or the one named.
+    Srcu { domain: Option<String> },
+    /// Tree RCU.
+    Rcu,
+    /// The walkthrough from each stuck task to its root cause (of pasted text with `log`).
+    Explain { log: Option<PathBuf> },
+    /// The wait graph (of pasted text with `log`).
+    Waitgraph { dot: bool, log: Option<PathBuf> },
+    /// Print an expression.
+    Print { expr: Vec<String> },
+}
+
+/// A command as a command line asks for it: which, and whether as JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub command: Command,
+    pub json: bool,
+}
+
+/// Turns the words of a command line (`stacks --state UN`) into a request, or says why not
+/// (with the commands there are). The CLI's argument parser provides it; the TUI is given
+/// one so that its `:` line reads exactly as the command line does.
+pub type ParseCommand = fn(&[&str]) -> Result<Request, String>;
 
 /// Open the kernel the target names (warnings are in `Kernel::warnings`).
 pub fn open_kernel(t: &Target) -> Result<Kernel> {
@@ -32,19 +83,18 @@ fn emit<R: Report>(r: &R, json: bool) -> String {
     }
 }
 
-pub fn run(cli: Cli) -> Result<i32> {
-    let Some(cmd) = &cli.command else {
-        return Ok(0);
-    };
-    if let Some(text) = log_command_text(cmd, cli.target.json)? {
+/// Run a command on the target and print its output; returns the process exit code (2 when
+/// the result is partial).
+pub fn run(target: &Target, cmd: &Command) -> Result<i32> {
+    if let Some(text) = log_command_text(cmd, target.json)? {
         print!("{text}");
         return Ok(0);
     }
-    let k = open_kernel(&cli.target)?;
+    let k = open_kernel(target)?;
     for w in &k.warnings {
         eprintln!("quiesce: warning: {w}");
     }
-    let (text, code) = command_text(&k, &cli.target, cmd)?;
+    let (text, code) = command_text(&k, target, cmd)?;
     print!("{text}");
     crate::timing::lap("output printed");
     // What the name index learned speeds up the next run; failing to save only costs that.
@@ -55,8 +105,8 @@ pub fn run(cli: Cli) -> Result<i32> {
     Ok(code)
 }
 
-/// A subcommand's output (text or JSON, as the target says) and exit code. The TUI's
-/// command line uses this too.
+/// A command's output on an open kernel (text or JSON, as the target says) and exit code.
+/// The TUI's `:` line uses this too.
 pub fn command_text(k: &Kernel, t: &Target, cmd: &Command) -> Result<(String, i32)> {
     let json = t.json;
     match cmd {
@@ -76,7 +126,7 @@ pub fn command_text(k: &Kernel, t: &Target, cmd: &Command) -> Result<(String, i3
             let code = if r.errors.is_empty() { 0 } else { 2 };
             Ok((emit(&r, json), code))
         }
-        Command::Sys => Ok((emit(&sys(k, t), json), 0)),
+        Command::Sys => Ok((emit(&SysReport::read(k, t), json), 0)),
         Command::Bt {
             targets,
             active,
@@ -223,10 +273,7 @@ impl Report for PrintReport {
     fn text(&self) -> String {
         let mut s = String::new();
         for i in &self.items {
-            match i.cpu {
-                Some(c) => s.push_str(&format!("per_cpu({}, {c}) = ", i.expr)),
-                None => s.push_str(&format!("{} = ", i.expr)),
-            }
+            s.push_str(&format!("{} = ", i.expr));
             s.push_str(&i.value.fmt_c());
             s.push('\n');
         }
@@ -235,22 +282,24 @@ impl Report for PrintReport {
 }
 
 fn print(k: &Kernel, expr: &str) -> Result<PrintReport> {
-    let body = expr.rsplit_once(':').map(|(b, _)| b).unwrap_or(expr);
     let items = k
         .eval(expr)?
         .into_iter()
         .map(|p| {
-            let shown = if p.cpu.is_some() { body } else { expr };
+            let shown = match p.cpu {
+                Some(c) => crate::kernel::expr::per_cpu_label(expr, c),
+                None => expr.to_string(),
+            };
             match p.result {
                 Evaluated::Object(o) => PrintItem {
-                    expr: shown.to_string(),
+                    expr: shown.clone(),
                     cpu: p.cpu,
                     ty: Some(type_name(&k.di, o.ty)),
                     address: Some(format!("{:#x}", o.addr.0)),
                     value: k.value(o, ReadLimits::default()),
                 },
                 Evaluated::Const { value, pointee } => PrintItem {
-                    expr: shown.to_string(),
+                    expr: shown,
                     cpu: p.cpu,
                     ty: pointee.map(|t| format!("{} *", type_name(&k.di, t))),
                     address: None,
@@ -269,41 +318,6 @@ fn print(k: &Kernel, expr: &str) -> Result<PrintReport> {
         })
         .collect();
     Ok(PrintReport { items })
-}
-
-fn sys(k: &Kernel, t: &Target) -> SysReport {
-    let cpus = k.cpus().ok();
-    let jiffies = k.jiffies();
-    let hz = k.hz().map(|h| h as f64);
-    // INITIAL_JIFFIES = (unsigned long)(unsigned int)(-300 * HZ) on 64-bit.
-    let uptime_secs = match (jiffies, hz) {
-        (Some(j), Some(hz)) => {
-            let initial = (-(300 * hz as i64)) as u32 as u64;
-            Some(j.wrapping_sub(initial) as f64 / hz)
-        }
-        _ => None,
-    };
-    let panic = k.log().ok().and_then(|l| {
-        l.records
-            .iter()
-            .find(|r| r.text.starts_with("Kernel panic - not syncing"))
-            .map(|r| r.text.clone())
-    });
-    SysReport {
-        dumpfile: t.core.display().to_string(),
-        format: format!("{:?}", k.dump.format()),
-        cpus: cpus.map(|c| c.possible.len() as u32).unwrap_or(0),
-        cpus_online: cpus.map(|c| c.online.len()).unwrap_or(0),
-        release: k.uts_field("release").unwrap_or_default(),
-        version: k.uts_field("version").unwrap_or_default(),
-        machine: k.uts_field("machine").unwrap_or_default(),
-        nodename: k.uts_field("nodename").unwrap_or_default(),
-        uptime_secs,
-        jiffies,
-        panic,
-        kaslr_offset: format!("{:#x}", k.kaslr_offset),
-        warnings: k.warnings.clone(),
-    }
 }
 
 /// Every task's backtrace, in task-list order, unwound in parallel.

@@ -1,0 +1,122 @@
+//! `explain` and `waitgraph`: the walkthrough as numbered steps under each finding, and the
+//! wait graph as one line per edge or Graphviz dot.
+
+use super::Report;
+use crate::analysis::walkthrough::{Explanation, WaitGraphReport};
+
+impl Report for Explanation {
+    fn text(&self) -> String {
+        let mut s = format!(
+            "{} finding(s) from the {} ({} nodes, {} edges)\n",
+            self.findings.len(),
+            self.source,
+            self.graph.nodes.len(),
+            self.graph.edges.len()
+        );
+        if let Some(t) = &self.text_summary {
+            s.push_str(&format!(
+                "text: {} lines, {} not understood (counted, skipped)",
+                t.total_lines, t.unparsed_lines
+            ));
+            let extra: Vec<String> = [
+                (t.unread_log_lines, "other kernel messages"),
+                (t.annotation_lines, "notes about the paste"),
+                (t.duplicate_lines, "duplicated console lines"),
+                (t.joined_lines, "wrapped lines re-joined"),
+            ]
+            .iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, w)| format!("{n} {w}"))
+            .collect();
+            if !extra.is_empty() {
+                s.push_str(&format!(", {}", extra.join(", ")));
+            }
+            s.push('\n');
+            if !t.counts.is_empty() {
+                let c: Vec<String> = t.counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
+                s.push_str(&format!("  found: {}\n", c.join(", ")));
+            }
+            for (n, line) in t.unparsed_samples.iter().take(3) {
+                s.push_str(&format!("  not understood, line {n}: {line}\n"));
+            }
+            for r in &t.reports {
+                s.push_str(&format!(
+                    "  report line {} ({}): {}{}\n",
+                    r.line,
+                    r.kind,
+                    r.syzbot
+                        .as_deref()
+                        .unwrap_or("(no stack for a syzbot title)"),
+                    r.signature
+                        .as_deref()
+                        .map(|x| format!("  |  quiesce: {x}"))
+                        .unwrap_or_default()
+                ));
+            }
+            for g in &t.stack_groups {
+                s.push_str(&format!("  stacks: {g}\n"));
+            }
+            for d in &t.decoded {
+                s.push_str(&format!("  decoded: {d}\n"));
+            }
+            if let Some(w) = &t.why_no_finding {
+                s.push_str(&format!("  no culprit: {w}\n"));
+            }
+        }
+        for w in &self.findings {
+            let f = &w.finding;
+            s.push_str(&format!(
+                "\n== {}. [{}] {}\n   {}\n",
+                f.rank,
+                f.kind.name(),
+                f.title,
+                f.explanation
+            ));
+            for st in &w.steps {
+                s.push_str(&format!("  {}. {}\n", st.n, st.text));
+                for e in &st.evidence {
+                    s.push_str(&format!("       {}\n", e.describe()));
+                }
+                if let Some(t) = st.teaching {
+                    s.push_str(&format!("       ▸ {t}\n"));
+                }
+            }
+            s.push_str(&format!("  ⇒ root cause: {}\n", w.root_cause));
+            if !f.culprits.is_empty() {
+                let names: Vec<String> = f.culprits.iter().map(|&c| self.graph.label(c)).collect();
+                s.push_str(&format!(
+                    "  ⇒ culprit: {}{}\n",
+                    names.join(", "),
+                    if f.culprit_is_candidate {
+                        " (candidate: inferred, not recorded in the text)"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+            if !w.signature.is_empty() {
+                s.push_str(&format!("  ⇒ signature: {}\n", w.signature));
+            }
+        }
+        if !self.undecoded.is_empty() {
+            s.push_str("\nblocked, wait not decoded:\n");
+            for u in &self.undecoded {
+                s.push_str(&format!("  {u}\n"));
+            }
+        }
+        for e in &self.graph.errors {
+            s.push_str(&format!("PARTIAL: {e}\n"));
+        }
+        s
+    }
+}
+
+impl Report for WaitGraphReport {
+    fn text(&self) -> String {
+        if self.dot {
+            self.graph.dot()
+        } else {
+            self.graph.text()
+        }
+    }
+}
