@@ -14,11 +14,13 @@ use anyhow::Result;
 use anyhow::bail;
 use serde::Serialize;
 
-/// Open the kernel the target names (warnings are in `Kernel::warnings`).
+/// Open the kernel the target names (warnings are in `Kernel::warnings`). Without a
+/// vmlinux (none given or found, or `--no-debuginfo`), from the dump alone.
 pub fn open_kernel(t: &Target) -> Result<Kernel> {
     let opts = OpenOptions {
         core: t.core.clone(),
-        vmlinux: t.vmlinux()?,
+        // Empty: the dump-only mode.
+        vmlinux: t.debuginfo().unwrap_or_default(),
         modules: t.modules(),
     };
     Ok(kernel::open(&opts)?)

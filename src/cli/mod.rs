@@ -44,6 +44,10 @@ pub struct Target {
     /// Print JSON instead of text.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Use no vmlinux even if one is given or found: symbols, types and unwind tables
+    /// from the dump itself (kallsyms, BTF, ORC). Without a vmlinux this is the default.
+    #[arg(long = "no-debuginfo", global = true)]
+    pub no_debuginfo: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -141,6 +145,15 @@ impl Target {
             self.symbols = vec![root.join("vmlinux"), root.join("modules")];
         }
         Ok(())
+    }
+
+    /// The vmlinux to use, or `None` for the dump-only mode (`--no-debuginfo`, or no
+    /// vmlinux given or found).
+    pub fn debuginfo(&self) -> Option<PathBuf> {
+        if self.no_debuginfo {
+            return None;
+        }
+        self.vmlinux().ok()
     }
 
     /// The vmlinux: the first `-s` that is not a module or directory, or the running

@@ -182,10 +182,10 @@ impl Jobs {
         let me = self.clone();
         self.spawn("open dump", 1, move |job| {
             let t = &job.s.target;
-            let vmlinux = t.vmlinux().map_err(|e| format!("{e:#}"))?;
             let k = open(&crate::kernel::OpenOptions {
                 core: t.core.clone(),
-                vmlinux,
+                // Empty: the dump-only mode.
+                vmlinux: t.debuginfo().unwrap_or_default(),
                 modules: t.modules(),
             })
             .map_err(|e| e.to_string())?;
