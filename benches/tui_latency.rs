@@ -37,6 +37,7 @@ fn main() {
             core: dump,
             symbols: vec![dir.join("vmlinux"), dir.join("modules")],
             json: false,
+            no_debuginfo: false,
         },
     );
     let mut app = App::new(Keymap::preset("default").unwrap(), 200, 60);

@@ -39,6 +39,7 @@ fn real_fixture_tasks_and_backtrace() {
         core: dump,
         symbols: vec![vmlinux, modules],
         json: false,
+        no_debuginfo: false,
     };
     let jobs = Jobs::new(tx, target);
     let mut app = App::new(Keymap::preset("default").unwrap(), 120, 40);
@@ -155,6 +156,7 @@ fn open_with_jobs(
             core,
             symbols: vec![vmlinux, modules],
             json: false,
+            no_debuginfo: false,
         },
     );
     let mut app = App::new(Keymap::preset("default").unwrap(), 200, 60);

@@ -86,6 +86,13 @@ pub fn command_text(k: &Kernel, t: &Target, cmd: &Command) -> Result<(String, i3
             lines,
             locals,
         } => {
+            if (*lines || *locals) && !k.di.has_dwarf() {
+                // Once, not per frame.
+                let r = bt(k, targets, *active, *all, false, false)?;
+                let note = format!("note: {}\n", crate::kernel::NEEDS_DWARF);
+                let text = emit(&r, json);
+                return Ok((if json { text } else { note + &text }, 0));
+            }
             let r = bt(k, targets, *active, *all, *lines, *locals)?;
             Ok((emit(&r, json), 0))
         }

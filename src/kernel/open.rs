@@ -23,6 +23,12 @@ pub struct OpenOptions {
     pub modules: Vec<PathBuf>,
 }
 
+/// What the dump-only mode cannot show, said once where it would be shown: source lines,
+/// inline frames, locals and the source pane need DWARF.
+pub const NEEDS_DWARF: &str = "file:line, inline frames, locals and source need the vmlinux \
+     debug info (this is the dump-only mode: symbols, types and unwinding come from the \
+     dump; give the vmlinux with -s)";
+
 /// Open a dump with its vmlinux.
 pub fn open(opts: &OpenOptions) -> Result<Kernel, KernelError> {
     crate::timing::lap("start");
@@ -64,14 +70,21 @@ pub fn open_with(dump: Dump, di: DebugInfo, opts: &OpenOptions) -> Result<Kernel
     Ok(kernel)
 }
 
+/// A hook over the dump-only source's reads (tests: damage what it reads).
+pub type Tamper = Arc<dyn Fn(u64, &mut [u8]) -> Result<(), String> + Send + Sync>;
+
 /// [`MemRead`] for the dump-only source: kernel virtual memory of the dump.
-struct DumpMem(KernelMem);
+struct DumpMem(KernelMem, Option<Tamper>);
 
 impl MemRead for DumpMem {
     fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), String> {
         self.0
             .read(Kva(addr), buf, "dump-only debug info")
-            .map_err(|e| e.cause.to_string())
+            .map_err(|e| e.cause.to_string())?;
+        match &self.1 {
+            Some(t) => t(addr, buf),
+            None => Ok(()),
+        }
     }
 }
 
@@ -80,11 +93,26 @@ impl MemRead for DumpMem {
 /// damaged becomes a warning, and whatever still works is kept; only a dump with no
 /// readable symbols at all is refused.
 pub fn open_dump_only(dump: Dump, opts: &OpenOptions) -> Result<Kernel, KernelError> {
+    open_dump_only_tampered(dump, opts, None)
+}
+
+/// [`open_dump_only`] with the source's reads (kallsyms, BTF, ORC) passed through
+/// `tamper`, which may change the bytes or fail the read: how the tests make a dump whose
+/// kallsyms or BTF is excluded, truncated or corrupt.
+#[doc(hidden)]
+pub fn open_dump_only_tampered(
+    dump: Dump,
+    opts: &OpenOptions,
+    tamper: Option<Tamper>,
+) -> Result<Kernel, KernelError> {
     let vi = vmcoreinfo_of(&dump, opts)?;
     let dump = Arc::new(dump);
     let cfg = TranslateConfig::from_vmcoreinfo(&vi);
     let phys: Arc<dyn PhysMem> = dump.clone();
-    let reader = Arc::new(DumpMem(KernelMem::new(phys, Translator::new(cfg.clone()))));
+    let reader = Arc::new(DumpMem(
+        KernelMem::new(phys, Translator::new(cfg.clone())),
+        tamper,
+    ));
     let inputs = DumpOnlyInputs {
         kallsyms: KallsymsAddrs {
             names: vi.symbol("kallsyms_names"),

@@ -194,10 +194,11 @@ impl Jobs {
                 t.core.display(),
                 k.uts_field("release").unwrap_or_default()
             );
-            job.send(JobMsg::Opened {
-                title,
-                warnings: k.warnings.clone(),
-            });
+            let mut warnings = k.warnings.clone();
+            if !k.di.has_dwarf() {
+                warnings.insert(0, crate::kernel::NEEDS_DWARF.to_string());
+            }
+            job.send(JobMsg::Opened { title, warnings });
             let _ = job.s.kernel.set(Arc::new(k));
             me.read_log();
             me.read_tasks();
@@ -268,6 +269,9 @@ impl Jobs {
             return;
         };
         self.spawn("locals", 1, move |job| {
+            if !k.di.has_dwarf() {
+                return Err(crate::kernel::NEEDS_DWARF.to_string());
+            }
             let uw = job.s.unwinder(&k)?;
             let mut bt = uw.backtrace(&k, &task);
             uw.add_locals(&k, &mut bt);

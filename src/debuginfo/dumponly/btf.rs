@@ -10,7 +10,6 @@
 //! Split BTF (modules): type ids below `start_id` and string offsets below `start_str`
 //! belong to the base (the vmlinux BTF).
 
-use crate::debuginfo::hash::FxMap;
 use crate::debuginfo::index::Ns;
 
 pub const KIND_INT: u8 = 1;
@@ -43,7 +42,6 @@ pub const MAX_BTF_BYTES: usize = 256 << 20;
 pub struct Raw<'a> {
     pub name_off: u32,
     pub kind: u8,
-    pub vlen: usize,
     pub kind_flag: bool,
     /// `size` or `type`, depending on the kind.
     pub size_type: u32,
@@ -62,6 +60,18 @@ pub struct Btf {
     pub start_str: u32,
     /// Where each type starts in the type section, by `id - start_id`.
     offsets: Vec<u32>,
+}
+
+impl std::fmt::Debug for Btf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Btf({} bytes, types {}..{})",
+            self.data.len(),
+            self.start_id,
+            self.end_id()
+        )
+    }
 }
 
 fn le32(b: &[u8], i: usize) -> Option<u32> {
@@ -182,7 +192,6 @@ impl Btf {
         Some(Raw {
             name_off,
             kind,
-            vlen,
             kind_flag: info >> 31 != 0,
             size_type,
             extra: t.get(off + 12..off + 12 + n)?,
@@ -221,96 +230,129 @@ pub fn ns_of(r: &Raw<'_>) -> Option<Ns> {
     })
 }
 
-/// Name → ids lookups over a set of blobs, built on first use.
-#[derive(Default)]
-pub struct NameIndex {
-    /// (name space, name) → (first complete definition, first forward declaration), as
-    /// (blob index, type id).
-    pub types: FxMap<(Ns, String), (Option<(usize, u32)>, Option<(usize, u32)>)>,
-    /// Enumerator → (value, blob index, enum type id); the first one wins.
-    pub enumerators: FxMap<String, (i64, usize, u32)>,
-    /// Function name → (blob index, FUNC id).
-    pub funcs: FxMap<String, (usize, u32)>,
-    /// Per-CPU variable (a VAR in the `.data..percpu` DATASEC) → (blob, type id, offset).
-    pub percpu: FxMap<String, (usize, u32, u32)>,
+/// FxHash of a name in a name space: the key of [`Sorted`] indexes.
+pub fn key(ns: u8, name: &str) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+    let mut h = BuildHasherDefault::<crate::debuginfo::hash::FxHasher>::default().build_hasher();
+    h.write_u8(ns);
+    h.write(name.as_bytes());
+    h.finish()
 }
 
-impl NameIndex {
-    /// Index blob `bi`. `name` resolves a string offset (through the base for split BTF).
-    pub fn add<'a>(&mut self, bi: usize, btf: &'a Btf, name: &dyn Fn(u32) -> Option<&'a str>) {
-        for (id, r) in btf.iter() {
-            if let Some(ns) = ns_of(&r) {
-                let Some(n) = name(r.name_off).filter(|n| !n.is_empty()) else {
-                    continue;
-                };
-                let e = self.types.entry((ns, n.to_owned())).or_default();
-                if r.kind == KIND_FWD {
-                    e.1.get_or_insert((bi, id));
-                } else {
-                    e.0.get_or_insert((bi, id));
-                }
-            }
-            match r.kind {
-                KIND_ENUM => {
-                    let signed = r.kind_flag;
-                    for e in r.extra.chunks_exact(8) {
-                        let (Some(no), Some(v)) = (le32(e, 0), le32(e, 4)) else {
-                            continue;
-                        };
-                        // kind_flag: signed values (pahole 1.24+, which all 6.x kernels use).
-                        let v = if signed {
-                            i64::from(v as i32)
-                        } else {
-                            i64::from(v)
-                        };
-                        if let Some(n) = name(no) {
-                            self.enumerators.entry(n.to_owned()).or_insert((v, bi, id));
-                        }
-                    }
-                }
-                KIND_ENUM64 => {
-                    for e in r.extra.chunks_exact(12) {
-                        let (Some(no), Some(lo), Some(hi)) = (le32(e, 0), le32(e, 4), le32(e, 8))
-                        else {
-                            continue;
-                        };
-                        let v = (u64::from(hi) << 32 | u64::from(lo)) as i64;
-                        if let Some(n) = name(no) {
-                            self.enumerators.entry(n.to_owned()).or_insert((v, bi, id));
-                        }
-                    }
-                }
-                KIND_FUNC => {
-                    if let Some(n) = name(r.name_off) {
-                        self.funcs.entry(n.to_owned()).or_insert((bi, id));
-                    }
-                }
-                KIND_DATASEC if name(r.name_off) == Some(".data..percpu") => {
-                    for v in r.extra.chunks_exact(12) {
-                        let (Some(var), Some(off)) = (le32(v, 0), le32(v, 4)) else {
-                            continue;
-                        };
-                        let Some(vr) = lookup_raw(btf, var) else {
-                            continue;
-                        };
-                        if vr.kind != KIND_VAR {
-                            continue;
-                        }
-                        if let Some(n) = name(vr.name_off) {
-                            self.percpu
-                                .entry(n.to_owned())
-                                .or_insert((bi, vr.size_type, off));
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
+/// A name index without a string per entry: (key, payload) sorted by key. A lookup finds
+/// the candidates with the key and the caller checks the name (hash collisions are
+/// possible, if rare).
+#[derive(Default)]
+pub struct Sorted<T: Copy> {
+    entries: Vec<(u64, T)>,
+}
+
+impl<T: Copy> Sorted<T> {
+    pub fn from_vec(mut entries: Vec<(u64, T)>) -> Self {
+        // Stable: among equal keys the first record stays first.
+        entries.sort_by_key(|e| e.0);
+        Sorted { entries }
+    }
+    pub fn get(&self, k: u64) -> impl Iterator<Item = T> + '_ {
+        let i = self.entries.partition_point(|e| e.0 < k);
+        self.entries[i..]
+            .iter()
+            .take_while(move |e| e.0 == k)
+            .map(|e| e.1)
     }
 }
 
-fn lookup_raw(btf: &Btf, id: u32) -> Option<Raw<'_>> {
-    btf.raw(id)
+/// Name space codes for [`key`].
+pub fn ns_code(ns: Ns) -> u8 {
+    match ns {
+        Ns::Struct => 1,
+        Ns::Union => 2,
+        Ns::Enum => 3,
+        Ns::Ordinary => 4,
+    }
+}
+
+/// Named types of one blob: key of (name space, name) → type id.
+pub fn index_types<'a>(btf: &'a Btf, name: &dyn Fn(u32) -> Option<&'a str>) -> Sorted<u32> {
+    let mut v = Vec::with_capacity(btf.offsets.len() / 2);
+    for (id, r) in btf.iter() {
+        let Some(ns) = ns_of(&r) else { continue };
+        let Some(n) = name(r.name_off).filter(|n| !n.is_empty()) else {
+            continue;
+        };
+        v.push((key(ns_code(ns), n), id));
+    }
+    Sorted::from_vec(v)
+}
+
+/// Enumerators of one blob: key(0, name) → (value, enum type id).
+pub fn index_enumerators<'a>(
+    btf: &'a Btf,
+    name: &dyn Fn(u32) -> Option<&'a str>,
+) -> Sorted<(i64, u32)> {
+    let mut v = Vec::new();
+    for (id, r) in btf.iter() {
+        match r.kind {
+            KIND_ENUM => {
+                for e in r.extra.chunks_exact(8) {
+                    let (Some(no), Some(x)) = (le32(e, 0), le32(e, 4)) else {
+                        continue;
+                    };
+                    // kind_flag: signed values (pahole 1.24+, which all 6.x kernels use).
+                    let x = if r.kind_flag {
+                        i64::from(x as i32)
+                    } else {
+                        i64::from(x)
+                    };
+                    if let Some(n) = name(no) {
+                        v.push((key(0, n), (x, id)));
+                    }
+                }
+            }
+            KIND_ENUM64 => {
+                for e in r.extra.chunks_exact(12) {
+                    let (Some(no), Some(lo), Some(hi)) = (le32(e, 0), le32(e, 4), le32(e, 8))
+                    else {
+                        continue;
+                    };
+                    if let Some(n) = name(no) {
+                        v.push((
+                            key(0, n),
+                            ((u64::from(hi) << 32 | u64::from(lo)) as i64, id),
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Sorted::from_vec(v)
+}
+
+/// Per-CPU variables of one blob (VARs in the `.data..percpu` DATASEC): key(0, name) →
+/// (VAR id, type id, offset in the section).
+pub fn index_percpu<'a>(
+    btf: &'a Btf,
+    name: &dyn Fn(u32) -> Option<&'a str>,
+) -> Sorted<(u32, u32, u32)> {
+    let mut v = Vec::new();
+    for (_, r) in btf.iter() {
+        if r.kind != KIND_DATASEC || name(r.name_off) != Some(".data..percpu") {
+            continue;
+        }
+        for e in r.extra.chunks_exact(12) {
+            let (Some(var), Some(off)) = (le32(e, 0), le32(e, 4)) else {
+                continue;
+            };
+            let Some(vr) = btf.raw(var).filter(|vr| vr.kind == KIND_VAR) else {
+                continue;
+            };
+            if let Some(n) = name(vr.name_off) {
+                v.push((key(0, n), (var, vr.size_type, off)));
+            }
+        }
+    }
+    Sorted::from_vec(v)
 }
 
 #[cfg(test)]

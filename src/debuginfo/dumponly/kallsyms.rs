@@ -70,6 +70,12 @@ pub struct Kallsyms {
     pub scheme: &'static str,
 }
 
+impl std::fmt::Debug for Kallsyms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Kallsyms({} symbols, {})", self.syms.len(), self.scheme)
+    }
+}
+
 impl Kallsyms {
     pub fn name(&self, s: &KSym) -> &str {
         let a = s.name_off as usize;

@@ -30,7 +30,7 @@ use super::{
     BaseEncoding, DebugError, FunctionInfo, Member, SymKind, Symbol, Type, TypeId, TypeKind,
     Variable,
 };
-use btf::{Btf, NameIndex, Raw};
+use btf::{Btf, Raw, Sorted};
 use std::sync::{Arc, OnceLock, RwLock};
 
 /// Reading kernel virtual memory, for the sources that live in the dump.
@@ -146,9 +146,14 @@ impl Syms {
         let mut by_addr: Vec<u32> = (0..self.syms.len() as u32)
             .filter(|&i| self.syms[i as usize].searchable)
             .collect();
-        // Stable: symbols at one address keep the kernel's order (scripts/kallsyms sorts
-        // aliases: non-weak first, then fewer leading underscores).
-        by_addr.sort_by_key(|&i| self.syms[i as usize].addr);
+        // At one address the larger symbol first (as the ELF symbol table is searched:
+        // a module's `qh_stuck_work` before the empty `__stop_alloc_tags` beside it), else
+        // the kernel's order (stable: scripts/kallsyms sorts vmlinux aliases non-weak
+        // first, then by fewer leading underscores).
+        by_addr.sort_by_key(|&i| {
+            let s = &self.syms[i as usize];
+            (s.addr, std::cmp::Reverse(s.size))
+        });
         for w in 0..by_addr.len() {
             let i = by_addr[w] as usize;
             if self.syms[i].size != 0 {
@@ -200,6 +205,14 @@ fn kind_of(ty: u8) -> (SymKind, bool) {
     (kind, ty.is_ascii_uppercase())
 }
 
+/// One blob's lazily built name indexes.
+#[derive(Default)]
+struct BlobIndex {
+    types: OnceLock<Sorted<u32>>,
+    enumerators: OnceLock<Sorted<(i64, u32)>>,
+    percpu: OnceLock<Sorted<(u32, u32, u32)>>,
+}
+
 /// The dump-only source. Built by the kernel layer at open time.
 pub struct DumpOnly {
     mem: Arc<dyn MemRead>,
@@ -214,14 +227,33 @@ pub struct DumpOnly {
     btfs: Vec<Btf>,
     /// The module each BTF blob belongs to (`None`: vmlinux).
     btf_owner: Vec<Option<String>>,
-    /// Per-blob name indexes, built on first use.
-    index: Vec<OnceLock<NameIndex>>,
+    /// Per-blob name indexes, each built on its first use.
+    index: Vec<BlobIndex>,
     synth: RwLock<Vec<(String, Type)>>,
     sections: [OnceLock<Option<Vec<u8>>>; 3],
     /// What could not be read or was damaged, for the kernel's warnings.
     pub notes: Vec<String>,
     /// How kallsyms addresses were encoded.
     pub kallsyms_scheme: &'static str,
+}
+
+/// The vmlinux BTF, between `__start_BTF` and `__stop_BTF` (runtime addresses).
+fn read_btf(mem: &dyn MemRead, range: Option<(Option<u64>, Option<u64>)>) -> Result<Btf, String> {
+    let Some((Some(a), Some(b))) = range else {
+        return Err("kallsyms has no __start_BTF/__stop_BTF (a kernel without \
+             CONFIG_DEBUG_INFO_BTF, or without CONFIG_KALLSYMS_ALL)"
+            .into());
+    };
+    let len = b.checked_sub(a).unwrap_or(0);
+    if len == 0 || len > btf::MAX_BTF_BYTES as u64 {
+        return Err(format!(
+            "__start_BTF..__stop_BTF is {len} bytes: implausible"
+        ));
+    }
+    let mut data = vec![0u8; len as usize];
+    mem.read(a, &mut data)
+        .map_err(|e| format!("{len} bytes at {a:#x} unreadable: {e}"))?;
+    Btf::parse(data, 1, 0)
 }
 
 /// The sections the dump-only source serves from memory: (section, start, stop symbol).
@@ -244,9 +276,74 @@ impl DumpOnly {
     pub fn open(mem: Arc<dyn MemRead>, inputs: DumpOnlyInputs) -> Result<DumpOnly, String> {
         let kaslr = inputs.kaslr_offset;
         let mut notes = Vec::new();
+        let ks = kallsyms::read(mem.as_ref(), &inputs.kallsyms);
+        crate::timing::lap("kallsyms decoded");
+        // The BTF is located through kallsyms; read and index it while the symbol table
+        // is built.
+        let btf_range = ks.as_ref().ok().and_then(|ks| {
+            let at = |n: &str| ks.syms.iter().find(|s| ks.name(s) == n).map(|s| s.addr);
+            Some((at("__start_BTF"), at("__stop_BTF")))
+        });
+        let (built, btf) = rayon::join(
+            || Self::build_syms(ks, &inputs, &mut notes),
+            || -> Result<(Btf, Sorted<u32>), String> {
+                let b = read_btf(mem.as_ref(), btf_range)?;
+                let idx = btf::index_types(&b, &|o| b.own_str(o));
+                Ok((b, idx))
+            },
+        );
+        crate::timing::lap("symbols indexed, BTF read");
+        let (syms, scheme) = built?;
+        let mut src = DumpOnly {
+            mem,
+            kaslr,
+            image: None,
+            syms,
+            modules: Vec::new(),
+            btfs: Vec::new(),
+            btf_owner: Vec::new(),
+            index: Vec::new(),
+            synth: RwLock::default(),
+            sections: Default::default(),
+            notes,
+            kallsyms_scheme: scheme,
+        };
+        src.image = match (src.syms.by_name("_text"), src.syms.by_name("_end")) {
+            (Some(a), Some(b)) if a.addr < b.addr => Some((a.addr, b.addr)),
+            _ => {
+                let v = src
+                    .syms
+                    .syms
+                    .iter()
+                    .filter(|s| s.searchable && s.module == 0);
+                let lo = v.clone().map(|s| s.addr).min();
+                let hi = v.map(|s| s.addr + s.size.max(1)).max();
+                lo.zip(hi)
+            }
+        };
+        match btf {
+            Ok((b, idx)) => {
+                src.btfs.push(b);
+                src.btf_owner.push(None);
+                let bi = BlobIndex::default();
+                let _ = bi.types.set(idx);
+                src.index.push(bi);
+            }
+            Err(e) => src.notes.push(format!("vmlinux BTF: {e}: no types")),
+        }
+        Ok(src)
+    }
+
+    /// The symbol table from kallsyms and VMCOREINFO.
+    fn build_syms(
+        ks: Result<kallsyms::Kallsyms, String>,
+        inputs: &DumpOnlyInputs,
+        notes: &mut Vec<String>,
+    ) -> Result<(Syms, &'static str), String> {
+        let kaslr = inputs.kaslr_offset;
         let mut syms = Syms::new();
         let mut scheme = "none";
-        match kallsyms::read(mem.as_ref(), &inputs.kallsyms) {
+        match ks {
             Ok(ks) => {
                 scheme = ks.scheme;
                 syms.names.reserve(ks.names.len() + 4096);
@@ -325,61 +422,7 @@ impl DumpOnly {
         if syms.syms.is_empty() {
             return Err(notes.join("; "));
         }
-        let mut src = DumpOnly {
-            mem,
-            kaslr,
-            image: None,
-            syms,
-            modules: Vec::new(),
-            btfs: Vec::new(),
-            btf_owner: Vec::new(),
-            index: Vec::new(),
-            synth: RwLock::default(),
-            sections: Default::default(),
-            notes,
-            kallsyms_scheme: scheme,
-        };
-        src.image = match (src.syms.by_name("_text"), src.syms.by_name("_end")) {
-            (Some(a), Some(b)) if a.addr < b.addr => Some((a.addr, b.addr)),
-            _ => {
-                let v = src
-                    .syms
-                    .syms
-                    .iter()
-                    .filter(|s| s.searchable && s.module == 0);
-                let lo = v.clone().map(|s| s.addr).min();
-                let hi = v.map(|s| s.addr + s.size.max(1)).max();
-                lo.zip(hi)
-            }
-        };
-        match src.read_vmlinux_btf() {
-            Ok(b) => {
-                src.btfs.push(b);
-                src.btf_owner.push(None);
-                src.index.push(OnceLock::new());
-            }
-            Err(e) => src.notes.push(format!("vmlinux BTF: {e}: no types")),
-        }
-        Ok(src)
-    }
-
-    fn read_vmlinux_btf(&self) -> Result<Btf, String> {
-        let (Some(a), Some(b)) = (self.runtime("__start_BTF"), self.runtime("__stop_BTF")) else {
-            return Err("kallsyms has no __start_BTF/__stop_BTF (a kernel without \
-                 CONFIG_DEBUG_INFO_BTF, or without CONFIG_KALLSYMS_ALL)"
-                .into());
-        };
-        let len = b.checked_sub(a).unwrap_or(0);
-        if len == 0 || len > btf::MAX_BTF_BYTES as u64 {
-            return Err(format!(
-                "__start_BTF..__stop_BTF is {len} bytes: implausible"
-            ));
-        }
-        let mut data = vec![0u8; len as usize];
-        self.mem
-            .read(a, &mut data)
-            .map_err(|e| format!("{len} bytes at {a:#x} unreadable: {e}"))?;
-        Btf::parse(data, 1, 0)
+        Ok((syms, scheme))
     }
 
     /// Runtime address of a vmlinux symbol (link address + KASLR; absolute values as they are).
@@ -452,7 +495,7 @@ impl DumpOnly {
                 (true, Ok(b)) if b.start_id == self.btfs[0].end_id() => {
                     self.btfs.push(b);
                     self.btf_owner.push(Some(name.to_owned()));
-                    self.index.push(OnceLock::new());
+                    self.index.push(BlobIndex::default());
                 }
                 (true, Ok(b)) => self.notes.push(format!(
                     "module {name}: BTF starts at type {} but the vmlinux BTF ends at {}: not used",
@@ -549,13 +592,27 @@ impl DumpOnly {
 
     // ---- types ----
 
-    fn index(&self, bi: usize) -> &NameIndex {
-        self.index[bi].get_or_init(|| {
-            let mut idx = NameIndex::default();
-            let btf = &self.btfs[bi];
-            idx.add(bi, btf, &|o| self.str_of(bi, o));
-            idx
-        })
+    fn types_of(&self, bi: usize) -> &Sorted<u32> {
+        self.index[bi]
+            .types
+            .get_or_init(|| btf::index_types(&self.btfs[bi], &|o| self.str_of(bi, o)))
+    }
+
+    fn enumerators_of(&self, bi: usize) -> &Sorted<(i64, u32)> {
+        self.index[bi]
+            .enumerators
+            .get_or_init(|| btf::index_enumerators(&self.btfs[bi], &|o| self.str_of(bi, o)))
+    }
+
+    fn percpu_of(&self, bi: usize) -> &Sorted<(u32, u32, u32)> {
+        self.index[bi]
+            .percpu
+            .get_or_init(|| btf::index_percpu(&self.btfs[bi], &|o| self.str_of(bi, o)))
+    }
+
+    /// The name of type record `id` of blob `bi`.
+    fn name_of(&self, bi: usize, id: u32) -> Option<&str> {
+        self.str_of(bi, self.btfs.get(bi)?.raw(id)?.name_off)
     }
 
     /// A string of blob `bi` (split blobs defer low offsets to the vmlinux BTF).
@@ -590,17 +647,21 @@ impl DumpOnly {
 
     pub fn find_type(&self, name: &str) -> Result<TypeId, DebugError> {
         let (ns, bare) = parse_type_name(name);
-        let key = (ns, bare.into_owned());
+        let k = btf::key(btf::ns_code(ns), &bare);
         let mut fwd = None;
         for bi in 0..self.btfs.len() {
-            if let Some(&(def, decl)) = self.index(bi).types.get(&key) {
-                if let Some((b, id)) = def {
-                    return TypeId::new(b, id as usize, 0)
+            for id in self.types_of(bi).get(k) {
+                let Some(r) = self.btfs[bi].raw(id) else {
+                    continue;
+                };
+                if btf::ns_of(&r) != Some(ns) || self.name_of(bi, id) != Some(&*bare) {
+                    continue;
+                }
+                if r.kind != btf::KIND_FWD {
+                    return TypeId::new(bi, id as usize, 0)
                         .ok_or_else(|| DebugError::TypeNotFound(name.to_owned()));
                 }
-                if fwd.is_none() {
-                    fwd = decl;
-                }
+                fwd = fwd.or(Some((bi, id)));
             }
         }
         if let Some((b, id)) = fwd {
@@ -810,18 +871,21 @@ impl DumpOnly {
     /// the table, sorted (for a fuzzy finder).
     pub fn type_names(&self) -> Vec<String> {
         let mut v = Vec::new();
-        for bi in 0..self.btfs.len() {
-            let idx = self.index(bi);
-            for (ns, n) in idx.types.keys() {
-                v.push(match ns {
-                    Ns::Struct => format!("struct {n}"),
-                    Ns::Union => format!("union {n}"),
-                    Ns::Enum => format!("enum {n}"),
-                    Ns::Ordinary => n.clone(),
+        for (bi, b) in self.btfs.iter().enumerate() {
+            for (id, r) in b.iter() {
+                let Some(n) = self.str_of(bi, r.name_off).filter(|n| !n.is_empty()) else {
+                    continue;
+                };
+                v.push(match btf::ns_of(&r) {
+                    Some(Ns::Struct) => format!("struct {n}"),
+                    Some(Ns::Union) => format!("union {n}"),
+                    Some(Ns::Enum) => format!("enum {n}"),
+                    Some(Ns::Ordinary) => n.to_owned(),
+                    None if matches!(r.kind, btf::KIND_FUNC | btf::KIND_VAR) => n.to_owned(),
+                    None => continue,
                 });
+                let _ = id;
             }
-            v.extend(idx.percpu.keys().cloned());
-            v.extend(idx.funcs.keys().cloned());
         }
         v.extend(globals::GLOBALS.iter().map(|g| g.0.to_owned()));
         v.sort_unstable();
@@ -830,9 +894,17 @@ impl DumpOnly {
     }
 
     pub fn find_enumerator(&self, name: &str) -> Option<(i64, TypeId)> {
+        let k = btf::key(0, name);
         (0..self.btfs.len()).find_map(|bi| {
-            let &(v, b, id) = self.index(bi).enumerators.get(name)?;
-            Some((v, TypeId::new(b, id as usize, 0)?))
+            self.enumerators_of(bi).get(k).find_map(|(v, id)| {
+                let r = self.btfs[bi].raw(id)?;
+                let step = if r.kind == btf::KIND_ENUM { 8 } else { 12 };
+                let named = r.extra.chunks_exact(step).any(|e| {
+                    let no = u32::from_le_bytes([e[0], e[1], e[2], e[3]]);
+                    self.str_of(bi, no) == Some(name)
+                });
+                named.then(|| Some((v, TypeId::new(bi, id as usize, 0)?)))?
+            })
         })
     }
 
@@ -906,8 +978,14 @@ impl DumpOnly {
 
     /// A variable: per-CPU ones from BTF, globals through [`globals`].
     pub fn find_variable(&self, name: &str) -> Result<Variable, DebugError> {
+        let k = btf::key(0, name);
         for bi in 0..self.btfs.len() {
-            if let Some(&(b, ty, off)) = self.index(bi).percpu.get(name) {
+            let hit = self
+                .percpu_of(bi)
+                .get(k)
+                .find(|&(var, _, _)| self.name_of(bi, var) == Some(name));
+            if let Some((_, ty, off)) = hit {
+                let b = bi;
                 // The address is kallsyms' (an offset into the per-CPU area, or a link
                 // address where the kernel links the section in the image); without the
                 // symbol, the DATASEC offset from the section start.
