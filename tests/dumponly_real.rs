@@ -213,6 +213,11 @@ fn print_from_btf_equals_dwarf() {
                 assert_eq!(value(&du, e), value(&dw, e), "{} {}: {e}", rel.name, d.name);
             }
             for (dwarf_expr, cast) in module_values {
+                // Members that moved between releases (srcu_idx went into srcu_usage):
+                // compared where DWARF reads them.
+                if dw.eval(dwarf_expr).is_err() {
+                    continue;
+                }
                 assert_eq!(
                     value(&du, cast),
                     value(&dw, dwarf_expr),
