@@ -199,7 +199,7 @@ fn symbols_and_stacks_match_drgn_kallsyms_orc() {
             rel.name
         );
         eprintln!(
-            "{}: {} symbols, {} tasks, {frames_compared} frames as drgn",
+            "{}: {} symbols, {} tasks, {frames_compared} frames as drgn ({aliases} named by another alias)",
             rel.name,
             syms.len(),
             ours.len()

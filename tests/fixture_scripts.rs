@@ -274,8 +274,7 @@ fn command_words(text: &str) -> (Vec<(usize, String)>, BTreeSet<String>) {
         }
         let segs = line.split([';', '|', '&', '(', ')', '`', '{', '}']);
         for seg in segs {
-            let mut it = seg.split_whitespace().peekable();
-            while let Some(w) = it.next() {
+            for w in seg.split_whitespace() {
                 // assignments and redirections before the command word
                 if w.contains('=') && !w.starts_with('=')
                     || w.starts_with(['>', '<', '2', '1'])

@@ -38,6 +38,9 @@ pub struct Module {
     pub build_id: Option<Vec<u8>>,
 }
 
+/// A module's BTF as the kernel keeps it: (bytes, `start_id`, `start_str_off`).
+pub type ModuleBtf = (Vec<u8>, u32, u32);
+
 /// A module symbol from `mod->kallsyms`: runtime address, size, name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModSym {
@@ -202,7 +205,7 @@ impl Kernel {
     /// `struct btf` holding its own copy (`data`, `data_size`) and where it continues the
     /// vmlinux BTF (`start_id`, `start_str_off`). Returns (bytes, start_id, start_str_off).
     /// A module whose BTF does not read is left out.
-    pub fn module_btfs(&self) -> Result<HashMap<u64, (Vec<u8>, u32, u32)>, KernelError> {
+    pub fn module_btfs(&self) -> Result<HashMap<u64, ModuleBtf>, KernelError> {
         let di = &self.di;
         let bm = Probe::new(di, "struct btf_module")?;
         let b = Probe::new(di, "struct btf")?;
@@ -223,7 +226,7 @@ impl Kernel {
         let mut out = HashMap::new();
         for node in walk.nodes.iter().take(4096) {
             let a = node.sub(o_list);
-            let one = || -> Result<(u64, (Vec<u8>, u32, u32)), KernelError> {
+            let one = || -> Result<(u64, ModuleBtf), KernelError> {
                 let m = self.read_ptr(a.add(o_mod), "btf_module.module")?;
                 let btf = self.read_ptr(a.add(o_btf), "btf_module.btf")?;
                 let data = self.read_ptr(btf.add(o_data), "btf.data")?;

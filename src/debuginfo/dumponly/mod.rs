@@ -134,7 +134,7 @@ impl Syms {
                     } else {
                         let n = name.to_owned();
                         match self.collide.get(&n) {
-                            Some(&k) if !(s.global && !self.syms[k as usize].global) => {}
+                            Some(&k) if !s.global || self.syms[k as usize].global => {}
                             _ => {
                                 self.collide.insert(n, i as u32);
                             }
@@ -244,7 +244,7 @@ fn read_btf(mem: &dyn MemRead, range: Option<(Option<u64>, Option<u64>)>) -> Res
              CONFIG_DEBUG_INFO_BTF, or without CONFIG_KALLSYMS_ALL)"
             .into());
     };
-    let len = b.checked_sub(a).unwrap_or(0);
+    let len = b.saturating_sub(a);
     if len == 0 || len > btf::MAX_BTF_BYTES as u64 {
         return Err(format!(
             "__start_BTF..__stop_BTF is {len} bytes: implausible"
@@ -280,9 +280,9 @@ impl DumpOnly {
         crate::timing::lap("kallsyms decoded");
         // The BTF is located through kallsyms; read and index it while the symbol table
         // is built.
-        let btf_range = ks.as_ref().ok().and_then(|ks| {
+        let btf_range = ks.as_ref().ok().map(|ks| {
             let at = |n: &str| ks.syms.iter().find(|s| ks.name(s) == n).map(|s| s.addr);
-            Some((at("__start_BTF"), at("__stop_BTF")))
+            (at("__start_BTF"), at("__stop_BTF"))
         });
         let (built, btf) = rayon::join(
             || Self::build_syms(ks, &inputs, &mut notes),
