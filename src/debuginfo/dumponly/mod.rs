@@ -445,6 +445,11 @@ impl DumpOnly {
         self.btfs.iter().map(Btf::len).sum()
     }
 
+    /// The modules whose BTF was added.
+    pub fn modules_with_btf(&self) -> impl Iterator<Item = &str> {
+        self.btf_owner.iter().filter_map(|o| o.as_deref())
+    }
+
     /// How many symbols (vmlinux and modules).
     pub fn symbol_count(&self) -> usize {
         self.syms.syms.len()
