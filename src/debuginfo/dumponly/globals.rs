@@ -211,9 +211,15 @@ pub const GLOBALS: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// The C type the table gives `name`.
+/// The C type the table gives `name` (asked once per symbol when every symbol is listed:
+/// a hash lookup, not a scan of the table).
 pub fn type_of(name: &str) -> Option<&'static str> {
-    GLOBALS.iter().find(|g| g.0 == name).map(|g| g.1)
+    static BY_NAME: std::sync::OnceLock<std::collections::HashMap<&str, &str>> =
+        std::sync::OnceLock::new();
+    BY_NAME
+        .get_or_init(|| GLOBALS.iter().map(|g| (g.0, g.1)).collect())
+        .get(name)
+        .copied()
 }
 
 /// A C type spelling split into its parts: qualifiers, the base name, pointer depth and

@@ -11,10 +11,10 @@
 //!   4.6+): `base + (u32)off`, or with `CONFIG_KALLSYMS_ABSOLUTE_PERCPU` (x86_64 SMP up to
 //!   6.14) non-negative offsets are absolute values (the per-CPU symbols) and negative ones
 //!   mean `base - 1 - off`. An offset with its top bit set occurs only in the second form.
-//! - `kallsyms_offsets[]` without `kallsyms_relative_base` (commit "kallsyms: Emit symbol
-//!   offsets relative to _text"? no: the place-relative form of 6.15+, Debian's 7.x): each
+//! - `kallsyms_offsets[]` without `kallsyms_relative_base` (kernels that dropped the base,
+//!   such as Debian's 7.2, whose VMCOREINFO has no `SYMBOL(kallsyms_relative_base)`): each
 //!   entry is relative to its own address, `&offsets[i] + (s32)offsets[i]`
-//!   (`offset_to_ptr()`).
+//!   (`offset_to_ptr()`); checked on the sid fixture against its vmlinux.
 //! - `kallsyms_addresses[]`: absolute `unsigned long`s (kernels without base-relative
 //!   kallsyms).
 //!
