@@ -29,9 +29,14 @@ fn explain_the_fanotify_srcu_deadlock_from_a_crash_session() {
         out.contains("fanotify07:916") && out.contains("fsnotify_mark_srcu"),
         "{out}"
     );
-    // The 16 identical reader stacks are grouped and the unparsed notes counted.
-    assert!(out.contains("16× fanotify_handle_event"), "{out}");
-    assert!(out.contains("57 not understood"), "{out}");
+    // The 16 readers of one fanotify group are grouped, the unparsed notes counted, and the
+    // three `# ...` comments of the pasted pseudo-code counted apart.
+    assert!(
+        out.contains("16× fanotify permission event on fanotify group"),
+        "{out}"
+    );
+    assert!(out.contains("54 not understood"), "{out}");
+    assert!(out.contains("3 notes about the paste"), "{out}");
 }
 
 #[test]
@@ -82,4 +87,35 @@ fn a_missing_log_file_is_one_error_line() {
         1,
         "{err}"
     );
+}
+
+#[test]
+fn a_real_syzbot_report_gets_its_title_and_signature_in_text_and_json() {
+    let log = "tests/data/logs/syzbot_hung_x86_6.4_cfg80211_event_work.txt";
+    let (rc, out, err) = quiesce(&["explain", "--json", "--log", log]);
+    assert_eq!(rc, 0, "{err}");
+    let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let reports = j["text_summary"]["reports"].as_array().unwrap();
+    assert_eq!(
+        reports[0]["syzbot"],
+        "INFO: task hung in cfg80211_event_work"
+    );
+    assert!(
+        reports[0]["signature"].as_str().unwrap().contains("wiphy"),
+        "{out}"
+    );
+    // One blocked task and no holder in the text: nobody is blamed, and the reason is given.
+    assert!(
+        j["text_summary"]["why_no_finding"]
+            .as_str()
+            .unwrap()
+            .contains("no holder")
+    );
+    let (rc, text, _) = quiesce(&["explain", "--log", log]);
+    assert_eq!(rc, 0);
+    assert!(
+        text.contains("INFO: task hung in cfg80211_event_work  |  quiesce: "),
+        "{text}"
+    );
+    assert!(text.contains("6 lockdep held-lock lists"), "{text}");
 }

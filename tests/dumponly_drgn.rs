@@ -54,11 +54,14 @@ fn symbols_and_stacks_match_drgn_kallsyms_orc() {
         else {
             continue;
         };
-        let k = kernel::open(&OpenOptions {
-            core: d.path.clone(),
-            vmlinux: Default::default(),
-            modules: vec![],
-        })
+        let k = kernel::open::open_dump_only(
+            quiesce::dump::Dump::open(&d.path).unwrap(),
+            &OpenOptions {
+                core: d.path.clone(),
+                vmlinux: Default::default(),
+                modules: vec![],
+            },
+        )
         .unwrap();
         let u = Unwinder::new(&k).unwrap();
         let tasks = k.tasks().unwrap().tasks;

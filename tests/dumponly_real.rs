@@ -13,13 +13,16 @@ use quiesce::kernel::{self, Kernel, OpenOptions};
 use serde_json::Value;
 use std::path::Path;
 
+/// The dump alone (`--no-debuginfo`): never a vmlinux, even one the search would find.
 fn dump_only(core: &Path) -> Kernel {
-    kernel::open(&OpenOptions {
+    let opts = OpenOptions {
         core: core.to_path_buf(),
         vmlinux: Default::default(),
         modules: vec![],
-    })
-    .unwrap_or_else(|e| panic!("{}: dump-only open: {e}", core.display()))
+    };
+    let dump = quiesce::dump::Dump::open(core).unwrap();
+    kernel::open::open_dump_only(dump, &opts)
+        .unwrap_or_else(|e| panic!("{}: dump-only open: {e}", core.display()))
 }
 
 fn json_of(k: &Kernel, core: &Path, cmd: &Command) -> Value {

@@ -71,8 +71,11 @@ wait_for 'SRCU · ' 20 || fail "SRCU pane did not open"
 wait_for 'quiesce_srcu  *SCAN2  *1  *0 ' 60 || fail "quiesce_srcu with its reader not shown"
 screen | grep -q "waiter: $PID qh_srcu_sync" || fail "no waiter row in the SRCU pane"
 screen
-# Back to the task table (focus), the selected task is still qh_srcu_sync.
+# Back to the task table (focus), the selected task is still qh_srcu_sync. An Escape
+# followed at once by another key reads as Alt+key (the terminal's escape-sequence
+# ambiguity): under load both bytes arrive together, so wait until the focus has moved.
 tmux send-keys -t "$S" Escape
+sleep 1
 
 # Follow the wait graph from the waiter: its first edges are its own chain.
 tmux send-keys -t "$S" 5

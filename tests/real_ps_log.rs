@@ -82,17 +82,16 @@ fn ps_matches(rel: &common::Release, d: &common::DumpEntry) {
         rel.name,
         d.name
     );
-    if rel.unreadable_by_references(&d.name) {
-        // PARTIAL, on purpose: sid's makedumpfile `-d 31` hang outputs excluded pages that
-        // hold task_structs and signal_structs (drgn: 0 tasks, crash: cannot open 7.2).
-        // quiesce reads what is there; every task it lists is exactly the ELF's, and every
-        // task it could not read is reported as an excluded page.
-        assert!(
-            !list.errors.is_empty() && !missing.is_empty(),
-            "{}/{}: expected a partial task list",
-            rel.name,
-            d.name
-        );
+    if rel.unreadable_by_references(&d.name) && !list.errors.is_empty() {
+        // PARTIAL, on purpose: sid's makedumpfile `-d 31` hang outputs can exclude pages
+        // that hold task_structs and signal_structs (drgn: 0 tasks, crash: cannot open
+        // 7.2). quiesce reads what is there; every task it lists is exactly the ELF's, and
+        // every task it could not read is reported as an excluded page. (Which pages are
+        // excluded differs from boot to boot: drgn's pid-IDR walk may stop on one that
+        // quiesce's task-list walk never touches. Then only the thread lists of some
+        // processes are unreadable — each process's leader is still listed — and if those
+        // processes had one thread each, no task is missing although the list is marked
+        // partial: quiesce cannot know that no thread is missing.)
         for e in &list.errors {
             assert!(
                 e.contains("excluded from the dump"),

@@ -603,10 +603,10 @@ fn source_pane_opens_at_the_frame_with_annotations_and_notes() {
     std::fs::create_dir_all(root.join("kernel/rcu")).unwrap();
     std::fs::write(root.join("kernel/rcu/srcutree.c"), C_SRC).unwrap();
     assert_eq!(
-        source::resolve(Some(&root), "/build/linux/kernel/rcu/srcutree.c").unwrap(),
+        source::resolve(Some(&root), None, "/build/linux/kernel/rcu/srcutree.c").unwrap(),
         root.join("kernel/rcu/srcutree.c")
     );
-    assert!(source::resolve(None, "kernel/rcu/srcutree.c").is_err());
+    assert!(source::resolve(None, None, "kernel/rcu/srcutree.c").is_err());
     let hl = source::highlight("x.c", C_SRC, "base16-ocean.dark");
     assert_eq!(hl.len(), 7);
     let colors: std::collections::HashSet<_> = hl.iter().flatten().map(|p| p.0).collect();
@@ -636,7 +636,7 @@ fn source_pane_opens_at_the_frame_with_annotations_and_notes() {
     );
     assert_eq!(app.right, Pane::Source);
     // The job's work, done inline; line 4 stands in for 1368 in the short file.
-    let mut f = source::load(r.as_deref(), &file, 4, &syntax_theme).unwrap();
+    let mut f = source::load(r.as_deref(), None, &file, 4, &syntax_theme).unwrap();
     f.line = 4;
     app.apply(JobMsg::Source(Ok(f)));
     assert_eq!(app.cursor_of(Pane::Source), 3);

@@ -3,7 +3,7 @@
 //! certain and how central they are. Every walk here is bounded and marks what it visited,
 //! so it terminates on any graph, cyclic or not.
 
-use super::graph::{Edge, EdgeKind, Graph, NodeId, NodeKind};
+use super::graph::{Edge, EdgeKind, Graph, NOT_BLAMED, NodeId, NodeKind, STARVED};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
@@ -134,6 +134,8 @@ pub enum ChainEnd {
     Cycle { at: usize },
     /// Ends at a running task or a CPU: a stall or livelock, not a sleep.
     Running,
+    /// Ends at a task that is runnable but gets no CPU (field [`STARVED`] says why).
+    Starved { why: String },
     /// Ends at an object nobody is known to release.
     NoWaker { why: String },
     /// Ends in a timed sleep.
@@ -172,6 +174,9 @@ pub fn chain_from(g: &Graph, start: NodeId) -> Chain {
         let Some((ei, e)) = pick else {
             let node = g.get(cur);
             let end = match node {
+                Some(n) if n.field(STARVED).is_some() => ChainEnd::Starved {
+                    why: n.field(STARVED).unwrap_or_default().to_string(),
+                },
                 Some(n) if n.running || n.id.kind == NodeKind::Cpu => ChainEnd::Running,
                 Some(n) if n.no_waker.is_some() => ChainEnd::NoWaker {
                     why: n.no_waker.clone().unwrap_or_default(),
@@ -226,6 +231,19 @@ pub enum FindingKind {
     Blocked,
 }
 
+impl FindingKind {
+    /// The kind as the text report prints it.
+    pub fn name(self) -> &'static str {
+        match self {
+            FindingKind::Deadlock => "Deadlock",
+            FindingKind::Stall => "Stall",
+            FindingKind::NoWaker => "NoWaker",
+            FindingKind::TimedSleep => "TimedSleep",
+            FindingKind::Blocked => "Blocked",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Finding {
     /// 1 = look at this first.
@@ -240,6 +258,45 @@ pub struct Finding {
     pub cycle: Vec<NodeId>,
     /// One representative chain, from the first task.
     pub chain: Chain,
+    /// Who the finding blames: the last task of the chain when it is not the stuck task
+    /// itself (the holder, the task running on the stalled CPU), or the tasks of the cycle.
+    pub culprits: Vec<NodeId>,
+    /// A hop on the way to the culprit is a candidate (inferred, not a record): the culprit
+    /// is a guess and is shown as one.
+    pub culprit_is_candidate: bool,
+}
+
+impl Finding {
+    /// Sets [`Finding::culprits`] from the chain (or the cycle).
+    fn blame(&mut self, g: &Graph) {
+        if !self.cycle.is_empty() {
+            self.culprits = self
+                .cycle
+                .iter()
+                .copied()
+                .filter(|n| n.kind == NodeKind::Task)
+                .collect();
+            self.culprit_is_candidate = self.cycle.iter().enumerate().any(|(i, &a)| {
+                let b = self.cycle[(i + 1) % self.cycle.len()];
+                g.edges
+                    .iter()
+                    .any(|e| e.from == a && e.to == b && e.candidate)
+            });
+            return;
+        }
+        let c = &self.chain;
+        let Some(pos) = c.nodes.iter().rposition(|n| n.kind == NodeKind::Task) else {
+            return;
+        };
+        if pos == 0
+            || g.get(c.nodes[pos])
+                .is_some_and(|n| n.field(NOT_BLAMED).is_some())
+        {
+            return;
+        }
+        self.culprits = vec![c.nodes[pos]];
+        self.culprit_is_candidate = c.edges[..pos].iter().any(|&e| g.edges[e].candidate);
+    }
 }
 
 /// Stuck tasks: tasks with a `WaitsOn` edge.
@@ -258,10 +315,16 @@ pub fn stuck_tasks(g: &Graph) -> Vec<NodeId> {
 pub fn findings(g: &Graph) -> Vec<Finding> {
     let cycles = cycles(g);
     let mut stuck = stuck_tasks(g);
-    // Grace periods nobody is seen waiting for are still worth a finding (an RCU stall).
+    // Grace periods, soft lockups and stuck worker pools nobody is seen waiting for are
+    // still worth a finding (the report is the symptom).
     for n in &g.nodes {
-        if matches!(n.id.kind, NodeKind::RcuGp | NodeKind::RcuGpExpedited)
-            && g.in_edges(n.id).next().is_none()
+        if matches!(
+            n.id.kind,
+            NodeKind::RcuGp
+                | NodeKind::RcuGpExpedited
+                | NodeKind::SoftLockup
+                | NodeKind::WorkerPool
+        ) && g.in_edges(n.id).next().is_none()
             && g.out_edges(n.id).next().is_some()
         {
             stuck.push(n.id);
@@ -315,6 +378,8 @@ pub fn findings(g: &Graph) -> Vec<Finding> {
             tasks,
             cycle: cyc.clone(),
             chain,
+            culprits: Vec::new(),
+            culprit_is_candidate: false,
         });
     }
 
@@ -350,6 +415,13 @@ pub fn findings(g: &Graph) -> Vec<Finding> {
                 FindingKind::Stall,
                 format!(
                     "{} is running and never lets go",
+                    g.label(*c.nodes.last().unwrap())
+                ),
+            ),
+            ChainEnd::Starved { why } => (
+                FindingKind::Stall,
+                format!(
+                    "{} is runnable but gets no CPU: {why}",
                     g.label(*c.nodes.last().unwrap())
                 ),
             ),
@@ -403,9 +475,22 @@ pub fn findings(g: &Graph) -> Vec<Finding> {
             tasks,
             cycle: Vec::new(),
             chain: c,
+            culprits: Vec::new(),
+            culprit_is_candidate: false,
         });
     }
-    out.sort_by_key(|f| (f.kind, std::cmp::Reverse(f.tasks.len())));
+    // Within a kind: findings that blame a task first (a CPU hog before the GP kthread it
+    // starves), then more tasks first.
+    for f in &mut out {
+        f.blame(g);
+    }
+    out.sort_by_key(|f| {
+        (
+            f.kind,
+            f.culprits.is_empty(),
+            std::cmp::Reverse(f.tasks.len()),
+        )
+    });
     for (i, f) in out.iter_mut().enumerate() {
         f.rank = i + 1;
     }

@@ -24,6 +24,30 @@ pub enum NodeKind {
     Cpu,
     Timer,
     FanotifyGroup,
+    /// Kinds read from pasted text, where no dump-side decoder exists (analysis::log).
+    Semaphore,
+    /// PREEMPT_RT sleeping locks: rt_mutex, and the spinlocks / rwlocks built on it.
+    RtMutex,
+    /// A page / folio lock (`folio_lock`, `__lock_page`).
+    PageLock,
+    /// Writeback of a page / folio, or of a whole inode / superblock.
+    Writeback,
+    /// A buffer head under I/O or locked (`__wait_on_buffer`, `__lock_buffer`).
+    BufferIo,
+    /// A jbd2 journal transaction / commit.
+    Journal,
+    /// An inode being freed or written (`__wait_on_freeing_inode`).
+    Inode,
+    /// A driver-level claim on a device (`__mmc_claim_host`).
+    DeviceClaim,
+    /// A socket's owner lock (`lock_sock`).
+    SocketLock,
+    /// A condition variable or wait queue of a filesystem (ZFS `cv_wait`, mbcache).
+    CondVar,
+    /// Plain block I/O (`io_schedule` with nothing more specific).
+    IoWait,
+    /// A soft-lockup report: a CPU that has not scheduled for the watchdog threshold.
+    SoftLockup,
 }
 
 impl NodeKind {
@@ -41,6 +65,18 @@ impl NodeKind {
             NodeKind::Cpu => "cpu",
             NodeKind::Timer => "timer",
             NodeKind::FanotifyGroup => "fanotify-group",
+            NodeKind::Semaphore => "semaphore",
+            NodeKind::RtMutex => "rt-mutex",
+            NodeKind::PageLock => "page-lock",
+            NodeKind::Writeback => "writeback",
+            NodeKind::BufferIo => "buffer",
+            NodeKind::Journal => "journal",
+            NodeKind::Inode => "inode",
+            NodeKind::DeviceClaim => "claim",
+            NodeKind::SocketLock => "sock-lock",
+            NodeKind::CondVar => "condvar",
+            NodeKind::IoWait => "io",
+            NodeKind::SoftLockup => "soft-lockup",
         }
     }
 }
@@ -83,6 +119,16 @@ pub struct Node {
     /// says why.
     pub no_waker: Option<String>,
 }
+
+/// The node field that marks a task as runnable but not running (a starved GP kthread, a
+/// task in a throttled group): its value says why. A chain ending there is
+/// [`super::find::ChainEnd::Starved`].
+pub const STARVED: &str = "starved";
+
+/// The node field that marks a task that is never blamed for a hang it sits in: the idle
+/// loop of a CPU a report interrupted, an RCU grace-period kthread kept off the CPU or not
+/// woken (a victim of what stops it). Its value says why.
+pub const NOT_BLAMED: &str = "not blamed";
 
 impl Node {
     /// The value of a decoded field (`state`, `in`, `args`, `wait`, …).

@@ -8,7 +8,7 @@
 //! - [`walkthrough`]: numbered steps from each stuck task to its root cause, with evidence
 //!   and short teaching notes on the RCU / SRCU mechanisms involved.
 //!
-//! Entry points: [`graph_from_dump`], [`log::graph_from_text`], [`walkthrough::explain`].
+//! Entry points: [`graph_from_dump`], [`log::graph_from_parsed`], [`walkthrough::explain`].
 
 pub mod find;
 pub mod graph;

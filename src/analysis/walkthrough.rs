@@ -22,6 +22,9 @@ pub struct Walk {
     pub finding: Finding,
     pub steps: Vec<Step>,
     pub root_cause: String,
+    /// quiesce's wait-graph signature of the finding (`analysis::log` fills it for text):
+    /// the chain as object kinds and labels and the functions tasks are in, no pids.
+    pub signature: String,
 }
 
 /// What the pasted text held, for `explain --log`.
@@ -30,8 +33,23 @@ pub struct TextSummary {
     pub total_lines: usize,
     pub unparsed_lines: usize,
     pub unparsed_samples: Vec<(usize, String)>,
-    /// `N× funcs…: comm:pid, …` per group of identical stacks.
+    /// `# ...` notes about the paste, set aside.
+    pub annotation_lines: usize,
+    /// Lines a second console printed again, dropped.
+    pub duplicate_lines: usize,
+    /// Physical lines re-joined to the line before (mail wrapping).
+    pub joined_lines: usize,
+    /// Kernel messages (with a log prefix) no parser read.
+    pub unread_log_lines: usize,
+    /// What the parsers found: `(what, how many)`, non-zero only.
+    pub counts: Vec<(String, usize)>,
+    /// Stacks grouped by their wait (object and the caller of the locking API), else by top
+    /// frames: `N× mutex on rtnl_mutex, from rtnetlink_rcv / rtnl_lock — ip:10485, …`.
     pub stack_groups: Vec<String>,
+    /// Each report with syzbot's title for it and quiesce's signature.
+    pub reports: Vec<crate::analysis::log::ReportTitle>,
+    /// Why no finding names a culprit, in one line (None when one does).
+    pub why_no_finding: Option<String>,
     /// Stall lines decoded field by field: `field = raw: meaning`.
     pub decoded: Vec<String>,
 }
@@ -85,6 +103,9 @@ fn fields_words(g: &Graph, id: NodeId) -> String {
         "expires_in_jiffies",
         "count",
         "gp_state",
+        "context",
+        "spinning",
+        "work",
     ];
     let f: Vec<String> = n
         .fields
@@ -102,8 +123,22 @@ fn fields_words(g: &Graph, id: NodeId) -> String {
 fn walk(g: &Graph, f: &Finding) -> Walk {
     let mut steps = Vec::new();
     let mut taught: Vec<&'static str> = Vec::new();
+    // Notes not shown yet, in the order their objects appear: a step shows the first one.
+    let mut pending: Vec<&'static str> = Vec::new();
+    // A chain that starts at an object rather than a waiting task (a grace period held up
+    // with no synchronize_rcu() caller in the dump) teaches about that object first.
+    if let Some(&first) = f.chain.nodes.first()
+        && first.kind != NodeKind::Task
+        && let Some(t) = teaching(first.kind)
+    {
+        pending.push(t);
+    }
     let mut push = |text: String, evidence: Vec<Evidence>, kind: Option<NodeKind>| {
-        let t = kind.and_then(teaching).filter(|t| !taught.contains(t));
+        if let Some(t) = kind.and_then(teaching) {
+            pending.push(t);
+        }
+        pending.retain(|t| !taught.contains(t));
+        let t = (!pending.is_empty()).then(|| pending.remove(0));
         if let Some(t) = t {
             taught.push(t);
         }
@@ -185,6 +220,11 @@ fn walk(g: &Graph, f: &Finding) -> Walk {
             last.kind.name(),
             g.label(last)
         ),
+        ChainEnd::Starved { why } => format!(
+            "{} {} is runnable but does not get a CPU: {why}",
+            last.kind.name(),
+            g.label(last)
+        ),
         ChainEnd::NoWaker { why } => format!("no waker found: {why}"),
         ChainEnd::Timer => format!(
             "{} ends in a timed sleep: the holder sleeps (possibly in a loop) while holding what the others wait for",
@@ -205,6 +245,7 @@ fn walk(g: &Graph, f: &Finding) -> Walk {
         finding: f.clone(),
         steps,
         root_cause,
+        signature: String::new(),
     }
 }
 
@@ -245,21 +286,62 @@ impl Report for Explanation {
         );
         if let Some(t) = &self.text_summary {
             s.push_str(&format!(
-                "text: {} lines, {} not understood (counted, skipped)\n",
+                "text: {} lines, {} not understood (counted, skipped)",
                 t.total_lines, t.unparsed_lines
             ));
+            let extra: Vec<String> = [
+                (t.unread_log_lines, "other kernel messages"),
+                (t.annotation_lines, "notes about the paste"),
+                (t.duplicate_lines, "duplicated console lines"),
+                (t.joined_lines, "wrapped lines re-joined"),
+            ]
+            .iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, w)| format!("{n} {w}"))
+            .collect();
+            if !extra.is_empty() {
+                s.push_str(&format!(", {}", extra.join(", ")));
+            }
+            s.push('\n');
+            if !t.counts.is_empty() {
+                let c: Vec<String> = t.counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
+                s.push_str(&format!("  found: {}\n", c.join(", ")));
+            }
+            for (n, line) in t.unparsed_samples.iter().take(3) {
+                s.push_str(&format!("  not understood, line {n}: {line}\n"));
+            }
+            for r in &t.reports {
+                s.push_str(&format!(
+                    "  report line {} ({}): {}{}\n",
+                    r.line,
+                    r.kind,
+                    r.syzbot
+                        .as_deref()
+                        .unwrap_or("(no stack for a syzbot title)"),
+                    r.signature
+                        .as_deref()
+                        .map(|x| format!("  |  quiesce: {x}"))
+                        .unwrap_or_default()
+                ));
+            }
             for g in &t.stack_groups {
                 s.push_str(&format!("  stacks: {g}\n"));
             }
             for d in &t.decoded {
                 s.push_str(&format!("  decoded: {d}\n"));
             }
+            if let Some(w) = &t.why_no_finding {
+                s.push_str(&format!("  no culprit: {w}\n"));
+            }
         }
         for w in &self.findings {
             let f = &w.finding;
             s.push_str(&format!(
-                "\n== {}. [{:?}] {}\n   {}\n",
-                f.rank, f.kind, f.title, f.explanation
+                "\n== {}. [{}] {}\n   {}\n",
+                f.rank,
+                f.kind.name(),
+                f.title,
+                f.explanation
             ));
             for st in &w.steps {
                 s.push_str(&format!("  {}. {}\n", st.n, st.text));
@@ -271,6 +353,21 @@ impl Report for Explanation {
                 }
             }
             s.push_str(&format!("  ⇒ root cause: {}\n", w.root_cause));
+            if !f.culprits.is_empty() {
+                let names: Vec<String> = f.culprits.iter().map(|&c| self.graph.label(c)).collect();
+                s.push_str(&format!(
+                    "  ⇒ culprit: {}{}\n",
+                    names.join(", "),
+                    if f.culprit_is_candidate {
+                        " (candidate: inferred, not recorded in the text)"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+            if !w.signature.is_empty() {
+                s.push_str(&format!("  ⇒ signature: {}\n", w.signature));
+            }
         }
         if !self.undecoded.is_empty() {
             s.push_str("\nblocked, wait not decoded:\n");

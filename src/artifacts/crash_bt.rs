@@ -20,7 +20,14 @@
 //!   line, so every header of the run gets a copy of the stack, marked `stack_shared_by_hand`;
 //! - the same task printed twice (once in full, once again while explaining it): merged, the
 //!   longer stack kept, counted in `duplicates_merged`;
-//! - `[xxx]` in place of the stack pointer (redacted): sp is `None`.
+//! - `[xxx]` in place of the stack pointer (redacted): sp is `None`;
+//! - `crash> bt 10462` followed by frames with no `PID:` line (the header cut from the paste):
+//!   the prompt names the pid; frames with neither (`#10 [...] async_page_fault at ...`) form a
+//!   task with no pid;
+//! - `[exception RIP: sysrq_handle_crash+0x16]`: kept raw in `exception_frames` and inserted as a
+//!   frame (note `exception RIP`) where it was printed: the code the exception interrupted;
+//! - `bt -F` stack words (`ffffb198b95b7c68: cgroup_threadgroup_rwsem+72 ffffffff00000000`, also
+//!   with markdown `**` around them): consumed, data symbols kept in `stack_symbols`.
 
 use serde::Serialize;
 
@@ -30,15 +37,19 @@ use crate::addr::Kva;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BtTask {
-    pub pid: u32,
+    /// None for frames pasted without their `PID:` header or a `crash> bt PID` prompt.
+    pub pid: Option<u32>,
     #[serde(serialize_with = "ser_kva_opt")]
     pub task: Option<Kva>,
     pub cpu: Option<u32>,
-    pub comm: String,
+    pub comm: Option<String>,
     pub frames: Vec<Frame>,
     pub stack_shared_by_hand: bool,
     /// Exception-frame register lines skipped (kept raw in `exception_frames`).
     pub exception_frames: Vec<String>,
+    /// Data symbols among the stack words of `bt -F` (`cgroup_threadgroup_rwsem+72`), with the
+    /// frame number they were printed under: the objects the frame's function was handed.
+    pub stack_symbols: Vec<(u32, String)>,
     pub errors: Vec<String>,
     pub line: usize,
 }
@@ -127,7 +138,12 @@ pub fn parse_lines(lines: &[Line], used: &mut [bool]) -> BtOutput {
     let mut out = BtOutput::default();
     let mut cur: Option<BtTask> = None;
     let mut context: Option<String> = None;
+    // `crash> bt 10462` / `crash> bt -F 0xffff97e15bda86c0`: who the next frames belong to.
+    let mut prompt: Option<(Option<u32>, Option<Kva>)> = None;
     for (i, l) in lines.iter().enumerate() {
+        if used[i] {
+            continue;
+        }
         let t = l.text.trim();
         if let Some((pid, task, cpu, comm)) = parse_header(t) {
             used[i] = true;
@@ -135,26 +151,26 @@ pub fn parse_lines(lines: &[Line], used: &mut [bool]) -> BtOutput {
                 out.tasks.push(c);
             }
             context = None;
-            cur = Some(BtTask {
-                pid,
-                task,
-                cpu,
-                comm,
-                frames: Vec::new(),
-                stack_shared_by_hand: false,
-                exception_frames: Vec::new(),
-                errors: Vec::new(),
-                line: l.no,
-            });
+            prompt = None;
+            cur = Some(BtTask::new(Some(pid), task, cpu, Some(comm), l.no));
             continue;
         }
         // A crash prompt (`crash> foreach fanotify07 bt`) starts new command output.
-        if t.starts_with("crash> ") || t == "crash>" {
+        if let Some(cmd) = t.strip_prefix("crash>") {
             used[i] = true;
             if let Some(c) = cur.take() {
                 out.tasks.push(c);
             }
+            context = None;
+            prompt = bt_prompt(cmd);
             continue;
+        }
+        if cur.is_none()
+            && let Some(f) = parse_frame(&l.text, l.no)
+        {
+            // Frames with no header: the task the prompt named, or nobody known.
+            let (pid, task) = prompt.take().unwrap_or((None, None));
+            cur = Some(BtTask::new(pid, task, None, None, f.line));
         }
         if let Some(e) = t.strip_prefix("bt: ") {
             used[i] = true;
@@ -164,11 +180,21 @@ pub fn parse_lines(lines: &[Line], used: &mut [bool]) -> BtOutput {
             }
             continue;
         }
+        // `[...]`: the person left lines out of the output.
+        if t == "[...]" {
+            used[i] = true;
+            continue;
+        }
         let Some(c) = cur.as_mut() else { continue };
         if let Some(mut f) = parse_frame(&l.text, l.no) {
             used[i] = true;
             // Frame numbers restart: a new, header-less bt of the same task; keep the first.
-            if c.frames.last().is_some_and(|p| p.index >= f.index) {
+            if c.frames
+                .iter()
+                .rev()
+                .find_map(|p| p.index)
+                .is_some_and(|pi| Some(pi) >= f.index)
+            {
                 continue;
             }
             f.context = context.clone();
@@ -201,7 +227,22 @@ pub fn parse_lines(lines: &[Line], used: &mut [bool]) -> BtOutput {
                 || is_crash_regs(t))
         {
             used[i] = true;
-            c.exception_frames.push(t.to_string());
+            if let Some(f) = exception_frame(t, l.no) {
+                c.frames.push(f);
+            }
+            if c.exception_frames.len() < 64 {
+                c.exception_frames.push(t.to_string());
+            }
+            continue;
+        }
+        if let Some(syms) = stack_words(t) {
+            used[i] = true;
+            let at = c.frames.last().and_then(|f| f.index).unwrap_or(0);
+            for s in syms {
+                if c.stack_symbols.len() < 256 {
+                    c.stack_symbols.push((at, s));
+                }
+            }
             continue;
         }
     }
@@ -211,6 +252,94 @@ pub fn parse_lines(lines: &[Line], used: &mut [bool]) -> BtOutput {
     share_hand_collapsed(&mut out.tasks, lines);
     merge_duplicates(&mut out);
     out
+}
+
+impl BtTask {
+    fn new(
+        pid: Option<u32>,
+        task: Option<Kva>,
+        cpu: Option<u32>,
+        comm: Option<String>,
+        line: usize,
+    ) -> Self {
+        BtTask {
+            pid,
+            task,
+            cpu,
+            comm,
+            frames: Vec::new(),
+            stack_shared_by_hand: false,
+            exception_frames: Vec::new(),
+            stack_symbols: Vec::new(),
+            errors: Vec::new(),
+            line,
+        }
+    }
+}
+
+/// `bt 10462`, `bt -F 0xffff97e15bda86c0`, `bt -l 81`: the pid or task address of a single-task
+/// `bt` command (None for `foreach`, `bt -a` and other commands).
+fn bt_prompt(cmd: &str) -> Option<(Option<u32>, Option<Kva>)> {
+    let mut w = cmd.split_whitespace();
+    if w.next()? != "bt" {
+        return None;
+    }
+    let arg = w.find(|a| !a.starts_with('-'))?;
+    if let Some(h) = arg.strip_prefix("0x") {
+        return Some((None, parse_hex(h).map(Kva)));
+    }
+    if arg.len() >= 12 && arg.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Some((None, parse_hex(arg).map(Kva)));
+    }
+    Some((Some(arg.parse().ok()?), None))
+}
+
+/// `[exception RIP: sysrq_handle_crash+0x16]` / `[exception PC: f+32]` as a frame.
+fn exception_frame(t: &str, line: usize) -> Option<Frame> {
+    let inner = t
+        .strip_prefix("[exception RIP:")
+        .or_else(|| t.strip_prefix("[exception PC:"))?
+        .trim()
+        .strip_suffix(']')?
+        .trim();
+    let (func, off) = match inner.split_once('+') {
+        Some((f, o)) => (f, super::parse_num(o)),
+        None => (inner, None),
+    };
+    is_symbol(func).then(|| Frame {
+        offset: off,
+        note: Some("exception RIP".to_string()),
+        ..Frame::named(func, line)
+    })
+}
+
+/// `bt -F` / `bt -f` stack rows: `ffffb198b95b7c68: cgroup_threadgroup_rwsem+72 ffffffff00000000`,
+/// `ffffb198b95b7c18: [task_struct] [task_struct]`. Returns the symbol words (markdown `**`
+/// stripped) that are not slab names or plain numbers; None if the line is not such a row.
+fn stack_words(t: &str) -> Option<Vec<String>> {
+    let t = t.trim_matches('*').trim();
+    let (addr, rest) = t.split_once(": ")?;
+    let addr = addr.trim_matches('*');
+    if !(8..=16).contains(&addr.len()) || !addr.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let mut syms = Vec::new();
+    let words: Vec<&str> = rest.split_whitespace().collect();
+    if words.is_empty() || words.len() > 4 {
+        return None;
+    }
+    for w in words {
+        let w = w.trim_matches('*');
+        if w.is_empty() || (w.starts_with('[') && w.ends_with(']')) || parse_hex(w).is_some() {
+            continue;
+        }
+        let name = w.split('+').next().unwrap_or(w);
+        if !is_symbol(name) {
+            return None;
+        }
+        syms.push(w.to_string());
+    }
+    Some(syms)
 }
 
 /// crash exception-frame rows: `    PC: ffff000008b7a2f8  [_raw_spin_unlock_irq+32]`,
@@ -274,11 +403,11 @@ fn merge_duplicates(out: &mut BtOutput) {
     let mut kept: Vec<BtTask> = Vec::new();
     let mut seen: std::collections::HashMap<(u32, Kva), usize> = Default::default();
     for t in out.tasks.drain(..) {
-        let Some(addr) = t.task else {
+        let (Some(pid), Some(addr)) = (t.pid, t.task) else {
             kept.push(t);
             continue;
         };
-        if let Some(&ki) = seen.get(&(t.pid, addr)) {
+        if let Some(&ki) = seen.get(&(pid, addr)) {
             let k = &mut kept[ki];
             out.duplicates_merged += 1;
             if t.frames.len() > k.frames.len() {
@@ -288,7 +417,7 @@ fn merge_duplicates(out: &mut BtOutput) {
             }
             continue;
         }
-        seen.insert((t.pid, addr), kept.len());
+        seen.insert((pid, addr), kept.len());
         kept.push(t);
     }
     out.tasks = kept;
@@ -330,8 +459,16 @@ mod tests {
         let o = parse_lines(&ls, &mut used);
         assert_eq!(o.tasks.len(), 2);
         let t = &o.tasks[0];
-        assert_eq!((t.pid, t.comm.as_str(), t.cpu), (0, "swapper/0", Some(0)));
-        assert_eq!(t.frames.len(), 2);
+        assert_eq!(
+            (t.pid, t.comm.as_deref(), t.cpu),
+            (Some(0), Some("swapper/0"), Some(0))
+        );
+        // The exception RIP is a frame of its own after the frame that took the exception.
+        assert_eq!(t.frames.len(), 3);
+        assert_eq!(
+            (t.frames[2].func.as_str(), t.frames[2].offset),
+            ("native_safe_halt", Some(6))
+        );
         assert_eq!(
             t.frames[0].source_loc.as_deref(),
             Some("/usr/src/debug/arch/x86/kernel/reboot.c:770")

@@ -70,16 +70,32 @@ pub fn parse_sched_line(text: &str) -> Option<SchedInfo> {
     }
     // Old column format: comm state [running task | saved pc] free pid ppid 0xflags.
     let mut toks: Vec<&str> = t.split_whitespace().collect();
-    if toks.len() < 6 {
+    if toks.len() < 5 {
         return None;
     }
     let flags = parse_hex(toks.pop()?.strip_prefix("0x")?)?;
     let ppid: u32 = toks.pop()?.parse().ok()?;
     let pid: u32 = toks.pop()?.parse().ok()?;
-    let free: u64 = toks.pop()?.parse().ok()?;
+    let free_tok = toks.pop()?;
+    // `%c%5lu` with a free-stack count of five digits leaves no space: `I15016`.
+    let glued = free_tok
+        .split_at_checked(1)
+        .filter(|(st, n)| st.bytes().all(|b| b.is_ascii_alphabetic()) && !n.is_empty())
+        .and_then(|(st, n)| Some((st, n.parse::<u64>().ok()?)));
+    let free: u64 = match glued {
+        Some((st, n)) => {
+            toks.push(st);
+            n
+        }
+        None => free_tok.parse().ok()?,
+    };
     let mut running = false;
     if toks.ends_with(&["running", "task"]) {
         toks.truncate(toks.len() - 2);
+        running = true;
+    } else if toks.ends_with(&["running"]) {
+        // 4.x arm: `swapper/1       R running      0     0      1 0x00000002`.
+        toks.pop();
         running = true;
     } else if toks
         .last()
@@ -126,8 +142,12 @@ pub struct HungTaskReport {
     pub line: usize,
     pub comm: String,
     pub pid: u32,
-    /// None when only a blocker line was found for this task.
+    /// None when only a blocker line was found for this task, or the header was cut.
     pub blocked_secs: Option<u64>,
+    /// An `INFO: task ... blocked ...` header was printed (false: only a blocker line).
+    pub header: bool,
+    /// The header said `blocked in I/O wait` (the task sleeps in io_schedule()).
+    pub io_wait: bool,
     /// `Not tainted` or `Tainted: G        W`.
     pub tainted: Option<String>,
     pub release: Option<String>,
@@ -135,6 +155,8 @@ pub struct HungTaskReport {
     pub version: Option<String>,
     pub sched: Option<SchedInfo>,
     pub frames: Vec<Frame>,
+    /// The line the stack's task (or trace) starts on, to find it among the parsed stacks.
+    pub stack_line: Option<usize>,
     pub blockers: Vec<Blocker>,
 }
 
@@ -143,13 +165,42 @@ fn split_comm_pid(s: &str) -> Option<(String, u32)> {
     Some((c.to_string(), p.trim().parse().ok()?))
 }
 
-/// `INFO: task comm:pid blocked for more than N seconds.`
-pub fn parse_header(text: &str) -> Option<(String, u32, u64)> {
+/// A hung-task header as [`parse_header`] reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    pub comm: String,
+    pub pid: u32,
+    /// None when the paste ends inside the header (`... blocked for more`).
+    pub secs: Option<u64>,
+    /// `blocked in I/O wait for more than N seconds` (6.x+, a task in io_schedule()).
+    pub io_wait: bool,
+}
+
+/// `INFO: task comm:pid blocked for more than N seconds.`, the I/O form `INFO: task comm:pid
+/// blocked in I/O wait for more than N seconds.`, and a header cut at the end of a paste
+/// (`INFO: task node:896551 blocked for more`).
+pub fn parse_header(text: &str) -> Option<Header> {
     let rest = text.trim().strip_prefix("INFO: task ")?;
-    let (who, after) = rest.split_once(" blocked for more than ")?;
+    let (who, after, io_wait) =
+        if let Some((w, a)) = rest.split_once(" blocked in I/O wait for more") {
+            (w, a, true)
+        } else {
+            let (w, a) = rest.split_once(" blocked for more")?;
+            (w, a, false)
+        };
     let (comm, pid) = split_comm_pid(who)?;
-    let secs = after.split_whitespace().next()?.parse().ok()?;
-    Some((comm, pid, secs))
+    let after = after.trim();
+    let secs = match after.strip_prefix("than") {
+        Some(n) => Some(n.split_whitespace().next()?.parse().ok()?),
+        None if after.is_empty() => None,
+        None => return None,
+    };
+    Some(Header {
+        comm,
+        pid,
+        secs,
+        io_wait,
+    })
 }
 
 /// The blocker lines of `debug_show_blocker()`.
@@ -236,6 +287,11 @@ fn split_release(taint: String, rest: &str) -> (String, Option<String>, Option<S
     )
 }
 
+/// `"echo 0 > /proc/sys/kernel/hung_task_timeout_secs" disables this message.`
+fn is_timeout_hint(t: &str) -> bool {
+    t.contains("hung_task_timeout_secs") && t.contains("disables this message")
+}
+
 /// Finds hung-task reports; stacks come from the traces `call_trace` already found.
 pub fn parse_lines(lines: &[Line], traces: &[CallTrace], used: &mut [bool]) -> Vec<HungTaskReport> {
     let mut out: Vec<HungTaskReport> = Vec::new();
@@ -243,7 +299,15 @@ pub fn parse_lines(lines: &[Line], traces: &[CallTrace], used: &mut [bool]) -> V
         .filter(|&i| !used[i] && parse_header(&lines[i].text).is_some())
         .collect();
     for (k, &i) in headers.iter().enumerate() {
-        let (comm, pid, secs) = parse_header(&lines[i].text).unwrap();
+        let Some(Header {
+            comm,
+            pid,
+            secs,
+            io_wait,
+        }) = parse_header(&lines[i].text)
+        else {
+            continue;
+        };
         used[i] = true;
         let next_no = headers
             .get(k + 1)
@@ -253,12 +317,15 @@ pub fn parse_lines(lines: &[Line], traces: &[CallTrace], used: &mut [bool]) -> V
             line: lines[i].no,
             comm,
             pid,
-            blocked_secs: Some(secs),
+            blocked_secs: secs,
+            header: true,
+            io_wait,
             tainted: None,
             release: None,
             version: None,
             sched: None,
             frames: Vec::new(),
+            stack_line: None,
             blockers: Vec::new(),
         };
         for j in i + 1..lines.len().min(i + 4) {
@@ -269,7 +336,7 @@ pub fn parse_lines(lines: &[Line], traces: &[CallTrace], used: &mut [bool]) -> V
             if let Some((taint, rel, ver)) = parse_taint_line(t) {
                 (rep.tainted, rep.release, rep.version) = (Some(taint), rel, ver);
                 used[j] = true;
-            } else if t.contains("hung_task_timeout_secs") && t.contains("disables this message") {
+            } else if is_timeout_hint(t) {
                 used[j] = true;
             }
         }
@@ -288,11 +355,17 @@ pub fn parse_lines(lines: &[Line], traces: &[CallTrace], used: &mut [bool]) -> V
         if let Some(tr) = tr {
             rep.sched = tr.identity.sched.clone();
             rep.frames = tr.frames.clone();
+            rep.stack_line = Some(tr.identity.line.unwrap_or(tr.line));
         }
         out.push(rep);
     }
     for (i, l) in lines.iter().enumerate() {
         if used[i] {
+            continue;
+        }
+        // The hint line of a report whose header the paste left out.
+        if is_timeout_hint(&l.text) {
+            used[i] = true;
             continue;
         }
         let Some(b) = parse_blocker(&l.text, l.no) else {
@@ -310,11 +383,14 @@ pub fn parse_lines(lines: &[Line], traces: &[CallTrace], used: &mut [bool]) -> V
                 comm: b.waiter_comm.clone(),
                 pid: b.waiter_pid,
                 blocked_secs: None,
+                header: false,
+                io_wait: false,
                 tainted: None,
                 release: None,
                 version: None,
                 sched: None,
                 frames: Vec::new(),
+                stack_line: None,
                 blockers: vec![b],
             }),
         }
@@ -379,16 +455,38 @@ mod tests {
             parse_sched_line("rcu_sched       R  running task        0    10      2 0x00000000")
                 .unwrap();
         assert!(s.running);
+        // Synthetic: a vendor kernel's extra key after the flags (no real log in the corpus).
+        let s = parse_sched_line(
+            "task:kworker/1:2     state:D stack:0     pid:88    ppid:2      flags:0x00000008 last_sleep:1234567890",
+        )
+        .unwrap();
+        assert_eq!((s.pid, s.ppid, s.flags), (Some(88), Some(2), Some(8)));
+        // Synthetic, in the shapes of tests/data/logs (5.4 x86 glued state, 4.4 arm32).
+        let s = parse_sched_line("rcu_sched       I15016    11      2 0x80004000").unwrap();
+        assert_eq!(
+            (s.state.as_str(), s.stack_free, s.pid),
+            ("I", Some(15016), Some(11))
+        );
+        let s =
+            parse_sched_line("swapper/1       R running      0     0      1 0x00000002").unwrap();
+        assert!(s.running && s.comm == "swapper/1");
         assert!(parse_sched_line("the quick brown fox jumps over").is_none());
         assert!(parse_sched_line("task:").is_none());
     }
 
     #[test]
     fn artifacts_hung_task_lines() {
+        let h = parse_header("INFO: task kworker/0:1:11 blocked for more than 143 seconds.");
         assert_eq!(
-            parse_header("INFO: task kworker/0:1:11 blocked for more than 143 seconds."),
-            Some(("kworker/0:1".into(), 11, 143))
+            h.map(|h| (h.comm, h.pid, h.secs, h.io_wait)),
+            Some(("kworker/0:1".into(), 11, Some(143), false))
         );
+        // Synthetic, in the shapes of tests/data/logs (ublk, sophgo).
+        let h = parse_header("INFO: task a:1 blocked in I/O wait for more than 122 seconds.");
+        assert_eq!(h.map(|h| (h.secs, h.io_wait)), Some((Some(122), true)));
+        let h = parse_header("INFO: task node:896551 blocked for more");
+        assert_eq!(h.map(|h| (h.pid, h.secs)), Some((896551, None)));
+        assert!(parse_header("INFO: task a:1 blocked for more fun").is_none());
         let b = parse_blocker(
             "INFO: task a:1 is blocked on a mutex likely owned by task b c:2.",
             5,

@@ -19,10 +19,15 @@ use serde::Serialize;
 pub fn open_kernel(t: &Target) -> Result<Kernel> {
     let opts = OpenOptions {
         core: t.core.clone(),
-        // Empty: the dump-only mode.
         vmlinux: t.debuginfo().unwrap_or_default(),
         modules: t.modules(),
     };
+    if opts.vmlinux.as_os_str().is_empty() {
+        // `--no-debuginfo`, or none given and `run` found none: the dump alone.
+        let dump = crate::dump::Dump::open(&t.core)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", t.core.display()))?;
+        return Ok(kernel::open::open_dump_only(dump, &opts)?);
+    }
     Ok(kernel::open(&opts)?)
 }
 

@@ -1,5 +1,6 @@
-//! The command line: `quiesce SUBCOMMAND -c DUMP -s VMLINUX [-s MODULE.ko|DIR ...] [--json]`
-//! (drgn's `-c`/`-s`; `-c` defaults to `/proc/kcore`). Errors end as one line on stderr and
+//! The command line: `quiesce SUBCOMMAND -c DUMP [-s VMLINUX] [-s MODULE.ko|DIR ...] [--json]`
+//! (drgn's `-c`/`-s`; `-c` defaults to `/proc/kcore`; without `-s VMLINUX` the dump's vmlinux
+//! is found by its build-id, see `kernel::find`). Errors end as one line on stderr and
 //! a non-zero exit status. With no subcommand, the TUI opens (`crate::tui`).
 
 mod commands;
@@ -19,7 +20,9 @@ use std::path::PathBuf;
 pub struct Cli {
     #[command(flatten)]
     pub target: Target,
-    /// Kernel source tree, for the TUI's source pane.
+    /// Kernel source tree (or a linux-source `.tar.xz`), for the TUI's source pane. Without
+    /// it, the dump release's source is looked for in /usr/src/linux-source-X.Y[.tar.xz] and
+    /// /lib/modules/REL/{source,build}; the demo uses its fixture's tree.
     #[arg(long, global = true)]
     pub source: Option<PathBuf>,
     /// Without a subcommand, the TUI opens.
@@ -38,7 +41,9 @@ pub struct Target {
         default_value = "/proc/kcore"
     )]
     pub core: PathBuf,
-    /// Debug info: the vmlinux first, then module .ko files or directories holding them.
+    /// Debug info: the vmlinux, module files (`.ko`, `.ko.xz|zst|gz`, `.ko.debug`, any name)
+    /// or directories holding them. Optional: without it the vmlinux and modules are looked
+    /// for where distributions install them, in QUIESCE_DEBUG_PATH, and via DEBUGINFOD_URLS.
     #[arg(short = 's', long = "symbols", global = true)]
     pub symbols: Vec<PathBuf>,
     /// Print JSON instead of text.
@@ -126,11 +131,7 @@ impl Target {
         if self.core != std::path::Path::new("demo") {
             return Ok(());
         }
-        let root = std::env::var_os("QUIESCE_FIXTURES")
-            .map(PathBuf::from)
-            .or_else(|| {
-                std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/quiesce/fixtures"))
-            })
+        let root = fixtures_root()
             .context("no HOME to find the demo fixtures in")?
             .join("bookworm");
         let dump = root.join("dumps/hang.elf");
@@ -156,42 +157,86 @@ impl Target {
         self.vmlinux().ok()
     }
 
-    /// The vmlinux: the first `-s` that is not a module or directory, or the running
-    /// kernel's debug file when reading /proc/kcore.
+    /// The vmlinux: the first `-s` that is neither a directory nor a module file (judged by
+    /// its contents, see [`crate::debuginfo::elfid::is_module_arg`]). [`Self::find_vmlinux`]
+    /// puts one there when none was given.
     pub fn vmlinux(&self) -> Result<PathBuf> {
-        if let Some(p) = self
-            .symbols
-            .iter()
-            .find(|p| !p.is_dir() && p.extension().is_none_or(|e| e != "ko"))
-        {
+        if let Some(p) = self.symbols.iter().find(|p| is_vmlinux_arg(p)) {
             return Ok(p.clone());
-        }
-        if self.core == std::path::Path::new("/proc/kcore") {
-            let rel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
-                .context("reading /proc/sys/kernel/osrelease")?;
-            let p = PathBuf::from(format!("/usr/lib/debug/boot/vmlinux-{}", rel.trim()));
-            if p.exists() {
-                return Ok(p);
-            }
         }
         bail!("no vmlinux given: use -s VMLINUX (a vmlinux with DWARF debug info)")
     }
 
+    /// Module files and directories among `-s`.
     pub fn modules(&self) -> Vec<PathBuf> {
         self.symbols
             .iter()
-            .filter(|p| p.is_dir() || p.extension().is_some_and(|e| e == "ko"))
+            .filter(|p| !is_vmlinux_arg(p))
             .cloned()
             .collect()
     }
+
+    /// With no vmlinux among `-s`, find the dump's by its release and build-id where
+    /// distributions install it, or through debuginfod (`crate::kernel::find`), and put it
+    /// first. Candidates skipped on the way are warned about; finding none is an error that
+    /// lists every place looked.
+    pub fn find_vmlinux(&mut self) -> Result<()> {
+        if self.symbols.iter().any(|p| is_vmlinux_arg(p)) {
+            return Ok(());
+        }
+        let found = crate::kernel::find::vmlinux(&self.core)?;
+        for s in &found.skipped {
+            eprintln!("quiesce: warning: vmlinux: skipped {s}");
+        }
+        self.symbols.insert(0, found.path);
+        Ok(())
+    }
+}
+
+/// `$QUIESCE_FIXTURES`, else `~/.cache/quiesce/fixtures`.
+fn fixtures_root() -> Option<PathBuf> {
+    std::env::var_os("QUIESCE_FIXTURES")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/quiesce/fixtures"))
+        })
+}
+
+/// The demo's kernel source: the tree `fixtures/build.sh` unpacks, when it is there.
+fn demo_source() -> Option<PathBuf> {
+    Some(fixtures_root()?.join("src/linux-source-6.1")).filter(|p| p.is_dir())
+}
+
+fn is_vmlinux_arg(p: &std::path::Path) -> bool {
+    !p.is_dir() && !crate::debuginfo::elfid::is_module_arg(p)
 }
 
 /// Run the CLI; returns the process exit code. No subcommand opens the TUI.
 pub fn run(mut cli: Cli) -> Result<i32> {
+    if cli.target.core == std::path::Path::new("demo") && cli.source.is_none() {
+        cli.source = demo_source();
+    }
     cli.target.resolve_demo()?;
+    // `--log FILE` explains pasted text: no dump, no debug info to find.
+    let pasted = matches!(
+        cli.command,
+        Some(Command::Explain { log: Some(_) } | Command::Waitgraph { log: Some(_), .. })
+    );
+    if !pasted
+        && !cli.target.no_debuginfo
+        && let Err(e) = cli.target.find_vmlinux()
+    {
+        // No vmlinux given or found: the dump-only mode (kallsyms, BTF, ORC from the dump).
+        let first = format!("{e:#}");
+        let first = first.lines().next().unwrap_or_default();
+        let first = first.trim_end_matches("; looked at:");
+        eprintln!("quiesce: note: {first}; reading the dump's own symbols and types instead");
+    }
     match cli.command {
         Some(_) => commands::run(cli),
         None => {
+            // Module files fetched while the TUI owns the terminal must not draw on it.
+            crate::debuginfo::debuginfod::set_progress(false);
             crate::tui::run(cli.target, cli.source)?;
             Ok(0)
         }

@@ -15,16 +15,20 @@
 
 mod cache;
 mod cfi;
+pub mod debuginfod;
 mod decl;
 pub mod dumponly;
+pub mod elfid;
 mod error;
 mod hash;
 mod image;
 mod index;
 mod lines;
+pub mod locate;
 mod member;
 mod names;
 mod scopes;
+pub mod sources;
 mod symbols;
 mod types;
 
@@ -186,27 +190,18 @@ impl DebugInfo {
     }
 
     /// What a module debug file says it is, without loading it: the module name from its
-    /// `.modinfo` (`name=`) and its `NT_GNU_BUILD_ID`.
+    /// `.modinfo` (`name=`) or `.gnu.linkonce.this_module`, and its `NT_GNU_BUILD_ID`.
+    /// Compressed files (`.ko.xz`, `.ko.zst`, `.ko.gz`) are read decompressed.
     pub fn ko_identity(path: &Path) -> Result<(Option<String>, Option<Vec<u8>>), DebugError> {
-        use object::{Object, ObjectSection};
-        let data = std::fs::read(path).map_err(|source| DebugError::Io {
+        let data = elfid::read_module(path).map_err(|msg| DebugError::Elf {
             path: path.to_owned(),
-            source,
+            msg,
         })?;
-        let obj = object::File::parse(&*data).map_err(|e| DebugError::Elf {
+        let id = elfid::ko_identity(&data).map_err(|msg| DebugError::Elf {
             path: path.to_owned(),
-            msg: e.to_string(),
+            msg,
         })?;
-        let name = obj
-            .section_by_name(".modinfo")
-            .and_then(|s| s.data().ok())
-            .and_then(|d| {
-                d.split(|&b| b == 0)
-                    .find_map(|kv| kv.strip_prefix(b"name="))
-                    .map(|n| String::from_utf8_lossy(n).into_owned())
-            });
-        let build_id = obj.build_id().ok().flatten().map(<[u8]>::to_vec);
-        Ok((name, build_id))
+        Ok((id.name, id.build_id))
     }
 
     /// Names of the loaded modules, in order.
@@ -220,6 +215,23 @@ impl DebugInfo {
     /// The vmlinux `NT_GNU_BUILD_ID` (`None` for the dump-only source).
     pub fn build_id(&self) -> Option<&[u8]> {
         self.images.first()?.build_id.as_deref()
+    }
+
+    /// Each loaded image (vmlinux first, then modules): its build-id and the compilation
+    /// directory of its first unit, the prefix of the absolute source paths a debuginfod
+    /// server serves its sources by. Empty for the dump-only source.
+    pub fn source_origins(&self) -> Vec<(Option<Vec<u8>>, Option<String>)> {
+        self.images
+            .iter()
+            .map(|img| {
+                let dir = img
+                    .unit(0)
+                    .ok()
+                    .and_then(|u| u.comp_dir)
+                    .map(|d| String::from_utf8_lossy(d.slice()).into_owned());
+                (img.build_id.clone(), dir)
+            })
+            .collect()
     }
 
     /// The `linux_banner` string as stored in the vmlinux's `.rodata` (`None` for the

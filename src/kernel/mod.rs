@@ -7,6 +7,7 @@
 pub mod cpus;
 pub mod error;
 pub mod expr;
+pub mod find;
 pub mod layout;
 pub mod lists;
 pub mod modules;

@@ -8,18 +8,18 @@ use crate::debuginfo::DebugInfo;
 use crate::debuginfo::dumponly::{DumpOnly, DumpOnlyInputs, MemRead, kallsyms::KallsymsAddrs};
 use crate::dump::{Dump, PhysMem};
 use crate::translate::{KernelMem, LayoutVars, TranslateConfig, Translator, VmcoreInfo};
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 #[derive(Debug, Clone, Default)]
 pub struct OpenOptions {
     /// The dump (`-c`); `/proc/kcore` for the live kernel.
     pub core: PathBuf,
-    /// The vmlinux with DWARF (`-s`). Empty: no vmlinux, open from the dump alone
-    /// ([`open_dump_only`]).
+    /// The vmlinux with DWARF (`-s`); empty: found by the dump's release and build-id (see
+    /// [`super::find`]), and when none is found, the dump alone ([`open_dump_only`]).
     pub vmlinux: PathBuf,
-    /// Module `.ko` files or directories to search for them (`-s MODULE.ko|DIR`).
+    /// Module debug files (any name: each is recognized by its contents) or directories to
+    /// search first (`-s MODULE.ko|DIR`); the distribution paths and debuginfod follow.
     pub modules: Vec<PathBuf>,
 }
 
@@ -35,13 +35,45 @@ pub fn open(opts: &OpenOptions) -> Result<Kernel, KernelError> {
     let dump = Dump::open(&opts.core)
         .map_err(|e| KernelError::Open(format!("{}: {e}", opts.core.display())))?;
     crate::timing::lap("dump opened");
-    if opts.vmlinux.as_os_str().is_empty() {
-        return open_dump_only(dump, opts);
-    }
+    let mut skipped = Vec::new();
+    let found;
+    let opts = if opts.vmlinux.as_os_str().is_empty() {
+        match super::find::vmlinux_of(&dump, &opts.core) {
+            Ok(located) => {
+                skipped = located.skipped;
+                found = OpenOptions {
+                    vmlinux: located.path,
+                    ..opts.clone()
+                };
+                &found
+            }
+            Err(e) => {
+                // No vmlinux anywhere: the dump's own kallsyms, BTF and ORC.
+                let why = e.to_string();
+                let mut k = open_dump_only(dump, opts)?;
+                k.warnings.insert(
+                    0,
+                    format!(
+                        "{}; reading the dump's own symbols and types",
+                        why.lines()
+                            .next()
+                            .unwrap_or_default()
+                            .trim_end_matches("; looked at:")
+                    ),
+                );
+                return Ok(k);
+            }
+        }
+    } else {
+        opts
+    };
     let di = DebugInfo::open_vmlinux(&opts.vmlinux)
         .map_err(|e| KernelError::Open(format!("{}: {e}", opts.vmlinux.display())))?;
     crate::timing::lap("vmlinux mapped");
-    open_with(dump, di, opts)
+    let mut k = open_with(dump, di, opts)?;
+    k.warnings
+        .extend(skipped.iter().map(|s| format!("vmlinux: skipped {s}")));
+    Ok(k)
 }
 
 fn vmcoreinfo_of(dump: &Dump, opts: &OpenOptions) -> Result<VmcoreInfo, KernelError> {
@@ -63,10 +95,8 @@ pub fn open_with(dump: Dump, di: DebugInfo, opts: &OpenOptions) -> Result<Kernel
     let dump = Arc::new(dump);
     let cfg = TranslateConfig::from_vmcoreinfo(&vmcoreinfo);
     let mut kernel = assemble(dump, di, vmcoreinfo, cfg, opts)?;
-    if !opts.modules.is_empty() {
-        load_modules(&mut kernel, &opts.modules);
-        crate::timing::lap("modules loaded");
-    }
+    load_modules(&mut kernel, &opts.modules);
+    crate::timing::lap("modules loaded");
     Ok(kernel)
 }
 
@@ -165,7 +195,7 @@ fn load_dump_modules(k: &mut Kernel) {
         .extend(errors.into_iter().map(|e| format!("module list: {e}")));
     let (mut btfs, btf_err) = match k.module_btfs() {
         Ok(b) => (b, None),
-        Err(e) => (HashMap::new(), Some(e.to_string())),
+        Err(e) => (std::collections::HashMap::new(), Some(e.to_string())),
     };
     if let Some(e) = btf_err
         && k.di.dump_only().is_some_and(|d| d.has_types())
@@ -263,52 +293,10 @@ fn assemble(
     Ok(Kernel { warnings, ..kernel })
 }
 
-/// Module names as files spell them: `-` and `_` are the same.
-fn module_key(name: &str) -> String {
-    name.replace('-', "_")
-}
-
-/// `.ko` files among `paths` (files, or directories searched a few levels deep), by module
-/// name. The first file found for a name wins.
-fn find_ko_files(paths: &[PathBuf]) -> HashMap<String, PathBuf> {
-    fn walk(dir: &Path, depth: u32, out: &mut HashMap<String, PathBuf>) {
-        let Ok(rd) = std::fs::read_dir(dir) else {
-            return;
-        };
-        let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        entries.sort();
-        for p in entries {
-            if p.is_dir() {
-                if depth > 0 {
-                    walk(&p, depth - 1, out);
-                }
-            } else {
-                add(&p, out);
-            }
-        }
-    }
-    fn add(p: &Path, out: &mut HashMap<String, PathBuf>) {
-        if p.extension().is_some_and(|e| e == "ko")
-            && let Some(stem) = p.file_stem().and_then(|s| s.to_str())
-        {
-            out.entry(module_key(stem)).or_insert_with(|| p.to_owned());
-        }
-    }
-    let mut out = HashMap::new();
-    for p in paths {
-        if p.is_dir() {
-            walk(p, 6, &mut out);
-        } else {
-            add(p, &mut out);
-        }
-    }
-    out
-}
-
-/// Add the debug info of every module in the dump whose `.ko` is among `paths`, placed at
-/// the section addresses the dump records, after checking the file is that module (its
-/// `.modinfo` name) and the same build (build-ids, when both have one). Modules left without
-/// debug info are named in one warning.
+/// Add the debug info of every module in the dump that has a file among `paths` or in the
+/// places [`super::find::modules`] searches, placed at the section addresses the dump
+/// records. Files are matched by their own module name and build-id, whatever they are
+/// called. Files skipped, and modules left without debug info, are warnings.
 fn load_modules(k: &mut Kernel, paths: &[PathBuf]) {
     let (mods, errors) = match k.modules() {
         Ok(m) => m,
@@ -320,52 +308,39 @@ fn load_modules(k: &mut Kernel, paths: &[PathBuf]) {
     };
     k.warnings
         .extend(errors.into_iter().map(|e| format!("module list: {e}")));
-    let files = find_ko_files(paths);
-    let mut missing = Vec::new();
+    if mods.is_empty() {
+        return;
+    }
+    let release = k.vmcoreinfo.osrelease().map(str::to_owned);
+    let located = super::find::modules(release.as_deref(), paths, &mods);
+    k.warnings.extend(
+        located
+            .skipped
+            .iter()
+            .map(|s| format!("module debug info: skipped {s}")),
+    );
     let mut to_add = Vec::new();
     for m in &mods {
-        let Some(path) = files.get(&module_key(&m.name)) else {
-            missing.push(m.name.as_str());
+        let Some(path) = located.found.get(&m.name) else {
             continue;
         };
-        let skip = |why: String| format!("module {}: not using {}: {why}", m.name, path.display());
-        match DebugInfo::ko_identity(path) {
-            Err(e) => {
-                k.warnings.push(skip(e.to_string()));
-                continue;
-            }
-            Ok((name, build_id)) => {
-                if let Some(n) = name
-                    && module_key(&n) != module_key(&m.name)
-                {
-                    k.warnings.push(skip(format!("it is module {n}")));
-                    continue;
-                }
-                if let (Some(want), Some(have)) = (&m.build_id, &build_id)
-                    && want != have
-                {
-                    k.warnings.push(skip(format!(
-                        "a different build (build-id {}, the loaded module has {})",
-                        hex(have),
-                        hex(want)
-                    )));
-                    continue;
-                }
-            }
-        }
         if m.sections.is_empty() {
-            k.warnings.push(skip(
-                "the dump does not record its section addresses".into(),
+            k.warnings.push(format!(
+                "module {}: not using {}: the dump does not record its section addresses",
+                m.name,
+                path.display()
             ));
             continue;
         }
         to_add.push((m.name.clone(), path.clone(), m.sections.clone()));
     }
-    if !missing.is_empty() {
+    if !located.missing.is_empty() {
         k.warnings.push(format!(
-            "no debug info for module{} {} (give the .ko files, or a directory holding them, with -s)",
-            if missing.len() == 1 { "" } else { "s" },
-            missing.join(", ")
+            "no debug info for module{} {} (looked in {}; give the .ko files, or a directory \
+             holding them, with -s)",
+            if located.missing.len() == 1 { "" } else { "s" },
+            located.missing.join(", "),
+            located.places.join(", ")
         ));
     }
     let Some(di) = Arc::get_mut(&mut k.di) else {

@@ -165,7 +165,7 @@ fn waiter_domains(
         let mut seen = Vec::new();
         for w in buf.chunks_exact(8) {
             let v = u64::from_le_bytes(w.try_into().unwrap());
-            if v < 0xffff_8000_0000_0000 || v % 8 != 0 || seen.contains(&v) {
+            if !k.mem.xlat.is_kernel_ptr(v) || seen.contains(&v) {
                 continue;
             }
             seen.push(v);

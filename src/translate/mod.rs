@@ -186,6 +186,23 @@ impl Translator {
         if self.cfg.five_level { 5 } else { 4 }
     }
 
+    /// The lowest kernel address: the start of the upper canonical half, which depends on
+    /// the paging mode (0xffff800000000000 with 4 levels, 0xff00000000000000 with 5: the
+    /// 5-level direct map starts at 0xff11000000000000).
+    pub fn kernel_space_start(&self) -> u64 {
+        if self.cfg.five_level {
+            0xff00_0000_0000_0000
+        } else {
+            0xffff_8000_0000_0000
+        }
+    }
+
+    /// Could `v` point to kernel data: a kernel address, 8-byte aligned. The scans of stack
+    /// words for a lock or an object use this as their first filter.
+    pub fn is_kernel_ptr(&self, v: u64) -> bool {
+        v >= self.kernel_space_start() && v.is_multiple_of(8)
+    }
+
     /// Is this address in the kernel image mapping (text, data, bss, modules excluded)?
     fn in_kernel_image(&self, kva: Kva) -> bool {
         // The image mapping spans __START_KERNEL_map .. +KERNEL_IMAGE_SIZE (512 MiB, or 1 GiB

@@ -5,9 +5,9 @@
 
 use super::app::{FinderKind, UiEvent};
 use crate::cli::{Cli, Target, command_text};
+use crate::kernel::Kernel;
 use crate::kernel::printk::LogRecord;
 use crate::kernel::tasks::Task;
-use crate::kernel::{Kernel, open};
 use crate::unwind::task::{Backtrace, Unwinder};
 use clap::Parser;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -182,13 +182,8 @@ impl Jobs {
         let me = self.clone();
         self.spawn("open dump", 1, move |job| {
             let t = &job.s.target;
-            let k = open(&crate::kernel::OpenOptions {
-                core: t.core.clone(),
-                // Empty: the dump-only mode.
-                vmlinux: t.debuginfo().unwrap_or_default(),
-                modules: t.modules(),
-            })
-            .map_err(|e| e.to_string())?;
+            // The CLI's choice of source: the vmlinux, or the dump alone.
+            let k = crate::cli::open_kernel(t).map_err(|e| format!("{e:#}"))?;
             let title = format!(
                 "{} {}",
                 t.core.display(),
@@ -322,8 +317,10 @@ impl Jobs {
         let file = file.to_string();
         let theme = syntax_theme.to_string();
         self.spawn("open source", 1, move |job| {
+            let k = job.s.kernel.get().cloned();
             job.send(JobMsg::Source(super::source::load(
                 root.as_deref(),
+                k.as_deref(),
                 &file,
                 line,
                 &theme,

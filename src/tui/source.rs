@@ -1,6 +1,8 @@
-//! The source pane's data: a kernel source file resolved against `--source`, highlighted
+//! The source pane's data: a kernel source file resolved against `--source` or found by the
+//! dump's release (`debuginfo::sources`), highlighted
 //! with syntect (pure-Rust regexes, no C dependency), and where tasks block in it.
 
+use crate::kernel::Kernel;
 use ratatui::style::Color;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -94,39 +96,30 @@ pub fn highlight(path: &str, text: &str, syntax_theme: &str) -> Vec<HlLine> {
 }
 
 /// Find `file` (as the debug info names it): an absolute path that exists (module sources
-/// where they were built), else under `root`, trying the path's trailing components so that
-/// `/build/linux-6.1/kernel/rcu/srcutree.c` finds `ROOT/kernel/rcu/srcutree.c`.
-pub fn resolve(root: Option<&Path>, file: &str) -> Result<PathBuf, String> {
-    let p = Path::new(file);
-    if p.is_absolute() && p.is_file() {
-        return Ok(p.to_path_buf());
+/// where they were built), else under `root` (`--source`: a tree or a `.tar.xz`), trying the
+/// path's trailing components so that `/build/linux-6.1/kernel/rcu/srcutree.c` finds
+/// `ROOT/kernel/rcu/srcutree.c`; without `root`, where distributions install the source of
+/// `release` (see `debuginfo::sources`). The error says where it looked.
+pub fn resolve(root: Option<&Path>, k: Option<&Kernel>, file: &str) -> Result<PathBuf, String> {
+    use crate::debuginfo::sources::{SourceSearch, find};
+    let mut s = SourceSearch::from_env(root, k.and_then(|k| k.vmcoreinfo.osrelease()));
+    if s.debuginfod.is_some()
+        && let Some(k) = k
+    {
+        s.origins = k.di.source_origins();
     }
-    let Some(root) = root else {
-        return Err(format!(
-            "{file}: not found; give the kernel source tree with --source KERNEL_SRC"
-        ));
-    };
-    let comps: Vec<_> = p
-        .components()
-        .filter(|c| matches!(c, std::path::Component::Normal(_)))
-        .collect();
-    for i in 0..comps.len() {
-        let cand: PathBuf = root.join(comps[i..].iter().collect::<PathBuf>());
-        if cand.is_file() {
-            return Ok(cand);
-        }
-    }
-    Err(format!("{file}: not found under {}", root.display()))
+    find(&s, file).map(|f| f.path)
 }
 
 /// Read and highlight a file for the pane.
 pub fn load(
     root: Option<&Path>,
+    k: Option<&Kernel>,
     file: &str,
     line: u32,
     syntax_theme: &str,
 ) -> Result<SourceFile, String> {
-    let path = resolve(root, file)?;
+    let path = resolve(root, k, file)?;
     let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let text = String::from_utf8_lossy(&bytes);
     Ok(SourceFile {

@@ -194,7 +194,7 @@ impl Unwinder {
         {
             let r = x86_64::X86_64.regs_from_prstatus(pr);
             if let (Some(pc), Some(sp)) = (r.get(x86_64::RIP), r.get(x86_64::RSP))
-                && pc >= 0xffff_8000_0000_0000
+                && pc >= k.mem.xlat.kernel_space_start()
             {
                 return Ok((
                     WalkRegs {

@@ -30,8 +30,7 @@ pub fn decode(cx: &Ctx, ti: usize, g: &mut Graph) -> bool {
     let t = cx.task_node(g, ti);
     let frame = cx.frame_ev(ti, fi, FRAMES);
     let found = cx.stack_words(ti, fi).into_iter().find(|&(_, v)| {
-        v >= 0xffff_8000_0000_0000
-            && v % 8 == 0
+        k.mem.xlat.is_kernel_ptr(v)
             && k.read_u64(Kva(v + l.group_ops), "fsnotify_group.ops") == Ok(ops.0)
     });
     let Some((at, group)) = found else {

@@ -398,8 +398,7 @@ impl<'k> Ctx<'k> {
                 .chain(ring.nodes.iter().map(|n| n.0 - l.waiter_list))
                 .collect();
             let lock = words.iter().map(|&(_, p)| p).find(|&p| {
-                p >= 0xffff_8000_0000_0000
-                    && p % 8 == 0
+                k.mem.xlat.is_kernel_ptr(p)
                     && k.read_u64(Kva(p + first), "lock.first_waiter")
                         .is_ok_and(|f| waiters.contains(&f))
             })?;

@@ -38,7 +38,7 @@ pub fn link_flush(
     let workers = cx.workers();
     let mut best: Option<(u64, bool, u64)> = None;
     for (a, v) in cx.stack_words(ti, fi) {
-        if v == barrier_work || v < 0xffff_8000_0000_0000 || v % 8 != 0 {
+        if v == barrier_work || !cx.k.mem.xlat.is_kernel_ptr(v) {
             continue;
         }
         let Ok(f) = cx.k.read_u64(Kva(v + func_off), "work_struct.func") else {

@@ -12,15 +12,34 @@
 //!   names a function and, with offset, the caller it returns into; the offset belongs to the
 //!   caller's frame on the next line;
 //! - bpftrace stacks, `func+123` (decimal offset) one per line, at least two lines;
+//! - a stack condensed into one line, `folio_wait_writeback ← filemap_fdatawait_keep_errors ←
+//!   sync_bdevs` (innermost first; `→` chains caller first);
 //! - indented caller-first trees inside ```` ``` ```` fences, as written by people and AI
 //!   bug bots (seed 001): `__x64_sys_close` / `  fput_close_sync` / ..., with `[file:line]`,
 //!   `← BLOCKED` notes and `a → b → c` chains; the heading above the fence names the tasks,
 //!   `repro2 (pid 4086)`.
 //!
-//! Identity lines before a trace — `task:comm state:D ... pid:N` (sched_show_task),
-//! `CPU: 1 PID: 34 Comm: kworker/1:4`, `NMI backtrace for cpu 1` — name the task it belongs to.
+//! Frame shapes beyond these (syzbot's source locations and `[inline]` rows, `decode_stacktrace.sh`
+//! output, s390 `([<addr>] f)` rows, build ids on modules) are in `frame.rs`.
+//!
+//! Identity lines before a trace — `task:comm state:D ... pid:N` (sched_show_task, also the
+//! older column form), `CPU: 1 PID: 34 Comm: kworker/1:4`, `Pid: 576, comm: kswapd0`, `NMI
+//! backtrace for cpu 1`, `Task dump for CPU 14:` — name the task it belongs to; a `Workqueue:`
+//! line names the work function it runs, a `Stopper:` line what a CPU stopper runs.
 
 use serde::Serialize;
+
+mod frame;
+mod tree;
+
+pub use frame::is_location_note;
+use frame::{
+    context_marker, frame_from_rip, is_trace_header, parse_arm_from, parse_arrow_chain,
+    parse_bpftrace_line, parse_cpu_pid_comm,
+};
+pub(crate) use frame::{is_context_line, is_register_line, is_symbol};
+pub use frame::{parse_frame_line, parse_func_offset};
+use tree::fenced_tree;
 
 use super::hung_task::{SchedInfo, parse_sched_line};
 use super::{Line, StackOrigin, TaskStack, parse_hex, ser_kva_opt};
@@ -45,8 +64,11 @@ pub struct Frame {
     pub reliable: bool,
     /// `IRQ`, `TASK`, `NMI`, `SOFTIRQ`, ... from `<IRQ>` markers or crash `--- <IRQ stack> ---`.
     pub context: Option<String>,
-    /// `file:line` from crash `bt -l` or a `[file:line]` annotation.
+    /// `file:line` from crash `bt -l`, a `[file:line]` annotation, syzbot's or
+    /// `decode_stacktrace.sh`'s source location.
     pub source_loc: Option<String>,
+    /// An inlined function (syzbot's `func file.c:N [inline]` rows): no frame of its own.
+    pub inlined: bool,
     /// Free text printed next to the frame (user annotation, `RIP`, `← BLOCKED`, arguments).
     pub note: Option<String>,
     pub line: usize,
@@ -65,6 +87,7 @@ impl Frame {
             reliable: true,
             context: None,
             source_loc: None,
+            inlined: false,
             note: None,
             line,
         }
@@ -80,6 +103,8 @@ pub enum TraceStyle {
     ArmFrom,
     Bpftrace,
     IndentedTree,
+    /// A stack condensed by a person into one `a ← b ← c` line.
+    Condensed,
 }
 
 /// Who a trace belongs to, from the lines before it.
@@ -93,6 +118,10 @@ pub struct TraceIdentity {
     /// Line of the identity (`task:` / `CPU:` / heading) line.
     pub line: Option<usize>,
     pub sched: Option<SchedInfo>,
+    /// `Workqueue: events bpf_prog_free_deferred`: the workqueue and the work function; for a
+    /// `Stopper: multi_cpu_stop+0x0/0x120 <- stop_machine_cpuslocked+...` line, `("cpu
+    /// stopper", "multi_cpu_stop <- stop_machine_cpuslocked")`.
+    pub workqueue: Option<(String, String)>,
 }
 
 impl TraceIdentity {
@@ -105,6 +134,7 @@ impl TraceIdentity {
             origin: StackOrigin::Anonymous,
             line: None,
             sched: None,
+            workqueue: None,
         }
     }
 }
@@ -137,255 +167,12 @@ impl CallTrace {
             },
             frames: self.frames,
             stack_shared_by_hand: false,
+            workqueue: self.identity.workqueue,
+            data_symbols: Vec::new(),
             line: self.identity.line.unwrap_or(self.line),
         }
     }
 }
-
-/// Splits `func+0x1a4/0x1d8 [mod]` into (func, offset, size, module). `size` is `None` for
-/// `func+0x10`; a decimal offset (`func+123`, bpftrace) is accepted too. The function may carry
-/// compiler suffixes (`kernfs_put.part.0`, `nmi_cpu_backtrace.cold`).
-pub fn parse_func_offset(s: &str) -> Option<(String, u64, Option<u64>, Option<String>)> {
-    let s = s.trim();
-    let (sym, module) = match s.find(" [") {
-        Some(i) if s.ends_with(']') => (&s[..i], Some(s[i + 2..s.len() - 1].trim().to_string())),
-        _ => (s, None),
-    };
-    let (func, offs) = sym.rsplit_once('+')?;
-    if !is_symbol(func) {
-        return None;
-    }
-    let (off, size) = match offs.split_once('/') {
-        Some((o, l)) => (
-            parse_hex(o.strip_prefix("0x")?)?,
-            Some(parse_hex(l.strip_prefix("0x")?)?),
-        ),
-        None => match offs.strip_prefix("0x") {
-            Some(h) => (parse_hex(h)?, None),
-            None => (offs.parse().ok()?, None),
-        },
-    };
-    if module
-        .as_deref()
-        .is_some_and(|m| m.is_empty() || m.contains(' '))
-    {
-        return None;
-    }
-    Some((func.to_string(), off, size, module))
-}
-
-/// Kernel symbol characters: C identifiers plus `.` (`.cold`, `.isra.0`) and `$`.
-pub(crate) fn is_symbol(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || c == '.')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '$')
-}
-
-/// Parses one kernel-style frame line: `[ <addr> ] [?] func+0x../0x.. [mod] [(C)]`.
-pub fn parse_frame_line(text: &str, line: usize) -> Option<Frame> {
-    let mut s = text.trim();
-    let mut addr = None;
-    if let Some(rest) = s.strip_prefix("[<") {
-        let end = rest.find(">]")?;
-        addr = Some(Kva(parse_hex(&rest[..end])?));
-        s = rest[end + 2..].trim_start();
-    }
-    let mut reliable = true;
-    if let Some(rest) = s.strip_prefix("? ") {
-        reliable = false;
-        s = rest.trim_start();
-    }
-    // arm64 6.x prints where each entry came from: (C)aller, (P)C, (L)R, (K)ernel/(U)ser...
-    if s.len() > 4
-        && s.ends_with(')')
-        && s.as_bytes()[s.len() - 4] == b' '
-        && s.as_bytes()[s.len() - 3] == b'('
-    {
-        s = s[..s.len() - 4].trim_end();
-    }
-    let (func, off, size, module) = parse_func_offset(s)?;
-    // A kernel trace line always has the hex offset; bpftrace's decimal form is separate.
-    if !s.contains("+0x") {
-        return None;
-    }
-    Some(Frame {
-        offset: Some(off),
-        size,
-        module,
-        addr,
-        reliable,
-        ..Frame::named(&func, line)
-    })
-}
-
-/// `func+123` alone on a line (bpftrace `kstack`).
-fn parse_bpftrace_line(text: &str, line: usize) -> Option<Frame> {
-    let s = text.trim();
-    let (func, off) = s.rsplit_once('+')?;
-    if !is_symbol(func) || off.is_empty() || !off.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    Some(Frame {
-        offset: off.parse().ok(),
-        ..Frame::named(func, line)
-    })
-}
-
-/// arm32 `A from B+0x../0x..` (or `A from 0xADDR`), new and old (`[<addr>] (A) from [<addr>] (B)`).
-fn parse_arm_from(text: &str, line: usize) -> Option<(Frame, Frame)> {
-    let s = text.trim();
-    let (a, b) = s.split_once(" from ")?;
-    let strip_old = |x: &str| -> Option<(String, Option<Kva>)> {
-        let x = x.trim();
-        if let Some(rest) = x.strip_prefix("[<") {
-            let end = rest.find(">]")?;
-            let addr = parse_hex(&rest[..end]).map(Kva);
-            let name = rest[end + 2..]
-                .trim()
-                .strip_prefix('(')?
-                .strip_suffix(')')?;
-            Some((name.to_string(), addr))
-        } else {
-            Some((x.to_string(), None))
-        }
-    };
-    let (a, a_addr) = strip_old(a)?;
-    let (b, b_addr) = strip_old(b)?;
-    if !is_symbol(&a) {
-        return None;
-    }
-    let fa = Frame {
-        addr: a_addr,
-        ..Frame::named(&a, line)
-    };
-    let fb = if let Some((func, off, size, module)) = parse_func_offset(&b) {
-        Frame {
-            offset: Some(off),
-            size,
-            module,
-            addr: b_addr,
-            ..Frame::named(&func, line)
-        }
-    } else if let Some(h) = b.strip_prefix("0x") {
-        Frame {
-            addr: Some(Kva(parse_hex(h)?)),
-            ..Frame::named(&b, line)
-        }
-    } else if is_symbol(&b) {
-        Frame {
-            addr: b_addr,
-            ..Frame::named(&b, line)
-        }
-    } else {
-        return None;
-    };
-    Some((fa, fb))
-}
-
-/// `<IRQ>`, `</IRQ>`, `<TASK>`, `<NMI>`, `<EOI>`, `<#DF>`...: Some((name, is_end)).
-fn context_marker(text: &str) -> Option<(String, bool)> {
-    let s = text.trim().strip_prefix('<')?.strip_suffix('>')?;
-    let (end, name) = match s.strip_prefix('/') {
-        Some(n) => (true, n),
-        None => (false, s),
-    };
-    let name = name.strip_prefix('#').unwrap_or(name);
-    if name.is_empty() || name.len() > 10 || !name.bytes().all(|b| b.is_ascii_uppercase()) {
-        return None;
-    }
-    Some((name.to_string(), end))
-}
-
-/// Register dumps and other per-trace noise: `RSP: 0018:ffffc9000009bee8 EFLAGS: 00000256`,
-/// `RAX: ... RBX: ...`, `Code: 0a 00 ...`, arm64 `pc : ...`, `x29: ...`, arm32
-/// `Exception stack(0xf099dfb0 to 0xf099dff8)` and its `...`/hex rows.
-pub(crate) fn is_register_line(text: &str) -> bool {
-    let s = text.trim();
-    if s.starts_with("Code: ")
-        || s.starts_with("Exception stack(")
-        || s == "..."
-        || s.starts_with("pstate: ")
-        || s.starts_with("FS: ")
-        || s.starts_with("CS: ")
-        || s.starts_with("DR0: ")
-        || s.starts_with("DR3: ")
-        || s.starts_with("CR2: ")
-        || s.starts_with("PKRU: ")
-    {
-        return true;
-    }
-    // "NAME: value NAME: value", NAME short and register-like, values hex.
-    let mut pairs = 0;
-    let mut toks = s.split_whitespace().peekable();
-    while let Some(t) = toks.next() {
-        let key = if let Some(k) = t.strip_suffix(':') {
-            k
-        } else if toks.peek() == Some(&":") {
-            toks.next();
-            t
-        } else {
-            return false;
-        };
-        let key_ok = !key.is_empty()
-            && key.len() <= 8
-            && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-            && (key
-                .bytes()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
-                || ["pc", "lr", "sp", "fp", "ip", "psr", "pstate"].contains(&key)
-                || (key.starts_with('x') && key[1..].bytes().all(|b| b.is_ascii_digit()))
-                || (key.starts_with('r') && key[1..].bytes().all(|b| b.is_ascii_digit())));
-        let Some(v) = toks.next() else { return false };
-        let v = v.split(':').next_back().unwrap_or(v);
-        if !key_ok || parse_hex(v).is_none() && !v.contains('+') {
-            return false;
-        }
-        pairs += 1;
-    }
-    pairs > 0
-}
-
-/// Lines printed around traces that carry no frames: consumed, never identity.
-pub(crate) fn is_context_line(text: &str) -> bool {
-    let s = text.trim();
-    s.starts_with("Hardware name:")
-        || s.starts_with("Workqueue:")
-        || s.starts_with("Modules linked in:")
-        || s.starts_with("------------[ cut here ]------------")
-        || s.starts_with("---[ end trace")
-        || s.starts_with("---[ end Kernel panic")
-        || s.starts_with("Sending NMI from CPU")
-        || s.starts_with("Kernel Offset:")
-        || s.starts_with("WARNING: CPU: ")
-        || s.starts_with("Kernel panic - not syncing:")
-        || s.starts_with("Call Trace:")
-        || s.starts_with("Call trace:")
-}
-
-/// `CPU: 1 PID: 34 Comm: kworker/1:4 Not tainted ...` (also `... UID: 0 PID: ...` in 6.x).
-fn parse_cpu_pid_comm(text: &str) -> Option<(u32, u32, String)> {
-    let s = text.trim();
-    let rest = s.strip_prefix("CPU: ")?;
-    let cpu = rest.split_whitespace().next()?.parse().ok()?;
-    let pid = super::value_after(s, "PID:")?.parse().ok()?;
-    let comm = super::value_after(s, "Comm:")?.to_string();
-    Some((cpu, pid, comm))
-}
-
-fn frame_from_rip(text: &str, line: usize) -> Option<Result<Frame, String>> {
-    let rest = text.trim().strip_prefix("RIP:")?.trim();
-    // "0010:func+0x../0x..", "0033:0x7fe729e23aae", old "0010:[<ffff...>]  [<ffff...>] func+..".
-    let (cs, loc) = rest.split_once(':').unwrap_or(("", rest));
-    let loc = loc.trim();
-    if cs == "0033" || cs == "0023" || loc.starts_with("0x") {
-        return Some(Err(loc.to_string()));
-    }
-    let last = loc.rsplit("] ").next().unwrap_or(loc).trim();
-    let mut f = parse_frame_line(last, line)?;
-    f.note = Some("RIP".to_string());
-    Some(Ok(f))
-}
-
 struct Builder {
     tr: CallTrace,
     ctx_stack: Vec<String>,
@@ -416,7 +203,12 @@ impl Builder {
     }
 
     fn push_from(&mut self, a: Frame, b: Frame) {
+        // syzbot prints a function inlined into its caller as two rows with the same left side:
+        // `(a) from (b kernel/x.c:1 [inline])` then `(a) from (c+0x2c/0x130)`: a, b, c.
         match self.pending_from.take() {
+            Some(p) if p.inlined && self.tr.frames.last().is_some_and(|l| l.func == a.func) => {
+                self.push(p)
+            }
             Some(p) if p.func == a.func => self.push(p),
             Some(p) => {
                 self.push(p);
@@ -461,6 +253,13 @@ pub fn parse_lines(lines: &[Line], used: &mut [bool]) -> Vec<CallTrace> {
                 i += 1;
                 continue;
             }
+            // arm32 prints `Call trace:` (or `Backtrace:`) before "A from B" rows too.
+            if b.tr.style == TraceStyle::Kernel
+                && b.tr.frames.is_empty()
+                && parse_arm_from(t, l.no).is_some()
+            {
+                b.tr.style = TraceStyle::ArmFrom;
+            }
             if b.tr.style == TraceStyle::ArmFrom
                 && let Some((fa, fb)) = parse_arm_from(t, l.no)
             {
@@ -477,13 +276,25 @@ pub fn parse_lines(lines: &[Line], used: &mut [bool]) -> Vec<CallTrace> {
                 i += 1;
                 continue;
             }
-            if let Some((name, end)) = context_marker(t) {
+            if let Some((name, end, rest)) = context_marker_and_rest(t) {
                 if end {
                     b.ctx_stack.pop();
                 } else {
                     b.ctx_stack.push(name);
                 }
+                // ` <IRQ>  [<ffffffff8107c4cd>] ? f+0x1/0x2`: old kernels put the first
+                // frame on the marker's line.
+                if let Some(f) = rest.and_then(|r| parse_frame_line(r, l.no)) {
+                    b.push(f);
+                }
                 used[i] = true;
+                i += 1;
+                continue;
+            }
+            // `[<          (null)>]           (null)`: a frame the kernel could not read.
+            if b.tr.style == TraceStyle::Kernel && t.starts_with("[<") && t.ends_with("(null)") {
+                used[i] = true;
+                b.tr.register_lines += 1;
                 i += 1;
                 continue;
             }
@@ -503,8 +314,11 @@ pub fn parse_lines(lines: &[Line], used: &mut [bool]) -> Vec<CallTrace> {
                 continue;
             }
             // x86 WARNING / panic: RIP and registers come before "Call Trace:".
-            if (t.starts_with("Call Trace:") || t.starts_with("Call trace:"))
-                && b.tr.frames.iter().all(|f| f.note.as_deref() == Some("RIP"))
+            if is_trace_header(t)
+                && b.tr
+                    .frames
+                    .iter()
+                    .all(|f| is_location_note(f.note.as_deref()))
             {
                 used[i] = true;
                 i += 1;
@@ -551,15 +365,21 @@ pub fn parse_lines(lines: &[Line], used: &mut [bool]) -> Vec<CallTrace> {
 
         // Identity lines.
         if let Some(s) = parse_sched_line(t) {
+            // The CPU of a `Task dump for CPU N:` line just before.
+            let dump_cpu = identity
+                .as_ref()
+                .filter(|(id, j)| id.pid.is_none() && i - j <= 2)
+                .and_then(|(id, _)| id.cpu);
             identity = Some((
                 TraceIdentity {
                     pid: s.pid,
                     comm: Some(s.comm.clone()),
-                    cpu: None,
+                    cpu: dump_cpu,
                     state: Some(s.state.clone()),
                     origin: StackOrigin::SchedShowTask,
                     line: Some(l.no),
                     sched: Some(s),
+                    workqueue: None,
                 },
                 i,
             ));
@@ -573,11 +393,12 @@ pub fn parse_lines(lines: &[Line], used: &mut [bool]) -> Vec<CallTrace> {
                 TraceIdentity {
                     pid: Some(pid),
                     comm: Some(comm),
-                    cpu: Some(cpu).or(prev_cpu),
+                    cpu: cpu.or(prev_cpu),
                     state: None,
                     origin: StackOrigin::CpuContext,
                     line: Some(l.no),
                     sched: None,
+                    workqueue: None,
                 },
                 i,
             ));
@@ -613,10 +434,46 @@ pub fn parse_lines(lines: &[Line], used: &mut [bool]) -> Vec<CallTrace> {
             i += 1;
             continue;
         }
-        if is_context_line(t) {
+        // `Task dump for CPU 14:` (rcu_dump_cpu_stacks on kernels that print the task with
+        // sched_show_task): the CPU of the task line that follows.
+        if let Some(rest) = t.strip_prefix("Task dump for CPU ") {
+            let cpu = rest.trim_end_matches(':').trim().parse().ok();
+            identity = Some((
+                TraceIdentity {
+                    cpu,
+                    origin: StackOrigin::CpuContext,
+                    line: Some(l.no),
+                    ..TraceIdentity::anonymous()
+                },
+                i,
+            ));
             used[i] = true;
-            let header = t.starts_with("Call Trace:") || t.starts_with("Call trace:");
-            if header {
+            i += 1;
+            continue;
+        }
+        if let Some(rest) = t.strip_prefix("Workqueue: ") {
+            let mut w = rest.split_whitespace();
+            if let (Some(wq), Some(func)) = (w.next(), w.next())
+                && let Some((id, _)) = identity.as_mut()
+            {
+                id.workqueue = Some((wq.to_string(), func.to_string()));
+            }
+        }
+        // `Stopper: multi_cpu_stop+0x0/0x120 <- stop_machine_cpuslocked+0x11c/0x180`
+        // (print_stop_info(), after the task line of a CPU stopper): what the stopper runs.
+        if let Some(rest) = t.strip_prefix("Stopper: ") {
+            if let Some((id, _)) = identity.as_mut() {
+                let name = |x: &str| x.trim().split('+').next().unwrap_or("").to_string();
+                let (f, by) = rest.split_once(" <- ").unwrap_or((rest, ""));
+                id.workqueue = Some(("cpu stopper".into(), format!("{} <- {}", name(f), name(by))));
+            }
+            used[i] = true;
+            i += 1;
+            continue;
+        }
+        if is_context_line(t) || is_trace_header(t) {
+            used[i] = true;
+            if is_trace_header(t) {
                 cur = Some(Builder::new(
                     l.no,
                     TraceStyle::Kernel,
@@ -627,9 +484,32 @@ pub fn parse_lines(lines: &[Line], used: &mut [bool]) -> Vec<CallTrace> {
             continue;
         }
 
+        // Stack words and registers between an identity line and its `Call Trace:` (old x86
+        // printed the stack contents after the sched line).
+        if identity.as_ref().is_some_and(|(_, j)| i - j <= 24)
+            && is_register_line(t)
+            && frame_from_rip(t, l.no).is_none()
+        {
+            used[i] = true;
+            i += 1;
+            continue;
+        }
+
+        // A condensed one-line stack.
+        if let Some(frames) = parse_arrow_chain(t, l.no) {
+            let mut b = Builder::new(l.no, TraceStyle::Condensed, take_identity(&mut identity, i));
+            for f in frames {
+                b.push(f);
+            }
+            out.push(b.finish());
+            used[i] = true;
+            i += 1;
+            continue;
+        }
+
         // Headerless trace starts.
         let start = if parse_frame_line(t, l.no).is_some()
-            || context_marker(t).is_some()
+            || context_marker_and_rest(t).is_some()
             || frame_from_rip(t, l.no).is_some_and(|r| r.is_ok())
         {
             Some(TraceStyle::Kernel)
@@ -658,171 +538,26 @@ pub fn parse_lines(lines: &[Line], used: &mut [bool]) -> Vec<CallTrace> {
     out
 }
 
-/// The pending identity applies if it was seen within the last few lines.
+/// A context marker, alone or followed by a frame on the same line (`<IRQ>  [<addr>] f+..`).
+fn context_marker_and_rest(t: &str) -> Option<(String, bool, Option<&str>)> {
+    if let Some((name, end)) = context_marker(t) {
+        return Some((name, end, None));
+    }
+    let close = t.find('>')?;
+    let (name, end) = context_marker(&t[..=close])?;
+    let rest = t[close + 1..].trim();
+    parse_frame_line(rest, 0)?;
+    Some((name, end, Some(rest)))
+}
+
+/// The pending identity applies if it was seen within the last lines: the header of a
+/// report (`CPU:`, `task:`) is followed by hardware, workqueue and register lines (up to
+/// two dozen on arm64 and s390) before the trace.
 fn take_identity(identity: &mut Option<(TraceIdentity, usize)>, at: usize) -> TraceIdentity {
     match identity.take() {
-        Some((id, i)) if at - i <= 8 => id,
+        Some((id, i)) if at - i <= 24 => id,
         _ => TraceIdentity::anonymous(),
     }
-}
-
-/// Parses a fenced block starting at `open` as one indented caller-first tree. Returns the
-/// traces (one per task named in the heading above the fence) and the closing fence index.
-fn fenced_tree(lines: &[Line], open: usize, used: &mut [bool]) -> Option<(Vec<CallTrace>, usize)> {
-    let close = (open + 1..lines.len().min(open + 200))
-        .find(|&j| lines[j].text.trim().starts_with("```"))?;
-    let mut frames: Vec<(usize, Frame)> = Vec::new(); // (indent, frame), caller first
-    let mut frame_lines = Vec::new();
-    let mut state = None;
-    for (j, l) in lines.iter().enumerate().take(close).skip(open + 1) {
-        let raw = l.text.trim_end();
-        let t = raw.trim_start();
-        if t.is_empty() {
-            continue;
-        }
-        let indent = raw.len() - t.len();
-        if let Some(loc) = bracket_loc(t) {
-            if let Some((_, f)) = frames.last_mut() {
-                f.source_loc = Some(loc);
-                frame_lines.push(j);
-            }
-            continue;
-        }
-        if let Some(chain) = tree_line(t, l.no) {
-            for f in chain {
-                frames.push((indent, f));
-            }
-            frame_lines.push(j);
-        } else if let Some(s) = parse_sched_line(t) {
-            state = Some(s.state);
-            frame_lines.push(j);
-        } else if t.starts_with("Workqueue:") {
-            frame_lines.push(j);
-        }
-    }
-    if frames.len() < 2 {
-        return None;
-    }
-    // Caller-first trees indent deeper as they go; require that shape to avoid taking code.
-    let indents: Vec<usize> = frames.iter().map(|(i, _)| *i).collect();
-    if indents.windows(2).any(|w| w[1] < w[0]) || indents.first() == indents.last() {
-        return None;
-    }
-    for j in frame_lines {
-        used[j] = true;
-    }
-    used[close] = true;
-    let mut fr: Vec<Frame> = frames.into_iter().map(|(_, f)| f).collect();
-    fr.reverse();
-    let who = heading_tasks(lines, open, used);
-    let mk = |pid: Option<u32>, comm: Option<String>, line: Option<usize>| CallTrace {
-        line: lines[open].no,
-        end_line: lines[close].no,
-        style: TraceStyle::IndentedTree,
-        identity: TraceIdentity {
-            pid,
-            comm,
-            state: state.clone(),
-            origin: StackOrigin::IndentedTree,
-            line,
-            ..TraceIdentity::anonymous()
-        },
-        frames: fr.clone(),
-        user_rip: None,
-        register_lines: 0,
-    };
-    let traces = if who.is_empty() {
-        vec![mk(None, None, None)]
-    } else {
-        who.into_iter()
-            .map(|(c, p, l)| mk(Some(p), Some(c), Some(l)))
-            .collect()
-    };
-    Some((traces, close))
-}
-
-/// `[kernel/rcu/srcutree.c:1304]` alone or trailing.
-fn bracket_loc(t: &str) -> Option<String> {
-    let inner = t.strip_prefix('[')?.strip_suffix(']')?;
-    let (file, line) = inner.rsplit_once(':')?;
-    (file.contains('.') && line.bytes().all(|b| b.is_ascii_digit()) && !line.is_empty())
-        .then(|| inner.to_string())
-}
-
-/// One tree line: `func`, `func()`, `func(&arg)`, `func+0x1/0x2`, with optional trailing
-/// `[file:line]` and `← note`, or `a → b → c`.
-fn tree_line(t: &str, line: usize) -> Option<Vec<Frame>> {
-    let (body, note) = match t.split_once('←') {
-        Some((b, n)) => (b.trim(), Some(n.trim().to_string())),
-        None => (t, None),
-    };
-    let (body, loc) = match body.rfind(" [") {
-        Some(i) if body.ends_with(']') => (body[..i].trim(), bracket_loc(body[i..].trim())),
-        _ => (body, None),
-    };
-    let mut out = Vec::new();
-    for part in body.split('→') {
-        let p = part.trim();
-        let (name, args) = match p.find('(') {
-            Some(i) if p.ends_with(')') => (&p[..i], Some(&p[i..])),
-            _ => (p, None),
-        };
-        let mut f = if let Some((func, off, size, module)) = parse_func_offset(name) {
-            Frame {
-                offset: Some(off),
-                size,
-                module,
-                ..Frame::named(&func, line)
-            }
-        } else if is_symbol(name) && name.contains(|c: char| c == '_' || c.is_ascii_lowercase()) {
-            Frame::named(name, line)
-        } else {
-            return None;
-        };
-        if let Some(a) = args.filter(|a| *a != "()") {
-            f.note = Some(format!("args {a}"));
-        }
-        out.push(f);
-    }
-    if let Some(last) = out.last_mut() {
-        last.source_loc = loc;
-        if let Some(n) = note {
-            last.note = Some(n);
-        }
-    }
-    Some(out)
-}
-
-/// Tasks named in the heading above a fence: `repro2 (pid 4086)`, `kworker/0:0 (pid 9) and
-/// kworker/0:1 (pid 11)`. Looks at the nearest non-blank line within three lines.
-fn heading_tasks(lines: &[Line], open: usize, used: &mut [bool]) -> Vec<(String, u32, usize)> {
-    let mut out = Vec::new();
-    for j in (open.saturating_sub(3)..open).rev() {
-        let t = lines[j].text.trim();
-        if t.is_empty() {
-            continue;
-        }
-        let mut rest = t;
-        while let Some(pos) = rest.find("(pid ") {
-            let before = rest[..pos].trim_end();
-            let comm = before
-                .rsplit(char::is_whitespace)
-                .next()
-                .unwrap_or("")
-                .trim_matches('*');
-            let after = &rest[pos + 5..];
-            let num: String = after.chars().take_while(|c| c.is_ascii_digit()).collect();
-            if let (false, Ok(pid)) = (comm.is_empty(), num.parse()) {
-                out.push((comm.to_string(), pid, lines[j].no));
-            }
-            rest = &after[num.len()..];
-        }
-        if !out.is_empty() {
-            used[j] = true;
-        }
-        break;
-    }
-    out
 }
 
 #[cfg(test)]
@@ -898,6 +633,26 @@ mod tests {
         ] {
             assert!(!is_register_line(s), "{s}");
         }
+    }
+
+    #[test]
+    fn artifacts_identity_extras() {
+        // Synthetic, in the shapes sched_show_task() and print_stop_info() print.
+        let text = "Task dump for CPU 3:\ntask:migration/3     state:S stack:0     pid:27    ppid:2      flags:0x00004000\nStopper: multi_cpu_stop+0x0/0x120 <- stop_machine_cpuslocked+0x11c/0x180\nCall Trace:\n <TASK>\n __schedule+0x1/0x2\n </TASK>\n";
+        let lines = Line::numbered(text);
+        let mut used = vec![false; lines.len()];
+        let tr = parse_lines(&lines, &mut used);
+        assert_eq!(tr.len(), 1);
+        let id = &tr[0].identity;
+        assert_eq!((id.pid, id.cpu), (Some(27), Some(3)));
+        assert_eq!(
+            id.workqueue,
+            Some((
+                "cpu stopper".to_string(),
+                "multi_cpu_stop <- stop_machine_cpuslocked".to_string()
+            ))
+        );
+        assert!(used.iter().all(|u| *u));
     }
 
     #[test]
