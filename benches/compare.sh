@@ -9,7 +9,8 @@
 # median max RSS are reported, with ratios quiesce/drgn and quiesce/crash. quiesce runs twice:
 # "cold" without its on-disk index cache (QUIESCE_INDEX_CACHE=0: every run indexes from
 # scratch, like the first run on a new vmlinux) and "warm" with a cache (in a temporary
-# directory, filled by the warm-up run). Writes the tables to the output file (default
+# directory, filled by the warm-up run), and a third time for ps, print and bt as "dump-only"
+# (`--no-debuginfo`: kallsyms, BTF and ORC from the dump, no vmlinux). Writes the tables to the output file (default
 # docs/benchmarks.md; text after a line "<!-- notes -->" in it is kept) and to stdout.
 # Tools: quiesce from $QUIESCE (default: cargo build --release into $CARGO_TARGET_DIR or
 # target/), drgn through $DRGN_PYTHON (the fixtures' venv python), crash from $CRASH.
@@ -136,6 +137,10 @@ for case in $cases; do
     res[$case.cold]=$(QUIESCE_INDEX_CACHE=0 run "$case.cold" "$QUIESCE" "${qargs[@]}" -c "$dump" -s "$vmlinux")
     echo "running $case: quiesce (warm)" >&2
     res[$case.warm]=$(QUIESCE_INDEX_CACHE_DIR=$tmp/idx run "$case.warm" "$QUIESCE" "${qargs[@]}" -c "$dump" -s "$vmlinux")
+    if [[ $case != locals ]]; then
+        echo "running $case: quiesce (dump-only, no vmlinux)" >&2
+        res[$case.donly]=$(run "$case.donly" "$QUIESCE" "${qargs[@]}" -c "$dump" --no-debuginfo)
+    fi
     echo "running $case: drgn" >&2
     res[$case.drgn]=$(run "$case.drgn" "$drgn_py" "$tmp/$case.py" "$dump" "$vmlinux")
     if [[ -f $tmp/$case.crash ]]; then
@@ -185,11 +190,27 @@ done
         echo "| open + $case | $qs | $ws | $ds | ${cs/-/—} | $(mib "$qk") | $(mib "$wk") | $(mib "$dk") | $(mib "$ck") |"
     done
     echo
+    echo "## Dump-only mode (no vmlinux: kallsyms, BTF and ORC read from the dump)"
+    echo
+    echo "\`quiesce CMD -c DUMP --no-debuginfo\` against drgn and quiesce with the vmlinux's DWARF."
+    echo
+    echo "| case | dump-only s | dump-only MiB | time / drgn DWARF | time / quiesce DWARF cold | time / quiesce DWARF warm | RSS / quiesce DWARF cold | RSS / quiesce DWARF warm |"
+    echo "|---|---|---|---|---|---|---|---|"
+    for case in $cases; do
+        [[ -n ${res[$case.donly]:-} ]] || continue
+        read -r os ok <<<"${res[$case.donly]}"
+        read -r qs qk <<<"${res[$case.cold]}"
+        read -r ws wk <<<"${res[$case.warm]}"
+        read -r ds dk <<<"${res[$case.drgn]}"
+        echo "| open + $case | $os | $(mib "$ok") | $(ratio "$os" "$ds") | $(ratio "$os" "$qs") | $(ratio "$os" "$ws") | $(ratio "$ok" "$qk") | $(ratio "$ok" "$wk") |"
+    done
+    echo
     echo "All runs (seconds, KiB):"
     echo
     echo '```'
     for case in $cases; do
-        for tool in cold warm drgn crash; do
+        for tool in cold warm donly drgn crash; do
+            [[ -f $tmp/$case.$tool.times ]] || continue
             echo "$case $tool: $(tr '\n' ';' <"$tmp/$case.$tool.times")"
         done
     done

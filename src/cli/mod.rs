@@ -54,6 +54,10 @@ pub struct TargetArgs {
     /// /lib/modules/REL/{source,build}; the demo uses its fixture's tree.
     #[arg(long, global = true)]
     pub source: Option<PathBuf>,
+    /// Use no vmlinux even if one is given or found: symbols, types and unwind tables
+    /// from the dump itself (kallsyms, BTF, ORC). Without a vmlinux this is the default.
+    #[arg(long = "no-debuginfo", global = true)]
+    pub no_debuginfo: bool,
 }
 
 impl From<TargetArgs> for Target {
@@ -63,6 +67,7 @@ impl From<TargetArgs> for Target {
             symbols: a.symbols,
             json: a.json,
             source: a.source,
+            no_debuginfo: a.no_debuginfo,
         }
     }
 }
@@ -300,8 +305,15 @@ impl Cli {
             self.command,
             Some(Command::Explain { log: Some(_) } | Command::Waitgraph { log: Some(_), .. })
         );
-        if !pasted {
-            target.find_vmlinux()?;
+        if !pasted
+            && !target.no_debuginfo
+            && let Err(e) = target.find_vmlinux()
+        {
+            // No vmlinux given or found: the dump-only mode (kallsyms, BTF, ORC from the dump).
+            let first = format!("{e:#}");
+            let first = first.lines().next().unwrap_or_default();
+            let first = first.trim_end_matches("; looked at:");
+            eprintln!("quiesce: note: {first}; reading the dump's own symbols and types instead");
         }
         Ok(match self.command.and_then(Command::into_report) {
             None => Invocation::Tui(target),

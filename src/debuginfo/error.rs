@@ -46,4 +46,14 @@ pub enum DebugError {
     },
     #[error("module {0} is already loaded")]
     DuplicateModule(String),
+    #[error(
+        "type not found: {0} (the dump's BTF could not be read, so dump-only mode has no types)"
+    )]
+    NoTypes(String),
+    #[error(
+        "{0} has no type without the vmlinux debug info: the kernel's BTF describes per-CPU \
+         variables only, and quiesce's table of globals does not list it (cast its address, \
+         e.g. `*(struct foo *)&{0}`)"
+    )]
+    Untyped(String),
 }

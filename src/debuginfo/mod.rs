@@ -17,6 +17,7 @@ mod cache;
 mod cfi;
 pub mod debuginfod;
 mod decl;
+pub mod dumponly;
 pub mod elfid;
 mod error;
 mod hash;
@@ -64,6 +65,9 @@ pub struct DebugInfo {
     names: OnceLock<Vec<String>>,
     /// Where the vmlinux name-index cache lives (`None`: not used).
     cache_dir: Option<PathBuf>,
+    /// The dump-only source (kallsyms, BTF, the table of globals), used instead of
+    /// `images` when no vmlinux is at hand. See [`dumponly`].
+    dump: Option<dumponly::DumpOnly>,
 }
 
 impl DebugInfo {
@@ -85,12 +89,54 @@ impl DebugInfo {
             members: RwLock::default(),
             names: OnceLock::new(),
             cache_dir: None,
+            dump: None,
         })
+    }
+
+    /// Debug info from the dump alone: symbols, types and variables as the dump-only source
+    /// provides them ([`dumponly`]). Everything above works the same; what needs DWARF
+    /// (source lines, inline frames, locals, CFI) is absent.
+    pub fn from_dump(src: dumponly::DumpOnly) -> DebugInfo {
+        DebugInfo {
+            images: Vec::new(),
+            types: RwLock::default(),
+            members: RwLock::default(),
+            names: OnceLock::new(),
+            cache_dir: None,
+            dump: Some(src),
+        }
+    }
+
+    /// The dump-only source, when that is what this is.
+    pub fn dump_only(&self) -> Option<&dumponly::DumpOnly> {
+        self.dump.as_ref()
+    }
+
+    /// The dump-only source, mutable (adding modules at open time).
+    pub fn dump_only_mut(&mut self) -> Option<&mut dumponly::DumpOnly> {
+        self.types
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        self.members
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        self.dump.as_mut()
+    }
+
+    /// Whether source lines, inline frames, locals and CFI are available (a vmlinux with
+    /// DWARF), as opposed to the dump-only source.
+    pub fn has_dwarf(&self) -> bool {
+        self.dump.is_none()
     }
 
     /// Use (`Some(dir)`) or stop using (`None`) an on-disk cache of the vmlinux name index in
     /// `dir`, loading it now if there is a valid one for this vmlinux. Whether one was loaded.
     pub fn use_index_cache(&mut self, dir: Option<PathBuf>) -> bool {
+        if self.images.is_empty() {
+            return false;
+        }
         self.cache_dir = dir;
         match &self.cache_dir {
             Some(d) => self.images[0].load_index_cache(d),
@@ -102,7 +148,7 @@ impl DebugInfo {
     /// in use and the index grew. The file written, if any. Failures only cost speed; callers
     /// may ignore them.
     pub fn save_index_cache(&self) -> Result<Option<PathBuf>, DebugError> {
-        let Some(dir) = &self.cache_dir else {
+        let (Some(dir), false) = (&self.cache_dir, self.images.is_empty()) else {
             return Ok(None);
         };
         self.images[0]
@@ -122,6 +168,14 @@ impl DebugInfo {
         path: &Path,
         section_bases: &HashMap<String, u64>,
     ) -> Result<(), DebugError> {
+        if self.dump.is_some() {
+            return Err(DebugError::Elf {
+                path: path.to_owned(),
+                msg: "module debug files need the vmlinux's DWARF; the dump-only source \
+                      reads modules from memory"
+                    .into(),
+            });
+        }
         if self
             .images
             .iter()
@@ -151,18 +205,21 @@ impl DebugInfo {
     }
 
     /// Names of the loaded modules, in order.
-    pub fn modules(&self) -> impl Iterator<Item = &str> {
-        self.images.iter().filter_map(|i| i.module.as_deref())
+    pub fn modules(&self) -> Box<dyn Iterator<Item = &str> + '_> {
+        if let Some(d) = &self.dump {
+            return Box::new(d.modules());
+        }
+        Box::new(self.images.iter().filter_map(|i| i.module.as_deref()))
     }
 
-    /// The vmlinux `NT_GNU_BUILD_ID`.
+    /// The vmlinux `NT_GNU_BUILD_ID` (`None` for the dump-only source).
     pub fn build_id(&self) -> Option<&[u8]> {
-        self.images[0].build_id.as_deref()
+        self.images.first()?.build_id.as_deref()
     }
 
     /// Each loaded image (vmlinux first, then modules): its build-id and the compilation
     /// directory of its first unit, the prefix of the absolute source paths a debuginfod
-    /// server serves its sources by.
+    /// server serves its sources by. Empty for the dump-only source.
     pub fn source_origins(&self) -> Vec<(Option<Vec<u8>>, Option<String>)> {
         self.images
             .iter()
@@ -177,9 +234,10 @@ impl DebugInfo {
             .collect()
     }
 
-    /// The `linux_banner` string as stored in the vmlinux's `.rodata`.
+    /// The `linux_banner` string as stored in the vmlinux's `.rodata` (`None` for the
+    /// dump-only source: there is no file to compare the dump with).
     pub fn linux_banner(&self) -> Option<String> {
-        let img = &self.images[0];
+        let img = self.images.first()?;
         let sym = img.symbols().raw_by_name("linux_banner")?;
         let len = if sym.size > 0 { sym.size } else { 1024 };
         let bytes = img.bytes_at(sym.addr, len)?;
@@ -189,27 +247,48 @@ impl DebugInfo {
 
     /// An ELF symbol by name (vmlinux first, then modules in order).
     pub fn symbol(&self, name: &str) -> Option<Symbol> {
+        if let Some(d) = &self.dump {
+            return d.symbol(name);
+        }
         self.images.iter().find_map(|i| i.symbols().by_name(name))
     }
 
     /// The function or object symbol at or before `addr`, and `addr`'s offset from it. Only
     /// addresses inside a loaded section of some image are symbolized.
     pub fn symbolize(&self, addr: u64) -> Option<(Symbol, u64)> {
+        if let Some(d) = &self.dump {
+            return d.symbolize(addr);
+        }
         let img = self.images.iter().find(|i| i.contains(addr))?;
         let s = img.symbols().preceding(addr)?;
         let off = addr - s.addr;
         Some((s, off))
     }
 
-    /// Every symbol of every image.
-    pub fn symbols(&self) -> impl Iterator<Item = Symbol> + '_ {
-        self.images.iter().flat_map(|i| i.symbols().iter())
+    /// Every symbol of every image. The dump-only source gives a global listed in its
+    /// table of types the size of that type (kallsyms has no sizes).
+    pub fn symbols(&self) -> Box<dyn Iterator<Item = Symbol> + '_> {
+        if let Some(d) = &self.dump {
+            return Box::new(d.symbols().map(move |mut s| {
+                if s.module.is_none()
+                    && let Some(c) = dumponly::globals::type_of(&s.name)
+                    && let Some(n) = d.spelled_type(c).ok().and_then(|t| self.sizeof(t))
+                {
+                    s.size = n;
+                }
+                s
+            }));
+        }
+        Box::new(self.images.iter().flat_map(|i| i.symbols().iter()))
     }
 
     /// A type by C name: `struct task_struct`, `union foo`, `enum bar`, a typedef
     /// (`atomic_long_t`) or a base type (`unsigned long`). A complete definition is preferred;
     /// a declaration is returned only when no unit defines the type.
     pub fn find_type(&self, name: &str) -> Result<TypeId, DebugError> {
+        if let Some(d) = &self.dump {
+            return d.find_type(name);
+        }
         let (ns, bare) = names::parse_type_name(name);
         let key: &[u8] = bare.as_bytes();
         let mut fallback = None;
@@ -247,11 +326,16 @@ impl DebugInfo {
         {
             return Ok(t.clone());
         }
-        let img = self
-            .images
-            .get(id.image())
-            .ok_or(DebugError::BadTypeId(id.raw()))?;
-        let t = Arc::new(img.load_type(id.image(), id)?);
+        let t = match &self.dump {
+            Some(d) => Arc::new(d.load_type(id)?),
+            None => {
+                let img = self
+                    .images
+                    .get(id.image())
+                    .ok_or(DebugError::BadTypeId(id.raw()))?;
+                Arc::new(img.load_type(id.image(), id)?)
+            }
+        };
         self.types
             .write()
             .unwrap_or_else(|p| p.into_inner())
@@ -302,6 +386,9 @@ impl DebugInfo {
     /// A global or static variable (including per-CPU variables). When the ELF symbol table
     /// has the name, the DWARF definition at the symbol's address is preferred.
     pub fn find_variable(&self, name: &str) -> Result<Variable, DebugError> {
+        if let Some(d) = &self.dump {
+            return d.find_variable(name);
+        }
         for img in &self.images {
             // A global is unique: take it without reading the symbol table. A static may
             // repeat across units: prefer the one the ELF symbol table names.
@@ -338,6 +425,9 @@ impl DebugInfo {
 
     /// An enumerator's value and its enum type.
     pub fn find_enumerator(&self, name: &str) -> Option<(i64, TypeId)> {
+        if let Some(d) = &self.dump {
+            return d.find_enumerator(name);
+        }
         for (i, img) in self.images.iter().enumerate() {
             let e = img
                 .lookup(|idx, _| idx.enumerators.get(name.as_bytes()).copied())
@@ -353,6 +443,9 @@ impl DebugInfo {
     /// A function with code: its range and declaration. When the ELF symbol table has the
     /// name, the definition at the symbol's address is preferred.
     pub fn find_function(&self, name: &str) -> Option<FunctionInfo> {
+        if let Some(d) = &self.dump {
+            return d.find_function(name);
+        }
         for img in &self.images {
             let want = img.symbols().raw_by_name(name).map(|s| s.addr);
             let e = img
@@ -381,12 +474,16 @@ impl DebugInfo {
     }
 
     /// Source frames at `addr`, innermost (inlined) first, the containing function last.
+    /// Empty for the dump-only source.
     pub fn lines(&self, addr: u64) -> Vec<LineFrame> {
+        let Some(first) = self.images.first() else {
+            return Vec::new();
+        };
         let img = self
             .images
             .iter()
             .find(|i| i.contains(addr))
-            .unwrap_or(&self.images[0]);
+            .unwrap_or(first);
         img.frames(addr)
     }
 
@@ -394,18 +491,25 @@ impl DebugInfo {
     /// per-unit contexts are tested against (slow to set up; not for normal use).
     #[doc(hidden)]
     pub fn lines_whole_file(&self, addr: u64) -> Vec<LineFrame> {
+        let Some(first) = self.images.first() else {
+            return Vec::new();
+        };
         let img = self
             .images
             .iter()
             .find(|i| i.contains(addr))
-            .unwrap_or(&self.images[0]);
+            .unwrap_or(first);
         img.frames_whole_file(addr)
     }
 
     /// Raw bytes of a vmlinux section (`.orc_unwind`, `.orc_unwind_ip`, `.eh_frame`,
     /// `.debug_frame`, ...).
     pub fn section(&self, name: &str) -> Option<&[u8]> {
-        self.images[0]
+        if let Some(d) = &self.dump {
+            return d.section(name);
+        }
+        self.images
+            .first()?
             .sections
             .iter()
             .find(|s| s.name == name)
@@ -414,7 +518,11 @@ impl DebugInfo {
 
     /// Link-time address of a loaded vmlinux section.
     pub fn section_addr(&self, name: &str) -> Option<u64> {
-        self.images[0]
+        if let Some(d) = &self.dump {
+            return d.section_addr(name);
+        }
+        self.images
+            .first()?
             .sections
             .iter()
             .find(|s| s.name == name && s.alloc)
@@ -426,6 +534,9 @@ impl DebugInfo {
     pub fn type_names(&self) -> impl Iterator<Item = &str> {
         self.names
             .get_or_init(|| {
+                if let Some(d) = &self.dump {
+                    return d.type_names();
+                }
                 let mut v = Vec::new();
                 for img in &self.images {
                     let Ok(idx) = img.index_all() else { continue };
@@ -461,7 +572,9 @@ impl DebugInfo {
 impl DebugInfo {
     /// How far the vmlinux name index has got: (units scanned, units in total).
     pub fn index_progress(&self) -> (usize, usize) {
-        let img = &self.images[0];
+        let Some(img) = self.images.first() else {
+            return (0, 0);
+        };
         let total = img.units().map(|u| u.len()).unwrap_or(0);
         let idx = img.index.lock().unwrap_or_else(|p| p.into_inner());
         (idx.next_unit, total)

@@ -120,6 +120,8 @@ struct Parser<'k> {
     toks: Vec<Tok>,
     pos: usize,
     cpu: Option<u32>,
+    /// Inside `&…`: a global without a type (dump-only mode) still has an address.
+    taking_address: bool,
 }
 
 impl Kernel {
@@ -161,6 +163,7 @@ impl Kernel {
             toks: lex(expr)?,
             pos: 0,
             cpu,
+            taking_address: false,
         };
         let r = p.expr()?;
         if p.pos != p.toks.len() {
@@ -276,7 +279,10 @@ impl Parser<'_> {
             return self.deref(inner).map(Ok);
         }
         if self.eat("&") {
-            let inner = self.expr()?;
+            let outer = std::mem::replace(&mut self.taking_address, true);
+            let inner = self.expr();
+            self.taking_address = outer;
+            let inner = inner?;
             return match inner {
                 Ok(pl) => {
                     let o = self.resolve_cpu(pl)?;
@@ -494,10 +500,24 @@ impl Parser<'_> {
             }
             Some(Tok::Ident(name)) => {
                 self.pos += 1;
-                let (obj, percpu) = self
-                    .k
-                    .variable(&name)
-                    .map_err(|e| KernelError::Expr(format!("no variable `{name}` ({e})")))?;
+                let (obj, percpu) = match self.k.variable(&name) {
+                    Ok(v) => v,
+                    // `&name` of a global the dump-only source has no type for: its address
+                    // is still known, and a cast gives it a type.
+                    Err(_) if self.taking_address && self.k.di.dump_only().is_some() => {
+                        let addr = self.k.symbol_addr(&name)?;
+                        (
+                            Object {
+                                addr,
+                                ty: crate::debuginfo::TypeId::VOID,
+                            },
+                            false,
+                        )
+                    }
+                    Err(e) => {
+                        return Err(KernelError::Expr(format!("no variable `{name}` ({e})")));
+                    }
+                };
                 // crash's `var:cpu` right after the name.
                 if matches!(self.peek(), Some(Tok::Punct(":"))) {
                     self.pos += 1;

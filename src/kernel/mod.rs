@@ -19,7 +19,7 @@ pub mod value;
 
 pub use error::KernelError;
 pub use layout::Layout;
-pub use open::{OpenOptions, open};
+pub use open::{NEEDS_DWARF, OpenOptions, open};
 
 use crate::addr::Kva;
 use crate::debuginfo::{DebugInfo, Type, TypeId};

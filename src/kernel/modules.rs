@@ -29,10 +29,17 @@ pub struct Module {
     /// sorted by address: symbolization without the `.ko`.
     #[serde(skip)]
     pub kallsyms: Vec<ModSym>,
+    /// Every symbol of `mod->kallsyms` with its `nm` type letter (functions and data), for
+    /// the dump-only debug info.
+    #[serde(skip)]
+    pub all_symbols: Vec<(ModSym, u8)>,
     /// The `NT_GNU_BUILD_ID` of the loaded module, from `mod->notes_attrs`, when it has one.
     #[serde(skip)]
     pub build_id: Option<Vec<u8>>,
 }
+
+/// A module's BTF as the kernel keeps it: (bytes, `start_id`, `start_str_off`).
+pub type ModuleBtf = (Vec<u8>, u32, u32);
 
 /// A module symbol from `mod->kallsyms`: runtime address, size, name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,19 +166,25 @@ impl Kernel {
                 }
                 _ => None,
             };
-            let kallsyms = match o_kallsyms {
+            let all_symbols = match o_kallsyms {
                 Some(o) => self.read_mod_kallsyms(addr.add(o)).unwrap_or_else(|e| {
                     errors.push(format!("module {name}: kallsyms: {e}"));
                     Vec::new()
                 }),
                 None => Vec::new(),
             };
+            let kallsyms = all_symbols
+                .iter()
+                .filter(|(_, t)| *t == b't' || *t == b'T')
+                .map(|(s, _)| s.clone())
+                .collect();
             let build_id = match (o_notes, &notes, &battr) {
                 (Some(o), Some(n), Some(b)) => self.read_build_id(addr.add(o), n, b).ok().flatten(),
                 _ => None,
             };
             out.push(Module {
                 kallsyms,
+                all_symbols,
                 build_id,
                 name,
                 addr: addr.0,
@@ -186,10 +199,61 @@ impl Kernel {
         Ok((out, errors))
     }
 
+    /// Each loaded module's BTF, by module address, as the BPF subsystem keeps it: the
+    /// `btf_modules` list of `struct btf_module { list, module, btf }` (kernel/bpf/btf.c,
+    /// 5.11+, commit 36e68442d1af "bpf: Load and verify kernel module BTFs"), each
+    /// `struct btf` holding its own copy (`data`, `data_size`) and where it continues the
+    /// vmlinux BTF (`start_id`, `start_str_off`). Returns (bytes, start_id, start_str_off).
+    /// A module whose BTF does not read is left out.
+    pub fn module_btfs(&self) -> Result<HashMap<u64, ModuleBtf>, KernelError> {
+        let di = &self.di;
+        let bm = Probe::new(di, "struct btf_module")?;
+        let b = Probe::new(di, "struct btf")?;
+        let why = "module BTF";
+        let (o_list, o_mod, o_btf) = (
+            bm.off("list", why)?,
+            bm.off("module", why)?,
+            bm.off("btf", why)?,
+        );
+        let (o_data, o_size, o_id, o_str) = (
+            b.off("data", why)?,
+            b.off("data_size", why)?,
+            b.off("start_id", why)?,
+            b.off("start_str_off", why)?,
+        );
+        let head = self.symbol_addr("btf_modules")?;
+        let walk = self.list_walk(head, "btf_modules");
+        let mut out = HashMap::new();
+        for node in walk.nodes.iter().take(4096) {
+            let a = node.sub(o_list);
+            let one = || -> Result<(u64, ModuleBtf), KernelError> {
+                let m = self.read_ptr(a.add(o_mod), "btf_module.module")?;
+                let btf = self.read_ptr(a.add(o_btf), "btf_module.btf")?;
+                let data = self.read_ptr(btf.add(o_data), "btf.data")?;
+                let size = self.read_u32(btf.add(o_size), "btf.data_size")?;
+                let start_id = self.read_u32(btf.add(o_id), "btf.start_id")?;
+                let start_str = self.read_u32(btf.add(o_str), "btf.start_str_off")?;
+                if size == 0 || size > 64 << 20 {
+                    return Err(KernelError::Open(format!(
+                        "module BTF of {size} bytes: implausible"
+                    )));
+                }
+                let mut buf = vec![0u8; size as usize];
+                self.read(data, &mut buf, "module BTF")?;
+                Ok((m.0, (buf, start_id, start_str)))
+            };
+            if let Ok((m, v)) = one() {
+                out.insert(m, v);
+            }
+        }
+        Ok(out)
+    }
+
     /// `struct mod_kallsyms { Elf_Sym *symtab; unsigned int num_symtab; char *strtab;
     /// char *typetab; }`: the kernel keeps the module's symbols with final addresses in
-    /// `st_value`. Text symbols only (`typetab` letter t/T, else STT_FUNC).
-    fn read_mod_kallsyms(&self, ptr_at: Kva) -> Result<Vec<ModSym>, KernelError> {
+    /// `st_value`. Each with its `nm` letter (`typetab`, 5.2+ commit 1c7651f43777; before,
+    /// from `st_info`: STT_FUNC → `t`, STT_OBJECT → `d`), sorted by address.
+    fn read_mod_kallsyms(&self, ptr_at: Kva) -> Result<Vec<(ModSym, u8)>, KernelError> {
         let ks = self.read_ptr(ptr_at, "module.kallsyms")?;
         if ks.0 == 0 {
             return Ok(vec![]);
@@ -223,21 +287,28 @@ impl Kernel {
             let info = e[4];
             let value = u64::from_le_bytes(e[8..16].try_into().unwrap());
             let size = u64::from_le_bytes(e[16..24].try_into().unwrap());
-            let is_text = match types.get(i) {
-                Some(&t) => t == b't' || t == b'T',
-                None => info & 0xf == 2,
+            let ty = match types.get(i) {
+                Some(&t) => t,
+                None => match info & 0xf {
+                    2 => b't',
+                    1 => b'd',
+                    _ => b'?',
+                },
             };
-            if !is_text || value == 0 || name_off == 0 {
+            if !ty.is_ascii_alphabetic() || value == 0 || name_off == 0 {
                 continue;
             }
             let name = self.read_cstr(strtab.add(name_off), 128, "module symbol name")?;
-            out.push(ModSym {
-                addr: value,
-                size,
-                name,
-            });
+            out.push((
+                ModSym {
+                    addr: value,
+                    size,
+                    name,
+                },
+                ty,
+            ));
         }
-        out.sort_by_key(|s| s.addr);
+        out.sort_by_key(|s| s.0.addr);
         Ok(out)
     }
 

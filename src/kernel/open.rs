@@ -1,9 +1,11 @@
 //! Opening a kernel: the dump, its VMCOREINFO, the vmlinux (refused if it does not match),
-//! translation set-up and module debug info.
+//! translation set-up and module debug info; or, without a vmlinux, the dump-only debug
+//! info (kallsyms, BTF and ORC from the dump's memory, `debuginfo::dumponly`).
 
 use super::{Kernel, KernelError};
 use crate::addr::Kva;
 use crate::debuginfo::DebugInfo;
+use crate::debuginfo::dumponly::{DumpOnly, DumpOnlyInputs, MemRead, kallsyms::KallsymsAddrs};
 use crate::dump::{Dump, PhysMem};
 use crate::translate::{KernelMem, LayoutVars, TranslateConfig, Translator, VmcoreInfo};
 use std::path::PathBuf;
@@ -14,12 +16,18 @@ pub struct OpenOptions {
     /// The dump (`-c`); `/proc/kcore` for the live kernel.
     pub core: PathBuf,
     /// The vmlinux with DWARF (`-s`); empty: found by the dump's release and build-id (see
-    /// [`super::find`]).
+    /// [`super::find`]), and when none is found, the dump alone ([`open_dump_only`]).
     pub vmlinux: PathBuf,
     /// Module debug files (any name: each is recognized by its contents) or directories to
     /// search first (`-s MODULE.ko|DIR`); the distribution paths and debuginfod follow.
     pub modules: Vec<PathBuf>,
 }
+
+/// What the dump-only mode cannot show, said once where it would be shown: source lines,
+/// inline frames, locals and the source pane need DWARF.
+pub const NEEDS_DWARF: &str = "file:line, inline frames, locals and source need the vmlinux \
+     debug info (this is the dump-only mode: symbols, types and unwinding come from the \
+     dump; give the vmlinux with -s)";
 
 /// Open a dump with its vmlinux.
 pub fn open(opts: &OpenOptions) -> Result<Kernel, KernelError> {
@@ -30,13 +38,32 @@ pub fn open(opts: &OpenOptions) -> Result<Kernel, KernelError> {
     let mut skipped = Vec::new();
     let found;
     let opts = if opts.vmlinux.as_os_str().is_empty() {
-        let located = super::find::vmlinux_of(&dump, &opts.core)?;
-        skipped = located.skipped;
-        found = OpenOptions {
-            vmlinux: located.path,
-            ..opts.clone()
-        };
-        &found
+        match super::find::vmlinux_of(&dump, &opts.core) {
+            Ok(located) => {
+                skipped = located.skipped;
+                found = OpenOptions {
+                    vmlinux: located.path,
+                    ..opts.clone()
+                };
+                &found
+            }
+            Err(e) => {
+                // No vmlinux anywhere: the dump's own kallsyms, BTF and ORC.
+                let why = e.to_string();
+                let mut k = open_dump_only(dump, opts)?;
+                k.warnings.insert(
+                    0,
+                    format!(
+                        "{}; reading the dump's own symbols and types",
+                        why.lines()
+                            .next()
+                            .unwrap_or_default()
+                            .trim_end_matches("; looked at:")
+                    ),
+                );
+                return Ok(k);
+            }
+        }
     } else {
         opts
     };
@@ -49,23 +76,162 @@ pub fn open(opts: &OpenOptions) -> Result<Kernel, KernelError> {
     Ok(k)
 }
 
+fn vmcoreinfo_of(dump: &Dump, opts: &OpenOptions) -> Result<VmcoreInfo, KernelError> {
+    match dump.vmcoreinfo() {
+        Some(t) => Ok(VmcoreInfo::parse(t)),
+        None => Err(KernelError::Open(format!(
+            "{}: the dump has no VMCOREINFO (for QEMU dumps, load qemu_fw_cfg in the guest \
+             and start QEMU with -device vmcoreinfo)",
+            opts.core.display()
+        ))),
+    }
+}
+
 /// Open from an already opened dump and debug info (tests and benchmarks use this).
 pub fn open_with(dump: Dump, di: DebugInfo, opts: &OpenOptions) -> Result<Kernel, KernelError> {
-    let mut warnings: Vec<String> = dump.warnings().to_vec();
-    let vmcoreinfo = match dump.vmcoreinfo() {
-        Some(t) => VmcoreInfo::parse(t),
-        None => {
-            return Err(KernelError::Open(format!(
-                "{}: the dump has no VMCOREINFO (for QEMU dumps, load qemu_fw_cfg in the guest \
-                 and start QEMU with -device vmcoreinfo)",
-                opts.core.display()
-            )));
-        }
-    };
+    let vmcoreinfo = vmcoreinfo_of(&dump, opts)?;
     check_match(&vmcoreinfo, &di, opts)?;
     crate::timing::lap("build-id/release checked");
     let dump = Arc::new(dump);
     let cfg = TranslateConfig::from_vmcoreinfo(&vmcoreinfo);
+    let mut kernel = assemble(dump, di, vmcoreinfo, cfg, opts)?;
+    load_modules(&mut kernel, &opts.modules);
+    crate::timing::lap("modules loaded");
+    Ok(kernel)
+}
+
+/// A hook over the dump-only source's reads (tests: damage what it reads).
+pub type Tamper = Arc<dyn Fn(u64, &mut [u8]) -> Result<(), String> + Send + Sync>;
+
+/// [`MemRead`] for the dump-only source: kernel virtual memory of the dump.
+struct DumpMem(KernelMem, Option<Tamper>);
+
+impl MemRead for DumpMem {
+    fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), String> {
+        self.0
+            .read(Kva(addr), buf, "dump-only debug info")
+            .map_err(|e| e.cause.to_string())?;
+        match &self.1 {
+            Some(t) => t(addr, buf),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Open a dump without a vmlinux: symbols from kallsyms, types from BTF, ORC from memory,
+/// modules from their `struct module` (see `debuginfo::dumponly`). What is missing or
+/// damaged becomes a warning, and whatever still works is kept; only a dump with no
+/// readable symbols at all is refused.
+pub fn open_dump_only(dump: Dump, opts: &OpenOptions) -> Result<Kernel, KernelError> {
+    open_dump_only_tampered(dump, opts, None)
+}
+
+/// [`open_dump_only`] with the source's reads (kallsyms, BTF, ORC) passed through
+/// `tamper`, which may change the bytes or fail the read: how the tests make a dump whose
+/// kallsyms or BTF is excluded, truncated or corrupt.
+#[doc(hidden)]
+pub fn open_dump_only_tampered(
+    dump: Dump,
+    opts: &OpenOptions,
+    tamper: Option<Tamper>,
+) -> Result<Kernel, KernelError> {
+    let vi = vmcoreinfo_of(&dump, opts)?;
+    let dump = Arc::new(dump);
+    let cfg = TranslateConfig::from_vmcoreinfo(&vi);
+    let phys: Arc<dyn PhysMem> = dump.clone();
+    let reader = Arc::new(DumpMem(
+        KernelMem::new(phys, Translator::new(cfg.clone())),
+        tamper,
+    ));
+    let inputs = DumpOnlyInputs {
+        kallsyms: KallsymsAddrs {
+            names: vi.symbol("kallsyms_names"),
+            num_syms: vi.symbol("kallsyms_num_syms"),
+            token_table: vi.symbol("kallsyms_token_table"),
+            token_index: vi.symbol("kallsyms_token_index"),
+            offsets: vi.symbol("kallsyms_offsets"),
+            relative_base: vi.symbol("kallsyms_relative_base"),
+            addresses: vi.symbol("kallsyms_addresses"),
+            stext: vi.symbol("_stext"),
+        },
+        vmcoreinfo_symbols: vi
+            .keys()
+            .filter_map(|k| {
+                let name = k.strip_prefix("SYMBOL(")?.strip_suffix(')')?;
+                Some((name.to_owned(), vi.symbol(name)?))
+            })
+            .collect(),
+        kaslr_offset: cfg.kaslr_offset,
+    };
+    let src = DumpOnly::open(reader, inputs).map_err(|e| {
+        KernelError::Open(format!(
+            "{}: no vmlinux given and the dump's own symbols are unreadable: {e}",
+            opts.core.display()
+        ))
+    })?;
+    crate::timing::lap("kallsyms and BTF read");
+    let notes = src.notes.clone();
+    let mut kernel = assemble(dump, DebugInfo::from_dump(src), vi, cfg, opts)?;
+    kernel.warnings.extend(notes);
+    load_dump_modules(&mut kernel);
+    crate::timing::lap("modules read");
+    Ok(kernel)
+}
+
+/// Modules in dump-only mode: each module's symbols from `mod->kallsyms` and its BTF from
+/// the BPF subsystem's `btf_modules` list (`struct btf_module { list, module, btf }`:
+/// `mod->btf_data` itself is cleared once the module is initialized, kernel/module/main.c
+/// `do_init_module()`).
+fn load_dump_modules(k: &mut Kernel) {
+    let (mods, errors) = match k.modules() {
+        Ok(m) => m,
+        Err(e) => {
+            k.warnings
+                .push(format!("module list unreadable, no module symbols: {e}"));
+            return;
+        }
+    };
+    k.warnings
+        .extend(errors.into_iter().map(|e| format!("module list: {e}")));
+    let (mut btfs, btf_err) = match k.module_btfs() {
+        Ok(b) => (b, None),
+        Err(e) => (std::collections::HashMap::new(), Some(e.to_string())),
+    };
+    if let Some(e) = btf_err
+        && k.di.dump_only().is_some_and(|d| d.has_types())
+    {
+        k.warnings
+            .push(format!("module BTF unreadable, module types missing: {e}"));
+    }
+    let Some(di) = Arc::get_mut(&mut k.di) else {
+        return;
+    };
+    let Some(src) = di.dump_only_mut() else {
+        return;
+    };
+    let notes = src.notes.len();
+    for m in &mods {
+        let syms: Vec<(String, u64, u64, u8)> = m
+            .all_symbols
+            .iter()
+            .map(|(s, t)| (s.name.clone(), s.addr, s.size, *t))
+            .collect();
+        src.add_module(&m.name, &syms, btfs.remove(&m.addr));
+    }
+    src.finish_modules();
+    let new: Vec<String> = src.notes[notes..].to_vec();
+    k.warnings.extend(new);
+}
+
+/// The shared part of opening: translation, the direct map's bounds, the banner check.
+fn assemble(
+    dump: Arc<Dump>,
+    di: DebugInfo,
+    vmcoreinfo: VmcoreInfo,
+    cfg: TranslateConfig,
+    opts: &OpenOptions,
+) -> Result<Kernel, KernelError> {
+    let mut warnings: Vec<String> = dump.warnings().to_vec();
     let kaslr_offset = cfg.kaslr_offset;
     let phys: Arc<dyn PhysMem> = dump.clone();
     let mem = KernelMem::new(phys, Translator::new(cfg));
@@ -124,10 +290,7 @@ pub fn open_with(dump: Dump, di: DebugInfo, opts: &OpenOptions) -> Result<Kernel
         }
     }
     crate::timing::lap("banner checked");
-    let mut kernel = Kernel { warnings, ..kernel };
-    load_modules(&mut kernel, &opts.modules);
-    crate::timing::lap("modules loaded");
-    Ok(kernel)
+    Ok(Kernel { warnings, ..kernel })
 }
 
 /// Add the debug info of every module in the dump that has a file among `paths` or in the

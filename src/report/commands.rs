@@ -65,13 +65,20 @@ pub struct Request {
 /// one so that its `:` line reads exactly as the command line does.
 pub type ParseCommand = fn(&[&str]) -> Result<Request, String>;
 
-/// Open the kernel the target names (warnings are in `Kernel::warnings`).
+/// Open the kernel the target names (warnings are in `Kernel::warnings`). Without a
+/// vmlinux (none given or found, or `--no-debuginfo`), from the dump alone.
 pub fn open_kernel(t: &Target) -> Result<Kernel> {
     let opts = OpenOptions {
         core: t.core.clone(),
-        vmlinux: t.vmlinux()?,
+        vmlinux: t.debuginfo().unwrap_or_default(),
         modules: t.modules(),
     };
+    if opts.vmlinux.as_os_str().is_empty() {
+        // `--no-debuginfo`, or none given and `run` found none: the dump alone.
+        let dump = crate::dump::Dump::open(&t.core)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", t.core.display()))?;
+        return Ok(kernel::open::open_dump_only(dump, &opts)?);
+    }
     Ok(kernel::open(&opts)?)
 }
 
@@ -134,6 +141,13 @@ pub fn command_text(k: &Kernel, t: &Target, cmd: &Command) -> Result<(String, i3
             lines,
             locals,
         } => {
+            if (*lines || *locals) && !k.di.has_dwarf() {
+                // Once, not per frame.
+                let r = bt(k, targets, *active, *all, false, false)?;
+                let note = format!("note: {}\n", crate::kernel::NEEDS_DWARF);
+                let text = emit(&r, json);
+                return Ok((if json { text } else { note + &text }, 0));
+            }
             let r = bt(k, targets, *active, *all, *lines, *locals)?;
             Ok((emit(&r, json), 0))
         }

@@ -87,10 +87,10 @@ impl Report for Explanation {
                 s.push_str(&format!(
                     "  ⇒ culprit: {}{}\n",
                     names.join(", "),
-                    if f.culprit_is_candidate {
-                        " (candidate: inferred, not recorded in the text)"
-                    } else {
-                        ""
+                    match (f.culprit_is_candidate, self.source == "dump") {
+                        (false, _) => "",
+                        (true, true) => " (candidate: inferred, the kernel records no owner)",
+                        (true, false) => " (candidate: inferred, not recorded in the text)",
                     }
                 ));
             }

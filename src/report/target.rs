@@ -16,6 +16,8 @@ pub struct Target {
     pub json: bool,
     /// The kernel source tree, for the TUI's source pane.
     pub source: Option<PathBuf>,
+    /// Read no vmlinux even if one is given or found (`--no-debuginfo`): the dump-only mode.
+    pub no_debuginfo: bool,
 }
 
 impl Target {
@@ -26,6 +28,7 @@ impl Target {
             symbols,
             json: false,
             source: None,
+            no_debuginfo: false,
         }
     }
 
@@ -52,6 +55,15 @@ impl Target {
         }
         self.source = self.source.take().or_else(demo_source);
         Ok(())
+    }
+
+    /// The vmlinux to use, or `None` for the dump-only mode (`--no-debuginfo`, or no
+    /// vmlinux given or found).
+    pub fn debuginfo(&self) -> Option<PathBuf> {
+        if self.no_debuginfo {
+            return None;
+        }
+        self.vmlinux().ok()
     }
 
     /// The vmlinux: the first `-s` that is neither a directory nor a module file (judged by

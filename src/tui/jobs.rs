@@ -4,9 +4,9 @@
 //! applies it to the model and redraws.
 
 use super::app::{FinderKind, UiEvent};
+use crate::kernel::Kernel;
 use crate::kernel::printk::LogRecord;
 use crate::kernel::tasks::Task;
-use crate::kernel::{Kernel, open};
 use crate::report::commands::command_text;
 use crate::report::{ParseCommand, Target};
 use crate::unwind::task::{Backtrace, Unwinder};
@@ -186,22 +186,18 @@ impl Jobs {
         let me = self.clone();
         self.spawn("open dump", 1, move |job| {
             let t = &job.s.target;
-            let vmlinux = t.vmlinux().map_err(|e| format!("{e:#}"))?;
-            let k = open(&crate::kernel::OpenOptions {
-                core: t.core.clone(),
-                vmlinux,
-                modules: t.modules(),
-            })
-            .map_err(|e| e.to_string())?;
+            // The CLI's choice of source: the vmlinux, or the dump alone.
+            let k = crate::report::commands::open_kernel(t).map_err(|e| format!("{e:#}"))?;
             let title = format!(
                 "{} {}",
                 t.core.display(),
                 k.uts_field("release").unwrap_or_default()
             );
-            job.send(JobMsg::Opened {
-                title,
-                warnings: k.warnings.clone(),
-            });
+            let mut warnings = k.warnings.clone();
+            if !k.di.has_dwarf() {
+                warnings.insert(0, crate::kernel::NEEDS_DWARF.to_string());
+            }
+            job.send(JobMsg::Opened { title, warnings });
             let _ = job.s.kernel.set(Arc::new(k));
             me.read_log();
             me.read_tasks();
@@ -272,6 +268,9 @@ impl Jobs {
             return;
         };
         self.spawn("locals", 1, move |job| {
+            if !k.di.has_dwarf() {
+                return Err(crate::kernel::NEEDS_DWARF.to_string());
+            }
             let uw = job.s.unwinder(&k)?;
             let mut bt = uw.backtrace(&k, &task);
             uw.add_locals(&k, &mut bt);

@@ -1,0 +1,1021 @@
+//! The dump-only source: symbols, types and variables from what the kernel keeps in its own
+//! memory, for when no vmlinux with DWARF is at hand.
+//!
+//! - symbols: kallsyms decoded through VMCOREINFO ([`kallsyms`]), plus VMCOREINFO's own
+//!   `SYMBOL()` lines for names kallsyms lacks (kernels without `CONFIG_KALLSYMS_ALL`), plus
+//!   each module's `mod->kallsyms` (added by the kernel layer, [`DumpOnly::add_module`]);
+//! - types: the vmlinux BTF between `__start_BTF` and `__stop_BTF` and each module's BTF
+//!   ([`btf`]), turned into the same [`Type`] model the DWARF source builds;
+//! - variables: per-CPU ones from BTF's `.data..percpu` `DATASEC`; the globals quiesce
+//!   reads from [`globals`], the one table of their C types;
+//! - sections: the ORC tables (`__start_orc_unwind_ip` …) and `.orc_header`, read from
+//!   memory on first use.
+//!
+//! Addresses follow the DWARF source's convention so the kernel layer does not change:
+//! vmlinux symbols are link-time addresses (kallsyms gives runtime addresses; the KASLR
+//! offset is taken off), per-CPU symbols are offsets into the per-CPU area where the
+//! kernel links that section at 0, module symbols are runtime addresses.
+//!
+//! Memory is read through [`MemRead`], which the kernel layer implements over
+//! `translate::KernelMem`: `debuginfo` never depends on how the dump is read.
+
+pub(crate) mod btf;
+pub mod globals;
+pub mod kallsyms;
+
+use super::hash::FxMap;
+use super::index::Ns;
+use super::names::parse_type_name;
+use super::{
+    BaseEncoding, DebugError, FunctionInfo, Member, SymKind, Symbol, Type, TypeId, TypeKind,
+    Variable,
+};
+use btf::{Btf, Raw, Sorted};
+use std::sync::{Arc, OnceLock, RwLock};
+
+/// Reading kernel virtual memory, for the sources that live in the dump.
+pub trait MemRead: Send + Sync {
+    /// Read `buf.len()` bytes at kernel virtual address `addr`; the error says why not.
+    fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), String>;
+}
+
+/// The `image` part of [`TypeId`]s made here rather than read from BTF (pointers and arrays
+/// that the globals table spells).
+const SYNTH: usize = 0xfff0;
+
+/// What the dump-only source is built from.
+pub struct DumpOnlyInputs {
+    pub kallsyms: kallsyms::KallsymsAddrs,
+    /// VMCOREINFO's `SYMBOL(name)=addr` lines (runtime addresses).
+    pub vmcoreinfo_symbols: Vec<(String, u64)>,
+    /// The KASLR slide (VMCOREINFO `KERNELOFFSET`).
+    pub kaslr_offset: u64,
+}
+
+/// One symbol as stored.
+#[derive(Clone, Copy)]
+struct Sym {
+    name_off: u32,
+    name_len: u16,
+    /// 0: vmlinux; i + 1: `modules[i]`.
+    module: u16,
+    kind: SymKind,
+    global: bool,
+    /// Symbolizes addresses (not the absolute per-CPU values).
+    searchable: bool,
+    /// An absolute value (per-CPU offset), not an address in the image.
+    absolute: bool,
+    addr: u64,
+    size: u64,
+}
+
+struct Syms {
+    names: String,
+    syms: Vec<Sym>,
+    /// FxHash of the name → first index (a global beats a local); `collide` holds names
+    /// whose hash another name already took.
+    by_hash: FxMap<u64, u32>,
+    collide: FxMap<String, u32>,
+    by_addr: Vec<u32>,
+}
+
+fn name_hash(s: &str) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    BuildHasherDefault::<super::hash::FxHasher>::default().hash_one(s)
+}
+
+impl Syms {
+    fn new() -> Syms {
+        Syms {
+            names: String::new(),
+            syms: Vec::new(),
+            by_hash: FxMap::default(),
+            collide: FxMap::default(),
+            by_addr: Vec::new(),
+        }
+    }
+
+    fn name(&self, s: &Sym) -> &str {
+        let a = s.name_off as usize;
+        self.names.get(a..a + s.name_len as usize).unwrap_or("")
+    }
+
+    fn push(&mut self, name: &str, s: Sym) {
+        let name_off = self.names.len() as u32;
+        self.names.push_str(name);
+        self.syms.push(Sym {
+            name_off,
+            name_len: name.len().min(u16::MAX as usize) as u16,
+            ..s
+        });
+    }
+
+    /// Build the name and address indexes (after all pushes), and give every searchable
+    /// symbol without a size the distance to the next higher address (kallsyms' own
+    /// `kallsyms_lookup_size_offset()` rule).
+    fn finish(&mut self) {
+        self.by_hash = FxMap::default();
+        self.by_hash.reserve(self.syms.len());
+        self.collide = FxMap::default();
+        for i in 0..self.syms.len() {
+            let s = self.syms[i];
+            let name = self.name(&s);
+            let h = name_hash(name);
+            match self.by_hash.get(&h) {
+                None => {
+                    self.by_hash.insert(h, i as u32);
+                }
+                Some(&j) => {
+                    let other = self.syms[j as usize];
+                    if self.name(&other) == name {
+                        if s.global && !other.global && s.module == other.module {
+                            self.by_hash.insert(h, i as u32);
+                        }
+                    } else {
+                        let n = name.to_owned();
+                        match self.collide.get(&n) {
+                            Some(&k) if !s.global || self.syms[k as usize].global => {}
+                            _ => {
+                                self.collide.insert(n, i as u32);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let mut by_addr: Vec<u32> = (0..self.syms.len() as u32)
+            .filter(|&i| self.syms[i as usize].searchable)
+            .collect();
+        // At one address the larger symbol first (as the ELF symbol table is searched:
+        // a module's `qh_stuck_work` before the empty `__stop_alloc_tags` beside it), else
+        // the kernel's order (stable: scripts/kallsyms sorts vmlinux aliases non-weak
+        // first, then by fewer leading underscores).
+        by_addr.sort_by_key(|&i| {
+            let s = &self.syms[i as usize];
+            (s.addr, std::cmp::Reverse(s.size))
+        });
+        for w in 0..by_addr.len() {
+            let i = by_addr[w] as usize;
+            if self.syms[i].size != 0 {
+                continue;
+            }
+            let a = self.syms[i].addr;
+            let m = self.syms[i].module;
+            let next = by_addr[w + 1..]
+                .iter()
+                .map(|&j| &self.syms[j as usize])
+                .find(|s| s.addr > a && s.module == m)
+                .map(|s| s.addr);
+            if let Some(n) = next {
+                self.syms[i].size = n - a;
+            }
+        }
+        self.by_addr = by_addr;
+    }
+
+    fn by_name(&self, name: &str) -> Option<&Sym> {
+        if let Some(&i) = self.collide.get(name) {
+            return self.syms.get(i as usize);
+        }
+        let &i = self.by_hash.get(&name_hash(name))?;
+        let s = self.syms.get(i as usize)?;
+        (self.name(s) == name).then_some(s)
+    }
+
+    fn preceding(&self, addr: u64) -> Option<&Sym> {
+        let n = self
+            .by_addr
+            .partition_point(|&i| self.syms[i as usize].addr <= addr);
+        if n == 0 {
+            return None;
+        }
+        let at = self.syms[self.by_addr[n - 1] as usize].addr;
+        let first = self.by_addr[..n].partition_point(|&i| self.syms[i as usize].addr < at);
+        self.syms.get(self.by_addr[first] as usize)
+    }
+}
+
+/// kallsyms' type letter → kind and binding.
+fn kind_of(ty: u8) -> (SymKind, bool) {
+    let kind = match ty.to_ascii_lowercase() {
+        b't' | b'w' => SymKind::Func,
+        b'd' | b'b' | b'r' | b'v' | b'g' | b's' => SymKind::Object,
+        _ => SymKind::Other,
+    };
+    (kind, ty.is_ascii_uppercase())
+}
+
+/// One blob's lazily built name indexes.
+#[derive(Default)]
+struct BlobIndex {
+    types: OnceLock<Sorted<u32>>,
+    enumerators: OnceLock<Sorted<(i64, u32)>>,
+    percpu: OnceLock<Sorted<(u32, u32, u32)>>,
+}
+
+/// The dump-only source. Built by the kernel layer at open time.
+pub struct DumpOnly {
+    mem: Arc<dyn MemRead>,
+    kaslr: u64,
+    syms: Syms,
+    /// The vmlinux image's link range, `[_text, _end)`: only addresses inside it are
+    /// symbolized to vmlinux symbols.
+    image: Option<(u64, u64)>,
+    /// Loaded modules' names, by `Sym::module - 1`.
+    modules: Vec<String>,
+    /// `[0]`: the vmlinux BTF (when it could be read); then modules' BTF.
+    btfs: Vec<Btf>,
+    /// The module each BTF blob belongs to (`None`: vmlinux).
+    btf_owner: Vec<Option<String>>,
+    /// Per-blob name indexes, each built on its first use.
+    index: Vec<BlobIndex>,
+    synth: RwLock<Vec<(String, Type)>>,
+    sections: [OnceLock<Option<Vec<u8>>>; 3],
+    /// What could not be read or was damaged, for the kernel's warnings.
+    pub notes: Vec<String>,
+    /// How kallsyms addresses were encoded.
+    pub kallsyms_scheme: &'static str,
+}
+
+/// The vmlinux BTF, between `__start_BTF` and `__stop_BTF` (runtime addresses).
+fn read_btf(mem: &dyn MemRead, range: Option<(Option<u64>, Option<u64>)>) -> Result<Btf, String> {
+    let Some((Some(a), Some(b))) = range else {
+        return Err("kallsyms has no __start_BTF/__stop_BTF (a kernel without \
+             CONFIG_DEBUG_INFO_BTF, or without CONFIG_KALLSYMS_ALL)"
+            .into());
+    };
+    let len = b.saturating_sub(a);
+    if len == 0 || len > btf::MAX_BTF_BYTES as u64 {
+        return Err(format!(
+            "__start_BTF..__stop_BTF is {len} bytes: implausible"
+        ));
+    }
+    let mut data = vec![0u8; len as usize];
+    mem.read(a, &mut data)
+        .map_err(|e| format!("{len} bytes at {a:#x} unreadable: {e}"))?;
+    Btf::parse(data, 1, 0)
+}
+
+/// The sections the dump-only source serves from memory: (section, start, stop symbol).
+const SECTIONS: [(&str, &str, &str); 3] = [
+    (
+        ".orc_unwind_ip",
+        "__start_orc_unwind_ip",
+        "__stop_orc_unwind_ip",
+    ),
+    (".orc_unwind", "__start_orc_unwind", "__stop_orc_unwind"),
+    (".orc_header", "__start_orc_header", "__stop_orc_header"),
+];
+
+/// At most this much ORC (a 7.x kernel has ~4 MB of it).
+const MAX_SECTION: u64 = 64 << 20;
+
+impl DumpOnly {
+    /// Decode kallsyms and read the vmlinux BTF. Fails only when no symbols at all can be
+    /// had; a missing or damaged BTF leaves a source with symbols and no types (noted).
+    pub fn open(mem: Arc<dyn MemRead>, inputs: DumpOnlyInputs) -> Result<DumpOnly, String> {
+        let kaslr = inputs.kaslr_offset;
+        let mut notes = Vec::new();
+        let ks = kallsyms::read(mem.as_ref(), &inputs.kallsyms);
+        crate::timing::lap("kallsyms decoded");
+        // The BTF is located through kallsyms; read and index it while the symbol table
+        // is built.
+        let btf_range = ks.as_ref().ok().map(|ks| {
+            let at = |n: &str| ks.syms.iter().find(|s| ks.name(s) == n).map(|s| s.addr);
+            (at("__start_BTF"), at("__stop_BTF"))
+        });
+        let (built, btf) = rayon::join(
+            || Self::build_syms(ks, &inputs, &mut notes),
+            || -> Result<(Btf, Sorted<u32>), String> {
+                let b = read_btf(mem.as_ref(), btf_range)?;
+                let idx = btf::index_types(&b, &|o| b.own_str(o));
+                Ok((b, idx))
+            },
+        );
+        crate::timing::lap("symbols indexed, BTF read");
+        let (syms, scheme) = built?;
+        let mut src = DumpOnly {
+            mem,
+            kaslr,
+            image: None,
+            syms,
+            modules: Vec::new(),
+            btfs: Vec::new(),
+            btf_owner: Vec::new(),
+            index: Vec::new(),
+            synth: RwLock::default(),
+            sections: Default::default(),
+            notes,
+            kallsyms_scheme: scheme,
+        };
+        src.image = match (src.syms.by_name("_text"), src.syms.by_name("_end")) {
+            (Some(a), Some(b)) if a.addr < b.addr => Some((a.addr, b.addr)),
+            _ => {
+                let v = src
+                    .syms
+                    .syms
+                    .iter()
+                    .filter(|s| s.searchable && s.module == 0);
+                let lo = v.clone().map(|s| s.addr).min();
+                let hi = v.map(|s| s.addr + s.size.max(1)).max();
+                lo.zip(hi)
+            }
+        };
+        match btf {
+            Ok((b, idx)) => {
+                src.btfs.push(b);
+                src.btf_owner.push(None);
+                let bi = BlobIndex::default();
+                let _ = bi.types.set(idx);
+                src.index.push(bi);
+            }
+            Err(e) => src.notes.push(format!("vmlinux BTF: {e}: no types")),
+        }
+        Ok(src)
+    }
+
+    /// The symbol table from kallsyms and VMCOREINFO.
+    fn build_syms(
+        ks: Result<kallsyms::Kallsyms, String>,
+        inputs: &DumpOnlyInputs,
+        notes: &mut Vec<String>,
+    ) -> Result<(Syms, &'static str), String> {
+        let kaslr = inputs.kaslr_offset;
+        let mut syms = Syms::new();
+        let mut scheme = "none";
+        match ks {
+            Ok(ks) => {
+                scheme = ks.scheme;
+                syms.names.reserve(ks.names.len() + 4096);
+                syms.syms.reserve(ks.syms.len() + 64);
+                for s in &ks.syms {
+                    let (kind, global) = kind_of(s.ty);
+                    let addr = if s.absolute {
+                        s.addr
+                    } else {
+                        s.addr.wrapping_sub(kaslr)
+                    };
+                    syms.push(
+                        ks.name(s),
+                        Sym {
+                            name_off: 0,
+                            name_len: 0,
+                            module: 0,
+                            kind,
+                            global,
+                            searchable: !s.absolute && kind != SymKind::Other,
+                            absolute: s.absolute,
+                            addr,
+                            size: 0,
+                        },
+                    );
+                }
+            }
+            Err(e) => notes.push(format!("kallsyms: {e}")),
+        }
+        let from_kallsyms = syms.syms.len();
+        syms.finish();
+        // `nm` letters follow the section's flags, and some kernels link `.data` executable
+        // (Debian's 7.x: `.data` is WAX, so `init_uts_ns` is `T`): a "text" symbol outside
+        // the kernel's text ranges is data, as the ELF symbol type (STT_OBJECT) says.
+        let text: Vec<(u64, u64)> = [("_stext", "_etext"), ("_sinittext", "_einittext")]
+            .iter()
+            .filter_map(|(a, b)| Some((syms.by_name(a)?.addr, syms.by_name(b)?.addr)))
+            .collect();
+        if !text.is_empty() {
+            for s in syms.syms.iter_mut() {
+                if s.kind == SymKind::Func && !text.iter().any(|&(a, b)| s.addr >= a && s.addr < b)
+                {
+                    s.kind = SymKind::Object;
+                }
+            }
+        }
+        // VMCOREINFO's SYMBOL() lines fill in what kallsyms lacks (all of it when kallsyms
+        // is unreadable; the data symbols of a kernel without CONFIG_KALLSYMS_ALL). Only
+        // addresses in the kernel image are symbols: `SYMBOL(mem_section)` and
+        // `SYMBOL(vmemmap)` are values.
+        let image_start = inputs.kallsyms.stext.unwrap_or(u64::MAX);
+        let mut added = 0;
+        for (name, addr) in &inputs.vmcoreinfo_symbols {
+            if *addr < image_start || syms.by_name(name).is_some() {
+                continue;
+            }
+            syms.push(
+                name,
+                Sym {
+                    name_off: 0,
+                    name_len: 0,
+                    module: 0,
+                    kind: SymKind::Object,
+                    global: true,
+                    searchable: from_kallsyms == 0,
+                    absolute: false,
+                    addr: addr.wrapping_sub(kaslr),
+                    size: 0,
+                },
+            );
+            added += 1;
+        }
+        if added > 0 {
+            syms.finish();
+        }
+        if syms.syms.is_empty() {
+            return Err(notes.join("; "));
+        }
+        Ok((syms, scheme))
+    }
+
+    /// Runtime address of a vmlinux symbol (link address + KASLR; absolute values as they are).
+    fn runtime(&self, name: &str) -> Option<u64> {
+        let s = self.syms.by_name(name)?;
+        Some(if s.module != 0 || s.absolute {
+            s.addr
+        } else {
+            s.addr.wrapping_add(self.kaslr)
+        })
+    }
+
+    /// Whether the vmlinux BTF was read: without it there are no types.
+    pub fn has_types(&self) -> bool {
+        self.btf_owner.first().is_some_and(Option::is_none)
+    }
+
+    /// Bytes of BTF held (vmlinux and modules).
+    pub fn btf_bytes(&self) -> usize {
+        self.btfs.iter().map(Btf::len).sum()
+    }
+
+    /// The modules whose BTF was added.
+    pub fn modules_with_btf(&self) -> impl Iterator<Item = &str> {
+        self.btf_owner.iter().filter_map(|o| o.as_deref())
+    }
+
+    /// How many symbols (vmlinux and modules).
+    pub fn symbol_count(&self) -> usize {
+        self.syms.syms.len()
+    }
+
+    /// The vmlinux BTF's type count and string size: what a module's split BTF continues.
+    pub fn base_btf_ends(&self) -> Option<(u32, u32)> {
+        self.has_types()
+            .then(|| (self.btfs[0].end_id(), self.btfs[0].str_len()))
+    }
+
+    /// Add a loaded module: its symbols from `mod->kallsyms` (runtime addresses) and, when
+    /// it has one, its split BTF (`start_id`/`start_str`: where it continues the vmlinux
+    /// BTF). A damaged BTF is noted and left out.
+    pub fn add_module(
+        &mut self,
+        name: &str,
+        symbols: &[(String, u64, u64, u8)],
+        btf: Option<(Vec<u8>, u32, u32)>,
+    ) {
+        if self.modules.iter().any(|m| m == name) || self.modules.len() >= u16::MAX as usize - 1 {
+            return;
+        }
+        self.modules.push(name.to_owned());
+        let m = self.modules.len() as u16;
+        for (n, addr, size, ty) in symbols {
+            if n.is_empty() || *addr == 0 {
+                continue;
+            }
+            let (kind, global) = kind_of(*ty);
+            self.syms.push(
+                n,
+                Sym {
+                    name_off: 0,
+                    name_len: 0,
+                    module: m,
+                    kind,
+                    global,
+                    searchable: kind != SymKind::Other,
+                    absolute: false,
+                    addr: *addr,
+                    size: *size,
+                },
+            );
+        }
+        if let Some((data, start_id, start_str)) = btf {
+            match (self.has_types(), Btf::parse(data, start_id, start_str)) {
+                (true, Ok(b)) if b.start_id == self.btfs[0].end_id() => {
+                    self.btfs.push(b);
+                    self.btf_owner.push(Some(name.to_owned()));
+                    self.index.push(BlobIndex::default());
+                }
+                (true, Ok(b)) => self.notes.push(format!(
+                    "module {name}: BTF starts at type {} but the vmlinux BTF ends at {}: not used",
+                    b.start_id,
+                    self.btfs[0].end_id()
+                )),
+                (false, _) => {}
+                (_, Err(e)) => self.notes.push(format!("module {name}: BTF: {e}")),
+            }
+        }
+    }
+
+    /// Rebuild the symbol indexes after modules were added.
+    pub fn finish_modules(&mut self) {
+        self.syms.finish();
+    }
+
+    /// Loaded module names.
+    pub fn modules(&self) -> impl Iterator<Item = &str> {
+        self.modules.iter().map(String::as_str)
+    }
+
+    fn symbol_of(&self, s: &Sym) -> Symbol {
+        Symbol {
+            name: self.syms.name(s).to_owned(),
+            addr: s.addr,
+            size: s.size,
+            kind: s.kind,
+            module: (s.module > 0).then(|| self.modules[s.module as usize - 1].clone()),
+        }
+    }
+
+    pub fn symbol(&self, name: &str) -> Option<Symbol> {
+        self.syms.by_name(name).map(|s| self.symbol_of(s))
+    }
+
+    pub fn symbolize(&self, addr: u64) -> Option<(Symbol, u64)> {
+        let s = self.syms.preceding(addr)?;
+        // vmlinux: anywhere in the image, as the ELF symbol table does; modules: within the
+        // symbol (mod_kallsyms keeps st_size), since their sections are not all known.
+        let inside = if s.module == 0 {
+            self.image.is_some_and(|(a, b)| addr >= a && addr < b)
+        } else {
+            addr - s.addr < s.size.max(1)
+        };
+        inside.then(|| (self.symbol_of(s), addr - s.addr))
+    }
+
+    pub fn symbols(&self) -> impl Iterator<Item = Symbol> + '_ {
+        self.syms.syms.iter().map(|s| self.symbol_of(s))
+    }
+
+    /// The link address where `.data..percpu` starts (`__per_cpu_start`): 0 where the
+    /// kernel links per-CPU data at 0 (x86_64 up to 6.14).
+    fn percpu_start(&self) -> Option<u64> {
+        self.syms.by_name("__per_cpu_start").map(|s| s.addr)
+    }
+
+    pub fn section_addr(&self, name: &str) -> Option<u64> {
+        if name == ".data..percpu" {
+            return self.percpu_start();
+        }
+        let (_, start, _) = SECTIONS.iter().find(|s| s.0 == name)?;
+        self.syms.by_name(start).map(|s| s.addr)
+    }
+
+    pub fn section(&self, name: &str) -> Option<&[u8]> {
+        let i = SECTIONS.iter().position(|s| s.0 == name)?;
+        self.sections[i]
+            .get_or_init(|| {
+                let (_, a, b) = SECTIONS[i];
+                let (a, b) = (self.runtime(a)?, self.runtime(b)?);
+                let len = b.checked_sub(a).filter(|&l| l > 0 && l <= MAX_SECTION)?;
+                let mut buf = vec![0u8; len as usize];
+                self.mem.read(a, &mut buf).ok()?;
+                Some(buf)
+            })
+            .as_deref()
+    }
+
+    /// Why a section could not be had from memory (for messages), when it could not.
+    pub fn section_problem(&self, name: &str) -> Option<String> {
+        if self.section(name).is_some() {
+            return None;
+        }
+        let (_, a, b) = SECTIONS.iter().find(|s| s.0 == name)?;
+        Some(match (self.runtime(a), self.runtime(b)) {
+            (Some(x), Some(y)) => {
+                format!("{name} [{x:#x}, {y:#x}) is unreadable in the dump or implausibly large")
+            }
+            _ => format!("kallsyms has no {a}/{b}"),
+        })
+    }
+
+    // ---- types ----
+
+    fn types_of(&self, bi: usize) -> &Sorted<u32> {
+        self.index[bi]
+            .types
+            .get_or_init(|| btf::index_types(&self.btfs[bi], &|o| self.str_of(bi, o)))
+    }
+
+    fn enumerators_of(&self, bi: usize) -> &Sorted<(i64, u32)> {
+        self.index[bi]
+            .enumerators
+            .get_or_init(|| btf::index_enumerators(&self.btfs[bi], &|o| self.str_of(bi, o)))
+    }
+
+    fn percpu_of(&self, bi: usize) -> &Sorted<(u32, u32, u32)> {
+        self.index[bi]
+            .percpu
+            .get_or_init(|| btf::index_percpu(&self.btfs[bi], &|o| self.str_of(bi, o)))
+    }
+
+    /// The name of type record `id` of blob `bi`.
+    fn name_of(&self, bi: usize, id: u32) -> Option<&str> {
+        self.str_of(bi, self.btfs.get(bi)?.raw(id)?.name_off)
+    }
+
+    /// A string of blob `bi` (split blobs defer low offsets to the vmlinux BTF).
+    fn str_of(&self, bi: usize, off: u32) -> Option<&str> {
+        let b = self.btfs.get(bi)?;
+        if off < b.start_str {
+            return self.btfs.first()?.own_str(off);
+        }
+        b.own_str(off)
+    }
+
+    /// The [`TypeId`] of type `raw` as referred to from blob `bi`.
+    fn type_ref(&self, bi: usize, raw: u32) -> TypeId {
+        if raw == 0 {
+            return TypeId::VOID;
+        }
+        let owner = match self.btfs.get(bi) {
+            Some(b) if raw >= b.start_id => bi,
+            _ => 0,
+        };
+        TypeId::new(owner, raw as usize, 0).unwrap_or(TypeId::VOID)
+    }
+
+    fn raw_of(&self, id: TypeId) -> Result<(usize, Raw<'_>), DebugError> {
+        let bi = id.image();
+        let b = self.btfs.get(bi).ok_or(DebugError::BadTypeId(id.raw()))?;
+        let r = b
+            .raw(id.die() as u32)
+            .ok_or(DebugError::BadTypeId(id.raw()))?;
+        Ok((bi, r))
+    }
+
+    pub fn find_type(&self, name: &str) -> Result<TypeId, DebugError> {
+        let (ns, bare) = parse_type_name(name);
+        let k = btf::key(btf::ns_code(ns), &bare);
+        let mut fwd = None;
+        for bi in 0..self.btfs.len() {
+            for id in self.types_of(bi).get(k) {
+                let Some(r) = self.btfs[bi].raw(id) else {
+                    continue;
+                };
+                if btf::ns_of(&r) != Some(ns) || self.name_of(bi, id) != Some(&*bare) {
+                    continue;
+                }
+                if r.kind != btf::KIND_FWD {
+                    return TypeId::new(bi, id as usize, 0)
+                        .ok_or_else(|| DebugError::TypeNotFound(name.to_owned()));
+                }
+                fwd = fwd.or(Some((bi, id)));
+            }
+        }
+        if let Some((b, id)) = fwd {
+            return TypeId::new(b, id as usize, 0)
+                .ok_or_else(|| DebugError::TypeNotFound(name.to_owned()));
+        }
+        if !self.has_types() {
+            return Err(DebugError::NoTypes(name.to_owned()));
+        }
+        Err(DebugError::TypeNotFound(name.to_owned()))
+    }
+
+    pub fn load_type(&self, id: TypeId) -> Result<Type, DebugError> {
+        if id.image() == SYNTH {
+            return self
+                .synth
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(id.die())
+                .map(|t| t.1.clone())
+                .ok_or(DebugError::BadTypeId(id.raw()));
+        }
+        let mut id = id;
+        // TYPE_TAG (`__user`, `__rcu` as btf_type_tag) is transparent.
+        for _ in 0..16 {
+            let (bi, r) = self.raw_of(id)?;
+            if r.kind == btf::KIND_TYPE_TAG {
+                id = self.type_ref(bi, r.size_type);
+                if id == TypeId::VOID {
+                    return Ok(Type::void());
+                }
+                continue;
+            }
+            return self.build(bi, id, r);
+        }
+        Err(DebugError::BadTypeId(id.raw()))
+    }
+
+    fn build(&self, bi: usize, id: TypeId, r: Raw<'_>) -> Result<Type, DebugError> {
+        let le = |b: &[u8], i: usize| -> u32 {
+            b.get(i..i + 4)
+                .and_then(|x| x.try_into().ok())
+                .map(u32::from_le_bytes)
+                .unwrap_or(0)
+        };
+        let name = self
+            .str_of(bi, r.name_off)
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned);
+        let mut t = Type {
+            name,
+            ..Type::void()
+        };
+        t.kind = match r.kind {
+            btf::KIND_INT => {
+                let enc = le(r.extra, 0);
+                let flags = (enc >> 24) & 0xf;
+                let n = t.name.clone().unwrap_or_default();
+                let encoding = if flags & 4 != 0 {
+                    BaseEncoding::Bool
+                } else if flags & 2 != 0 || n.ends_with("char") {
+                    BaseEncoding::Char
+                } else if flags & 1 != 0 {
+                    BaseEncoding::Signed
+                } else {
+                    BaseEncoding::Unsigned
+                };
+                t.size = Some(u64::from(r.size_type));
+                TypeKind::Base {
+                    name: n,
+                    size: u64::from(r.size_type),
+                    encoding,
+                }
+            }
+            btf::KIND_FLOAT => {
+                t.size = Some(u64::from(r.size_type));
+                TypeKind::Base {
+                    name: t.name.clone().unwrap_or_default(),
+                    size: u64::from(r.size_type),
+                    encoding: BaseEncoding::Float,
+                }
+            }
+            btf::KIND_PTR => {
+                t.size = Some(8);
+                t.target = Some(self.type_ref(bi, r.size_type));
+                TypeKind::Pointer
+            }
+            btf::KIND_ARRAY => {
+                let n = le(r.extra, 8);
+                t.target = Some(self.type_ref(bi, le(r.extra, 0)));
+                // `[]` and `[0]` are both 0 in BTF; a flexible array is the common case.
+                t.count = (n != 0).then_some(u64::from(n));
+                TypeKind::Array
+            }
+            btf::KIND_STRUCT | btf::KIND_UNION => {
+                t.size = Some(u64::from(r.size_type));
+                for m in r.extra.chunks_exact(12) {
+                    let (no, ty, off) = (le(m, 0), le(m, 4), le(m, 8));
+                    let mty = self.type_ref(bi, ty);
+                    let (bit_off, mut bits) = if r.kind_flag {
+                        (u64::from(off & 0x00ff_ffff), off >> 24)
+                    } else {
+                        (u64::from(off), 0)
+                    };
+                    if bits == 0 {
+                        // Old-style bitfields: an INT whose bit count is below its size.
+                        bits = self.int_bitfield(bi, ty).unwrap_or(0);
+                    }
+                    let mut member = Member {
+                        name: self
+                            .str_of(bi, no)
+                            .filter(|n| !n.is_empty())
+                            .map(str::to_owned),
+                        ty: mty,
+                        offset: bit_off / 8,
+                        bit_offset: None,
+                        bit_size: None,
+                    };
+                    if bits != 0 {
+                        member.bit_offset = Some((bit_off % 8) as u32);
+                        member.bit_size = Some(bits);
+                    }
+                    t.members.push(member);
+                }
+                if r.kind == btf::KIND_STRUCT {
+                    TypeKind::Struct
+                } else {
+                    TypeKind::Union
+                }
+            }
+            btf::KIND_ENUM | btf::KIND_ENUM64 => {
+                t.size = Some(u64::from(r.size_type));
+                let step = if r.kind == btf::KIND_ENUM { 8 } else { 12 };
+                for e in r.extra.chunks_exact(step) {
+                    let v = if r.kind == btf::KIND_ENUM {
+                        let v = le(e, 4);
+                        if r.kind_flag {
+                            i64::from(v as i32)
+                        } else {
+                            i64::from(v)
+                        }
+                    } else {
+                        (u64::from(le(e, 8)) << 32 | u64::from(le(e, 4))) as i64
+                    };
+                    if let Some(n) = self.str_of(bi, le(e, 0)) {
+                        t.enumerators.push((n.to_owned(), v));
+                    }
+                }
+                TypeKind::Enum
+            }
+            btf::KIND_FWD => {
+                t.declaration = true;
+                if r.kind_flag {
+                    TypeKind::Union
+                } else {
+                    TypeKind::Struct
+                }
+            }
+            btf::KIND_TYPEDEF => {
+                t.target = Some(self.type_ref(bi, r.size_type));
+                TypeKind::Typedef
+            }
+            btf::KIND_CONST => {
+                t.target = Some(self.type_ref(bi, r.size_type));
+                TypeKind::Const
+            }
+            btf::KIND_VOLATILE => {
+                t.target = Some(self.type_ref(bi, r.size_type));
+                TypeKind::Volatile
+            }
+            btf::KIND_RESTRICT => {
+                t.target = Some(self.type_ref(bi, r.size_type));
+                TypeKind::Restrict
+            }
+            btf::KIND_FUNC_PROTO => {
+                t.target = Some(self.type_ref(bi, r.size_type));
+                TypeKind::Function
+            }
+            btf::KIND_FUNC => {
+                // A FUNC names a FUNC_PROTO; the function's type is its return type.
+                let proto = self.type_ref(bi, r.size_type);
+                t.target = Some(match self.raw_of(proto) {
+                    Ok((pb, p)) if p.kind == btf::KIND_FUNC_PROTO => self.type_ref(pb, p.size_type),
+                    _ => TypeId::VOID,
+                });
+                TypeKind::Function
+            }
+            _ => return Err(DebugError::BadTypeId(id.raw())),
+        };
+        Ok(t)
+    }
+
+    /// For an old-style BTF bitfield member: the INT's bit count when it is narrower than
+    /// its storage.
+    fn int_bitfield(&self, bi: usize, ty: u32) -> Option<u32> {
+        let (_, r) = self.raw_of(self.type_ref(bi, ty)).ok()?;
+        if r.kind != btf::KIND_INT {
+            return None;
+        }
+        let enc = u32::from_le_bytes(r.extra.get(0..4)?.try_into().ok()?);
+        let bits = enc & 0xff;
+        let off = (enc >> 16) & 0xff;
+        (off != 0 || bits < r.size_type * 8).then_some(bits)
+    }
+
+    /// Every named type, per-CPU variable and function of the BTF, and every global of
+    /// the table, sorted (for a fuzzy finder).
+    pub fn type_names(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        for (bi, b) in self.btfs.iter().enumerate() {
+            for (id, r) in b.iter() {
+                let Some(n) = self.str_of(bi, r.name_off).filter(|n| !n.is_empty()) else {
+                    continue;
+                };
+                v.push(match btf::ns_of(&r) {
+                    Some(Ns::Struct) => format!("struct {n}"),
+                    Some(Ns::Union) => format!("union {n}"),
+                    Some(Ns::Enum) => format!("enum {n}"),
+                    Some(Ns::Ordinary) => n.to_owned(),
+                    None if matches!(r.kind, btf::KIND_FUNC | btf::KIND_VAR) => n.to_owned(),
+                    None => continue,
+                });
+                let _ = id;
+            }
+        }
+        v.extend(globals::GLOBALS.iter().map(|g| g.0.to_owned()));
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    pub fn find_enumerator(&self, name: &str) -> Option<(i64, TypeId)> {
+        let k = btf::key(0, name);
+        (0..self.btfs.len()).find_map(|bi| {
+            self.enumerators_of(bi).get(k).find_map(|(v, id)| {
+                let r = self.btfs[bi].raw(id)?;
+                let step = if r.kind == btf::KIND_ENUM { 8 } else { 12 };
+                let named = r.extra.chunks_exact(step).any(|e| {
+                    let no = u32::from_le_bytes([e[0], e[1], e[2], e[3]]);
+                    self.str_of(bi, no) == Some(name)
+                });
+                named.then(|| Some((v, TypeId::new(bi, id as usize, 0)?)))?
+            })
+        })
+    }
+
+    pub fn find_function(&self, name: &str) -> Option<FunctionInfo> {
+        let s = self
+            .syms
+            .by_name(name)
+            .filter(|s| s.kind == SymKind::Func)?;
+        Some(FunctionInfo {
+            name: name.to_owned(),
+            low_pc: s.addr,
+            high_pc: s.addr + s.size.max(1),
+            decl_file: None,
+            decl_line: None,
+        })
+    }
+
+    /// A type spelled in C (`struct rcu_state`, `const char *const []`), through BTF;
+    /// pointers, arrays and qualifiers around a BTF type are made here.
+    pub fn spelled_type(&self, c: &str) -> Result<TypeId, DebugError> {
+        let known = self
+            .synth
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .position(|(k, _)| k == c);
+        if let Some(i) = known {
+            return TypeId::new(SYNTH, i, 0).ok_or(DebugError::BadTypeId(0));
+        }
+        let p = globals::parse(c).ok_or_else(|| DebugError::TypeNotFound(c.to_owned()))?;
+        let base = self.find_type(&p.base)?;
+        let mut layers: Vec<(TypeKind, Option<u64>, Option<u64>)> = Vec::new();
+        if p.volatile {
+            layers.push((TypeKind::Volatile, None, None));
+        }
+        if p.constant {
+            layers.push((TypeKind::Const, None, None));
+        }
+        for _ in 0..p.stars {
+            layers.push((TypeKind::Pointer, Some(8), None));
+        }
+        if let Some(n) = p.array {
+            layers.push((TypeKind::Array, None, n));
+        }
+        if layers.is_empty() {
+            return Ok(base);
+        }
+        let mut synth = self.synth.write().unwrap_or_else(|p| p.into_inner());
+        let mut ty = base;
+        let last = layers.len() - 1;
+        for (i, (kind, size, count)) in layers.into_iter().enumerate() {
+            let t = Type {
+                kind,
+                name: None,
+                size,
+                target: Some(ty),
+                count,
+                ..Type::void()
+            };
+            // The outermost layer is the whole spelling; inner ones are never looked up.
+            let key = if i == last {
+                c.to_owned()
+            } else {
+                String::new()
+            };
+            synth.push((key, t));
+            ty = TypeId::new(SYNTH, synth.len() - 1, 0).ok_or(DebugError::BadTypeId(0))?;
+        }
+        Ok(ty)
+    }
+
+    /// A variable: per-CPU ones from BTF, globals through [`globals`].
+    pub fn find_variable(&self, name: &str) -> Result<Variable, DebugError> {
+        let k = btf::key(0, name);
+        for bi in 0..self.btfs.len() {
+            let hit = self
+                .percpu_of(bi)
+                .get(k)
+                .find(|&(var, _, _)| self.name_of(bi, var) == Some(name));
+            if let Some((_, ty, off)) = hit {
+                let b = bi;
+                // The address is kallsyms' (an offset into the per-CPU area, or a link
+                // address where the kernel links the section in the image); without the
+                // symbol, the DATASEC offset from the section start.
+                let addr = match self.syms.by_name(name) {
+                    Some(s) => s.addr,
+                    None => self.percpu_start().unwrap_or(0) + u64::from(off),
+                };
+                return Ok(Variable {
+                    name: name.to_owned(),
+                    addr,
+                    ty: self.type_ref(b, ty),
+                    percpu: true,
+                });
+            }
+        }
+        let sym = self
+            .syms
+            .by_name(name)
+            .ok_or_else(|| DebugError::VariableNotFound(name.to_owned()))?;
+        let c = globals::type_of(name).ok_or_else(|| DebugError::Untyped(name.to_owned()))?;
+        Ok(Variable {
+            name: name.to_owned(),
+            addr: sym.addr,
+            ty: self.spelled_type(c)?,
+            percpu: false,
+        })
+    }
+}
