@@ -76,28 +76,33 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The commands `fixtures/deps.sh` provides: its table's commands and `BASE_CMDS`.
+/// The commands `fixtures/deps.sh` provides: its tables' commands (`HOST_PKGS_TABLE`, and
+/// `HOST_PKGS_ARM64_TABLE` for the arm64 releases) and `BASE_CMDS`.
 fn provided() -> BTreeSet<String> {
     let text = std::fs::read_to_string(repo().join("fixtures/deps.sh")).unwrap();
-    let table = text
-        .split("HOST_PKGS_TABLE='")
-        .nth(1)
-        .and_then(|t| t.split('\'').next())
-        .expect("HOST_PKGS_TABLE in fixtures/deps.sh");
-    let mut out: BTreeSet<String> = table
-        .lines()
-        .filter_map(|l| l.split_once(':'))
-        .flat_map(|(_, cmds)| cmds.split(',').map(str::trim).filter(|c| !c.is_empty()))
-        .map(String::from)
-        .collect();
+    let mut out = BTreeSet::new();
+    for name in ["HOST_PKGS_TABLE", "HOST_PKGS_ARM64_TABLE"] {
+        let table = text
+            .split(&format!("{name}='"))
+            .nth(1)
+            .and_then(|t| t.split('\'').next())
+            .unwrap_or_else(|| panic!("{name} in fixtures/deps.sh"));
+        out.extend(
+            table
+                .lines()
+                .filter_map(|l| l.split_once(':'))
+                .flat_map(|(_, cmds)| cmds.split(',').map(str::trim).filter(|c| !c.is_empty()))
+                .map(String::from),
+        );
+    }
     let base = text
         .split("BASE_CMDS=\"")
         .nth(1)
         .and_then(|t| t.split('"').next())
         .expect("BASE_CMDS in fixtures/deps.sh");
     out.extend(base.split_whitespace().map(String::from));
-    // QEMU is installed pinned by install_host_deps (qemu-system-x86, qemu-utils).
-    out.extend(["qemu-system-x86_64", "qemu-img"].map(String::from));
+    // QEMU is installed pinned by install_host_deps (qemu-system-x86, qemu-system-arm, qemu-utils).
+    out.extend(["qemu-system-x86_64", "qemu-system-aarch64", "qemu-img"].map(String::from));
     out
 }
 
