@@ -176,7 +176,7 @@ impl Walker<'_> {
             && st.fp != 0
         {
             // Up to 6.12 the record x29 points at is pt_regs->stackframe.
-            return self.from_pt_regs(st.fp.wrapping_sub(off));
+            return self.resume_pt_regs(st.fp.wrapping_sub(off));
         }
         let lookup = if exact { st.pc } else { st.pc.wrapping_sub(4) };
         if let Some(row) = (self.cfi)(lookup)
@@ -246,7 +246,7 @@ impl Walker<'_> {
             if let (Some(sf), Some(ty)) = (self.pt_regs.stackframe, self.pt_regs.meta_type)
                 && self.mem.read_u64(st.fp.wrapping_add(ty - sf)) == Some(FRAME_META_TYPE_PT_REGS)
             {
-                return self.from_pt_regs(st.fp.wrapping_sub(sf));
+                return self.resume_pt_regs(st.fp.wrapping_sub(sf));
             }
             return Step::End(StackEnd::Complete);
         }
@@ -268,7 +268,7 @@ impl Walker<'_> {
     }
 
     /// Continue from the `pt_regs` at `at`: the interrupted pc, sp, x29 and x30.
-    fn from_pt_regs(&self, at: u64) -> Step {
+    fn resume_pt_regs(&self, at: u64) -> Step {
         let r = &self.pt_regs;
         let rd = |o: u64| self.mem.read_u64(at.wrapping_add(o));
         let (Some(pc), Some(sp), Some(pstate)) = (rd(r.pc), rd(r.sp), rd(r.pstate)) else {
