@@ -61,6 +61,88 @@ pub fn strip_pac(addr: u64, pac_mask: u64, va_bits: u32) -> u64 {
     }
 }
 
+/// The globals a function's code names. AArch64 code (`-mcmodel=small`, kernel and
+/// modules) forms an address with `adrp xN, sym` and `add xN, xN, #:lo12:sym` (or a
+/// load/store `[xN, #:lo12:sym]`). With GCC's section anchors (on by default at -O2) the
+/// pair forms the address of an anchor (`.LANCHOR0`, the start of the object file's
+/// section) kept in a register, and each global is `add xM, xN, #offset` from it: so
+/// values are followed through registers (a linear scan; `bl`/`blr` clobber x0–x18), and a
+/// value used as a base for a non-zero offset is an anchor, not a reference to the object
+/// that happens to sit at it. `code` starts at `start`.
+///
+/// Encodings (Arm ARM C6.2): ADRP `1 immlo(2) 10000 immhi(19) Rd`, page = (pc & ~0xfff) +
+/// (sign-extended imm << 12); ADD (immediate, 64-bit) `1 0 0 100010 sh imm12 Rn Rd`;
+/// LDR/STR (unsigned immediate, 64-bit) `11 111 0 01 0x imm12 Rn Rt`, offset imm12 × 8;
+/// MOV (register) = ORR `10101010000 Rm 000000 11111 Rd`; BL `100101 imm26`; BLR
+/// `1101011000111111000000 Rn 00000`.
+pub fn global_references(code: &[u8], start: u64) -> Vec<u64> {
+    // (value, used as a base with a non-zero offset, is a reference candidate)
+    let mut defs: Vec<(u64, bool, bool)> = Vec::new();
+    let mut regs: [Option<usize>; 32] = [None; 32];
+    let mut loads = Vec::new();
+    for (i, c) in code.chunks_exact(4).enumerate() {
+        let w = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        let rd = (w & 0x1f) as usize;
+        let rn = ((w >> 5) & 0x1f) as usize;
+        let imm12 = ((w >> 10) & 0xfff) as u64;
+        if w & 0x9f00_0000 == 0x9000_0000 {
+            let imm = ((((w >> 5) & 0x7_ffff) as u64) << 2) | ((w >> 29) & 0x3) as u64;
+            let off = (((imm << 43) as i64) >> 43) << 12;
+            let pc = start + 4 * i as u64;
+            defs.push(((pc & !0xfff).wrapping_add(off as u64), false, false));
+            regs[rd] = Some(defs.len() - 1);
+        } else if w & 0xff80_0000 == 0x9100_0000 {
+            // ADD (immediate), 64-bit, sh in bit 22.
+            let imm = if w & (1 << 22) != 0 {
+                imm12 << 12
+            } else {
+                imm12
+            };
+            match regs[rn] {
+                Some(d) if rd != 31 => {
+                    let v = defs[d].0.wrapping_add(imm);
+                    // The first add after an adrp completes the address; later ones
+                    // offset from it, which makes it a base.
+                    if imm != 0 && defs[d].2 {
+                        defs[d].1 = true;
+                    }
+                    defs.push((v, false, true));
+                    regs[rd] = Some(defs.len() - 1);
+                }
+                _ if rd != 31 => regs[rd] = None,
+                _ => {}
+            }
+        } else if w & 0xffc0_0000 == 0xf940_0000 || w & 0xffc0_0000 == 0xf900_0000 {
+            if let Some(d) = regs[rn] {
+                if imm12 != 0 && defs[d].2 {
+                    defs[d].1 = true;
+                }
+                loads.push(defs[d].0.wrapping_add(imm12 * 8));
+            }
+            if w & 0x0040_0000 != 0 {
+                regs[rd] = None;
+            }
+        } else if w & 0xffe0_ffe0 == 0xaa00_03e0 {
+            regs[rd] = regs[((w >> 16) & 0x1f) as usize];
+        } else if w & 0xfc00_0000 == 0x9400_0000 || w & 0xffff_fc1f == 0xd63f_0000 {
+            for r in regs.iter_mut().take(19) {
+                *r = None;
+            }
+            regs[30] = None;
+        } else if w & 0x1c00_0000 == 0x1000_0000 || w & 0x0e00_0000 == 0x0a00_0000 {
+            // Other data processing (immediate or register) writes Rd; loads and stores,
+            // branches and SIMD leave the general registers we follow alone (an `ldp` in
+            // an early-return epilogue must not drop the anchor the rest still uses).
+            regs[rd] = None;
+        }
+    }
+    defs.iter()
+        .filter(|d| d.2 && !d.1)
+        .map(|d| d.0)
+        .chain(loads)
+        .collect()
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Aarch64;
 
@@ -127,6 +209,46 @@ mod tests {
         let r = Aarch64.regs_from_prstatus(&short);
         assert_eq!(r.get(PC), None);
         assert_eq!(r.get(1), Some(2));
+    }
+
+    #[test]
+    fn adrp_add_names_a_global() {
+        // At 0xffff800008001000: adrp x0, 0xffff800009234000; add x0, x0, #0x568;
+        // bl …; ldr x1, [x19, #16] (another base: ignored).
+        let start = 0xffff_8000_0800_1000u64;
+        let page_delta = (0xffff_8000_0923_4000u64 - 0xffff_8000_0800_1000) >> 12; // 0x1233
+        let immlo = (page_delta & 3) as u32;
+        let immhi = (page_delta >> 2) as u32;
+        let adrp = 0x9000_0000 | (immlo << 29) | (immhi << 5);
+        let add = 0x9100_0000 | (0x568 << 10);
+        let bl = 0x9400_0010u32;
+        let ldr = 0xf940_0000 | (2 << 10) | (19 << 5) | 1;
+        let code: Vec<u8> = [adrp, add, bl, ldr]
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .collect();
+        let refs = global_references(&code, start);
+        assert!(refs.contains(&0xffff_8000_0923_4568), "{refs:x?}");
+        assert!(!refs.contains(&(0xffff_8000_0923_4000 + 16)));
+        // A section anchor in x19: `adrp x19; add x19, x19, #0x10; add x0, x19, #0x40`
+        // names anchor+0x40, not the object at the anchor itself.
+        let adrp19 = adrp | 19;
+        let add19 = 0x9100_0000 | (0x10 << 10) | (19 << 5) | 19;
+        let add0 = 0x9100_0000 | (0x40 << 10) | (19 << 5);
+        let code: Vec<u8> = [adrp19, add19, add0]
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .collect();
+        let refs = global_references(&code, 0xffff_8000_0800_1000);
+        assert!(refs.contains(&0xffff_8000_0923_4050), "{refs:x?}");
+        assert!(!refs.contains(&0xffff_8000_0923_4010), "{refs:x?}");
+        // A negative page offset.
+        let start = 0xffff_8000_0923_4000u64;
+        let back = (-(0x1233i64)) as u64 & 0x1f_ffff;
+        let adrp = 0x9000_0000 | (((back & 3) as u32) << 29) | (((back >> 2) as u32) << 5) | 2;
+        let ldr = 0xf940_0000 | (3 << 10) | (2 << 5) | 4;
+        let code: Vec<u8> = [adrp, ldr].iter().flat_map(|w| w.to_le_bytes()).collect();
+        assert!(global_references(&code, start).contains(&(0xffff_8000_0800_1000 + 24)));
     }
 
     #[test]

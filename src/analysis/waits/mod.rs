@@ -444,8 +444,31 @@ impl<'k> Ctx<'k> {
         format!("{a:#x}")
     }
 
-    /// Does the machine code of the function around `pc` reference `target` (a 32-bit
-    /// sign-extended immediate or a RIP-relative displacement)? Used to name likely SRCU
+    /// arm64: is `addr` the start of a module's or the vmlinux's `.data`/`.bss`? GCC's
+    /// section anchors keep that address in a callee-saved register as the base of every
+    /// object in the section, so it is saved on stacks that never touch the object that
+    /// happens to sit there: a stack word equal to it names nothing.
+    pub fn is_section_anchor(&self, addr: u64) -> bool {
+        if !self.k.is_arm64() {
+            return false;
+        }
+        const SECTIONS: [&str; 2] = [".data", ".bss"];
+        let vmlinux = SECTIONS.iter().any(|s| {
+            self.k
+                .di
+                .section_addr(s)
+                .is_some_and(|a| self.k.relocate(a, false).0 == addr)
+        });
+        vmlinux
+            || self.k.modules().is_ok_and(|(mods, _)| {
+                mods.iter()
+                    .any(|m| SECTIONS.iter().any(|s| m.sections.get(*s) == Some(&addr)))
+            })
+    }
+
+    /// Does the machine code of the function around `pc` reference `target` (x86_64: a
+    /// 32-bit sign-extended immediate or a RIP-relative displacement; arm64: `adrp` + `add`
+    /// or a load/store offset)? Used to name likely SRCU
     /// readers: a frame whose function passes `&domain` to `srcu_read_lock()`.
     pub fn code_references(&self, func: &str, target: u64) -> bool {
         let Some(sym) = self.k.di.symbol(func) else {
@@ -458,6 +481,9 @@ impl<'k> Ctx<'k> {
         let mut code = vec![0u8; sym.size as usize];
         if self.k.read(Kva(start), &mut code, "function code").is_err() {
             return false;
+        }
+        if self.k.is_arm64() {
+            return crate::arch::aarch64::global_references(&code, start).contains(&target);
         }
         // Modules and the kernel image live in the top 2 GiB (-mcmodel=kernel): their
         // addresses fit a sign-extended imm32 (`mov $quiesce_srcu, %rdi`).
