@@ -165,6 +165,10 @@ impl Arch for Aarch64 {
     fn reg_name(&self, r: u16) -> Option<&'static str> {
         NAMES.get(r as usize).copied()
     }
+    fn callee_saved(&self) -> &'static [u16] {
+        // AAPCS64: x19–x28 and the frame pointer x29.
+        &[19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29]
+    }
     fn regs_from_prstatus(&self, pr: &PrStatus) -> Regs {
         let mut regs = Regs::new(NREGS);
         for (i, v) in pr.regs.iter().enumerate().take(PR_PC + 1) {

@@ -48,6 +48,9 @@ pub trait Arch: Send + Sync {
     fn nregs(&self) -> usize;
     /// DWARF register number → the name the user knows ("rip", "x29").
     fn reg_name(&self, dwarf_reg: u16) -> Option<&'static str>;
+    /// The callee-saved registers of the kernel's calling convention, by DWARF number: what
+    /// a caller's frame can recover from its callee's CFI.
+    fn callee_saved(&self) -> &'static [u16];
     /// Registers saved in a CPU's `NT_PRSTATUS` note (the `pr_reg` words).
     fn regs_from_prstatus(&self, pr: &PrStatus) -> Regs;
 }

@@ -540,7 +540,12 @@ impl Unwinder {
             }
         }
         let mut regs: Vec<FrameRegs> = phys.iter().map(|(r, _)| r.clone()).collect();
-        super::locals::recover_callee_saved(&mut regs, &|pc| k.di.cfi_row(pc), k);
+        super::locals::recover_callee_saved_of(
+            &mut regs,
+            &|pc| k.di.cfi_row(pc),
+            k,
+            k.arch().callee_saved(),
+        );
         for (fr, (_, range)) in regs.into_iter().zip(phys) {
             if !bt.frames[range.clone()].iter().any(&want) {
                 continue;

@@ -397,11 +397,21 @@ impl<'k> Ctx<'k> {
             let waiters: Vec<u64> = std::iter::once(w)
                 .chain(ring.nodes.iter().map(|n| n.0 - l.waiter_list))
                 .collect();
-            let lock = words.iter().map(|&(_, p)| p).find(|&p| {
+            let is_lock = |p: u64| {
                 k.mem.xlat.is_kernel_ptr(p)
                     && k.read_u64(Kva(p + first), "lock.first_waiter")
                         .is_ok_and(|f| waiters.contains(&f))
-            })?;
+            };
+            // A lock outside this task's own stack first: a slot of its stack that holds
+            // the waiter's address (a local pointing at the on-stack waiter) looks like a
+            // lock whose first_waiter is the waiter. Seen on arm64, where the lock's own
+            // address need not be on the stack at all (it is formed from a section anchor
+            // kept in a callee-saved register).
+            let lock = words
+                .iter()
+                .map(|&(_, p)| p)
+                .find(|&p| !self.on_stack_of(ti, p) && is_lock(p))
+                .or_else(|| words.iter().map(|&(_, p)| p).find(|&p| is_lock(p)))?;
             let ev = self.waiter_evidence(
                 ti,
                 a,
