@@ -201,9 +201,12 @@ fn srcu_matches_drgn_on(k: &Kernel, want: &serde_json::Value) {
         .iter()
         .map(|t| t["pid"].as_i64().unwrap())
         .collect();
-    assert_eq!(sync.len(), 1);
+    // Dumps with the seed-shaped scenario have a second one (qh_fan_sync, on
+    // quiesce_fan_srcu): this domain's is one of drgn's.
+    assert!(!sync.is_empty());
     let waiters: Vec<i64> = d.waiters.iter().map(|t| t.pid as i64).collect();
-    assert_eq!(waiters, sync);
+    assert_eq!(waiters.len(), 1, "{waiters:?} vs drgn {sync:?}");
+    assert!(sync.contains(&waiters[0]), "{waiters:?} vs drgn {sync:?}");
     assert_eq!(d.waiters[0].comm, "qh_srcu_sync");
     assert!(
         d.found

@@ -40,7 +40,10 @@ fn named_values_equal_drgns() {
 #[test]
 fn named_values_equal_drgns_arm64() {
     for rel in common::releases_of_arch("aarch64") {
-        let suite = rel.manifest["suite"].as_str().unwrap_or_default().to_string();
+        let suite = rel.manifest["suite"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         eprintln!("{}: print against drgn", rel.name);
         named_values_on(&rel, suite == "bookworm");
     }
