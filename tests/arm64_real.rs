@@ -246,3 +246,69 @@ fn arm64_backtraces_match_crash_on_bookworm() {
         }
     }
 }
+
+/// The image and linear-map shortcuts give what the dump's own page tables give (the TTBR1
+/// walk from swapper_pg_dir: 4 levels at 48 bits, 5 with LPA2 at 52), for every task
+/// structure (linear map), kernel-image symbols and vmalloc'd stacks (walked only).
+#[test]
+fn arm64_shortcuts_agree_with_the_page_tables() {
+    use quiesce::addr::Kva;
+    use quiesce::translate::Via;
+    for rel in arm64_releases() {
+        for d in rel.dumps().into_iter().filter(|d| d.name.ends_with(".elf")) {
+            let k = rel.open(&d.path);
+            let x = &k.mem.xlat;
+            let a = x.arm64().expect("arm64 translation");
+            let want_levels = if a.va_bits > 48 { 5 } else { 4 };
+            assert_eq!(x.levels(), want_levels, "{} {}", rel.name, d.name);
+            let tasks = k.tasks().unwrap().tasks;
+            let mut addrs: Vec<u64> = tasks.iter().map(|t| t.addr).collect();
+            for s in [
+                "init_task",
+                "jiffies",
+                "linux_banner",
+                "swapper_pg_dir",
+                "_stext",
+            ] {
+                addrs.push(k.symbol_addr(s).unwrap().0);
+            }
+            let (mut image, mut linear) = (0, 0);
+            for v in addrs {
+                let (pa, via) = x
+                    .fast_path(Kva(v))
+                    .unwrap_or_else(|| panic!("{} {}: {v:#x} has no shortcut", rel.name, d.name));
+                match via {
+                    Via::KernelImage => image += 1,
+                    Via::LinearMap { .. } => linear += 1,
+                    other => panic!("{v:#x}: {other:?}"),
+                }
+                let walked = x
+                    .walk(k.dump.as_ref(), Kva(v))
+                    .unwrap_or_else(|e| panic!("{} {}: {v:#x}: {e}", rel.name, d.name));
+                assert_eq!(pa, walked, "{} {}: {v:#x} {via}", rel.name, d.name);
+            }
+            // Stacks are vmalloc'd (VMAP_STACK): walked, no shortcut; CPU 0's idle task
+            // runs on init_stack, in the image, where the shortcut must agree.
+            let mut vmalloc = 0;
+            for t in &tasks {
+                let walked = x.walk(k.dump.as_ref(), Kva(t.stack)).unwrap_or_else(|e| {
+                    panic!("{} {}: stack {:#x}: {e}", rel.name, d.name, t.stack)
+                });
+                match x.fast_path(Kva(t.stack)) {
+                    None => vmalloc += 1,
+                    Some((pa, via)) => {
+                        assert_eq!(via, Via::KernelImage, "{:#x}", t.stack);
+                        assert_eq!(pa, walked, "{:#x}", t.stack);
+                    }
+                }
+            }
+            assert!(vmalloc + 1 >= tasks.len(), "{vmalloc} of {}", tasks.len());
+            eprintln!(
+                "{} {}: {} levels; {image} image and {linear} linear-map addresses equal to the walk; {vmalloc} vmalloc'd stacks walked",
+                rel.name,
+                d.name,
+                x.levels()
+            );
+        }
+    }
+}

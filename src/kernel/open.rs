@@ -260,10 +260,12 @@ fn assemble(
         }
     };
     if let Some(a) = kernel.mem.xlat.arm64().cloned() {
-        // arm64: the image is [_text, _end) (arch/arm64/kernel/vmlinux.lds.S), translated
-        // by `__kimg_to_phys`; the linear map is `__is_lm_address`'s range cut at max_pfn
+        // arm64: the image is mapped from _stext to _end (`map_kernel()` maps its segments
+        // from _stext, arch/arm64/mm/mmu.c: the header at [_text, _stext) has no mapping,
+        // as the fixtures' page tables show), translated by `__kimg_to_phys`; the linear
+        // map is `__is_lm_address`'s range cut at max_pfn
         // (translate::arm64::Arm64Paging::linear_map). Everything else is walked.
-        if let (Ok(s), Ok(e)) = (kernel.symbol_addr("_text"), kernel.symbol_addr("_end"))
+        if let (Ok(s), Ok(e)) = (kernel.symbol_addr("_stext"), kernel.symbol_addr("_end"))
             && s.0 < e.0
         {
             kernel.mem.xlat.set_image(s.0, e.0);

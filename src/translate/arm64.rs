@@ -13,7 +13,7 @@
 //! - `__lm_to_phys(a) = a - PAGE_OFFSET + PHYS_OFFSET` (6.1 writes `(a & ~PAGE_OFFSET) +
 //!   PHYS_OFFSET`, the same inside the linear range); `PHYS_OFFSET` is `memstart_addr`,
 //!   which VMCOREINFO states (it can be "negative" when the linear map is randomized);
-//! - `__kimg_to_phys(a) = a - kimage_voffset` for the kernel image `[_text, _end)`.
+//! - `__kimg_to_phys(a) = a - kimage_voffset` for the kernel image `[_stext, _end)` (what `map_kernel()` maps).
 //!
 //! The translation regime (Arm ARM D8): the TTBR1 region has `64 - TCR_EL1.T1SZ` bits
 //! (VMCOREINFO `NUMBER(TCR_EL1_T1SZ)`, the size the CPU really uses); each level resolves

@@ -57,7 +57,7 @@ pub enum TranslateError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Via {
     /// The kernel image mapping: `kva - __START_KERNEL_map + phys_base` (arm64: `kva -
-    /// kimage_voffset` inside `[_text, _end)`).
+    /// kimage_voffset` inside `[_stext, _end)`).
     KernelImage,
     /// The direct map: `kva - page_offset_base`, inside the bounds the kernel set up.
     DirectMap { base: u64, end: u64 },
@@ -172,7 +172,7 @@ pub struct Translator {
     /// The direct map's bounds `[base, end)`, once known from the kernel's variables
     /// (arm64: the linear map's).
     direct_map: OnceLock<(u64, u64)>,
-    /// arm64: the kernel image `[_text, _end)`, once known from the symbols.
+    /// arm64: the kernel image `[_stext, _end)`, once known from the symbols.
     image: OnceLock<(u64, u64)>,
 }
 
@@ -190,7 +190,7 @@ impl Translator {
         self.cfg.arm64.as_ref()
     }
 
-    /// arm64: enable the kernel-image shortcut for `[_text, _end)` (the image is mapped
+    /// arm64: enable the kernel-image shortcut for `[_stext, _end)` (the image is mapped
     /// at `kimage_voffset` from its physical load address: `__kimg_to_phys`). Until then
     /// image addresses are walked (`swapper_pg_dir` maps the image too).
     pub fn set_image(&self, start: u64, end: u64) {

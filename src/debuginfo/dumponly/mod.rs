@@ -1121,6 +1121,9 @@ mod scan_tests {
         // Nothing there: the reason names both.
         let mem = Bytes(base, vec![0; 4096]);
         let e = read_btf(&mem, Some((None, None)), Some((base, base + 4096))).unwrap_err();
-        assert!(e.contains("KALLSYMS_ALL") && e.contains("no BTF header"), "{e}");
+        assert!(
+            e.contains("KALLSYMS_ALL") && e.contains("no BTF header"),
+            "{e}"
+        );
     }
 }
