@@ -360,3 +360,46 @@ fn rcustall_on(k: &Kernel) {
             .any(|s| s.teaching.is_some_and(|t| t.starts_with("RCU:")))
     );
 }
+
+/// The same findings on the arm64 fixtures (all three releases, both CPU models); skipped
+/// when they are absent (CI does not build them), even under QUIESCE_REQUIRE_FIXTURES=1.
+#[test]
+fn hang_dump_findings_arm64() {
+    for r in common::releases_of_arch("aarch64") {
+        eprintln!("{}: wait graph", r.name);
+        let k = open_in(&r.name, "hang").expect("hang dump");
+        hang_dump_findings_on(&k);
+        seed_chain_on(&k);
+    }
+}
+
+#[test]
+fn rcustall_dump_names_cpu_and_task_arm64() {
+    for r in common::releases_of_arch("aarch64") {
+        eprintln!("{}: rcustall", r.name);
+        let k = open_in(&r.name, "rcustall").expect("rcustall dump");
+        rcustall_on(&k);
+    }
+}
+
+/// The seed-shaped scenario explained end to end: the `synchronize_srcu` caller → the
+/// domain → a blocked reader (named by its code, which takes `quiesce_fan_srcu`) → the
+/// unanswered fanotify permission event → the listener that must answer it.
+fn seed_chain_on(k: &Kernel) {
+    let g = quiesce::analysis::graph_from_dump(k).unwrap();
+    let e = explain(g);
+    let c = chain(&e, &label_of(&e.graph, "qh_fan_sync"));
+    assert!(c.len() >= 5, "{c:?}");
+    assert_eq!(c[1], "quiesce_fan_srcu", "{c:?}");
+    assert!(c[2].starts_with("cat:"), "{c:?}");
+    assert!(c[3].starts_with("fanotify group"), "{c:?}");
+    assert!(c[4].starts_with("fanotify_hold:"), "{c:?}");
+    // Both readers inside the domain are named.
+    let g = &e.graph;
+    let readers = g
+        .edges
+        .iter()
+        .filter(|x| g.label(x.from) == "quiesce_fan_srcu" && x.candidate)
+        .count();
+    assert_eq!(readers, 2);
+}

@@ -203,7 +203,18 @@ fn against_drgn(r: &common::Release, dump: &str) -> Option<(Kernel, Tally, Vec<B
 
 #[test]
 fn locals_match_drgn() {
-    for r in common::releases() {
+    locals_match_drgn_for(common::releases());
+}
+
+/// The same on the arm64 fixtures (callee-saved x19–x29 from `.debug_frame`; skipped when
+/// they are absent: CI does not build them).
+#[test]
+fn locals_match_drgn_arm64() {
+    locals_match_drgn_for(common::releases_of_arch("aarch64"));
+}
+
+fn locals_match_drgn_for(rels: Vec<common::Release>) {
+    for r in rels {
         let Some((k, t, traces)) = against_drgn(&r, "hang.elf") else {
             return;
         };

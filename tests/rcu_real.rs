@@ -12,8 +12,19 @@ use std::path::PathBuf;
 /// (release name, vmlinux, `<scenario>.elf`, modules dir) of every fixture release
 /// (bookworm 6.1, trixie 6.12, sid 7.x: three SRCU/RCU generations).
 fn fixtures(scenario: &str) -> Vec<(String, PathBuf, PathBuf, PathBuf)> {
-    common::releases()
-        .into_iter()
+    fixtures_of(common::releases(), scenario)
+}
+
+/// The same for the arm64 fixtures (none when absent: CI does not build them).
+fn fixtures_arm64(scenario: &str) -> Vec<(String, PathBuf, PathBuf, PathBuf)> {
+    fixtures_of(common::releases_of_arch("aarch64"), scenario)
+}
+
+fn fixtures_of(
+    rels: Vec<common::Release>,
+    scenario: &str,
+) -> Vec<(String, PathBuf, PathBuf, PathBuf)> {
+    rels.into_iter()
         .map(|r| {
             let dump = r.dir.join(format!("dumps/{scenario}.elf"));
             assert!(dump.exists(), "{}: no {}", r.name, dump.display());
@@ -71,7 +82,16 @@ fn drgn_rcu(
 
 #[test]
 fn srcu_matches_drgn() {
-    for (rel, vmlinux, dump, mods) in fixtures("hang") {
+    srcu_matches_drgn_for(fixtures("hang"));
+}
+
+#[test]
+fn srcu_matches_drgn_arm64() {
+    srcu_matches_drgn_for(fixtures_arm64("hang"));
+}
+
+fn srcu_matches_drgn_for(fx: Vec<(String, PathBuf, PathBuf, PathBuf)>) {
+    for (rel, vmlinux, dump, mods) in fx {
         let k = open(&vmlinux, &dump, &mods);
         let Some(want) = drgn_rcu(&dump, &vmlinux, &mods) else {
             return;
@@ -280,7 +300,16 @@ fn check_rcu(k: &Kernel, want: &serde_json::Value) -> quiesce::rcu::tree::RcuRep
 
 #[test]
 fn rcu_matches_drgn_on_hang() {
-    for (rel, vmlinux, dump, mods) in fixtures("hang") {
+    rcu_matches_drgn_on_hang_for(fixtures("hang"));
+}
+
+#[test]
+fn rcu_matches_drgn_on_hang_arm64() {
+    rcu_matches_drgn_on_hang_for(fixtures_arm64("hang"));
+}
+
+fn rcu_matches_drgn_on_hang_for(fx: Vec<(String, PathBuf, PathBuf, PathBuf)>) {
+    for (rel, vmlinux, dump, mods) in fx {
         let k = open(&vmlinux, &dump, &mods);
         let Some(want) = drgn_rcu(&dump, &vmlinux, &mods) else {
             return;
@@ -292,7 +321,16 @@ fn rcu_matches_drgn_on_hang() {
 
 #[test]
 fn rcu_stall_holdout_matches_drgn() {
-    for (rel, vmlinux, core, mods) in fixtures("rcustall") {
+    rcu_stall_holdout_for(fixtures("rcustall"));
+}
+
+#[test]
+fn rcu_stall_holdout_matches_drgn_arm64() {
+    rcu_stall_holdout_for(fixtures_arm64("rcustall"));
+}
+
+fn rcu_stall_holdout_for(fx: Vec<(String, PathBuf, PathBuf, PathBuf)>) {
+    for (rel, vmlinux, core, mods) in fx {
         let k = open(&vmlinux, &core, &mods);
         let Some(want) = drgn_rcu(&core, &vmlinux, &mods) else {
             return;

@@ -2,6 +2,7 @@
 //! and the page-table format. One implementation per architecture (x86_64 now; aarch64 is
 //! the next one and must fit the same trait).
 
+pub mod aarch64;
 pub mod x86_64;
 
 use crate::dump::PrStatus;
@@ -47,6 +48,19 @@ pub trait Arch: Send + Sync {
     fn nregs(&self) -> usize;
     /// DWARF register number → the name the user knows ("rip", "x29").
     fn reg_name(&self, dwarf_reg: u16) -> Option<&'static str>;
+    /// The callee-saved registers of the kernel's calling convention, by DWARF number: what
+    /// a caller's frame can recover from its callee's CFI.
+    fn callee_saved(&self) -> &'static [u16];
     /// Registers saved in a CPU's `NT_PRSTATUS` note (the `pr_reg` words).
     fn regs_from_prstatus(&self, pr: &PrStatus) -> Regs;
+}
+
+/// The architecture of a dump's machine (ELF `e_machine`, kdump `utsname.machine` or its
+/// notes and VMCOREINFO: `dump::Dump::machine`). Anything not arm64 is read as x86_64, the
+/// one other architecture quiesce knows.
+pub fn for_machine(m: crate::dump::Machine) -> &'static dyn Arch {
+    match m {
+        crate::dump::Machine::Aarch64 => &aarch64::Aarch64,
+        _ => &x86_64::X86_64,
+    }
 }

@@ -78,6 +78,10 @@ impl Arch for X86_64 {
     fn reg_name(&self, r: u16) -> Option<&'static str> {
         NAMES.get(r as usize).copied()
     }
+    fn callee_saved(&self) -> &'static [u16] {
+        // System V psABI: rbx, rbp, r12–r15.
+        &[RBX, RBP, 12, 13, 14, 15]
+    }
     fn regs_from_prstatus(&self, pr: &PrStatus) -> Regs {
         let mut regs = Regs::new(NREGS);
         for (word, dw) in PRSTATUS_ORDER {

@@ -60,6 +60,11 @@ impl Image {
         let endian = self.dwarf.debug_info.reader().endian();
         let mut f = DebugFrame::new(data, endian);
         f.set_address_size(8);
+        // arm64 kernels sign return addresses: GCC writes DW_CFA_AARCH64_negate_ra_state
+        // (0x2d, SPARC's GNU_window_save elsewhere), which gimli parses only for AArch64.
+        if object::Object::architecture(&self.obj) == object::Architecture::Aarch64 {
+            f.set_vendor(gimli::Vendor::AArch64);
+        }
         Some(f)
     }
 

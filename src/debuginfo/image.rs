@@ -45,7 +45,7 @@ pub(crate) struct Image {
     /// `[start, end)` of the per-CPU area as link-time (vmlinux) or runtime (module) addresses.
     percpu: OnceLock<Option<(u64, u64)>>,
     symbols: OnceLock<SymTable>,
-    obj: object::File<'static>,
+    pub(crate) obj: object::File<'static>,
     bases: HashMap<String, u64>,
     units: OnceLock<Result<Vec<UnitSlot>, gimli::Error>>,
     /// The file, for reading unit lengths without mapping the pages in between.

@@ -140,7 +140,12 @@ impl Layout {
             stack: t.off("stack", "kernel stacks")?,
             on_cpu: t.opt("on_cpu"),
             cpu: t.opt("thread_info.cpu").or_else(|| t.opt("cpu")),
-            thread_sp: t.off("thread.sp", "saved stack pointers")?,
+            // x86_64 `thread.sp`; arm64 keeps it in `thread.cpu_context.sp` (cpu_switch_to,
+            // arch/arm64/kernel/entry.S).
+            thread_sp: match t.opt("thread.sp") {
+                Some(o) => o,
+                None => t.off("thread.cpu_context.sp", "saved stack pointers")?,
+            },
             thread_node: t.opt("thread_node"),
             signal: t.off("signal", "thread groups")?,
             signal_thread_head: Probe::new(di, "struct signal_struct")

@@ -72,6 +72,23 @@ impl Kernel {
             .map_err(Clone::clone)
     }
 
+    /// The dump's architecture (ELF machine, kdump `utsname`, its notes or VMCOREINFO: see
+    /// `dump::Dump::machine`); a dump that does not say but whose VMCOREINFO gave arm64's
+    /// translation facts is arm64.
+    pub fn arch(&self) -> &'static dyn crate::arch::Arch {
+        match self.dump.machine() {
+            crate::dump::Machine::Other(_) if self.mem.xlat.arm64().is_some() => {
+                &crate::arch::aarch64::Aarch64
+            }
+            m => crate::arch::for_machine(m),
+        }
+    }
+
+    /// Is this an arm64 kernel?
+    pub fn is_arm64(&self) -> bool {
+        self.arch().name() == "aarch64"
+    }
+
     /// Runtime address of a vmlinux or module symbol (ELF symbol table, KASLR applied).
     pub fn symbol_addr(&self, name: &str) -> Result<Kva, KernelError> {
         let sym = self

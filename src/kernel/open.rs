@@ -259,20 +259,35 @@ fn assemble(
             }
         }
     };
-    let vars = LayoutVars {
-        page_offset_base: var("page_offset_base"),
-        vmalloc_base: var("vmalloc_base"),
-        vmemmap_base: var("vmemmap_base"),
-        max_pfn: var("max_pfn"),
-    };
-    match vars.direct_map() {
-        Some((base, end)) => kernel.mem.xlat.set_direct_map(base, end),
-        None if vars.page_offset_base.is_some() => warnings.push(
-            "direct map bounds unknown (no vmalloc_base, vmemmap_base or max_pfn): every \
-             address outside the kernel image is translated by a page-table walk"
-                .into(),
-        ),
-        None => {}
+    if let Some(a) = kernel.mem.xlat.arm64().cloned() {
+        // arm64: the image is mapped from _stext to _end (`map_kernel()` maps its segments
+        // from _stext, arch/arm64/mm/mmu.c: the header at [_text, _stext) has no mapping,
+        // as the fixtures' page tables show), translated by `__kimg_to_phys`; the linear
+        // map is `__is_lm_address`'s range cut at max_pfn
+        // (translate::arm64::Arm64Paging::linear_map). Everything else is walked.
+        if let (Ok(s), Ok(e)) = (kernel.symbol_addr("_stext"), kernel.symbol_addr("_end"))
+            && s.0 < e.0
+        {
+            kernel.mem.xlat.set_image(s.0, e.0);
+        }
+        let (base, end) = a.linear_map(var("max_pfn"));
+        kernel.mem.xlat.set_direct_map(base, end);
+    } else {
+        let vars = LayoutVars {
+            page_offset_base: var("page_offset_base"),
+            vmalloc_base: var("vmalloc_base"),
+            vmemmap_base: var("vmemmap_base"),
+            max_pfn: var("max_pfn"),
+        };
+        match vars.direct_map() {
+            Some((base, end)) => kernel.mem.xlat.set_direct_map(base, end),
+            None if vars.page_offset_base.is_some() => warnings.push(
+                "direct map bounds unknown (no vmalloc_base, vmemmap_base or max_pfn): every \
+                 address outside the kernel image is translated by a page-table walk"
+                    .into(),
+            ),
+            None => {}
+        }
     }
     // The banner in memory must equal the vmlinux's: the definitive match test.
     if let (Ok(a), Some(want)) = (kernel.symbol_addr("linux_banner"), kernel.di.linux_banner()) {

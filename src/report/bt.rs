@@ -66,8 +66,15 @@ pub fn trace_text(t: &Backtrace, lines: bool) -> String {
         if n == 0 && f.how == FrameSource::Prstatus {
             // crash shows a running task's saved registers as an exception frame and starts
             // numbering at the caller.
+            // The register names of the dump's architecture: only arm64 frames carry the
+            // pc column (DWARF has no number for it; quiesce keeps it at 32).
+            let arm64 = f
+                .regs
+                .as_ref()
+                .is_some_and(|r| r.regs.get(crate::arch::aarch64::PC).is_some());
+            let (pc, sp) = if arm64 { ("PC", "SP") } else { ("RIP", "RSP") };
             s.push_str(&format!(
-                "    [exception RIP: {}+{}]\n    RIP: {:016x}  RSP: {:016x}\n",
+                "    [exception {pc}: {}+{}]\n    {pc}: {:016x}  {sp}: {:016x}\n",
                 f.function.as_deref().unwrap_or("?"),
                 f.offset,
                 f.pc,

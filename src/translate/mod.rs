@@ -1,4 +1,6 @@
-//! Kernel virtual → physical translation for x86_64: the kernel text mapping
+//! Kernel virtual → physical translation. arm64 is in [`arm64`] (the image, the linear map
+//! and a TTBR1 walk, chosen when VMCOREINFO states `kimage_voffset`); the rest of this
+//! file is x86_64: the kernel text mapping
 //! (`__START_KERNEL_map` + `phys_base`), the direct map (`page_offset_base`, bounded by what
 //! the kernel itself set up: [`LayoutVars`]) and a 4- or 5-level page-table walk from
 //! `init_top_pgt` for everything else (vmalloc'd stacks, modules, vmemmap). KASLR and
@@ -8,6 +10,7 @@
 //! [`KernelMem`] puts a byte source and a translator together and is what the kernel model
 //! reads through: `read(kva, buf, what)` with errors that say what was being read.
 
+pub mod arm64;
 pub mod vmcoreinfo;
 
 use crate::addr::{Kva, PAGE_SIZE, Pa};
@@ -43,8 +46,8 @@ pub enum TranslateError {
     },
     #[error("page-table entry at level {level} of {levels} for {kva} is not present")]
     NotMapped { kva: Kva, level: u8, levels: u8 },
-    #[error("no page table root (VMCOREINFO lacks SYMBOL(init_top_pgt))")]
-    NoPageTable,
+    #[error("no page table root (VMCOREINFO lacks SYMBOL({0}))")]
+    NoPageTable(&'static str),
     /// A virtually indexed source (`/proc/kcore`) failed.
     #[error("{0}")]
     Mem(#[from] MemError),
@@ -53,10 +56,13 @@ pub enum TranslateError {
 /// How a kernel virtual address was turned into a physical one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Via {
-    /// The kernel image mapping: `kva - __START_KERNEL_map + phys_base`.
+    /// The kernel image mapping: `kva - __START_KERNEL_map + phys_base` (arm64: `kva -
+    /// kimage_voffset` inside `[_stext, _end)`).
     KernelImage,
     /// The direct map: `kva - page_offset_base`, inside the bounds the kernel set up.
     DirectMap { base: u64, end: u64 },
+    /// arm64's linear map: `kva - PAGE_OFFSET + PHYS_OFFSET`, inside `[base, end)`.
+    LinearMap { base: u64, end: u64 },
     /// A page-table walk from `init_top_pgt` with this many levels.
     Walk { levels: u8 },
 }
@@ -68,6 +74,10 @@ impl std::fmt::Display for Via {
             Via::DirectMap { base, end } => write!(
                 f,
                 "through the direct map [{base:#x}, {end:#x}) without a page-table walk"
+            ),
+            Via::LinearMap { base, end } => write!(
+                f,
+                "through the linear map [{base:#x}, {end:#x}) without a page-table walk"
             ),
             Via::Walk { levels } => write!(f, "by a {levels}-level page-table walk"),
         }
@@ -95,6 +105,8 @@ pub struct TranslateConfig {
     pub sme_mask: u64,
     /// `KERNEL_IMAGE_SIZE`: the kernel image mapping's size; modules start right after it.
     pub kernel_image_size: u64,
+    /// arm64 (VMCOREINFO states `kimage_voffset`): everything above is x86_64's.
+    pub arm64: Option<arm64::Arm64Paging>,
 }
 
 impl TranslateConfig {
@@ -109,6 +121,7 @@ impl TranslateConfig {
                 .number("KERNEL_IMAGE_SIZE")
                 .filter(|&n| n > 0)
                 .map_or(DEFAULT_KERNEL_IMAGE_SIZE, |n| n as u64),
+            arm64: arm64::Arm64Paging::from_vmcoreinfo(vi),
         }
     }
 }
@@ -156,8 +169,11 @@ impl LayoutVars {
 #[derive(Debug)]
 pub struct Translator {
     cfg: TranslateConfig,
-    /// The direct map's bounds `[base, end)`, once known from the kernel's variables.
+    /// The direct map's bounds `[base, end)`, once known from the kernel's variables
+    /// (arm64: the linear map's).
     direct_map: OnceLock<(u64, u64)>,
+    /// arm64: the kernel image `[_stext, _end)`, once known from the symbols.
+    image: OnceLock<(u64, u64)>,
 }
 
 impl Translator {
@@ -165,7 +181,20 @@ impl Translator {
         Translator {
             cfg,
             direct_map: OnceLock::new(),
+            image: OnceLock::new(),
         }
+    }
+
+    /// arm64's paging facts, when this is an arm64 kernel.
+    pub fn arm64(&self) -> Option<&arm64::Arm64Paging> {
+        self.cfg.arm64.as_ref()
+    }
+
+    /// arm64: enable the kernel-image shortcut for `[_stext, _end)` (the image is mapped
+    /// at `kimage_voffset` from its physical load address: `__kimg_to_phys`). Until then
+    /// image addresses are walked (`swapper_pg_dir` maps the image too).
+    pub fn set_image(&self, start: u64, end: u64) {
+        let _ = self.image.set((start, end));
     }
 
     pub fn config(&self) -> &TranslateConfig {
@@ -183,6 +212,9 @@ impl Translator {
     }
 
     pub fn levels(&self) -> u8 {
+        if let Some(a) = self.arm64() {
+            return a.levels();
+        }
         if self.cfg.five_level { 5 } else { 4 }
     }
 
@@ -190,6 +222,9 @@ impl Translator {
     /// the paging mode (0xffff800000000000 with 4 levels, 0xff00000000000000 with 5: the
     /// 5-level direct map starts at 0xff11000000000000).
     pub fn kernel_space_start(&self) -> u64 {
+        if let Some(a) = self.arm64() {
+            return a.kernel_space_start();
+        }
         if self.cfg.five_level {
             0xff00_0000_0000_0000
         } else {
@@ -216,6 +251,17 @@ impl Translator {
 
     /// Translate without touching page tables where a fixed mapping applies.
     pub fn fast_path(&self, kva: Kva) -> Option<(Pa, Via)> {
+        if let Some(a) = self.arm64() {
+            if let Some(&(s, e)) = self.image.get()
+                && kva.0 >= s
+                && kva.0 < e
+            {
+                return Some((Pa(a.kimg_to_phys(kva.0)), Via::KernelImage));
+            }
+            let (base, end) = self.direct_map()?;
+            return (kva.0 >= base && kva.0 < end)
+                .then(|| (Pa(a.lm_to_phys(kva.0)), Via::LinearMap { base, end }));
+        }
         if self.in_kernel_image(kva) {
             let pa = kva
                 .0
@@ -229,7 +275,29 @@ impl Translator {
 
     /// Walk the page tables rooted at `init_top_pgt`.
     pub fn walk(&self, mem: &dyn PhysMem, kva: Kva) -> Result<Pa, TranslateError> {
-        let root = self.cfg.init_top_pgt.ok_or(TranslateError::NoPageTable)?;
+        if let Some(a) = self.arm64() {
+            let root = a
+                .swapper_pg_dir
+                .ok_or(TranslateError::NoPageTable("swapper_pg_dir"))?;
+            let levels = a.levels();
+            return arm64::walk(a, a.kimg_to_phys(root), mem, kva.0)
+                .map(Pa)
+                .map_err(|f| match f {
+                    arm64::WalkFail::Table { level, err } => TranslateError::Table {
+                        kva,
+                        level,
+                        levels,
+                        err,
+                    },
+                    arm64::WalkFail::NotMapped { level } => {
+                        TranslateError::NotMapped { kva, level, levels }
+                    }
+                });
+        }
+        let root = self
+            .cfg
+            .init_top_pgt
+            .ok_or(TranslateError::NoPageTable("init_top_pgt"))?;
         let root_pa = root
             .wrapping_sub(START_KERNEL_MAP)
             .wrapping_add(self.cfg.phys_base);

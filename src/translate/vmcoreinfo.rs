@@ -69,6 +69,17 @@ impl VmcoreInfo {
             .and_then(|v| v.trim().parse::<i64>().ok())
     }
 
+    /// `NUMBER(name)=` as an unsigned word: arm64 writes some in hex (`kimage_voffset`,
+    /// `PHYS_OFFSET`, `TCR_EL1_T1SZ`, `KERNELPACMASK`: `0x…`, arch/arm64/kernel/
+    /// vmcore_info.c), others in decimal (`VA_BITS`); a negative decimal wraps.
+    pub fn number_u64(&self, name: &str) -> Option<u64> {
+        let v = self.get(&format!("NUMBER({name})"))?.trim();
+        match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+            Some(h) => u64::from_str_radix(h, 16).ok(),
+            None => v.parse::<i64>().ok().map(|n| n as u64),
+        }
+    }
+
     /// `SIZE(name)=` (decimal).
     pub fn size(&self, name: &str) -> Option<u64> {
         self.get(&format!("SIZE({name})")).and_then(parse_dec)

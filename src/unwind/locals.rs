@@ -126,6 +126,17 @@ pub fn recover_callee_saved(
     cfi: &dyn Fn(u64) -> Option<CfiRow>,
     mem: &dyn LocalsMemory,
 ) {
+    recover_callee_saved_of(frames, cfi, mem, &CALLEE_SAVED)
+}
+
+/// [`recover_callee_saved`] for the callee-saved registers of an architecture
+/// ([`Arch::callee_saved`]).
+pub fn recover_callee_saved_of(
+    frames: &mut [FrameRegs],
+    cfi: &dyn Fn(u64) -> Option<CfiRow>,
+    mem: &dyn LocalsMemory,
+    callee_saved: &[u16],
+) {
     for i in 0..frames.len().saturating_sub(1) {
         if !frames[i + 1].returned_to {
             continue;
@@ -142,7 +153,7 @@ pub fn recover_callee_saved(
             continue;
         }
         let mut got = Vec::new();
-        for r in CALLEE_SAVED {
+        for &r in callee_saved {
             if frames[i + 1].regs.get(r).is_some() {
                 continue;
             }
@@ -190,6 +201,8 @@ fn cfi_expression(expr: &[u8], regs: &Regs, cfa: u64, mem: &dyn LocalsMemory) ->
         frame_base: None,
         encoding,
         reloc: 0,
+        // Only the value is used here; a failure's register name is dropped.
+        arch: &x86_64::X86_64,
     };
     run(&mut ev, &f, mem, 0).ok()?;
     match ev.result().as_slice() {
@@ -221,15 +234,16 @@ pub struct EvalFrame<'a> {
     pub encoding: gimli::Encoding,
     /// Added to `DW_OP_addr` operands (the KASLR offset for the vmlinux, 0 for modules).
     pub reloc: u64,
+    /// Names registers in "needs register" reasons.
+    pub arch: &'static dyn Arch,
 }
 
 const MAX_STEPS: u32 = 10_000;
 /// The largest `DW_OP_piece` accepted.
 const MAX_PIECE: usize = 4096;
 
-fn reg_name(r: u16) -> String {
-    x86_64::X86_64
-        .reg_name(r)
+fn reg_name(arch: &dyn Arch, r: u16) -> String {
+    arch.reg_name(r)
         .map(str::to_owned)
         .unwrap_or_else(|| format!("dwarf register {r}"))
 }
@@ -272,7 +286,7 @@ fn run(ev: &mut Eval<'_>, f: &EvalFrame, mem: &dyn LocalsMemory, depth: u32) -> 
                 let v = f
                     .regs
                     .get(register.0)
-                    .ok_or_else(|| Absent::NeedsRegister(reg_name(register.0)))?;
+                    .ok_or_else(|| Absent::NeedsRegister(reg_name(f.arch, register.0)))?;
                 ev.resume_with_register(gimli::Value::Generic(v))
                     .map_err(bad)?
             }
@@ -365,7 +379,7 @@ fn locate_depth(
             gimli::Location::Register { register } => f
                 .regs
                 .get(register.0)
-                .ok_or_else(|| Absent::NeedsRegister(reg_name(register.0)))?
+                .ok_or_else(|| Absent::NeedsRegister(reg_name(f.arch, register.0)))?
                 .to_le_bytes()
                 .to_vec(),
             gimli::Location::Value { value } => value_bytes(*value),
@@ -509,6 +523,7 @@ pub fn frame_locals(k: &Kernel, scopes: &Scopes, fr: &FrameRegs) -> Vec<Vec<Loca
         frame_base: scopes.frame_base.as_deref(),
         encoding: scopes.encoding,
         reloc: if scopes.module { 0 } else { k.kaslr_offset },
+        arch: k.arch(),
     };
     scopes
         .scopes
@@ -681,6 +696,7 @@ mod tests {
             frame_base: fb,
             encoding: enc(),
             reloc: 0x1000_0000,
+            arch: &x86_64::X86_64,
         };
         locate(expr, &f, &mem)
     }

@@ -2,6 +2,7 @@
 //! when it was running), ORC and frame-pointer steps ([`walk`]), and frames symbolized with
 //! inline expansion and `file:line`.
 
+pub mod arm64;
 pub mod locals;
 pub mod orc;
 pub mod task;

@@ -67,6 +67,66 @@ pub struct Unwinder {
     /// vmlinux text ranges: `[_stext, _etext)` and `[_sinittext, _einittext)` (init code
     /// is freed after boot, but the idle task of CPU 0 still returns into it).
     text: Vec<(u64, u64)>,
+    /// arm64: what its walker needs (no ORC, no `inactive_task_frame`).
+    arm64: Option<Arm64>,
+}
+
+/// arm64's saved context and exception layout.
+struct Arm64 {
+    /// `task_struct.thread.cpu_context`: x19–x28, fp (x29), sp, pc (arch/arm64/include/asm/
+    /// processor.h; saved by `cpu_switch_to`, arch/arm64/kernel/entry.S).
+    x19: u64,
+    fp: u64,
+    sp: u64,
+    pc: u64,
+    pt_regs: super::arm64::PtRegs,
+    pac_mask: u64,
+    va_bits: u32,
+    /// Exception vector entries: `[start, end)` of every `el1h_64_*`/`el1t_64_*` vector
+    /// (not their C `_handler`s).
+    entries: Vec<(u64, u64)>,
+}
+
+impl Arm64 {
+    fn new(k: &Kernel) -> Result<Arm64, KernelError> {
+        let di = &k.di;
+        let t = Probe::new(di, "struct task_struct")?;
+        let why = "sleeping task registers (thread.cpu_context)";
+        let cc = |m: &str| t.off(&format!("thread.cpu_context.{m}"), why);
+        let mut pt_regs = super::arm64::PtRegs::default();
+        if let Ok(p) = Probe::new(di, "struct pt_regs") {
+            pt_regs.regs = p.opt("regs").unwrap_or(pt_regs.regs);
+            pt_regs.sp = p.opt("sp").unwrap_or(pt_regs.sp);
+            pt_regs.pc = p.opt("pc").unwrap_or(pt_regs.pc);
+            pt_regs.pstate = p.opt("pstate").unwrap_or(pt_regs.pstate);
+            pt_regs.stackframe = p.opt("stackframe");
+            pt_regs.meta_type = p.opt("stackframe.type");
+        }
+        let a = k.mem.xlat.arm64();
+        let entries = k
+            .di
+            .symbols()
+            .filter(|s| s.module.is_none())
+            .filter(|s| {
+                let n = s.name.as_str();
+                (n.starts_with("el1h_64_") || n.starts_with("el1t_64_")) && !n.ends_with("_handler")
+            })
+            .map(|s| {
+                let start = k.relocate(s.addr, false).0;
+                (start, start + s.size.max(4))
+            })
+            .collect();
+        Ok(Arm64 {
+            x19: cc("x19")?,
+            fp: cc("fp")?,
+            sp: cc("sp")?,
+            pc: cc("pc")?,
+            pt_regs,
+            pac_mask: a.map_or(0, |a| a.pac_mask),
+            va_bits: a.map_or(48, |a| a.va_bits),
+            entries,
+        })
+    }
 }
 
 struct Mem<'k>(&'k Kernel);
@@ -79,6 +139,22 @@ impl StackMemory for Mem<'_> {
 
 impl Unwinder {
     pub fn new(k: &Kernel) -> Result<Unwinder, KernelError> {
+        if k.is_arm64() {
+            let (mods, _) = k.modules().unwrap_or_default();
+            let text = [("_stext", "_etext"), ("_sinittext", "_einittext")]
+                .iter()
+                .filter_map(|(a, b)| Some((k.symbol_addr(a).ok()?.0, k.symbol_addr(b).ok()?.0)))
+                .collect();
+            return Ok(Unwinder {
+                vmlinux_orc: None,
+                modules: mods.into_iter().map(|m| (m, None)).collect(),
+                regs: PtRegsLayout::default(),
+                itf: (0, 0, 0),
+                itf_regs: Vec::new(),
+                text,
+                arm64: Some(Arm64::new(k)?),
+            });
+        }
         let di = &k.di;
         let format = match Probe::new(di, "struct orc_entry") {
             Ok(p) if p.opt("end").is_none() && p.opt("signal").is_some() => {
@@ -162,6 +238,7 @@ impl Unwinder {
             itf,
             itf_regs,
             text,
+            arm64: None,
         })
     }
 
@@ -233,6 +310,9 @@ impl Unwinder {
     }
 
     pub fn backtrace(&self, k: &Kernel, task: &Task) -> Backtrace {
+        if let Some(a) = &self.arm64 {
+            return self.backtrace_arm64(k, task, a);
+        }
         let (start, how) = match self.start(k, task) {
             Ok(s) => s,
             Err(e) => {
@@ -254,6 +334,97 @@ impl Unwinder {
             max_frames: 256,
         };
         let (raw, end) = w.walk(start, how);
+        let frames = raw.iter().flat_map(|f| self.symbolize(k, f)).collect();
+        Backtrace {
+            task: task.clone(),
+            frames,
+            end,
+        }
+    }
+
+    /// arm64: a sleeping task from `thread.cpu_context`, a running one from its CPU's
+    /// `NT_PRSTATUS` (x30 stripped of its PAC), then frame records and CFI.
+    fn backtrace_arm64(&self, k: &Kernel, task: &Task, a: &Arm64) -> Backtrace {
+        use super::arm64::{State, Walker as A64Walker};
+        use crate::arch::aarch64::{self as arch, strip_pac};
+        let strip = |v: u64| strip_pac(v, a.pac_mask, a.va_bits);
+        let mut start = None;
+        if task.active
+            && let Some(pr) = k.dump.prstatus().get(task.cpu as usize)
+        {
+            let r = arch::Aarch64.regs_from_prstatus(pr);
+            let el1 = pr
+                .regs
+                .get(arch::PR_PSTATE)
+                .is_some_and(|p| p & arch::PSR_MODE_MASK != 0);
+            if let (Some(pc), Some(sp)) = (r.get(arch::PC), r.get(arch::SP))
+                && el1
+                && pc >= k.mem.xlat.kernel_space_start()
+            {
+                start = Some((
+                    State {
+                        pc,
+                        sp,
+                        fp: r.get(arch::X29).unwrap_or(0),
+                        lr: r.get(arch::X30).map(strip),
+                        known: r.clone(),
+                    },
+                    FrameSource::Prstatus,
+                    true,
+                ));
+            }
+        }
+        let start = match start {
+            Some(s) => Ok(s),
+            None => (|| {
+                let t = Kva(task.addr);
+                let rd = |off: u64, what: &str| k.read_u64(t.add(off), what);
+                let mut known = crate::arch::Regs::new(arch::NREGS);
+                for i in 0..10u16 {
+                    known.set(
+                        arch::X19 + i,
+                        rd(a.x19 + 8 * i as u64, "thread.cpu_context").ok(),
+                    );
+                }
+                let fp = rd(a.fp, "thread.cpu_context.fp")?;
+                Ok::<_, crate::translate::ReadError>((
+                    State {
+                        pc: strip(rd(a.pc, "thread.cpu_context.pc")?),
+                        sp: rd(a.sp, "thread.cpu_context.sp")?,
+                        fp,
+                        lr: None,
+                        known,
+                    },
+                    FrameSource::SavedContext,
+                    false,
+                ))
+            })(),
+        };
+        let (start, how, exact) = match start {
+            Ok(s) => s,
+            Err(e) => {
+                return Backtrace {
+                    task: task.clone(),
+                    frames: vec![],
+                    end: StackEnd::Truncated(format!("no starting registers: {e}")),
+                };
+            }
+        };
+        let mem = Mem(k);
+        let cfi = |pc: u64| k.di.cfi_row(k.di_address(pc));
+        let is_text = |pc: u64| self.is_text(pc);
+        let is_entry = |pc: u64| a.entries.iter().any(|&(s, e)| pc >= s && pc < e);
+        let w = A64Walker {
+            mem: &mem,
+            cfi: &cfi,
+            is_text: &is_text,
+            is_exception_entry: &is_entry,
+            pt_regs: a.pt_regs,
+            pac_mask: a.pac_mask,
+            va_bits: a.va_bits,
+            max_frames: 256,
+        };
+        let (raw, end) = w.walk(start, how, exact);
         let frames = raw.iter().flat_map(|f| self.symbolize(k, f)).collect();
         Backtrace {
             task: task.clone(),
@@ -369,7 +540,12 @@ impl Unwinder {
             }
         }
         let mut regs: Vec<FrameRegs> = phys.iter().map(|(r, _)| r.clone()).collect();
-        super::locals::recover_callee_saved(&mut regs, &|pc| k.di.cfi_row(pc), k);
+        super::locals::recover_callee_saved_of(
+            &mut regs,
+            &|pc| k.di.cfi_row(pc),
+            k,
+            k.arch().callee_saved(),
+        );
         for (fr, (_, range)) in regs.into_iter().zip(phys) {
             if !bt.frames[range.clone()].iter().any(&want) {
                 continue;

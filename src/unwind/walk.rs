@@ -84,6 +84,8 @@ pub enum FrameSource {
     PtRegs,
     /// The frame-pointer chain (no unwind entry covered the previous pc).
     FramePointer,
+    /// DWARF call-frame information (`.debug_frame`; arm64, where there is no ORC).
+    Cfi,
 }
 
 /// One physical frame (inline frames are expanded later, from DWARF).

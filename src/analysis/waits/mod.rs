@@ -397,11 +397,21 @@ impl<'k> Ctx<'k> {
             let waiters: Vec<u64> = std::iter::once(w)
                 .chain(ring.nodes.iter().map(|n| n.0 - l.waiter_list))
                 .collect();
-            let lock = words.iter().map(|&(_, p)| p).find(|&p| {
+            let is_lock = |p: u64| {
                 k.mem.xlat.is_kernel_ptr(p)
                     && k.read_u64(Kva(p + first), "lock.first_waiter")
                         .is_ok_and(|f| waiters.contains(&f))
-            })?;
+            };
+            // A lock outside this task's own stack first: a slot of its stack that holds
+            // the waiter's address (a local pointing at the on-stack waiter) looks like a
+            // lock whose first_waiter is the waiter. Seen on arm64, where the lock's own
+            // address need not be on the stack at all (it is formed from a section anchor
+            // kept in a callee-saved register).
+            let lock = words
+                .iter()
+                .map(|&(_, p)| p)
+                .find(|&p| !self.on_stack_of(ti, p) && is_lock(p))
+                .or_else(|| words.iter().map(|&(_, p)| p).find(|&p| is_lock(p)))?;
             let ev = self.waiter_evidence(
                 ti,
                 a,
@@ -444,8 +454,31 @@ impl<'k> Ctx<'k> {
         format!("{a:#x}")
     }
 
-    /// Does the machine code of the function around `pc` reference `target` (a 32-bit
-    /// sign-extended immediate or a RIP-relative displacement)? Used to name likely SRCU
+    /// arm64: is `addr` the start of a module's or the vmlinux's `.data`/`.bss`? GCC's
+    /// section anchors keep that address in a callee-saved register as the base of every
+    /// object in the section, so it is saved on stacks that never touch the object that
+    /// happens to sit there: a stack word equal to it names nothing.
+    pub fn is_section_anchor(&self, addr: u64) -> bool {
+        if !self.k.is_arm64() {
+            return false;
+        }
+        const SECTIONS: [&str; 2] = [".data", ".bss"];
+        let vmlinux = SECTIONS.iter().any(|s| {
+            self.k
+                .di
+                .section_addr(s)
+                .is_some_and(|a| self.k.relocate(a, false).0 == addr)
+        });
+        vmlinux
+            || self.k.modules().is_ok_and(|(mods, _)| {
+                mods.iter()
+                    .any(|m| SECTIONS.iter().any(|s| m.sections.get(*s) == Some(&addr)))
+            })
+    }
+
+    /// Does the machine code of the function around `pc` reference `target` (x86_64: a
+    /// 32-bit sign-extended immediate or a RIP-relative displacement; arm64: `adrp` + `add`
+    /// or a load/store offset)? Used to name likely SRCU
     /// readers: a frame whose function passes `&domain` to `srcu_read_lock()`.
     pub fn code_references(&self, func: &str, target: u64) -> bool {
         let Some(sym) = self.k.di.symbol(func) else {
@@ -458,6 +491,9 @@ impl<'k> Ctx<'k> {
         let mut code = vec![0u8; sym.size as usize];
         if self.k.read(Kva(start), &mut code, "function code").is_err() {
             return false;
+        }
+        if self.k.is_arm64() {
+            return crate::arch::aarch64::global_references(&code, start).contains(&target);
         }
         // Modules and the kernel image live in the top 2 GiB (-mcmodel=kernel): their
         // addresses fit a sign-extended imm32 (`mov $quiesce_srcu, %rdi`).

@@ -237,12 +237,22 @@ pub struct DumpOnly {
     pub kallsyms_scheme: &'static str,
 }
 
-/// The vmlinux BTF, between `__start_BTF` and `__stop_BTF` (runtime addresses).
-fn read_btf(mem: &dyn MemRead, range: Option<(Option<u64>, Option<u64>)>) -> Result<Btf, String> {
+/// The vmlinux BTF, between `__start_BTF` and `__stop_BTF` (runtime addresses); without
+/// those symbols (kallsyms without `CONFIG_KALLSYMS_ALL`, e.g. Debian's arm64 cloud 6.1)
+/// the header is searched for in `rodata` (`scan`: the kernel's read-only data between
+/// `_etext` and `_sinittext`, where `RO_DATA()` places `.BTF`).
+fn read_btf(
+    mem: &dyn MemRead,
+    range: Option<(Option<u64>, Option<u64>)>,
+    scan: Option<(u64, u64)>,
+) -> Result<Btf, String> {
     let Some((Some(a), Some(b))) = range else {
-        return Err("kallsyms has no __start_BTF/__stop_BTF (a kernel without \
-             CONFIG_DEBUG_INFO_BTF, or without CONFIG_KALLSYMS_ALL)"
-            .into());
+        let why = "kallsyms has no __start_BTF/__stop_BTF (a kernel without \
+             CONFIG_DEBUG_INFO_BTF, or without CONFIG_KALLSYMS_ALL)";
+        return match scan {
+            Some((s, e)) => scan_btf(mem, s, e).map_err(|e| format!("{why}; {e}")),
+            None => Err(why.into()),
+        };
     };
     let len = b.saturating_sub(a);
     if len == 0 || len > btf::MAX_BTF_BYTES as u64 {
@@ -254,6 +264,60 @@ fn read_btf(mem: &dyn MemRead, range: Option<(Option<u64>, Option<u64>)>) -> Res
     mem.read(a, &mut data)
         .map_err(|e| format!("{len} bytes at {a:#x} unreadable: {e}"))?;
     Btf::parse(data, 1, 0)
+}
+
+/// The largest read-only data range searched for the BTF header.
+const MAX_BTF_SCAN: u64 = 128 << 20;
+
+/// Find the vmlinux BTF in `[start, end)` by its header: magic 0xeb9f, version 1, flags
+/// 0, `hdr_len` 24, type section first (`type_off` 0) and strings right after it, as
+/// pahole writes it; the first candidate that parses is taken.
+fn scan_btf(mem: &dyn MemRead, start: u64, end: u64) -> Result<Btf, String> {
+    const HEAD: [u8; 8] = [0x9f, 0xeb, 1, 0, 24, 0, 0, 0];
+    let len = end.saturating_sub(start);
+    if len == 0 || len > MAX_BTF_SCAN {
+        return Err(format!(
+            "no BTF header searched: read-only data range {start:#x}..{end:#x} implausible"
+        ));
+    }
+    const CHUNK: u64 = 1 << 20;
+    let mut at = start;
+    while at < end {
+        let n = CHUNK.min(end - at) as usize;
+        let mut buf = vec![0u8; n + HEAD.len() + 16];
+        let got = mem.read(at, &mut buf).is_ok() || {
+            buf.truncate(n);
+            mem.read(at, &mut buf).is_ok()
+        };
+        if got {
+            for i in 0..n {
+                if buf.len() < i + 24 || buf[i..i + 8] != HEAD {
+                    continue;
+                }
+                let w = |o: usize| u32::from_le_bytes(buf[i + o..i + o + 4].try_into().unwrap());
+                let (type_off, type_len, str_off, str_len) = (w(8), w(12), w(16), w(20));
+                let total = 24u64 + str_off as u64 + str_len as u64;
+                if type_off != 0
+                    || str_off != type_len
+                    || total > btf::MAX_BTF_BYTES as u64
+                    || type_len == 0
+                {
+                    continue;
+                }
+                let here = at + i as u64;
+                let mut data = vec![0u8; total as usize];
+                if mem.read(here, &mut data).is_ok()
+                    && let Ok(b) = Btf::parse(data, 1, 0)
+                {
+                    return Ok(b);
+                }
+            }
+        }
+        at += n as u64;
+    }
+    Err(format!(
+        "no BTF header found in the read-only data {start:#x}..{end:#x}"
+    ))
 }
 
 /// The sections the dump-only source serves from memory: (section, start, stop symbol).
@@ -284,10 +348,14 @@ impl DumpOnly {
             let at = |n: &str| ks.syms.iter().find(|s| ks.name(s) == n).map(|s| s.addr);
             (at("__start_BTF"), at("__stop_BTF"))
         });
+        let rodata = ks.as_ref().ok().and_then(|ks| {
+            let at = |n: &str| ks.syms.iter().find(|s| ks.name(s) == n).map(|s| s.addr);
+            Some((at("_etext")?, at("_sinittext")?))
+        });
         let (built, btf) = rayon::join(
             || Self::build_syms(ks, &inputs, &mut notes),
             || -> Result<(Btf, Sorted<u32>), String> {
-                let b = read_btf(mem.as_ref(), btf_range)?;
+                let b = read_btf(mem.as_ref(), btf_range, rodata)?;
                 let idx = btf::index_types(&b, &|o| b.own_str(o));
                 Ok((b, idx))
             },
@@ -1017,5 +1085,45 @@ impl DumpOnly {
             ty: self.spelled_type(c)?,
             percpu: false,
         })
+    }
+}
+
+#[cfg(test)]
+mod scan_tests {
+    use super::btf::tests::Builder;
+    use super::*;
+
+    /// Kernel memory as one byte vector at `base`.
+    struct Bytes(u64, Vec<u8>);
+    impl MemRead for Bytes {
+        fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), String> {
+            let off = addr.checked_sub(self.0).ok_or("below")? as usize;
+            let src = self.1.get(off..off + buf.len()).ok_or("past the end")?;
+            buf.copy_from_slice(src);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn btf_found_in_rodata_without_its_symbols() {
+        let mut b = Builder::new();
+        b.add("int", btf::KIND_INT, 0, false, 4, &[(1 << 24) | 32]);
+        let blob = b.build();
+        // Rodata: a decoy header whose lengths do not add up, then the real one.
+        let mut ro = vec![0x5au8; 3000];
+        ro[100..108].copy_from_slice(&blob[..8]);
+        ro[1001..1001 + blob.len()].copy_from_slice(&blob);
+        let base = 0xffff_8000_0900_0000;
+        let end = base + ro.len() as u64;
+        let mem = Bytes(base, ro);
+        let got = read_btf(&mem, Some((None, None)), Some((base, end))).unwrap();
+        assert_eq!(got.end_id(), 2);
+        // Nothing there: the reason names both.
+        let mem = Bytes(base, vec![0; 4096]);
+        let e = read_btf(&mem, Some((None, None)), Some((base, base + 4096))).unwrap_err();
+        assert!(
+            e.contains("KALLSYMS_ALL") && e.contains("no BTF header"),
+            "{e}"
+        );
     }
 }

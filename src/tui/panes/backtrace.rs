@@ -51,6 +51,7 @@ pub fn how_label(h: FrameSource) -> &'static str {
         FrameSource::Orc => "orc",
         FrameSource::PtRegs => "pt_regs",
         FrameSource::FramePointer => "fp",
+        FrameSource::Cfi => "cfi",
     }
 }
 
