@@ -191,6 +191,10 @@ pub struct Evidence {
     pub value: Option<String>,
     /// Anything else, in words.
     pub note: Option<String>,
+    /// `field` is the kernel's own record of this very relation (`task_struct.blocker`,
+    /// `mutex.owner`, `worker.current_work`), not something deduced from stack frames,
+    /// stack words or code: the edge it supports is exact.
+    pub exact: bool,
 }
 
 impl Evidence {
@@ -207,6 +211,14 @@ impl Evidence {
             value: Some(value.into()),
             address,
             ..Default::default()
+        }
+    }
+
+    /// A field that records the relation itself (see [`Evidence::exact`]).
+    pub fn exact(field: impl Into<String>, value: impl Into<String>, address: Option<u64>) -> Self {
+        Evidence {
+            exact: true,
+            ..Evidence::field(field, value, address)
         }
     }
 
@@ -242,11 +254,39 @@ impl Evidence {
             }
             s.push_str(n);
         }
+        if self.exact {
+            s.push_str(" [exact]");
+        }
         s
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// How an edge is known: read from a kernel field that records the relation, or inferred
+/// (stack frames, on-stack waiters, stack words, code references, text).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "basis", rename_all = "snake_case")]
+pub enum Basis {
+    /// The kernel records it: `field` (`task_struct.blocker`, `mutex.owner`, …).
+    Exact { field: String },
+    /// Deduced: `from` says from what (`stack frame #3 __mutex_lock`, `stack word`, …).
+    Inferred { from: String },
+}
+
+impl Basis {
+    pub fn is_exact(&self) -> bool {
+        matches!(self, Basis::Exact { .. })
+    }
+
+    /// `exact: task_struct.blocker` / `inferred: stack frame #3 __mutex_lock`.
+    pub fn words(&self) -> String {
+        match self {
+            Basis::Exact { field } => format!("exact: {field}"),
+            Basis::Inferred { from } => format!("inferred: {from}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct Edge {
     pub from: NodeId,
     pub to: NodeId,
@@ -256,6 +296,49 @@ pub struct Edge {
     /// The wait kind in words for `WaitsOn` (`mutex`, `SRCU grace period`, `flush_work`…).
     pub what: Option<String>,
     pub evidence: Vec<Evidence>,
+}
+
+impl Edge {
+    /// Exact when a piece of evidence is the kernel's own record of the relation (the
+    /// first such field is named), else inferred from what the first evidence is.
+    pub fn basis(&self) -> Basis {
+        if let Some(f) = self.evidence.iter().find(|e| e.exact) {
+            return Basis::Exact {
+                field: f.field.clone().unwrap_or_else(|| "?".into()),
+            };
+        }
+        let from = self
+            .evidence
+            .iter()
+            .find_map(|e| {
+                let func = e.function.as_deref()?;
+                Some(match e.frame {
+                    Some(n) => format!("stack frame #{n} {func}"),
+                    None => format!("frame {func}"),
+                })
+            })
+            .or_else(|| self.evidence.iter().find_map(|e| e.field.clone()))
+            .or_else(|| self.evidence.iter().find_map(|e| e.note.clone()))
+            .unwrap_or_else(|| "no evidence recorded".into());
+        Basis::Inferred { from }
+    }
+}
+
+impl Serialize for Edge {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Edge", 8)?;
+        st.serialize_field("from", &self.from)?;
+        st.serialize_field("to", &self.to)?;
+        st.serialize_field("kind", &self.kind)?;
+        st.serialize_field("candidate", &self.candidate)?;
+        st.serialize_field("what", &self.what)?;
+        let b = self.basis();
+        st.serialize_field("exact", &b.is_exact())?;
+        st.serialize_field("basis", &b)?;
+        st.serialize_field("evidence", &self.evidence)?;
+        st.end()
+    }
 }
 
 /// Nodes and edges; nodes unique by id, edges unique by (from, to, kind).
@@ -349,14 +432,15 @@ impl Graph {
                 .unwrap_or_default();
             let cand = if e.candidate { " [candidate]" } else { "" };
             s.push_str(&format!(
-                "{} {} --{}{}--> {} {}{}",
+                "{} {} --{}{}--> {} {}{} ({})",
                 e.from.kind.name(),
                 self.label(e.from),
                 e.kind.verb(),
                 what,
                 e.to.kind.name(),
                 self.label(e.to),
-                cand
+                cand,
+                e.basis().words()
             ));
             if let Some(ev) = e.evidence.first() {
                 s.push_str(&format!("  [{}]", ev.describe()));

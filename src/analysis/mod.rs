@@ -58,7 +58,9 @@ pub fn graph_from_traces(k: &Kernel, u: &Unwinder, traces: Vec<Backtrace>, known
         if cx.tasks[ti].st != "UN" {
             continue;
         }
-        let decoded = waits::mutex::decode(&cx, ti, &mut g)
+        // What the kernel records first (exact), then what the stack shows (inferred).
+        let decoded = waits::blocker::decode(&cx, ti, &mut g)
+            || waits::mutex::decode(&cx, ti, &mut g)
             || waits::rwsem::decode(&cx, ti, &mut g)
             || waits::fanotify::decode(&cx, ti, &mut g)
             || waits::completion::decode(&cx, ti, &mut g)

@@ -89,10 +89,7 @@ fn all_releases() -> Vec<Release> {
         .collect();
     others.sort();
     names.extend(others);
-    names
-        .iter()
-        .filter_map(|n| release(n))
-        .collect()
+    names.iter().filter_map(|n| release(n)).collect()
 }
 
 pub struct Release {

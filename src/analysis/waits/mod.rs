@@ -8,11 +8,13 @@
 //! an on-stack waiter of some task — the head inside the lock or completion
 //! ([`Ctx::find_waiter`]). `container_of` that head gives the waited object.
 
+pub mod blocker;
 pub mod completion;
 pub mod fanotify;
 pub mod mutex;
 pub mod rcu;
 pub mod rwsem;
+pub mod semaphore;
 pub mod sleep;
 pub mod srcu;
 pub mod work;
