@@ -181,3 +181,200 @@ fn lock_edges_are_exact_where_the_kernel_records_them() {
         );
     }
 }
+
+/// Time blocked: quiesce's `Task::blocked_ns` against a direct computation from drgn's reads
+/// of the same fields. No reference has crash's `ps -m` (crash cannot open sid, and the
+/// fixture commands do not run it), so the figure is recomputed here from its definition:
+/// the latest `rq->clock` of any CPU (the scheduler's "now" in the clock `last_arrival` is
+/// stamped with) minus the task's `sched_info.last_arrival`, both read by drgn.
+#[test]
+fn time_blocked_matches_drgn_and_ranks_findings() {
+    for c in cases() {
+        eprintln!("{}: time blocked against drgn", c.name);
+        let now = c.drgn["rq_clock"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(hex)
+            .max()
+            .unwrap();
+        let mut checked = 0;
+        for t in c.drgn["tasks"].as_array().unwrap() {
+            let Some(arrival) = t.get("last_arrival").map(hex) else {
+                continue;
+            };
+            let want = now - arrival;
+            let node = c
+                .graph
+                .get(NodeId::new(NodeKind::Task, hex(&t["address"])))
+                .unwrap_or_else(|| panic!("{}: no node for {}", c.name, t["comm"]));
+            assert_eq!(node.blocked_ns, Some(want), "{}: {}", c.name, t["comm"]);
+            // The hang scenario starts seconds after boot, and the dump is taken after the
+            // hung-task reports: every D task has waited for seconds, not ns or days.
+            assert!(
+                (1_000_000_000..3_600_000_000_000).contains(&want),
+                "{}: {} blocked {want} ns",
+                c.name,
+                t["comm"]
+            );
+            checked += 1;
+        }
+        assert!(checked >= 10, "{}: only {checked} D tasks", c.name);
+        // qh_abba_c and qh_flusher start 100 ms after the others (msleep(100) in
+        // fixtures/kmod/quiesce_hang.c), so they have waited less than qh_abba_a.
+        let ns = |comm: &str| {
+            let t = drgn_task(&c, comm);
+            c.graph
+                .get(NodeId::new(NodeKind::Task, hex(&t["address"])))
+                .and_then(|n| n.blocked_ns)
+                .unwrap()
+        };
+        assert!(ns("qh_abba_c") < ns("qh_abba_a"), "{}", c.name);
+        assert!(ns("qh_flusher") < ns("qh_abba_a"), "{}", c.name);
+
+        // Findings: each says its oldest waiter, and within a kind (and culprit or not)
+        // the oldest waiter ranks first.
+        let e = quiesce::analysis::walkthrough::explain(c.graph.clone());
+        let fs: Vec<_> = e.findings.iter().map(|w| &w.finding).collect();
+        for f in &fs {
+            let (t, ns) = f.oldest_waiter.expect("every finding has a timed waiter");
+            assert!(f.tasks.contains(&t));
+            for &o in &f.tasks {
+                assert!(c.graph.get(o).unwrap().blocked_ns.unwrap_or(0) <= ns);
+            }
+        }
+        for w in fs.windows(2) {
+            if (w[0].kind, w[0].culprits.is_empty()) == (w[1].kind, w[1].culprits.is_empty()) {
+                assert!(
+                    w[0].oldest_waiter.unwrap().1 >= w[1].oldest_waiter.unwrap().1,
+                    "{}: {} before {}",
+                    c.name,
+                    w[0].title,
+                    w[1].title
+                );
+            }
+        }
+    }
+}
+
+/// `ps` and `stacks` show the time blocked, text and JSON, as `Task::blocked_ns` has it.
+#[test]
+fn ps_and_stacks_show_time_blocked() {
+    use quiesce::kernel::tasks::duration_words;
+    use quiesce::report::Report;
+    let Some(r) = common::release("sid") else {
+        return;
+    };
+    let d = r
+        .dumps_of("hang")
+        .into_iter()
+        .find(|d| d.name.ends_with(".elf"))
+        .unwrap();
+    let k = r.open(&d.path);
+    let list = k.tasks().unwrap();
+    let t = list
+        .tasks
+        .iter()
+        .find(|t| t.comm == "qh_abba_a")
+        .unwrap()
+        .clone();
+    let ns = t.blocked_ns.expect("a blocked task has a time");
+    let ps = quiesce::report::ps::PsReport::new(list.tasks.clone(), vec![]);
+    let row = ps
+        .text()
+        .lines()
+        .find(|l| l.ends_with("[qh_abba_a]"))
+        .unwrap()
+        .to_string();
+    assert!(
+        row.contains(&format!(" UN  {:>12}  ", duration_words(ns))),
+        "{row}"
+    );
+    let j = serde_json::to_value(&ps).unwrap();
+    let jt = j["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["comm"] == "qh_abba_a")
+        .unwrap();
+    assert_eq!(jt["blocked_ns"].as_u64(), Some(ns));
+    // Running tasks have none.
+    assert!(
+        list.tasks
+            .iter()
+            .filter(|t| t.active)
+            .all(|t| t.blocked_ns.is_none())
+    );
+
+    let u = quiesce::unwind::task::Unwinder::new(&k).unwrap();
+    let traces: Vec<_> = list
+        .tasks
+        .iter()
+        .filter(|t| t.comm.starts_with("qh_abba"))
+        .map(|t| u.backtrace(&k, t))
+        .collect();
+    let st = quiesce::report::bt::StacksReport::new(&traces);
+    let longest = traces
+        .iter()
+        .filter_map(|b| Some((b.task.pid, b.task.blocked_ns?)))
+        .max_by_key(|&(_, ns)| ns)
+        .unwrap();
+    assert!(
+        st.text().contains(&format!(
+            "blocked longest: {} (pid {})",
+            duration_words(longest.1),
+            longest.0
+        )),
+        "{}",
+        st.text()
+    );
+}
+
+/// The ABBA deadlock as its smallest cycle, the third task that only waits on it apart;
+/// tasks and locks by drgn's addresses.
+#[test]
+fn deadlock_is_the_smallest_cycle_with_waiters_apart() {
+    use quiesce::analysis::find::FindingKind;
+    use quiesce::report::Report;
+    for c in cases() {
+        eprintln!("{}: ABBA cycle against drgn", c.name);
+        let task = |comm: &str| NodeId::new(NodeKind::Task, hex(&drgn_task(&c, comm)["address"]));
+        let lock = |s: &str| NodeId::new(NodeKind::Mutex, hex(&c.drgn["locks"][s]["address"]));
+        let e = quiesce::analysis::walkthrough::explain(c.graph.clone());
+        let dl: Vec<_> = e
+            .findings
+            .iter()
+            .filter(|w| w.finding.kind == FindingKind::Deadlock)
+            .collect();
+        assert_eq!(dl.len(), 1, "{}", c.name);
+        let f = &dl[0].finding;
+        assert_eq!(
+            f.cycle,
+            [
+                task("qh_abba_a"),
+                lock("qh_mutex_b"),
+                task("qh_abba_b"),
+                lock("qh_mutex_a")
+            ],
+            "{}",
+            c.name
+        );
+        assert_eq!(f.behind, [task("qh_abba_c")], "{}", c.name);
+        let pid = drgn_task(&c, "qh_abba_c")["pid"].as_i64().unwrap();
+        assert!(
+            e.text().contains(&format!(
+                "waiting on the cycle, not part of it: qh_abba_c:{pid}\n"
+            )),
+            "{}",
+            c.name
+        );
+        let j = serde_json::to_value(&e).unwrap();
+        let jf = j["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["finding"]["kind"] == "deadlock")
+            .unwrap();
+        assert_eq!(jf["finding"]["behind"].as_array().unwrap().len(), 1);
+    }
+}

@@ -118,6 +118,10 @@ pub struct Node {
     /// Set when nothing in the dump (or text) names who should wake / release this object;
     /// says why.
     pub no_waker: Option<String>,
+    /// A task that is not running: how long it has been off the CPU, in ns
+    /// (`kernel::tasks::Task::blocked_ns`). Findings rank by their oldest waiter.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocked_ns: Option<u64>,
 }
 
 /// The node field that marks a task as runnable but not running (a starved GP kthread, a
@@ -373,6 +377,7 @@ impl Graph {
                     fields: Vec::new(),
                     running: false,
                     no_waker: None,
+                    blocked_ns: None,
                 });
                 self.index.insert(id, self.nodes.len() - 1);
                 self.nodes.len() - 1

@@ -178,6 +178,11 @@ impl<'k> Ctx<'k> {
             }
         }
         n.running = t.st == "RU" || t.active;
+        if let Some(ns) = t.blocked_ns {
+            n.blocked_ns = Some(ns);
+            n.fields
+                .push(("blocked".into(), crate::kernel::tasks::duration_words(ns)));
+        }
         id
     }
 
