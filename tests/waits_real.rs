@@ -378,3 +378,91 @@ fn deadlock_is_the_smallest_cycle_with_waiters_apart() {
         assert_eq!(jf["finding"]["behind"].as_array().unwrap().len(), 1);
     }
 }
+
+/// `quiesce waitgraph --dot` on the 7.x hang dump: well-formed graphviz text with every
+/// edge of `waitgraph --json`, exact edges bold with their field, candidates dashed.
+#[test]
+fn waitgraph_dot_marks_exact_and_candidate_edges() {
+    let Some(r) = common::release("sid") else {
+        return;
+    };
+    let dump = common::path_str(&r.dir.join("dumps/hang.elf"));
+    let vmlinux = common::path_str(&r.vmlinux());
+    let module = common::path_str(&r.modules_dir().join("quiesce_hang.ko"));
+    let run = |extra: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_quiesce"))
+            .args([
+                "waitgraph",
+                extra,
+                "-c",
+                &dump,
+                "-s",
+                &vmlinux,
+                "-s",
+                &module,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let dot = run("--dot");
+    let j: Value = serde_json::from_str(&run("--json")).unwrap();
+    let j = &j["graph"];
+    assert!(
+        dot.starts_with("digraph waits {\n") && dot.ends_with("}\n"),
+        "{dot}"
+    );
+    // Node ids are `"KIND_KEY"` (the kind as text prints it, the key in hex).
+    let key = |dot_id: &str| {
+        let k = dot_id
+            .trim_matches('"')
+            .rsplit('_')
+            .next()
+            .unwrap()
+            .to_string();
+        u64::from_str_radix(&k, 16).unwrap()
+    };
+    let declared: Vec<String> = dot
+        .lines()
+        .filter(|l| !l.contains(" -> ") && l.contains(" [label="))
+        .map(|l| l.trim().split(' ').next().unwrap().to_string())
+        .collect();
+    let edges: Vec<&str> = dot.lines().filter(|l| l.contains(" -> ")).collect();
+    let je = j["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), je.len());
+    assert_eq!(declared.len(), j["nodes"].as_array().unwrap().len());
+    for (line, e) in edges.iter().zip(je) {
+        let mut w = line.trim().split(' ');
+        let (from, arrow, to) = (w.next().unwrap(), w.next().unwrap(), w.next().unwrap());
+        assert_eq!(arrow, "->");
+        assert_eq!(
+            (key(from), key(to)),
+            (hex(&e["from"]["key"]), hex(&e["to"]["key"])),
+            "{line}"
+        );
+        assert!(
+            declared.iter().any(|d| d == from) && declared.iter().any(|d| d == to),
+            "{line}"
+        );
+        assert_eq!(line.matches('"').count() % 2, 0, "{line}");
+        if e["candidate"] == true {
+            assert!(line.contains("style=dashed"), "{line}");
+        } else if e["exact"] == true {
+            let f = e["basis"]["field"].as_str().unwrap();
+            assert!(line.contains(&format!("exact: {f}\"")) && line.contains("style=bold"));
+        } else {
+            assert!(!line.contains("style="), "{line}");
+        }
+    }
+    // The 7.x mutex waiters' edges from task_struct.blocker, in the picture too.
+    let blocker = edges
+        .iter()
+        .filter(|l| l.contains("exact: task_struct.blocker"))
+        .count();
+    assert_eq!(blocker, 4, "{dot}");
+}

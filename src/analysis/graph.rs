@@ -467,7 +467,10 @@ impl Graph {
         s
     }
 
-    /// Graphviz `dot`.
+    /// Graphviz `dot`: tasks as boxes (with how long they have been blocked), CPUs as
+    /// diamonds, objects as ellipses; a running task red, an object nobody will release
+    /// orange. Edges say how they are known: exact ones (the kernel's own record) bold with
+    /// the field, candidates dashed, the rest (inferred from the stack) plain.
     pub fn dot(&self) -> String {
         let q = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
         let id = |n: NodeId| format!("\"{}_{:x}\"", n.kind.name(), n.key);
@@ -485,20 +488,36 @@ impl Graph {
             } else {
                 ""
             };
+            let blocked = n
+                .blocked_ns
+                .map(|ns| format!("\\nblocked {}", crate::kernel::tasks::duration_words(ns)))
+                .unwrap_or_default();
             s.push_str(&format!(
-                "  {} [label=\"{}\\n{}\", shape={shape}{color}];\n",
+                "  {} [label=\"{}\\n{}{blocked}\", shape={shape}{color}];\n",
                 id(n.id),
                 n.id.kind.name(),
                 q(&n.label)
             ));
         }
         for e in &self.edges {
-            let style = if e.candidate { ", style=dashed" } else { "" };
+            let what = e
+                .what
+                .as_deref()
+                .map(|w| format!(" ({w})"))
+                .unwrap_or_default();
+            let (how, style) = match (e.candidate, e.basis()) {
+                (true, _) => ("\\ncandidate".to_string(), ", style=dashed"),
+                (false, Basis::Exact { field }) => {
+                    (format!("\\nexact: {}", q(&field)), ", style=bold")
+                }
+                (false, Basis::Inferred { .. }) => (String::new(), ""),
+            };
             s.push_str(&format!(
-                "  {} -> {} [label=\"{}\"{style}];\n",
+                "  {} -> {} [label=\"{}{}{how}\"{style}];\n",
                 id(e.from),
                 id(e.to),
-                q(e.kind.verb())
+                q(e.kind.verb()),
+                q(&what)
             ));
         }
         s.push_str("}\n");
