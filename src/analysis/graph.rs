@@ -48,6 +48,8 @@ pub enum NodeKind {
     IoWait,
     /// A soft-lockup report: a CPU that has not scheduled for the watchdog threshold.
     SoftLockup,
+    /// A `wait_queue_head` a task sleeps on in `wait_event*()` (analysis::waits::waitqueue).
+    WaitQueue,
 }
 
 impl NodeKind {
@@ -77,6 +79,7 @@ impl NodeKind {
             NodeKind::CondVar => "condvar",
             NodeKind::IoWait => "io",
             NodeKind::SoftLockup => "soft-lockup",
+            NodeKind::WaitQueue => "waitq",
         }
     }
 }

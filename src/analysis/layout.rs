@@ -85,6 +85,8 @@ pub struct WaitLayout {
     /// `struct semaphore` (`down*()`): its waiters and, with the blocker tracking, the
     /// last task that took it.
     pub semaphore: Option<SemLayout>,
+    /// `wait_queue_entry` / `wait_queue_head` (`wait_event*()`).
+    pub waitq: Option<crate::analysis::waits::waitqueue::WqLayout>,
     /// `sizeof(union thread_union)` = THREAD_SIZE (16 KiB on x86_64 without KASAN).
     pub thread_size: u64,
 }
@@ -172,7 +174,19 @@ impl WaitLayout {
             .ok()
             .filter(|&s| s >= 4096)
             .unwrap_or(16384);
+        let waitq = (|| {
+            let e = Probe::new(di, "struct wait_queue_entry").ok()?;
+            let h = Probe::new(di, "struct wait_queue_head").ok()?;
+            Some(crate::analysis::waits::waitqueue::WqLayout {
+                entry_flags: e.opt("flags")?,
+                entry_private: e.opt("private")?,
+                entry_func: e.opt("func")?,
+                entry_entry: e.opt("entry")?,
+                head_head: h.opt("head")?,
+            })
+        })();
         WaitLayout {
+            waitq,
             mutex: lock("struct mutex_waiter", "struct mutex", false),
             rwsem: lock("struct rwsem_waiter", "struct rw_semaphore", true),
             completion: CompletionLayout::probe(k).ok(),

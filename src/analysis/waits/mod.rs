@@ -17,6 +17,7 @@ pub mod rwsem;
 pub mod semaphore;
 pub mod sleep;
 pub mod srcu;
+pub mod waitqueue;
 pub mod work;
 
 use super::graph::{Evidence, Graph, NodeId, NodeKind};
