@@ -79,6 +79,8 @@ pub struct WaitLayout {
     /// `task_struct.blocked_on` (DEBUG_MUTEXES: `struct mutex_waiter *`; mainline with
     /// proxy-exec prep: `struct mutex *`), with whether it points at the mutex itself.
     pub blocked_on: Option<(u64, bool)>,
+    /// `mutex_waiter.lock` (DEBUG_MUTEXES), for a `blocked_on` that points at the waiter.
+    pub mutex_waiter_lock: Option<u64>,
     /// The hung-task detector's record of the lock a task sleeps on
     /// (`CONFIG_DETECT_HUNG_TASK_BLOCKER`), see [`crate::analysis::waits::blocker`].
     pub blocker: Option<BlockerLayout>,
@@ -185,8 +187,12 @@ impl WaitLayout {
                 head_head: h.opt("head")?,
             })
         })();
+        let mutex_waiter_lock = Probe::new(di, "struct mutex_waiter")
+            .ok()
+            .and_then(|w| w.opt("lock"));
         WaitLayout {
             waitq,
+            mutex_waiter_lock,
             mutex: lock("struct mutex_waiter", "struct mutex", false),
             rwsem: lock("struct rwsem_waiter", "struct rw_semaphore", true),
             completion: CompletionLayout::probe(k).ok(),

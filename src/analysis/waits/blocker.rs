@@ -123,8 +123,7 @@ pub fn blocked_on(cx: &Ctx, ti: usize) -> Option<Blocked> {
     let lock = if is_mutex {
         p
     } else {
-        let w = crate::kernel::layout::Probe::new(&cx.k.di, "struct mutex_waiter").ok()?;
-        cx.k.read_u64(Kva(p + w.opt("lock")?), "mutex_waiter.lock")
+        cx.k.read_u64(Kva(p + cx.l.mutex_waiter_lock?), "mutex_waiter.lock")
             .ok()?
     };
     Some(Blocked {

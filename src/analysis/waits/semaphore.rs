@@ -140,7 +140,10 @@ fn link_holder(
     last: Option<u64>,
 ) {
     let off = cx.l.semaphore.as_ref().and_then(|l| l.last_holder);
-    let verdict = holder(count, off.and(last));
+    let verdict = match (off, last) {
+        (Some(_), None) => Holder::NoneRecorded("semaphore.last_holder could not be read".into()),
+        _ => holder(count, off.and(last)),
+    };
     if let (Holder::LastHolder(h), Some(o)) = (&verdict, off)
         && let Some(hid) = cx.task_node_addr(g, *h)
     {
