@@ -69,7 +69,8 @@ wait_for "Backtrace · $PID qh_srcu_sync" 20 || fail "backtrace pane not showing
 screen | grep -q 'synchronize_srcu' || fail "no synchronize_srcu in the backtrace pane"
 screen
 
-# The SRCU pane: quiesce_srcu in SCAN2 with one reader on idx 0, and its waiter.
+# The SRCU pane opens on the domain the selected task waits for: quiesce_srcu in SCAN2
+# with one reader on idx 0, and its waiter.
 tmux send-keys -t "$S" 3
 wait_for 'SRCU · ' 20 || fail "SRCU pane did not open"
 wait_for 'quiesce_srcu  *SCAN2  *1  *0 ' 60 || fail "quiesce_srcu with its reader not shown"
@@ -102,7 +103,8 @@ if [ -n "$SRC" ]; then
   # o on the task opens its first frame outside the scheduler: __synchronize_srcu.
   tmux send-keys -t "$S" o
   wait_for 'Source · kernel/rcu/srcutree.c' 30 || fail "source pane did not open srcutree.c"
-  wait_for "← 1 task blocks here: $PID" 10 || fail "no blocking annotation"
+  # qh_srcu_sync and qh_fan_sync block on the same line of __synchronize_srcu.
+  wait_for "← 2 tasks block here: .*$PID" 10 || fail "no blocking annotation"
   tmux send-keys -t "$S" n
   wait_for 'Note on kernel/rcu/srcutree.c' 10 || fail "note overlay did not open"
   tmux send-keys -t "$S" -l 'e2e-note'

@@ -152,7 +152,9 @@ fn open_loads_matching_module_files() {
     let (v, _) = k.variable("quiesce_srcu").unwrap();
     let srcu_addr = v.addr;
     let v = k.read_u32(k.variable("qh_ntasks").unwrap().0.addr, "qh_ntasks");
-    assert_eq!(v.unwrap(), 9);
+    // The module's kthreads: abba ×3, srcu reader and sync, completion, rwsem reader and
+    // writer, flusher, and qh_fan_sync (the seed-shaped scenario).
+    assert_eq!(v.unwrap(), 10);
 
     let tmp = std::env::temp_dir().join(format!("quiesce-module-real-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();

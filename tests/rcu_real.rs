@@ -181,14 +181,41 @@ fn srcu_matches_drgn_on(k: &Kernel, want: &serde_json::Value) {
         .iter()
         .map(|t| t["pid"].as_i64().unwrap())
         .collect();
-    assert_eq!(sync.len(), 1);
-    let waiters: Vec<i64> = d.waiters.iter().map(|t| t.pid as i64).collect();
-    assert_eq!(waiters, sync);
+    // Two tasks sit in __synchronize_srcu: qh_srcu_sync on quiesce_srcu and qh_fan_sync
+    // on quiesce_fan_srcu (the seed-shaped scenario); each domain has its own.
+    assert_eq!(sync.len(), 2, "{sync:?}");
+    assert_eq!(d.waiters.len(), 1);
     assert_eq!(d.waiters[0].comm, "qh_srcu_sync");
+    let fan = r
+        .domains
+        .iter()
+        .find(|d| d.name == "quiesce_fan_srcu")
+        .expect("quiesce_fan_srcu found");
+    assert_eq!(fan.waiters.len(), 1);
+    assert_eq!(fan.waiters[0].comm, "qh_fan_sync");
+    let mut waiters: Vec<i64> = [d, fan].iter().map(|d| d.waiters[0].pid as i64).collect();
+    waiters.sort();
+    let mut sync_sorted = sync.clone();
+    sync_sorted.sort();
+    assert_eq!(waiters, sync_sorted);
     assert!(
         d.found
-            .contains(&quiesce::rcu::srcu::Found::WaiterStack(sync[0] as i32))
+            .contains(&quiesce::rcu::srcu::Found::WaiterStack(d.waiters[0].pid))
     );
+    // The seed's domain against drgn: two readers on the index the GP waits for.
+    let wf = &want["modules"]["quiesce_fan_srcu"];
+    assert_eq!(format!("{:#x}", fan.addr), wf["addr"].as_str().unwrap());
+    assert_eq!(fan.gp_seq, wf["gp_seq"].as_u64().unwrap());
+    assert_eq!(fan.phase, wf["phase"].as_str().unwrap());
+    let fan_readers: Vec<i64> = wf["readers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    assert_eq!(fan.readers.to_vec(), fan_readers);
+    let fidx = fan.waits_on_idx.expect("a grace period is in progress") as usize;
+    assert_eq!(fan.readers[fidx], 2);
 
     // The GP work: pending with its timer armed (process_srcu re-arms while readers hold).
     let work = d.gp_work.as_ref().unwrap();

@@ -218,7 +218,15 @@ fn real_fixture_srcu_source_and_log() {
         return;
     };
     app.handle_event(UiEvent::Resize(180, 42));
-    // SRCU: quiesce_srcu is listed first (active) with its reader on idx 0.
+    // SRCU, opened from qh_srcu_sync: the pane shows the domain that task waits for,
+    // quiesce_srcu (listed among the active ones first), with its reader on idx 0.
+    let sync = app
+        .tasks
+        .iter()
+        .find(|t| t.comm == "qh_srcu_sync")
+        .unwrap()
+        .addr;
+    app.select_task(sync);
     app.handle_key(Key::ch('3'));
     let text = screen(&app);
     println!("{text}");
@@ -312,9 +320,17 @@ fn real_fixture_srcu_source_and_log() {
     assert_eq!(f.line, line);
     let text = screen(&app);
     println!("{text}");
+    // qh_srcu_sync and qh_fan_sync (the seed-shaped scenario) block on the same line.
+    let fan_pid = app
+        .tasks
+        .iter()
+        .find(|t| t.comm == "qh_fan_sync")
+        .unwrap()
+        .pid;
+    let (a, b) = (sync_pid.min(fan_pid), sync_pid.max(fan_pid));
     assert!(
         text.lines().any(|l| l.contains(&format!("▶{line} "))
-            && l.contains(&format!("← 1 task blocks here: {sync_pid}"))),
+            && l.contains(&format!("← 2 tasks block here: {a},{b}"))),
         "{text}"
     );
 }

@@ -448,12 +448,21 @@ pub fn findings(g: &Graph) -> Vec<Finding> {
         });
     }
 
-    // Tasks that sit inside another task's chain are explained by that chain.
+    // Tasks that sit inside another task's chain are explained by that chain, and so are
+    // the other holders of an object on it (two readers holding one SRCU domain: the chain
+    // follows one, the step names both).
     let mut inner: HashSet<NodeId> = HashSet::new();
     for c in &chains {
         for n in c.nodes.iter().skip(1) {
             if n.kind == NodeKind::Task && Some(n) != c.nodes.first() {
                 inner.insert(*n);
+            }
+        }
+        for &ei in &c.edges {
+            for s in other_holders(g, &g.edges[ei]) {
+                if Some(&s.to) != c.nodes.first() {
+                    inner.insert(s.to);
+                }
             }
         }
     }
@@ -579,19 +588,37 @@ pub fn oldest_waiter(g: &Graph, tasks: &[NodeId]) -> Option<(NodeId, u64)> {
         })
 }
 
+/// The other edges of the same kind out of `e`'s object to tasks (the other candidate
+/// holders of one rwsem or SRCU domain); empty when `e` leaves a task.
+pub fn other_holders<'g>(g: &'g Graph, e: &Edge) -> Vec<&'g Edge> {
+    if e.from.kind == NodeKind::Task {
+        return Vec::new();
+    }
+    g.out_edges(e.from)
+        .filter(|o| o.kind == e.kind && o.to != e.to && o.to.kind == NodeKind::Task)
+        .collect()
+}
+
 fn hop_words(g: &Graph, e: &Edge) -> String {
     let what = match (&e.kind, &e.what) {
         (EdgeKind::WaitsOn, Some(w)) => format!(" ({w})"),
         _ => String::new(),
     };
     let cand = if e.candidate { " (candidate)" } else { "" };
+    let others: Vec<String> = other_holders(g, e).iter().map(|o| g.label(o.to)).collect();
+    let also = if others.is_empty() {
+        String::new()
+    } else {
+        format!(" (and also by {})", others.join(", "))
+    };
     format!(
-        "{}{} {} {}{}",
+        "{}{} {} {}{}{}",
         e.kind.verb(),
         what,
         e.to.kind.name(),
         g.label(e.to),
-        cand
+        cand,
+        also
     )
 }
 

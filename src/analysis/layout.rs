@@ -62,6 +62,9 @@ pub struct FanotifyLayout {
     pub fdt_fd: u64,
     pub file_f_op: u64,
     pub file_private: u64,
+    /// `fsnotify_group.fanotify_data.access_list`: permission events the listener has
+    /// read and not answered yet (absent from some BTF-only kernels: then not counted).
+    pub access_list: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -145,6 +148,7 @@ impl WaitLayout {
                 fdt_fd: fdt.opt("fd")?,
                 file_f_op: f.opt("f_op")?,
                 file_private: f.opt("private_data")?,
+                access_list: g.opt("fanotify_data.access_list"),
             })
         })();
         let t = Probe::new(di, "struct task_struct").ok();

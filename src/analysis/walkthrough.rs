@@ -178,6 +178,26 @@ fn walk(g: &Graph, f: &Finding) -> Walk {
             Some(e.to.kind),
         );
     }
+    // The other holders of an object on the chain (the chain follows one of them).
+    for &ei in &f.chain.edges {
+        for o in crate::analysis::find::other_holders(g, &g.edges[ei]) {
+            let cand = if o.candidate { " — candidate" } else { "" };
+            push(
+                format!(
+                    "also: {} {} {} {} {}{}{}",
+                    o.from.kind.name(),
+                    g.label(o.from),
+                    o.kind.verb(),
+                    o.to.kind.name(),
+                    g.label(o.to),
+                    fields_words(g, o.to),
+                    cand
+                ),
+                o.evidence.iter().take(1).cloned().collect(),
+                None,
+            );
+        }
+    }
     // Tasks that wait the same way or hang behind a cycle.
     for &t in f.tasks.iter().skip(1) {
         if f.cycle.contains(&t) || f.chain.nodes.first() == Some(&t) {

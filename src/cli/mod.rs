@@ -314,6 +314,16 @@ impl Cli {
             let first = first.lines().next().unwrap_or_default();
             let first = first.trim_end_matches("; looked at:");
             eprintln!("quiesce: note: {first}; reading the dump's own symbols and types instead");
+            // A candidate that was there but wrong (another build's vmlinux) is worth a
+            // line; the places where nothing was (`locate::NotFound`'s "absent") are not.
+            let all = format!("{e:#}");
+            for l in all.lines().skip(1) {
+                if let Some(l) = l.strip_prefix("  ")
+                    && !l.ends_with(": absent")
+                {
+                    eprintln!("quiesce: note:   skipped {l}");
+                }
+            }
         }
         Ok(match self.command.and_then(Command::into_report) {
             None => Invocation::Tui(target),

@@ -37,6 +37,10 @@ impl Kernel {
             "tk_core.timekeeper.xtime_sec",
             "timekeeper_data[0].timekeeper.xtime_sec",
             "timekeeper.xtime_sec",
+            // The dump-only mode has no type for tk_core (an anonymous struct, so not in
+            // BTF); timekeeping_advance() builds each update in shadow_timekeeper and copies
+            // it whole into tk_core, so outside an update the two agree.
+            "shadow_timekeeper.xtime_sec",
         ]
         .iter()
         .find_map(|e| self.eval_int(e))

@@ -636,6 +636,25 @@ impl App {
     pub(crate) fn show(&mut self, pane: Pane) {
         self.right = pane;
         self.focus = Focus::Right;
+        if pane == Pane::Srcu {
+            self.srcu_domain_of_selected_task();
+        }
+    }
+
+    /// On the SRCU pane, the domain the selected task waits for (it is in one of the
+    /// domains' `synchronize_srcu()` waiters), if any; else the domain stays as it was.
+    fn srcu_domain_of_selected_task(&mut self) {
+        let Some(addr) = self.selected_task().map(|t| t.addr) else {
+            return;
+        };
+        if let Some(Ok(r)) = &self.srcu
+            && let Some(i) = r
+                .domains
+                .iter()
+                .position(|d| d.waiters.iter().any(|w| w.addr == addr))
+        {
+            self.srcu_domain = i;
+        }
     }
 
     /// Carry out a named action.
@@ -837,6 +856,7 @@ impl App {
                 }
                 self.srcu = Some(r);
                 self.srcu_domain = 0;
+                self.srcu_domain_of_selected_task();
             }
             Rcu(r) => self.rcu = Some(*r),
             LogDecoded(d) => self.log_decoded = d.into_iter().collect(),

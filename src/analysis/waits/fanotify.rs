@@ -62,6 +62,12 @@ pub fn decode(cx: &Ctx, ti: usize, g: &mut Graph) -> bool {
     if !fresh {
         return true;
     }
+    // Events the listener has read but not answered (fanotify_read() moves a permission
+    // event from the notification queue to access_list; a response removes it).
+    let unanswered = l.access_list.map(|off| {
+        let w = k.list_walk(Kva(group + off), "fanotify_data.access_list");
+        (w.nodes.len(), w.error.is_some(), group + off)
+    });
     let mut any = false;
     for li in 0..cx.tasks.len() {
         let task = &cx.tasks[li];
@@ -78,17 +84,61 @@ pub fn decode(cx: &Ctx, ti: usize, g: &mut Graph) -> bool {
             if fop == fops.0 && pd == group {
                 any = true;
                 let lt = cx.task_node(g, li);
+                let mut evidence = vec![Evidence {
+                    note: Some(format!(
+                        "fd {fd} of {} is this group's fanotify fd: it must read the event and write a response",
+                        cx.task_label(li)
+                    )),
+                    ..Evidence::field(
+                        "file.private_data",
+                        format!("{pd:#x}"),
+                        Some(file + l.file_private),
+                    )
+                }];
+                if let Some((n, cut, at)) = unanswered {
+                    evidence.push(Evidence {
+                        note: Some(format!(
+                            "{n}{} permission event(s) read by the listener and not answered yet",
+                            if cut {
+                                " (list cut short: corrupt link)"
+                            } else {
+                                ""
+                            }
+                        )),
+                        ..Evidence::field(
+                            "fanotify_data.access_list",
+                            format!("{n} entries"),
+                            Some(at),
+                        )
+                    });
+                }
                 g.edge(Edge {
                     from: gid,
                     to: lt,
                     kind: EdgeKind::ListenedBy,
                     candidate: false,
                     what: None,
-                    evidence: vec![Evidence {
-                        note: Some(format!("fd {fd} of {} is this group's fanotify fd: it must read the event and write a response", cx.task_label(li))),
-                        ..Evidence::field("file.private_data", format!("{pd:#x}"), Some(file + l.file_private))
-                    }],
+                    evidence,
                 });
+                // A listener asleep in fanotify_read() has taken the events and waits for
+                // more: nothing in the kernel will answer for it. (If it waits on
+                // something decodable instead, its own wait edge continues the chain.)
+                if let Some(rf) = cx.find_frame(li, &["fanotify_read"]) {
+                    let read = match unanswered {
+                        Some((n, _, _)) => {
+                            format!("has read {n} permission event(s) without answering them and ")
+                        }
+                        None => String::new(),
+                    };
+                    let why = format!(
+                        "{} {read}sleeps in fanotify_read() (frame #{}) waiting for more: only a response (FAN_ALLOW/FAN_DENY) written to its fd {fd} wakes the waiters — the listener is alive but not answering",
+                        cx.task_label(li),
+                        cx.frames[li][rf].no
+                    );
+                    if let Some(n) = g.get_mut(lt) {
+                        n.no_waker.get_or_insert(why);
+                    }
+                }
             }
         }
     }

@@ -39,9 +39,56 @@ pub const GLOBALS: &[(&str, &str, &str)] = &[
     ),
     ("jiffies_64", "u64", "kernel/time/timer.c: u64 jiffies_64"),
     (
+        "shadow_timekeeper",
+        "struct timekeeper",
+        "kernel/time/timekeeping.c: static struct timekeeper shadow_timekeeper (kernels \
+         before struct tk_data, which holds it as a member)",
+    ),
+    (
+        "timekeeper_data",
+        "struct tk_data []",
+        "kernel/time/timekeeping.c: static struct tk_data timekeeper_data[TIMEKEEPERS_MAX]",
+    ),
+    (
+        "avenrun",
+        "unsigned long [3]",
+        "kernel/sched/loadavg.c: unsigned long avenrun[3]",
+    ),
+    (
+        "tainted_mask",
+        "unsigned long",
+        "kernel/panic.c: unsigned long tainted_mask",
+    ),
+    (
+        "nr_node_ids",
+        "unsigned int",
+        "mm/page_alloc.c (mm/mm_init.c from 6.4): unsigned int nr_node_ids",
+    ),
+    (
+        "node_data",
+        "struct pglist_data *[]",
+        "arch/x86/mm/numa.c: struct pglist_data *node_data[MAX_NUMNODES] (NUMA kernels)",
+    ),
+    (
+        "contig_page_data",
+        "struct pglist_data",
+        "mm/memblock.c: struct pglist_data contig_page_data (kernels without NUMA)",
+    ),
+    (
+        "cpu_khz",
+        "unsigned int",
+        "arch/x86/kernel/tsc.c: unsigned int cpu_khz",
+    ),
+    (
         "tick_nsec",
         "unsigned long",
         "kernel/time/ntp.c: unsigned long tick_nsec",
+    ),
+    (
+        "clocksource_jiffies",
+        "struct clocksource",
+        "kernel/time/jiffies.c: static struct clocksource clocksource_jiffies (HZ on kernels \
+         without tick_nsec)",
     ),
     (
         "nr_cpu_ids",
