@@ -33,6 +33,7 @@ fn task(pid: i32, comm: &str, st: &'static str, kthread: bool, last: u64) -> Tas
         kthread,
         active: st == "RU",
         last_arrival: Some(last),
+        blocked_ns: None,
         stack: 0,
     }
 }

@@ -10,9 +10,17 @@ use std::collections::{HashMap, HashSet};
 /// The longest chain followed from one task.
 pub const MAX_CHAIN: usize = 64;
 
-/// Every elementary cycle found, one per strongly connected component (Tarjan, iterative),
-/// each starting at its lowest task node. Terminates on any graph.
+/// One cycle per strongly connected component (Tarjan, iterative): its smallest, starting
+/// at its task whose label sorts first. Terminates on any graph.
 pub fn cycles(g: &Graph) -> Vec<Vec<NodeId>> {
+    cycles_in_components(g)
+        .into_iter()
+        .map(|(c, _)| c)
+        .collect()
+}
+
+/// Each component's smallest cycle with every node of the component.
+fn cycles_in_components(g: &Graph) -> Vec<(Vec<NodeId>, HashSet<NodeId>)> {
     let n = g.nodes.len();
     let idx: HashMap<NodeId, usize> = g.nodes.iter().enumerate().map(|(i, x)| (x.id, i)).collect();
     let mut adj: Vec<Vec<usize>> = vec![Vec::new(); n];
@@ -74,57 +82,101 @@ pub fn cycles(g: &Graph) -> Vec<Vec<NodeId>> {
             }
         }
     }
-    let mut out = Vec::new();
+    let mut out: Vec<(Vec<NodeId>, HashSet<NodeId>)> = Vec::new();
     for comp in sccs {
-        let inside: HashSet<usize> = comp.iter().copied().collect();
-        // Start at the task whose label sorts first, so the same deadlock reads the same
-        // in every dump (addresses and pids change from boot to boot, names do not).
-        let start = *comp
-            .iter()
-            .min_by_key(|&&c| {
-                let n = &g.nodes[c];
-                (n.id.kind != NodeKind::Task, n.label.as_str(), n.id)
-            })
-            .unwrap();
-        // BFS inside the component from start's successors back to start.
-        let mut prev: HashMap<usize, usize> = HashMap::new();
-        let mut queue = std::collections::VecDeque::new();
-        let mut seen = HashSet::new();
-        for &w in &adj[start] {
-            if inside.contains(&w) && seen.insert(w) {
-                prev.insert(w, start);
+        if let Some(cyc) = smallest_cycle(g, &adj, &comp) {
+            out.push((
+                cyc.into_iter().map(|i| g.nodes[i].id).collect(),
+                comp.iter().map(|&i| g.nodes[i].id).collect(),
+            ));
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// The largest strongly connected component searched from every node for its smallest
+/// cycle; a bigger one is searched from its first node only (the walk stays bounded).
+const MAX_SCC_SEARCH: usize = 256;
+
+/// The smallest cycle through a task of a strongly connected component (fewest nodes),
+/// found by a breadth-first search back to each task in turn. Ties go to the cycle through the task
+/// whose label sorts first, started there, so the same deadlock reads the same in every
+/// dump (addresses and pids change from boot to boot, names do not).
+fn smallest_cycle(g: &Graph, adj: &[Vec<usize>], comp: &[usize]) -> Option<Vec<usize>> {
+    let inside: HashSet<usize> = comp.iter().copied().collect();
+    let key = |c: usize| {
+        let n = &g.nodes[c];
+        (n.id.kind != NodeKind::Task, n.label.clone(), n.id)
+    };
+    // A deadlock is between tasks: only cycles through a task count (an object's
+    // self-loop is not one), unless the component has no task at all.
+    let mut starts: Vec<usize> = comp
+        .iter()
+        .copied()
+        .filter(|&c| g.nodes[c].id.kind == NodeKind::Task)
+        .collect();
+    if starts.is_empty() {
+        starts = comp.to_vec();
+    }
+    starts.sort_by_key(|&c| key(c));
+    if comp.len() > MAX_SCC_SEARCH {
+        starts.truncate(1);
+    }
+    let mut best: Option<Vec<usize>> = None;
+    for &start in &starts {
+        if let Some(c) = shortest_cycle_through(adj, &inside, start)
+            && best.as_ref().is_none_or(|b| c.len() < b.len())
+        {
+            best = Some(c);
+        }
+    }
+    best
+}
+
+/// The shortest cycle from `start` back to itself inside `inside` (BFS), `start` first.
+fn shortest_cycle_through(
+    adj: &[Vec<usize>],
+    inside: &HashSet<usize>,
+    start: usize,
+) -> Option<Vec<usize>> {
+    if adj[start].contains(&start) {
+        return Some(vec![start]);
+    }
+    let mut prev: HashMap<usize, usize> = HashMap::new();
+    let mut queue = std::collections::VecDeque::new();
+    for &w in &adj[start] {
+        if inside.contains(&w) && !prev.contains_key(&w) {
+            prev.insert(w, start);
+            queue.push_back(w);
+        }
+    }
+    while let Some(v) = queue.pop_front() {
+        for &w in &adj[v] {
+            if w == start {
+                let mut cyc = vec![v];
+                let mut cur = v;
+                while let Some(&p) = prev.get(&cur) {
+                    if p == start {
+                        break;
+                    }
+                    cyc.push(p);
+                    cur = p;
+                    if cyc.len() > inside.len() {
+                        return None;
+                    }
+                }
+                cyc.push(start);
+                cyc.reverse();
+                return Some(cyc);
+            }
+            if inside.contains(&w) && w != start && !prev.contains_key(&w) {
+                prev.insert(w, v);
                 queue.push_back(w);
             }
         }
-        let mut found = adj[start].contains(&start);
-        while let Some(v) = queue.pop_front() {
-            if v == start {
-                found = true;
-                break;
-            }
-            for &w in &adj[v] {
-                if inside.contains(&w) && seen.insert(w) {
-                    prev.insert(w, v);
-                    queue.push_back(w);
-                }
-            }
-        }
-        if !found {
-            continue;
-        }
-        let mut cyc = vec![start];
-        let mut cur = prev.get(&start).copied().unwrap_or(start);
-        let mut guard = 0;
-        while cur != start && guard <= comp.len() {
-            cyc.push(cur);
-            cur = prev[&cur];
-            guard += 1;
-        }
-        cyc[1..].reverse();
-        out.push(cyc.into_iter().map(|i| g.nodes[i].id).collect());
     }
-    out.sort();
-    out
+    None
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -254,8 +306,11 @@ pub struct Finding {
     pub explanation: String,
     /// The stuck tasks this finding explains (they share the chain's tail).
     pub tasks: Vec<NodeId>,
-    /// The cycle, for a deadlock.
+    /// The cycle, for a deadlock: the smallest one of its strongly connected component.
     pub cycle: Vec<NodeId>,
+    /// For a deadlock, the tasks only waiting on the cycle, not part of it (also in
+    /// `tasks`, after the cycle's own).
+    pub behind: Vec<NodeId>,
     /// One representative chain, from the first task.
     pub chain: Chain,
     /// Who the finding blames: the last task of the chain when it is not the stuck task
@@ -264,6 +319,9 @@ pub struct Finding {
     /// A hop on the way to the culprit is a candidate (inferred, not a record): the culprit
     /// is a guess and is shown as one.
     pub culprit_is_candidate: bool,
+    /// The task of [`Finding::tasks`] that has been blocked longest, and for how long (ns):
+    /// usually the one nearest the root. Findings of a kind rank by it.
+    pub oldest_waiter: Option<(NodeId, u64)>,
 }
 
 impl Finding {
@@ -313,7 +371,7 @@ pub fn stuck_tasks(g: &Graph) -> Vec<NodeId> {
 /// Ranked findings: deadlocks first, then stalls on running CPUs, waits nobody will end,
 /// timed sleeps, the rest; more tasks first within a kind.
 pub fn findings(g: &Graph) -> Vec<Finding> {
-    let cycles = cycles(g);
+    let cycles = cycles_in_components(g);
     let mut stuck = stuck_tasks(g);
     // Grace periods, soft lockups and stuck worker pools nobody is seen waiting for are
     // still worth a finding (the report is the symptom).
@@ -334,26 +392,31 @@ pub fn findings(g: &Graph) -> Vec<Finding> {
     let mut out: Vec<Finding> = Vec::new();
     let mut explained: HashSet<NodeId> = HashSet::new();
 
-    for cyc in &cycles {
+    for (cyc, comp) in &cycles {
         let set: HashSet<NodeId> = cyc.iter().copied().collect();
         let mut tasks: Vec<NodeId> = cyc
             .iter()
             .copied()
             .filter(|n| n.kind == NodeKind::Task)
             .collect();
-        for (t, c) in stuck.iter().zip(&chains) {
-            if !set.contains(t) && c.nodes.iter().any(|n| set.contains(n)) {
-                tasks.push(*t);
+        // Only waiting on the cycle: tasks of the same component off the smallest cycle
+        // (they sit in a longer loop through it), and stuck tasks whose chain runs into it.
+        let mut behind: Vec<NodeId> = Vec::new();
+        for n in &g.nodes {
+            if n.id.kind == NodeKind::Task && comp.contains(&n.id) && !set.contains(&n.id) {
+                behind.push(n.id);
             }
         }
+        for (t, c) in stuck.iter().zip(&chains) {
+            if !set.contains(t) && !behind.contains(t) && c.nodes.iter().any(|n| comp.contains(n)) {
+                behind.push(*t);
+            }
+        }
+        tasks.extend(behind.iter().copied());
         explained.extend(tasks.iter().copied());
         let chain = chain_from(g, cyc[0]);
         let words = cycle_words(g, cyc);
-        let attached: Vec<String> = tasks
-            .iter()
-            .filter(|t| !set.contains(t))
-            .map(|&t| g.label(t))
-            .collect();
+        let attached: Vec<String> = behind.iter().map(|&t| g.label(t)).collect();
         let mut explanation = format!("Deadlock: {words}.");
         if !attached.is_empty() {
             explanation.push_str(&format!(
@@ -377,9 +440,11 @@ pub fn findings(g: &Graph) -> Vec<Finding> {
             explanation,
             tasks,
             cycle: cyc.clone(),
+            behind,
             chain,
             culprits: Vec::new(),
             culprit_is_candidate: false,
+            oldest_waiter: None,
         });
     }
 
@@ -483,20 +548,26 @@ pub fn findings(g: &Graph) -> Vec<Finding> {
             explanation,
             tasks,
             cycle: Vec::new(),
+            behind: Vec::new(),
             chain: c,
             culprits: Vec::new(),
             culprit_is_candidate: false,
+            oldest_waiter: None,
         });
     }
     // Within a kind: findings that blame a task first (a CPU hog before the GP kthread it
     // starves), then more tasks first.
+    // Then the finding whose oldest waiter has waited longest (the hang that started first
+    // is usually the cause of the later ones), then more tasks first.
     for f in &mut out {
         f.blame(g);
+        f.oldest_waiter = oldest_waiter(g, &f.tasks);
     }
     out.sort_by_key(|f| {
         (
             f.kind,
             f.culprits.is_empty(),
+            std::cmp::Reverse(f.oldest_waiter.map(|(_, ns)| ns)),
             std::cmp::Reverse(f.tasks.len()),
         )
     });
@@ -504,6 +575,17 @@ pub fn findings(g: &Graph) -> Vec<Finding> {
         f.rank = i + 1;
     }
     out
+}
+
+/// The task among `tasks` blocked longest (`Node::blocked_ns`); ties go to the first.
+pub fn oldest_waiter(g: &Graph, tasks: &[NodeId]) -> Option<(NodeId, u64)> {
+    tasks
+        .iter()
+        .filter_map(|&t| Some((t, g.get(t)?.blocked_ns?)))
+        .fold(None, |best: Option<(NodeId, u64)>, (t, ns)| match best {
+            Some((_, b)) if b >= ns => best,
+            _ => Some((t, ns)),
+        })
 }
 
 /// The other edges of the same kind out of `e`'s object to tasks (the other candidate
@@ -619,6 +701,54 @@ mod tests {
             f[0].explanation
                 .contains("Also blocked behind the cycle: c:3")
         );
+    }
+
+    #[test]
+    fn a_deadlock_is_its_smallest_cycle_with_the_others_apart() {
+        // t1 → ma → t2 → mb → t3 → mc → t1 is a 3-task loop, but mb is also (a candidate)
+        // held by t1: the smallest cycle is t1 → ma → t2 → mb → t1. t3 sits in the same
+        // strongly connected component off that cycle; t4 only waits on ma.
+        let mut g = Graph::new("test");
+        let t = |k| NodeId::new(NodeKind::Task, k);
+        let m = |k| NodeId::new(NodeKind::Mutex, k);
+        for (id, l) in [
+            (t(1), "t1:1"),
+            (t(2), "t2:2"),
+            (t(3), "t3:3"),
+            (t(4), "t4:4"),
+            (m(10), "ma"),
+            (m(11), "mb"),
+            (m(12), "mc"),
+        ] {
+            g.node(id, l);
+        }
+        edge(&mut g, t(1), m(10), EdgeKind::WaitsOn);
+        edge(&mut g, m(10), t(2), EdgeKind::OwnedBy);
+        edge(&mut g, t(2), m(11), EdgeKind::WaitsOn);
+        edge(&mut g, m(11), t(3), EdgeKind::OwnedBy);
+        edge(&mut g, t(3), m(12), EdgeKind::WaitsOn);
+        edge(&mut g, m(12), t(1), EdgeKind::OwnedBy);
+        g.edge(Edge {
+            from: m(11),
+            to: t(1),
+            kind: EdgeKind::CandidateHolder,
+            candidate: true,
+            what: None,
+            evidence: vec![Evidence::note("test")],
+        });
+        edge(&mut g, t(4), m(10), EdgeKind::WaitsOn);
+        assert_eq!(cycles(&g), vec![vec![t(1), m(10), t(2), m(11)]]);
+        let f = findings(&g);
+        assert_eq!(f[0].kind, FindingKind::Deadlock);
+        assert_eq!(f[0].cycle, vec![t(1), m(10), t(2), m(11)]);
+        assert_eq!(f[0].behind, vec![t(3), t(4)]);
+        assert_eq!(f[0].tasks, vec![t(1), t(2), t(3), t(4)]);
+        assert!(f[0].culprit_is_candidate);
+        // Everything is explained by the one deadlock.
+        assert_eq!(f.len(), 1, "{f:#?}");
+        // The same graph with the labels swapped starts at the task that sorts first.
+        g.get_mut(t(2)).unwrap().label = "a:2".into();
+        assert_eq!(cycles(&g), vec![vec![t(2), m(11), t(1), m(10)]]);
     }
 
     #[test]

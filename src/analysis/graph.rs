@@ -48,6 +48,8 @@ pub enum NodeKind {
     IoWait,
     /// A soft-lockup report: a CPU that has not scheduled for the watchdog threshold.
     SoftLockup,
+    /// A `wait_queue_head` a task sleeps on in `wait_event*()` (analysis::waits::waitqueue).
+    WaitQueue,
 }
 
 impl NodeKind {
@@ -77,6 +79,7 @@ impl NodeKind {
             NodeKind::CondVar => "condvar",
             NodeKind::IoWait => "io",
             NodeKind::SoftLockup => "soft-lockup",
+            NodeKind::WaitQueue => "waitq",
         }
     }
 }
@@ -118,6 +121,10 @@ pub struct Node {
     /// Set when nothing in the dump (or text) names who should wake / release this object;
     /// says why.
     pub no_waker: Option<String>,
+    /// A task that is not running: how long it has been off the CPU, in ns
+    /// (`kernel::tasks::Task::blocked_ns`). Findings rank by their oldest waiter.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocked_ns: Option<u64>,
 }
 
 /// The node field that marks a task as runnable but not running (a starved GP kthread, a
@@ -191,6 +198,10 @@ pub struct Evidence {
     pub value: Option<String>,
     /// Anything else, in words.
     pub note: Option<String>,
+    /// `field` is the kernel's own record of this very relation (`task_struct.blocker`,
+    /// `mutex.owner`, `worker.current_work`), not something deduced from stack frames,
+    /// stack words or code: the edge it supports is exact.
+    pub exact: bool,
 }
 
 impl Evidence {
@@ -207,6 +218,14 @@ impl Evidence {
             value: Some(value.into()),
             address,
             ..Default::default()
+        }
+    }
+
+    /// A field that records the relation itself (see [`Evidence::exact`]).
+    pub fn exact(field: impl Into<String>, value: impl Into<String>, address: Option<u64>) -> Self {
+        Evidence {
+            exact: true,
+            ..Evidence::field(field, value, address)
         }
     }
 
@@ -242,11 +261,39 @@ impl Evidence {
             }
             s.push_str(n);
         }
+        if self.exact {
+            s.push_str(" [exact]");
+        }
         s
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// How an edge is known: read from a kernel field that records the relation, or inferred
+/// (stack frames, on-stack waiters, stack words, code references, text).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "basis", rename_all = "snake_case")]
+pub enum Basis {
+    /// The kernel records it: `field` (`task_struct.blocker`, `mutex.owner`, …).
+    Exact { field: String },
+    /// Deduced: `from` says from what (`stack frame #3 __mutex_lock`, `stack word`, …).
+    Inferred { from: String },
+}
+
+impl Basis {
+    pub fn is_exact(&self) -> bool {
+        matches!(self, Basis::Exact { .. })
+    }
+
+    /// `exact: task_struct.blocker` / `inferred: stack frame #3 __mutex_lock`.
+    pub fn words(&self) -> String {
+        match self {
+            Basis::Exact { field } => format!("exact: {field}"),
+            Basis::Inferred { from } => format!("inferred: {from}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct Edge {
     pub from: NodeId,
     pub to: NodeId,
@@ -256,6 +303,49 @@ pub struct Edge {
     /// The wait kind in words for `WaitsOn` (`mutex`, `SRCU grace period`, `flush_work`…).
     pub what: Option<String>,
     pub evidence: Vec<Evidence>,
+}
+
+impl Edge {
+    /// Exact when a piece of evidence is the kernel's own record of the relation (the
+    /// first such field is named), else inferred from what the first evidence is.
+    pub fn basis(&self) -> Basis {
+        if let Some(f) = self.evidence.iter().find(|e| e.exact) {
+            return Basis::Exact {
+                field: f.field.clone().unwrap_or_else(|| "?".into()),
+            };
+        }
+        let from = self
+            .evidence
+            .iter()
+            .find_map(|e| {
+                let func = e.function.as_deref()?;
+                Some(match e.frame {
+                    Some(n) => format!("stack frame #{n} {func}"),
+                    None => format!("frame {func}"),
+                })
+            })
+            .or_else(|| self.evidence.iter().find_map(|e| e.field.clone()))
+            .or_else(|| self.evidence.iter().find_map(|e| e.note.clone()))
+            .unwrap_or_else(|| "no evidence recorded".into());
+        Basis::Inferred { from }
+    }
+}
+
+impl Serialize for Edge {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Edge", 8)?;
+        st.serialize_field("from", &self.from)?;
+        st.serialize_field("to", &self.to)?;
+        st.serialize_field("kind", &self.kind)?;
+        st.serialize_field("candidate", &self.candidate)?;
+        st.serialize_field("what", &self.what)?;
+        let b = self.basis();
+        st.serialize_field("exact", &b.is_exact())?;
+        st.serialize_field("basis", &b)?;
+        st.serialize_field("evidence", &self.evidence)?;
+        st.end()
+    }
 }
 
 /// Nodes and edges; nodes unique by id, edges unique by (from, to, kind).
@@ -290,6 +380,7 @@ impl Graph {
                     fields: Vec::new(),
                     running: false,
                     no_waker: None,
+                    blocked_ns: None,
                 });
                 self.index.insert(id, self.nodes.len() - 1);
                 self.nodes.len() - 1
@@ -349,14 +440,15 @@ impl Graph {
                 .unwrap_or_default();
             let cand = if e.candidate { " [candidate]" } else { "" };
             s.push_str(&format!(
-                "{} {} --{}{}--> {} {}{}",
+                "{} {} --{}{}--> {} {}{} ({})",
                 e.from.kind.name(),
                 self.label(e.from),
                 e.kind.verb(),
                 what,
                 e.to.kind.name(),
                 self.label(e.to),
-                cand
+                cand,
+                e.basis().words()
             ));
             if let Some(ev) = e.evidence.first() {
                 s.push_str(&format!("  [{}]", ev.describe()));
@@ -378,7 +470,10 @@ impl Graph {
         s
     }
 
-    /// Graphviz `dot`.
+    /// Graphviz `dot`: tasks as boxes (with how long they have been blocked), CPUs as
+    /// diamonds, objects as ellipses; a running task red, an object nobody will release
+    /// orange. Edges say how they are known: exact ones (the kernel's own record) bold with
+    /// the field, candidates dashed, the rest (inferred from the stack) plain.
     pub fn dot(&self) -> String {
         let q = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
         let id = |n: NodeId| format!("\"{}_{:x}\"", n.kind.name(), n.key);
@@ -396,20 +491,36 @@ impl Graph {
             } else {
                 ""
             };
+            let blocked = n
+                .blocked_ns
+                .map(|ns| format!("\\nblocked {}", crate::kernel::tasks::duration_words(ns)))
+                .unwrap_or_default();
             s.push_str(&format!(
-                "  {} [label=\"{}\\n{}\", shape={shape}{color}];\n",
+                "  {} [label=\"{}\\n{}{blocked}\", shape={shape}{color}];\n",
                 id(n.id),
                 n.id.kind.name(),
                 q(&n.label)
             ));
         }
         for e in &self.edges {
-            let style = if e.candidate { ", style=dashed" } else { "" };
+            let what = e
+                .what
+                .as_deref()
+                .map(|w| format!(" ({w})"))
+                .unwrap_or_default();
+            let (how, style) = match (e.candidate, e.basis()) {
+                (true, _) => ("\\ncandidate".to_string(), ", style=dashed"),
+                (false, Basis::Exact { field }) => {
+                    (format!("\\nexact: {}", q(&field)), ", style=bold")
+                }
+                (false, Basis::Inferred { .. }) => (String::new(), ""),
+            };
             s.push_str(&format!(
-                "  {} -> {} [label=\"{}\"{style}];\n",
+                "  {} -> {} [label=\"{}{}{how}\"{style}];\n",
                 id(e.from),
                 id(e.to),
-                q(e.kind.verb())
+                q(e.kind.verb()),
+                q(&what)
             ));
         }
         s.push_str("}\n");

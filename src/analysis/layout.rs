@@ -23,6 +23,36 @@ pub struct LockLayout {
     pub count: Option<u64>,
 }
 
+/// Where the hung-task detector records what a task is blocked on. Chosen by which member
+/// the debug info has, never by version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockerLayout {
+    /// `unsigned long task_struct.blocker`: the lock's address with the lock type in the
+    /// low 2 bits (commit e711faaafbe5 "hung_task: replace blocker_mutex with encoded
+    /// blocker", v6.16: mutex 0, semaphore 1; commit 77da18de55ac "hung_task: extend hung
+    /// task blocker tracking to rwsems", v6.17: rwsem reader 2, writer 3).
+    Encoded(u64),
+    /// `struct mutex *task_struct.blocker_mutex` (commit 3cf67d61ff98 "hung_task: show the
+    /// blocker task if the task is hung on mutex", v6.15): mutexes only.
+    MutexOnly(u64),
+}
+
+/// `struct semaphore { raw_spinlock_t lock; unsigned int count; … }`.
+#[derive(Debug, Clone)]
+pub struct SemLayout {
+    pub count: u64,
+    /// `wait_list` (a list head) or 7.x's `first_waiter` (a headless ring).
+    pub wait_list: Option<u64>,
+    pub first_waiter: Option<u64>,
+    /// `last_holder` (`unsigned long`, the task that last took it, cleared by its `up()`;
+    /// commit 194a9b9e843b "hung_task: show the blocker task if the task is hung on
+    /// semaphore", v6.16, with CONFIG_DETECT_HUNG_TASK_BLOCKER).
+    pub last_holder: Option<u64>,
+    /// `struct semaphore_waiter { list, task, up }`.
+    pub waiter_list: Option<u64>,
+    pub waiter_task: Option<u64>,
+}
+
 #[derive(Debug, Clone)]
 pub struct FanotifyLayout {
     pub group_ops: u64,
@@ -52,8 +82,16 @@ pub struct WaitLayout {
     /// `task_struct.blocked_on` (DEBUG_MUTEXES: `struct mutex_waiter *`; mainline with
     /// proxy-exec prep: `struct mutex *`), with whether it points at the mutex itself.
     pub blocked_on: Option<(u64, bool)>,
-    /// `task_struct.blocker` (mainline hung-task blocker tracking, type in the low 2 bits).
-    pub blocker: Option<u64>,
+    /// `mutex_waiter.lock` (DEBUG_MUTEXES), for a `blocked_on` that points at the waiter.
+    pub mutex_waiter_lock: Option<u64>,
+    /// The hung-task detector's record of the lock a task sleeps on
+    /// (`CONFIG_DETECT_HUNG_TASK_BLOCKER`), see [`crate::analysis::waits::blocker`].
+    pub blocker: Option<BlockerLayout>,
+    /// `struct semaphore` (`down*()`): its waiters and, with the blocker tracking, the
+    /// last task that took it.
+    pub semaphore: Option<SemLayout>,
+    /// `wait_queue_entry` / `wait_queue_head` (`wait_event*()`).
+    pub waitq: Option<crate::analysis::waits::waitqueue::WqLayout>,
     /// `sizeof(union thread_union)` = THREAD_SIZE (16 KiB on x86_64 without KASAN).
     pub thread_size: u64,
 }
@@ -120,13 +158,45 @@ impl WaitLayout {
             let name = crate::kernel::value::type_name(di, m.ty);
             Some((off, name.starts_with("struct mutex *")))
         });
-        let blocker = t.as_ref().and_then(|t| t.opt("blocker"));
+        let blocker = t.as_ref().and_then(|t| {
+            t.opt("blocker")
+                .map(BlockerLayout::Encoded)
+                .or_else(|| t.opt("blocker_mutex").map(BlockerLayout::MutexOnly))
+        });
+        let semaphore = (|| {
+            let s = Probe::new(di, "struct semaphore").ok()?;
+            let w = Probe::new(di, "struct semaphore_waiter").ok();
+            Some(SemLayout {
+                count: s.opt("count")?,
+                wait_list: s.opt("wait_list"),
+                first_waiter: s.opt("first_waiter"),
+                last_holder: s.opt("last_holder"),
+                waiter_list: w.as_ref().and_then(|w| w.opt("list")),
+                waiter_task: w.as_ref().and_then(|w| w.opt("task")),
+            })
+        })();
         let thread_size = Probe::new(di, "union thread_union")
             .map(|p| p.size())
             .ok()
             .filter(|&s| s >= 4096)
             .unwrap_or(16384);
+        let waitq = (|| {
+            let e = Probe::new(di, "struct wait_queue_entry").ok()?;
+            let h = Probe::new(di, "struct wait_queue_head").ok()?;
+            Some(crate::analysis::waits::waitqueue::WqLayout {
+                entry_flags: e.opt("flags")?,
+                entry_private: e.opt("private")?,
+                entry_func: e.opt("func")?,
+                entry_entry: e.opt("entry")?,
+                head_head: h.opt("head")?,
+            })
+        })();
+        let mutex_waiter_lock = Probe::new(di, "struct mutex_waiter")
+            .ok()
+            .and_then(|w| w.opt("lock"));
         WaitLayout {
+            waitq,
+            mutex_waiter_lock,
             mutex: lock("struct mutex_waiter", "struct mutex", false),
             rwsem: lock("struct rwsem_waiter", "struct rw_semaphore", true),
             completion: CompletionLayout::probe(k).ok(),
@@ -136,6 +206,7 @@ impl WaitLayout {
             fanotify,
             blocked_on,
             blocker,
+            semaphore,
             thread_size,
         }
     }

@@ -58,11 +58,15 @@ pub fn graph_from_traces(k: &Kernel, u: &Unwinder, traces: Vec<Backtrace>, known
         if cx.tasks[ti].st != "UN" {
             continue;
         }
-        let decoded = waits::mutex::decode(&cx, ti, &mut g)
+        // What the kernel records first (exact), then what the stack shows (inferred).
+        let decoded = waits::blocker::decode(&cx, ti, &mut g)
+            || waits::mutex::decode(&cx, ti, &mut g)
             || waits::rwsem::decode(&cx, ti, &mut g)
+            || waits::semaphore::decode(&cx, ti, &mut g)
             || waits::fanotify::decode(&cx, ti, &mut g)
             || waits::completion::decode(&cx, ti, &mut g)
-            || waits::sleep::decode(&cx, ti, &mut g);
+            || waits::sleep::decode(&cx, ti, &mut g)
+            || waits::waitqueue::decode(&cx, ti, &mut g);
         if !decoded {
             let t = cx.task_node(&mut g, ti);
             if let Some(n) = g.get_mut(t) {

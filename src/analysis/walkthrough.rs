@@ -71,6 +71,9 @@ pub const TEACH_FANOTIFY: &str = "fanotify permission events: a process opening 
 pub const TEACH_RWSEM: &str = "rwsem: a writer waits until every reader has left. Readers are not recorded (owner only names the last reader, as a hint), so the holders are found by looking for tasks that took down_read() on it and have not returned.";
 pub const TEACH_MUTEX: &str = "mutex: owner (with the low 3 flag bits masked) is the task holding it; waiters queue an on-stack struct mutex_waiter on lock->wait_list. If the owner waits for something the waiter holds, nothing can move: a deadlock.";
 
+pub const TEACH_SEMAPHORE: &str = "Semaphores: down() takes a unit of the count or, at 0, queues an on-stack semaphore_waiter and sleeps until an up() hands it one. Any task may call up(), so a semaphore has no owner; with CONFIG_DETECT_HUNG_TASK_BLOCKER the kernel remembers last_holder, the last task that took it (a strong hint, not a record of who must release it).";
+pub const TEACH_WAITQUEUE: &str = "Wait queues: wait_event(wq, cond) queues an on-stack wait_queue_entry on the head and sleeps until cond is true; whoever makes it true must call wake_up(&wq). Nothing records who that is — the condition is in the waiter's code — so look at the waiting function for what it waits for (a flag, a counter, I/O) and at who should change it.";
+
 fn teaching(kind: NodeKind) -> Option<&'static str> {
     match kind {
         NodeKind::SrcuDomain => Some(TEACH_SRCU),
@@ -80,6 +83,8 @@ fn teaching(kind: NodeKind) -> Option<&'static str> {
         NodeKind::FanotifyGroup => Some(TEACH_FANOTIFY),
         NodeKind::Rwsem => Some(TEACH_RWSEM),
         NodeKind::Mutex => Some(TEACH_MUTEX),
+        NodeKind::Semaphore => Some(TEACH_SEMAPHORE),
+        NodeKind::WaitQueue => Some(TEACH_WAITQUEUE),
         _ => None,
     }
 }

@@ -67,6 +67,11 @@ pub struct Task {
     pub active: bool,
     /// `sched_info.last_arrival` (ns of rq clock), when the kernel has it.
     pub last_arrival: Option<u64>,
+    /// How long a task that is not running has been off the CPU, in ns: see
+    /// [`Kernel::sched_clock_now`] for the clock and why. Set by [`Kernel::tasks`] (it
+    /// needs every CPU's run queue), `None` for running tasks and where the kernel has no
+    /// `sched_info.last_arrival` (`CONFIG_SCHED_INFO` off).
+    pub blocked_ns: Option<u64>,
     #[serde(serialize_with = "crate::kernel::value::ser_hex")]
     pub stack: u64,
 }
@@ -120,6 +125,37 @@ pub fn state_char(state: u64, exit_state: u64) -> char {
     }
     let bit = 63 - s.leading_zeros() as usize + 1;
     CHARS.get(bit).map(|&c| c as char).unwrap_or('?')
+}
+
+/// How long `t` has been off the CPU at scheduler-clock time `now`: `now −
+/// sched_info.last_arrival` for a task that is neither running nor on a CPU. An upper bound
+/// of the time it has slept: `last_arrival` is when it was last switched in, and it ran for
+/// a moment (usually well under a time slice) before it blocked. `None` when it never ran
+/// (`last_arrival` 0) or the clock is behind it (a stale run-queue clock).
+pub fn blocked_ns(t: &Task, now: u64) -> Option<u64> {
+    if t.active || t.st == "RU" {
+        return None;
+    }
+    let a = t.last_arrival.filter(|&a| a != 0)?;
+    now.checked_sub(a)
+}
+
+/// `12.345s`, `3m07.250s`, `2h03m07.250s`, `1d02h03m07s` — a blocked time for `ps`.
+pub fn duration_words(ns: u64) -> String {
+    let ms = ns / 1_000_000;
+    let (s, ms) = (ms / 1000, ms % 1000);
+    let (m, s) = (s / 60, s % 60);
+    let (h, m) = (m / 60, m % 60);
+    let (d, h) = (h / 24, h % 24);
+    if d > 0 {
+        format!("{d}d{h:02}h{m:02}m{s:02}s")
+    } else if h > 0 {
+        format!("{h}h{m:02}m{s:02}.{ms:03}s")
+    } else if m > 0 {
+        format!("{m}m{s:02}.{ms:03}s")
+    } else {
+        format!("{s}.{ms:03}s")
+    }
 }
 
 /// The task list and anything that went wrong while reading it (a partial list is still
@@ -223,6 +259,7 @@ impl Kernel {
             kthread: flags & PF_KTHREAD != 0 || u64_at(l.mm) == 0,
             active: false,
             last_arrival: l.last_arrival.map(u64_at),
+            blocked_ns: None,
             stack: u64_at(l.stack),
         })
     }
@@ -279,6 +316,11 @@ impl Kernel {
                 push(self, thread, &mut out, None);
             }
         }
+        if let Some(now) = self.sched_clock_now() {
+            for t in &mut out.tasks {
+                t.blocked_ns = blocked_ns(t, now);
+            }
+        }
         Ok(out)
     }
 
@@ -329,6 +371,39 @@ mod tests {
         assert_eq!(state_letters(0x80, 0x10), "DE");
         assert_eq!(state_letters(0x40, 0), "PA");
         assert_eq!(state_letters(0x200, 0), "WA");
+    }
+
+    #[test]
+    fn blocked_time_from_last_arrival() {
+        let mut t = Task {
+            addr: 0,
+            pid: 1,
+            tgid: 1,
+            ppid: 0,
+            cpu: 0,
+            state: state::UNINTERRUPTIBLE,
+            exit_state: 0,
+            st: "UN",
+            comm: "x".into(),
+            flags: 0,
+            kthread: false,
+            active: false,
+            last_arrival: Some(1_000),
+            blocked_ns: None,
+            stack: 0,
+        };
+        assert_eq!(blocked_ns(&t, 5_000), Some(4_000));
+        // A clock behind the arrival (a stale run queue) gives nothing, not a wrap.
+        assert_eq!(blocked_ns(&t, 500), None);
+        t.last_arrival = Some(0);
+        assert_eq!(blocked_ns(&t, 5_000), None);
+        t.last_arrival = Some(1_000);
+        t.active = true;
+        assert_eq!(blocked_ns(&t, 5_000), None);
+        assert_eq!(duration_words(12_345_678_901), "12.345s");
+        assert_eq!(duration_words(187_250_000_000), "3m07.250s");
+        assert_eq!(duration_words(7_387_250_000_000), "2h03m07.250s");
+        assert_eq!(duration_words(93_787_000_000_000), "1d02h03m07s");
     }
 
     #[test]

@@ -46,4 +46,30 @@ impl Kernel {
         .find_map(|e| self.eval_int(e))
         .and_then(|v| i64::try_from(v).ok())
     }
+
+    /// The scheduler's "now" as the dump froze it: the latest `rq->clock` of any possible
+    /// CPU.
+    ///
+    /// Why this clock: a task's `sched_info.last_arrival` (when it was last switched in,
+    /// `sched_info_arrive()`) is stamped with its run queue's `rq_clock()`, so the time a
+    /// sleeping task has been off the CPU is `rq->clock − last_arrival` in that same clock —
+    /// what crash's `ps -m` shows. `rq->clock` is `sched_clock_cpu()`, synchronized across
+    /// CPUs on x86 with a stable TSC (and kvm-clock); it advances only when its CPU does
+    /// scheduler work, so an idle (NOHZ) CPU's clock lags: the latest one is the best
+    /// "now" the dump holds. The alternatives are worse: `task_struct.last_switch_time` is
+    /// in jiffies and written only by khungtaskd when it first sees a task not switching
+    /// (0 for tasks it has not checked yet); `se.exec_start` is the tighter sleep start but
+    /// in `rq_clock_task()`, which leaves out IRQ and steal time per CPU.
+    pub fn sched_clock_now(&self) -> Option<u64> {
+        let l = self.layout().ok()?;
+        let off = l.rq.clock?;
+        let cpus = self.cpus().ok()?;
+        cpus.possible
+            .iter()
+            .filter_map(|&c| {
+                let rq = self.runqueue(c).ok()?;
+                self.read_u64(rq.add(off), "rq.clock").ok()
+            })
+            .max()
+    }
 }

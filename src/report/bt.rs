@@ -136,6 +136,9 @@ pub struct StackGroup {
     pub pids: Vec<i32>,
     pub comms: Vec<String>,
     pub modules: Vec<String>,
+    /// The task of the group that has been off the CPU longest: (pid, ns), from
+    /// `Task::blocked_ns`.
+    pub longest_blocked: Option<(i32, u64)>,
 }
 
 #[derive(Debug, Serialize)]
@@ -159,12 +162,18 @@ impl StacksReport {
                     pids: vec![],
                     comms: vec![],
                     modules: vec![],
+                    longest_blocked: None,
                 });
                 groups.len() - 1
             });
             let g = &mut groups[i];
             g.count += 1;
             g.pids.push(t.task.pid);
+            if let Some(ns) = t.task.blocked_ns
+                && g.longest_blocked.is_none_or(|(_, old)| ns > old)
+            {
+                g.longest_blocked = Some((t.task.pid, ns));
+            }
             if !g.comms.contains(&t.task.comm) {
                 g.comms.push(t.task.comm.clone());
             }
@@ -200,12 +209,18 @@ impl Report for StacksReport {
                 pids.push(format!("… +{}", g.pids.len() - 16));
             }
             s.push_str(&format!(
-                "{} task{}  [{}]  {}  pids: {}\n",
+                "{} task{}  [{}]  {}  pids: {}{}\n",
                 g.count,
                 if g.count == 1 { "" } else { "s" },
                 states.join(" "),
                 g.comms.join(", "),
-                pids.join(" ")
+                pids.join(" "),
+                g.longest_blocked
+                    .map(|(pid, ns)| format!(
+                        "  blocked longest: {} (pid {pid})",
+                        crate::kernel::tasks::duration_words(ns)
+                    ))
+                    .unwrap_or_default()
             ));
             for f in &g.functions {
                 s.push_str(&format!("    {f}\n"));

@@ -72,6 +72,20 @@ impl Report for Explanation {
                 f.title,
                 f.explanation
             ));
+            if !f.behind.is_empty() {
+                let names: Vec<String> = f.behind.iter().map(|&t| self.graph.label(t)).collect();
+                s.push_str(&format!(
+                    "   waiting on the cycle, not part of it: {}\n",
+                    names.join(", ")
+                ));
+            }
+            if let Some((t, ns)) = f.oldest_waiter {
+                s.push_str(&format!(
+                    "   oldest waiter: {}, off the CPU for {}\n",
+                    self.graph.label(t),
+                    crate::kernel::tasks::duration_words(ns)
+                ));
+            }
             for st in &w.steps {
                 s.push_str(&format!("  {}. {}\n", st.n, st.text));
                 for e in &st.evidence {

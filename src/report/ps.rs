@@ -1,7 +1,7 @@
 //! `ps`: the task table, in crash's column layout.
 
 use super::Report;
-use crate::kernel::tasks::Task;
+use crate::kernel::tasks::{Task, duration_words};
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
@@ -26,7 +26,9 @@ impl PsReport {
 
 impl Report for PsReport {
     fn text(&self) -> String {
-        let mut s = String::from("   PID    PPID  CPU       TASK        ST  COMM\n");
+        // BLOCKED: how long a task that is not running has been off the CPU
+        // (`Task::blocked_ns`), crash `ps -m`'s figure.
+        let mut s = String::from("   PID    PPID  CPU       TASK        ST       BLOCKED  COMM\n");
         for t in &self.tasks {
             let comm = if t.kthread {
                 format!("[{}]", t.comm)
@@ -34,13 +36,16 @@ impl Report for PsReport {
                 t.comm.clone()
             };
             s.push_str(&format!(
-                "{}{:>6} {:>7} {:>4}  {:016x}  {:<2}  {}\n",
+                "{}{:>6} {:>7} {:>4}  {:016x}  {:<2}  {:>12}  {}\n",
                 if t.active { ">" } else { " " },
                 t.pid,
                 t.ppid,
                 t.cpu,
                 t.addr,
                 t.st,
+                t.blocked_ns
+                    .map(duration_words)
+                    .unwrap_or_else(|| "-".into()),
                 comm
             ));
         }

@@ -156,9 +156,10 @@ pub fn from_analysis(g: &crate::analysis::graph::Graph) -> GraphData {
                 from: pos(e.from)?,
                 to: pos(e.to)?,
                 evidence: format!(
-                    "{}{}{}",
+                    "{}{} [{}]{}",
                     e.kind.verb(),
                     if e.candidate { " (candidate)" } else { "" },
+                    e.basis().words(),
                     if text.is_empty() {
                         String::new()
                     } else {

@@ -8,7 +8,7 @@
 /// - the fixture root and the temporary directory become `$FIXTURES` and `$TMP` (a module's
 ///   DWARF names its source by absolute path under the fixture root);
 /// - kernel addresses (`0x` + 8 or more hex digits, or 16 bare hex digits) become `ADDR`;
-/// - printk timestamps and other decimals with a fraction become `T`;
+/// - printk timestamps, other decimals with a fraction and durations (`20.525s`) become `T`;
 /// - every free-standing decimal number (pids, CPUs, counters, jiffies, `kworker/1:2`'s
 ///   numbers) becomes `N`, except a line number after a file name (`srcutree.c:1243`),
 ///   digits after a dot (`constprop.0`) and digits that are part of a word (`idx0`,
@@ -64,6 +64,24 @@ fn mask_numbers(line: &str) -> String {
             let j = hex_run(i);
             if j - i == 16 && c.get(j).is_none_or(|&n| !word(n)) {
                 out.push_str("ADDR");
+                i = j;
+                continue;
+            }
+        }
+        // A duration (`20.525s`, `3m07.250s`: how long a task is blocked) changes with
+        // every boot: `T`.
+        if c[i].is_ascii_digit() && starts_token && prev != Some('.') {
+            let mut j = i;
+            while j < c.len() && (c[j].is_ascii_alphanumeric() || c[j] == '.') {
+                j += 1;
+            }
+            let tok = &c[i..j];
+            if tok.len() > 2
+                && tok.ends_with(&['s'])
+                && tok.contains(&'.')
+                && tok.iter().all(|ch| "0123456789.dhms".contains(*ch))
+            {
+                out.push('T');
                 i = j;
                 continue;
             }

@@ -8,13 +8,16 @@
 //! an on-stack waiter of some task — the head inside the lock or completion
 //! ([`Ctx::find_waiter`]). `container_of` that head gives the waited object.
 
+pub mod blocker;
 pub mod completion;
 pub mod fanotify;
 pub mod mutex;
 pub mod rcu;
 pub mod rwsem;
+pub mod semaphore;
 pub mod sleep;
 pub mod srcu;
+pub mod waitqueue;
 pub mod work;
 
 use super::graph::{Evidence, Graph, NodeId, NodeKind};
@@ -176,6 +179,11 @@ impl<'k> Ctx<'k> {
             }
         }
         n.running = t.st == "RU" || t.active;
+        if let Some(ns) = t.blocked_ns {
+            n.blocked_ns = Some(ns);
+            n.fields
+                .push(("blocked".into(), crate::kernel::tasks::duration_words(ns)));
+        }
         id
     }
 

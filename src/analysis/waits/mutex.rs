@@ -1,5 +1,6 @@
 //! `__mutex_lock` → the `struct mutex` (on-stack `struct mutex_waiter {list, task, …}` in
-//! `lock->wait_list`; or `task->blocked_on` where the kernel has it) → its owner
+//! `lock->wait_list`, when the kernel records nothing: `task->blocker` and
+//! `task->blocked_on` are read first, by [`super::blocker`]) → its owner
 //! (`atomic_long owner & ~0x7`, 4.10+; the low bits are MUTEX_FLAG_WAITERS/HANDOFF/PICKUP).
 
 use super::Ctx;
@@ -27,44 +28,17 @@ pub fn decode(cx: &Ctx, ti: usize, g: &mut Graph) -> bool {
         return false;
     };
     let frame = cx.frame_ev(ti, fi, FRAMES);
-    let (m, ev) = match cx.find_lock_waiter(ti, fi, l, "mutex_waiter") {
-        Some((_, m, ev)) => (m, ev),
-        None => match blocked_on(cx, ti) {
-            Some(x) => x,
-            None => {
-                let t = cx.task_node(g, ti);
-                if let Some(n) = g.get_mut(t) {
-                    n.fields
-                        .push(("wait".into(), "mutex: waiter not found on the stack".into()));
-                }
-                return true;
-            }
-        },
+    let Some((_, m, ev)) = cx.find_lock_waiter(ti, fi, l, "mutex_waiter") else {
+        let t = cx.task_node(g, ti);
+        if let Some(n) = g.get_mut(t) {
+            n.fields
+                .push(("wait".into(), "mutex: waiter not found on the stack".into()));
+        }
+        return true;
     };
     let t = cx.task_node(g, ti);
     link_mutex(cx, g, t, m, vec![frame, ev]);
     true
-}
-
-/// `task->blocked_on`: `struct mutex *` (mainline) or `struct mutex_waiter *` with
-/// DEBUG_MUTEXES (`waiter->lock`).
-fn blocked_on(cx: &Ctx, ti: usize) -> Option<(u64, Evidence)> {
-    let (off, is_mutex) = cx.l.blocked_on?;
-    let p =
-        cx.k.read_u64(Kva(cx.tasks[ti].addr + off), "task_struct.blocked_on")
-            .ok()
-            .filter(|&p| p != 0)?;
-    let m = if is_mutex {
-        p
-    } else {
-        let w = crate::kernel::layout::Probe::new(&cx.k.di, "struct mutex_waiter").ok()?;
-        cx.k.read_u64(Kva(p + w.opt("lock")?), "mutex_waiter.lock")
-            .ok()?
-    };
-    Some((
-        m,
-        Evidence::field("task_struct.blocked_on", format!("{p:#x}"), None),
-    ))
 }
 
 pub fn link_mutex(cx: &Ctx, g: &mut Graph, t: NodeId, m: u64, evidence: Vec<Evidence>) {
@@ -121,7 +95,7 @@ pub fn link_mutex(cx: &Ctx, g: &mut Graph, t: NodeId, m: u64, evidence: Vec<Evid
                 "owner & ~0x7 = {owner:#x}; flags {}",
                 if fl.is_empty() { "none".into() } else { fl }
             )),
-            ..Evidence::field("mutex.owner", format!("{raw:#x}"), Some(m + l.owner))
+            ..Evidence::exact("mutex.owner", format!("{raw:#x}"), Some(m + l.owner))
         }],
     });
 }

@@ -41,11 +41,26 @@ pub fn decode(cx: &Ctx, ti: usize, g: &mut Graph) -> bool {
         }
         return true;
     };
-    let k = cx.k;
     let write = l
         .waiter_type
-        .and_then(|o| k.read_u32(Kva(w + o), "rwsem_waiter.type").ok())
+        .and_then(|o| cx.k.read_u32(Kva(w + o), "rwsem_waiter.type").ok())
         .map(|ty| ty == 0);
+    link_rwsem(cx, g, t, sem, write, vec![frame, ev]);
+    true
+}
+
+/// Task `t` waits on the rwsem at `sem` (for writing when `write`), and the rwsem → its
+/// writer owner (exact, `rw_semaphore.owner`) or, reader-owned, candidate readers.
+pub fn link_rwsem(
+    cx: &Ctx,
+    g: &mut Graph,
+    t: NodeId,
+    sem: u64,
+    write: Option<bool>,
+    evidence: Vec<Evidence>,
+) {
+    let Some(l) = &cx.l.rwsem else { return };
+    let k = cx.k;
     let sid = NodeId::new(NodeKind::Rwsem, sem);
     let owner = k
         .read_u64(Kva(sem + l.owner), "rw_semaphore.owner")
@@ -72,15 +87,15 @@ pub fn decode(cx: &Ctx, ti: usize, g: &mut Graph) -> bool {
         kind: EdgeKind::WaitsOn,
         candidate: false,
         what: Some(what.into()),
-        evidence: vec![frame, ev],
+        evidence,
     });
     if g.out_edges(sid).next().is_some() {
-        return true;
+        return;
     }
     let writer_locked = count.is_some_and(|c| c & WRITER_LOCKED != 0);
     let reader_owned = owner & READER_OWNED != 0 && !writer_locked;
     let owner_task = owner & !0x7;
-    let owner_ev = Evidence::field(
+    let owner_ev = Evidence::exact(
         "rw_semaphore.owner",
         format!("{owner:#x}"),
         Some(sem + l.owner),
@@ -102,7 +117,7 @@ pub fn decode(cx: &Ctx, ti: usize, g: &mut Graph) -> bool {
                 "rw_semaphore.owner = {owner:#x}: no writer owner recorded"
             ));
         }
-        return true;
+        return;
     }
     let readers = count.map(|c| c >> READER_SHIFT);
     let mut found = 0;
@@ -111,7 +126,9 @@ pub fn decode(cx: &Ctx, ti: usize, g: &mut Graph) -> bool {
         && let Some(o) = cx.task_node_addr(g, owner_task)
     {
         found += 1;
+        // A hint, not a record of who holds it now.
         let mut ev = owner_ev.clone();
+        ev.exact = false;
         ev.note = Some(format!(
             "reader-owned (bit 0 RWSEM_READER_OWNED); owner & ~0x7 names the last reader to take it{}",
             readers
@@ -149,7 +166,6 @@ pub fn decode(cx: &Ctx, ti: usize, g: &mut Graph) -> bool {
                 .unwrap_or_default()
         ));
     }
-    true
 }
 
 /// Tasks (not waiting on `obj` themselves) whose stack holds `addr`, or with a frame whose

@@ -153,7 +153,7 @@ pub fn link_workers(cx: &Ctx, g: &mut Graph, wid: NodeId, work: u64, state: &str
                         w.task.short(),
                         w.current_func.as_deref().unwrap_or("?")
                     )),
-                    ..Evidence::field(
+                    ..Evidence::exact(
                         "worker.current_work",
                         format!("{:#x}", w.current_work),
                         Some(w.worker),
