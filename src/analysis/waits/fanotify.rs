@@ -89,7 +89,8 @@ pub fn decode(cx: &Ctx, ti: usize, g: &mut Graph) -> bool {
                         "fd {fd} of {} is this group's fanotify fd: it must read the event and write a response",
                         cx.task_label(li)
                     )),
-                    ..Evidence::field(
+                    // The open fanotify fd is the kernel's own record of who listens.
+                    ..Evidence::exact(
                         "file.private_data",
                         format!("{pd:#x}"),
                         Some(file + l.file_private),
