@@ -255,6 +255,8 @@ fn hang_dump_findings_on(k: &Kernel) {
         .out_edges(group.id)
         .find(|x| x.kind == EdgeKind::ListenedBy)
         .unwrap();
+    // The listener's open fanotify fd is the kernel's own record: an exact edge.
+    assert_eq!(listened.basis().words(), "exact: file.private_data");
     assert_eq!(
         listened.evidence[1].value.as_deref(),
         Some(format!("{waiting} entries").as_str())
