@@ -5,6 +5,8 @@
 //! change the state and return [`Effect`]s for the runner to carry out (start a job, quit).
 //! Drawing ([`super::draw`]) only reads the state.
 
+mod apply;
+
 use super::actions::{Action, Key, Keymap};
 pub use super::finder::{Finder, FinderHit, FinderKind};
 use super::graph::GraphData;
@@ -784,116 +786,5 @@ impl App {
             }
         }
         vec![]
-    }
-
-    /// Apply a job's message.
-    pub fn apply(&mut self, m: super::jobs::JobMsg) {
-        use super::jobs::JobMsg::*;
-        match m {
-            Started { id, name, total } => self.jobs.push(JobStatus {
-                id,
-                name,
-                done: 0,
-                total,
-                finished: false,
-                error: None,
-            }),
-            Progress { id, done, total } => {
-                if let Some(j) = self.jobs.iter_mut().find(|j| j.id == id) {
-                    j.done = done;
-                    j.total = total;
-                }
-            }
-            Finished { id, error } => {
-                if let Some(j) = self.jobs.iter_mut().find(|j| j.id == id) {
-                    j.finished = true;
-                    j.done = j.total;
-                    if let Some(e) = &error {
-                        self.message = Some(format!("{}: {e}", j.name));
-                    }
-                    j.error = error;
-                }
-            }
-            Opened { title, warnings } => {
-                self.title = title;
-                if let Some(w) = warnings.first() {
-                    self.message = Some(format!("warning: {w}"));
-                }
-            }
-            Tasks { tasks, errors } => {
-                self.tasks = tasks;
-                self.task_errors = errors;
-                self.refresh_view();
-            }
-            Locals(bt) => {
-                self.locals.insert(bt.task.addr, Arc::new(*bt));
-            }
-            Backtraces(bts) => {
-                for b in bts {
-                    self.backtraces.insert(b.task.addr, Arc::new(b));
-                }
-                if self.grouped {
-                    self.refresh_view();
-                }
-            }
-            Log { records, errors } => {
-                self.log = records;
-                self.log_errors = errors;
-            }
-            Symbols(s) => {
-                self.symbols = s;
-                self.research();
-            }
-            Types(t) => {
-                self.types = t;
-                self.research();
-            }
-            Srcu(r) => {
-                let mut r = *r;
-                // Domains with something under way first.
-                if let Ok(r) = &mut r {
-                    r.domains.sort_by_key(|d| !super::rows::srcu_active(d));
-                }
-                self.srcu = Some(r);
-                self.srcu_domain = 0;
-                self.srcu_domain_of_selected_task();
-            }
-            Rcu(r) => self.rcu = Some(*r),
-            LogDecoded(d) => self.log_decoded = d.into_iter().collect(),
-            Source(Ok(f)) => {
-                let line = f.line.max(1) as usize - 1;
-                let h = self.right_height();
-                self.source = Some(f);
-                self.source_error = None;
-                self.message = None;
-                self.cursor.insert(Pane::Source, line);
-                self.scroll.insert(Pane::Source, line.saturating_sub(h / 2));
-                self.refresh_annotations();
-            }
-            Source(Err(e)) => {
-                self.message = Some(e.clone());
-                self.source_error = Some(e);
-            }
-            NotesSaved(r) => {
-                self.message = Some(match r {
-                    Ok(p) => format!("notes saved to {}", p.display()),
-                    Err(e) => e,
-                })
-            }
-            Graph(g) => {
-                self.graph = Some(g);
-                self.refresh_annotations();
-            }
-            Steps(steps) => {
-                self.steps = steps;
-                self.first_screen();
-            }
-            Output { title, text } => {
-                self.message = None;
-                self.result = Some((title, text));
-                self.scroll.insert(Pane::Result, 0);
-                self.show(Pane::Result);
-            }
-        }
     }
 }
