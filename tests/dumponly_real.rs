@@ -114,6 +114,31 @@ fn dump_only_equals_dwarf_on_every_dump() {
         for d in rel.dumps() {
             let dw = rel.open(&d.path);
             let du = dump_only(&d.path);
+            // makedumpfile 1.7.8's -d 31 on a 7.x kernel can drop an in-use slab page (the
+            // ELF of the same boot has it): when that page holds a module's section table,
+            // the DWARF mode cannot place the module's .ko and the two modes legitimately
+            // differ. Both must say so; the rest of that dump is not compared.
+            if let Some(w) = dw
+                .warnings
+                .iter()
+                .find(|w| w.contains("does not record its section addresses"))
+            {
+                assert!(!d.name.ends_with(".elf"), "{} {}: {w}", rel.name, d.name);
+                assert!(
+                    du.warnings
+                        .iter()
+                        .any(|w| w.contains("sections: cannot read") && w.contains("excluded")),
+                    "{} {}: dump-only mode did not report the lost page: {:?}",
+                    rel.name,
+                    d.name,
+                    du.warnings
+                );
+                eprintln!(
+                    "{} {}: not compared, the dump lost a module's section table: {w}",
+                    rel.name, d.name
+                );
+                continue;
+            }
             let src = du.di.dump_only().expect("the dump-only source");
             // Every module whose BTF the kernel kept (its btf_modules list) has it in the
             // dump-only source, split on the vmlinux BTF.
