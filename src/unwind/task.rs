@@ -45,6 +45,15 @@ pub struct Backtrace {
 }
 
 impl Backtrace {
+    /// No frame at all: the starting registers could not be read (`why`).
+    fn no_start(task: &Task, why: impl std::fmt::Display) -> Backtrace {
+        Backtrace {
+            task: task.clone(),
+            frames: vec![],
+            end: StackEnd::Truncated(format!("no starting registers: {why}")),
+        }
+    }
+
     /// Function names of physical frames (inline frames left out), crash's view.
     pub fn functions(&self) -> Vec<&str> {
         self.frames
@@ -315,13 +324,7 @@ impl Unwinder {
         }
         let (start, how) = match self.start(k, task) {
             Ok(s) => s,
-            Err(e) => {
-                return Backtrace {
-                    task: task.clone(),
-                    frames: vec![],
-                    end: StackEnd::Truncated(format!("no starting registers: {e}")),
-                };
-            }
+            Err(e) => return Backtrace::no_start(task, e),
         };
         let mem = Mem(k);
         let orc = |pc: u64| self.orc(pc);
@@ -402,13 +405,7 @@ impl Unwinder {
         };
         let (start, how, exact) = match start {
             Ok(s) => s,
-            Err(e) => {
-                return Backtrace {
-                    task: task.clone(),
-                    frames: vec![],
-                    end: StackEnd::Truncated(format!("no starting registers: {e}")),
-                };
-            }
+            Err(e) => return Backtrace::no_start(task, e),
         };
         let mem = Mem(k);
         let cfi = |pc: u64| k.di.cfi_row(k.di_address(pc));

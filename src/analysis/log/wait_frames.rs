@@ -74,17 +74,8 @@ pub(super) const RT: &[&str] = &[
     "rt_spin_lock_slowlock_locked",
 ];
 
-pub(super) const SEMAPHORE: &[&str] = &[
-    "__down",
-    "__down_common",
-    "__down_interruptible",
-    "__down_killable",
-    "__down_timeout",
-    "down",
-    "down_interruptible",
-    "down_killable",
-    "down_timeout",
-];
+/// The same frames the dump's semaphore decoder looks for.
+pub(super) const SEMAPHORE: &[&str] = crate::analysis::waits::semaphore::FRAMES;
 
 pub(super) const SOCK: &[&str] = &[
     "__lock_sock",
