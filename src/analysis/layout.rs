@@ -65,6 +65,11 @@ pub struct FanotifyLayout {
     /// `fsnotify_group.fanotify_data.access_list`: permission events the listener has
     /// read and not answered yet (absent from some BTF-only kernels: then not counted).
     pub access_list: Option<u64>,
+    /// `fsnotify_ops.handle_event` and `file_operations.read`: the ops tables recognized by
+    /// the functions they hold when kallsyms lacks the tables themselves (no
+    /// CONFIG_KALLSYMS_ALL).
+    pub ops_handle_event: Option<u64>,
+    pub fops_read: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -149,6 +154,12 @@ impl WaitLayout {
                 file_f_op: f.opt("f_op")?,
                 file_private: f.opt("private_data")?,
                 access_list: g.opt("fanotify_data.access_list"),
+                ops_handle_event: Probe::new(di, "struct fsnotify_ops")
+                    .ok()
+                    .and_then(|o| o.opt("handle_event")),
+                fops_read: Probe::new(di, "struct file_operations")
+                    .ok()
+                    .and_then(|o| o.opt("read")),
             })
         })();
         let t = Probe::new(di, "struct task_struct").ok();

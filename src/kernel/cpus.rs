@@ -58,6 +58,20 @@ impl Cpus {
         })
     }
 
+    /// CPUs known only by their per-CPU offsets (found by `kernel::unlisted` where the
+    /// symbol table has no `__per_cpu_offset`, `nr_cpu_ids` or CPU masks): CPUs
+    /// `0..offsets.len()`, all taken as possible, present and online.
+    pub(super) fn from_offsets(offsets: Vec<u64>) -> Cpus {
+        let all: Vec<u32> = (0..offsets.len() as u32).collect();
+        Cpus {
+            nr_cpu_ids: offsets.len() as u32,
+            possible: all.clone(),
+            present: all.clone(),
+            online: all,
+            offsets,
+        }
+    }
+
     pub fn per_cpu_offset(&self, cpu: u32) -> Option<u64> {
         self.offsets.get(cpu as usize).copied()
     }

@@ -15,6 +15,7 @@ pub mod open;
 pub mod printk;
 pub mod tasks;
 pub mod time;
+pub mod unlisted;
 pub mod value;
 
 pub use error::KernelError;
@@ -119,6 +120,9 @@ impl Kernel {
                 .symbol("_text")
                 .zip(self.di.symbol("_end"))
                 .map(|(s, e)| s.addr..e.addr)
+                // kallsyms without CONFIG_KALLSYMS_ALL lists neither: the dump-only source's
+                // span of its vmlinux symbols.
+                .or_else(|| self.di.dump_only()?.image().map(|(a, b)| a..b))
         });
         match image {
             Some(r) if r.contains(&link) => link,

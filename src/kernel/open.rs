@@ -173,6 +173,7 @@ pub fn open_dump_only_tampered(
     let notes = src.notes.clone();
     let mut kernel = assemble(dump, DebugInfo::from_dump(src), vi, cfg, opts)?;
     kernel.warnings.extend(notes);
+    super::unlisted::find_unlisted(&mut kernel);
     load_dump_modules(&mut kernel);
     crate::timing::lap("modules read");
     Ok(kernel)

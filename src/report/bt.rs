@@ -22,6 +22,7 @@ fn frame_text(n: usize, f: &Frame, lines: bool, out: &mut String) {
         .unwrap_or_default();
     let how = match f.how {
         FrameSource::FramePointer => " (frame pointer)",
+        FrameSource::LinkRegister => " (link register)",
         _ => "",
     };
     // crash's `[sp]` column is the stack slot holding the return address into this

@@ -67,6 +67,8 @@ pub struct Walker<'a> {
     /// The CFI row for a runtime pc, `None` when no FDE covers it.
     pub cfi: &'a dyn Fn(u64) -> Option<CfiRow>,
     pub is_text: &'a dyn Fn(u64) -> bool,
+    /// The start of the function holding a pc (its symbol), when known.
+    pub function_start: &'a dyn Fn(u64) -> Option<u64>,
     /// Is this pc inside an EL1 exception vector entry (`el1h_64_irq`…)?
     pub is_exception_entry: &'a dyn Fn(u64) -> bool,
     pub pt_regs: PtRegs,
@@ -224,8 +226,48 @@ impl Walker<'_> {
         })
     }
 
-    /// One step by the frame record at x29.
+    /// One step by the frame record at x29, or first by the link register.
+    ///
+    /// Where the pc and x30 come from registers (NT_PRSTATUS, a `pt_regs`) and no CFI row
+    /// says how the function was entered, the function may be a leaf, or still in its
+    /// prologue, with no frame record of its own: x29 is then its caller's record, and the
+    /// caller is known only from x30 (GCC omits leaf frame records on arm64:
+    /// `-momit-leaf-frame-pointer`). x30 is taken as a frame when it is text in another
+    /// function than the pc's (a function that called something since holds a return into
+    /// itself) and is not the return address the record at x29 holds (a function with
+    /// its own record, which still holds its caller's return in x30). The kernel's own
+    /// unwinder does not do this (arch/arm64/kernel/stacktrace.c starts at the record), so
+    /// such frames are marked as coming from the link register.
     fn fp_step(&self, st: &State) -> Step {
+        if let Some(lr) = st.lr
+            && (self.is_text)(lr)
+            && self
+                .mem
+                .read_u64(st.fp.wrapping_add(8))
+                .map(|r| self.strip(r))
+                != Some(lr)
+            && let (Some(f_lr), Some(f_pc)) =
+                ((self.function_start)(lr), (self.function_start)(st.pc))
+            && f_lr != f_pc
+        {
+            return Step::Next {
+                st: State {
+                    pc: lr,
+                    sp: st.sp,
+                    fp: st.fp,
+                    lr: None,
+                    known: {
+                        let mut known = Regs::new(NREGS);
+                        known.set(X29, Some(st.fp));
+                        known
+                    },
+                },
+                how: FrameSource::LinkRegister,
+                exact: false,
+                regs_at: None,
+                cfa: st.sp,
+            };
+        }
         if st.fp == 0 {
             return Step::End(StackEnd::Complete);
         }
@@ -326,6 +368,7 @@ mod tests {
             mem,
             cfi,
             is_text: &|pc| (K + 0x1000..K + 0x9000).contains(&pc),
+            function_start: &|pc| Some(pc & !0xfff),
             is_exception_entry: exc,
             pt_regs: pt,
             pac_mask: PAC,
@@ -413,7 +456,13 @@ mod tests {
             true,
         );
         let pcs: Vec<u64> = f.iter().map(|f| f.pc).collect();
-        assert_eq!(pcs, vec![K + 0x1008, K + 0x2010, K + 0x5555, K + 0x7070]);
+        // The interrupted K+0x5555 had no CFI row and its x30 (K+0x6060, another function,
+        // not the record's return) is its caller: a leaf interrupted before any record.
+        assert_eq!(
+            pcs,
+            vec![K + 0x1008, K + 0x2010, K + 0x5555, K + 0x6060, K + 0x7070]
+        );
+        assert_eq!(f[3].how, FrameSource::LinkRegister);
         assert_eq!(f[1].how, FrameSource::Cfi);
         assert_eq!(f[2].how, FrameSource::PtRegs);
         assert_eq!(f[2].regs_at, Some(pt_at));

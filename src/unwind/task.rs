@@ -410,11 +410,13 @@ impl Unwinder {
         let mem = Mem(k);
         let cfi = |pc: u64| k.di.cfi_row(k.di_address(pc));
         let is_text = |pc: u64| self.is_text(pc);
+        let function_start = |pc: u64| k.symbolize(pc).map(|(_, off)| pc - off);
         let is_entry = |pc: u64| a.entries.iter().any(|&(s, e)| pc >= s && pc < e);
         let w = A64Walker {
             mem: &mem,
             cfi: &cfi,
             is_text: &is_text,
+            function_start: &function_start,
             is_exception_entry: &is_entry,
             pt_regs: a.pt_regs,
             pac_mask: a.pac_mask,

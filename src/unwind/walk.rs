@@ -86,6 +86,9 @@ pub enum FrameSource {
     FramePointer,
     /// DWARF call-frame information (`.debug_frame`; arm64, where there is no ORC).
     Cfi,
+    /// The link register (arm64 x30) of an interrupted leaf with no frame record and no
+    /// CFI row: its caller.
+    LinkRegister,
 }
 
 /// One physical frame (inline frames are expanded later, from DWARF).

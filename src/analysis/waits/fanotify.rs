@@ -2,7 +2,10 @@
 //! inlined into `fanotify_handle_event()`) waits for the listener to write a response. The
 //! `struct fsnotify_group *` is found in the waiting frame's stack words, validated by
 //! `group->ops == &fanotify_fsnotify_ops`; the listener is every process with an fd whose
-//! `file->f_op == &fanotify_fops` and `file->private_data == group`.
+//! `file->f_op == &fanotify_fops` and `file->private_data == group`. Where kallsyms lists
+//! functions only (no CONFIG_KALLSYMS_ALL) the two tables are recognized by what they hold:
+//! `ops->handle_event == fanotify_handle_event`, `f_op->read == fanotify_read`
+//! (fs/notify/fanotify/fanotify.c and fanotify_user.c).
 
 use super::Ctx;
 use crate::addr::Kva;
@@ -21,9 +24,14 @@ pub fn decode(cx: &Ctx, ti: usize, g: &mut Graph) -> bool {
         return false;
     };
     let k = cx.k;
-    let (Ok(ops), Ok(fops)) = (
-        k.symbol_addr("fanotify_fsnotify_ops"),
-        k.symbol_addr("fanotify_fops"),
+    let (Some(ops), Some(fops)) = (
+        Table::find(
+            cx,
+            "fanotify_fsnotify_ops",
+            "fanotify_handle_event",
+            l.ops_handle_event,
+        ),
+        Table::find(cx, "fanotify_fops", "fanotify_read", l.fops_read),
     ) else {
         return false;
     };
@@ -31,7 +39,8 @@ pub fn decode(cx: &Ctx, ti: usize, g: &mut Graph) -> bool {
     let frame = cx.frame_ev(ti, fi, FRAMES);
     let found = cx.stack_words(ti, fi).into_iter().find(|&(_, v)| {
         k.mem.xlat.is_kernel_ptr(v)
-            && k.read_u64(Kva(v + l.group_ops), "fsnotify_group.ops") == Ok(ops.0)
+            && k.read_u64(Kva(v + l.group_ops), "fsnotify_group.ops")
+                .is_ok_and(|p| ops.is(cx, p))
     });
     let Some((at, group)) = found else {
         if let Some(n) = g.get_mut(t) {
@@ -54,7 +63,7 @@ pub fn decode(cx: &Ctx, ti: usize, g: &mut Graph) -> bool {
         evidence: vec![
             frame,
             Evidence {
-                note: Some("group->ops == &fanotify_fsnotify_ops".into()),
+                note: Some(ops.why("group->ops")),
                 ..Evidence::field("struct fsnotify_group *", format!("{group:#x}"), Some(at))
             },
         ],
@@ -81,7 +90,7 @@ pub fn decode(cx: &Ctx, ti: usize, g: &mut Graph) -> bool {
             let pd = k
                 .read_u64(Kva(file + l.file_private), "file.private_data")
                 .unwrap_or(0);
-            if fop == fops.0 && pd == group {
+            if pd == group && fops.is(cx, fop) {
                 any = true;
                 let lt = cx.task_node(g, li);
                 let mut evidence = vec![Evidence {
@@ -148,6 +157,57 @@ pub fn decode(cx: &Ctx, ti: usize, g: &mut Graph) -> bool {
             Some("no process holds an fd of this group (listener gone or fd passed away)".into());
     }
     true
+}
+
+/// An ops table known by its symbol, or (without it) by the function in one member.
+enum Table {
+    At(u64, &'static str),
+    Holding {
+        member: u64,
+        func: u64,
+        name: &'static str,
+        fname: &'static str,
+    },
+}
+
+impl Table {
+    fn find(
+        cx: &Ctx,
+        name: &'static str,
+        fname: &'static str,
+        member: Option<u64>,
+    ) -> Option<Table> {
+        if let Ok(a) = cx.k.symbol_addr(name) {
+            return Some(Table::At(a.0, name));
+        }
+        let func = cx.k.symbol_addr(fname).ok()?.0;
+        Some(Table::Holding {
+            member: member?,
+            func,
+            name,
+            fname,
+        })
+    }
+
+    /// Is `p` this table?
+    fn is(&self, cx: &Ctx, p: u64) -> bool {
+        match *self {
+            Table::At(a, _) => p == a,
+            Table::Holding { member, func, .. } => {
+                p != 0 && cx.k.read_u64(Kva(p + member), "an ops table's member") == Ok(func)
+            }
+        }
+    }
+
+    /// The evidence note for a pointer `what` that was found to be this table.
+    fn why(&self, what: &str) -> String {
+        match self {
+            Table::At(_, name) => format!("{what} == &{name}"),
+            Table::Holding { name, fname, .. } => {
+                format!("{what} is {name} (kallsyms lacks it; the table holds {fname})")
+            }
+        }
+    }
 }
 
 /// (fd, struct file *) of a task's open files, bounded.

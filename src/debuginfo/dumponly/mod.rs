@@ -582,6 +582,30 @@ impl DumpOnly {
         }
     }
 
+    /// A vmlinux global that kallsyms does not list, found in memory by the kernel layer
+    /// (`kernel::unlisted`): `link` is its link-time address, `size` its object's size.
+    /// A name already known is left as it is.
+    pub fn add_found_global(&mut self, name: &str, link: u64, size: u64) {
+        if self.syms.by_name(name).is_some() {
+            return;
+        }
+        self.syms.push(
+            name,
+            Sym {
+                name_off: 0,
+                name_len: 0,
+                module: 0,
+                kind: SymKind::Object,
+                global: true,
+                searchable: size > 0,
+                absolute: false,
+                addr: link,
+                size,
+            },
+        );
+        self.syms.finish();
+    }
+
     /// Rebuild the symbol indexes after modules were added.
     pub fn finish_modules(&mut self) {
         self.syms.finish();
@@ -604,6 +628,12 @@ impl DumpOnly {
 
     pub fn symbol(&self, name: &str) -> Option<Symbol> {
         self.syms.by_name(name).map(|s| self.symbol_of(s))
+    }
+
+    /// The vmlinux image's link-time span: `_text`..`_end`, or where kallsyms lacks them
+    /// the span of the vmlinux symbols it has.
+    pub fn image(&self) -> Option<(u64, u64)> {
+        self.image
     }
 
     pub fn symbolize(&self, addr: u64) -> Option<(Symbol, u64)> {

@@ -52,6 +52,7 @@ pub fn how_label(h: FrameSource) -> &'static str {
         FrameSource::PtRegs => "pt_regs",
         FrameSource::FramePointer => "fp",
         FrameSource::Cfi => "cfi",
+        FrameSource::LinkRegister => "lr",
     }
 }
 
