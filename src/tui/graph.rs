@@ -10,6 +10,8 @@ pub struct GraphNode {
     pub kind: String,
     pub label: String,
     pub addr: Option<u64>,
+    /// Why nothing will wake what waits here (a root cause), when the analysis says.
+    pub no_waker: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +27,8 @@ pub struct GraphEdge {
     pub to: usize,
     pub evidence: String,
     pub location: Option<SourceLoc>,
+    /// Inferred with no record that it holds (drawn dashed).
+    pub candidate: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -33,82 +37,173 @@ pub struct GraphData {
     pub edges: Vec<GraphEdge>,
 }
 
-/// The pane's rows: each edge as `from → to  verb: evidence  file:line`. With a task
-/// selected, the edges reachable from it come first, in the order a person follows them
-/// (the task's wait, who holds that, what that one waits on…), then the rest. Enter
-/// follows an edge to the task at its end, else opens the source where the wait happens.
+/// The pane's rows: every chain drawn as boxes and arrows, the waiting task at the top and
+/// what it waits for below, down to the root (a node nothing will wake, marked ⚑ with the
+/// reason); a candidate edge is dashed (┆), an edge back to a node already drawn (a cycle)
+/// ends in ↻. The selected task's chain comes first, then every other waiter's, each edge
+/// drawn once. Enter on a box goes to its task; on an arrow it follows the edge to the task
+/// at its end, else opens the source where the wait happens.
 pub fn graph_rows(g: &GraphData, from_task: Option<u64>) -> Vec<super::rows::Row> {
-    use super::rows::{Row, Target};
-    let label = |i: usize| {
-        g.nodes
-            .get(i)
-            .map(|n| format!("{} {}", n.kind, n.label))
-            .unwrap_or_else(|| format!("?{i}"))
-    };
-    let task_at = |i: usize| {
-        g.nodes
-            .get(i)
-            .filter(|n| n.kind == "task")
-            .and_then(|n| n.addr)
-    };
+    use super::rows::Row;
     let mut rows = vec![Row::new().cell(
         "ui.header",
         format!("{} nodes, {} edges", g.nodes.len(), g.edges.len()),
     )];
-    for e in follow_order(g, from_task).into_iter().map(|i| &g.edges[i]) {
-        let mut r = Row::new()
-            .cell("ui.link", label(e.from))
-            .cell("ui", " → ")
-            .cell("ui.link", label(e.to))
-            .cell("ui.note", format!("  {}", e.evidence));
-        if let Some(l) = &e.location {
-            r = r.cell("frame.location", format!("  {}:{}", l.file, l.line));
+    let mut used = vec![false; g.edges.len()];
+    let mut drawn = vec![false; g.nodes.len()];
+    for start in chain_starts(g, from_task) {
+        if g.edges
+            .iter()
+            .enumerate()
+            .any(|(i, e)| e.from == start && !used[i])
+        {
+            draw_chain(g, start, &mut used, &mut drawn, &mut rows);
         }
-        // Enter follows the edge: to the task at its end (the holder, the worker, the task
-        // on a CPU), else to the line where the wait happens, else to the waiting task.
-        if let Some(a) = task_at(e.to) {
-            r = r.to(Target::Task(a));
-        } else if let Some(l) = &e.location {
-            r = r.to(Target::Source {
-                file: l.file.clone(),
-                line: l.line,
-            });
-        } else if let Some(a) = task_at(e.from) {
-            r = r.to(Target::Task(a));
-        }
-        rows.push(r);
     }
     rows
 }
 
-/// Edge indices: breadth-first from the selected task's node (bounded: each edge once),
-/// then every edge not reached.
-fn follow_order(g: &GraphData, from_task: Option<u64>) -> Vec<usize> {
-    let mut order = Vec::with_capacity(g.edges.len());
-    let mut used = vec![false; g.edges.len()];
-    if let Some(start) = from_task.and_then(|a| {
+/// Where chains start: the selected task, then tasks nothing points at (the waiters), then
+/// any node with an edge not yet drawn (the rest of a cycle).
+fn chain_starts(g: &GraphData, from_task: Option<u64>) -> Vec<usize> {
+    let selected = from_task.and_then(|a| {
         g.nodes
             .iter()
             .position(|n| n.kind == "task" && n.addr == Some(a))
-    }) {
-        let mut queue = std::collections::VecDeque::from([start]);
-        let mut seen = vec![false; g.nodes.len()];
-        seen[start] = true;
-        while let Some(n) = queue.pop_front() {
-            for (i, e) in g.edges.iter().enumerate() {
-                if e.from == n && !used[i] {
-                    used[i] = true;
-                    order.push(i);
-                    if e.to < seen.len() && !seen[e.to] {
-                        seen[e.to] = true;
-                        queue.push_back(e.to);
-                    }
-                }
+    });
+    let pointed: Vec<bool> = (0..g.nodes.len())
+        .map(|i| g.edges.iter().any(|e| e.to == i))
+        .collect();
+    let waiters = (0..g.nodes.len()).filter(|&i| g.nodes[i].kind == "task" && !pointed[i]);
+    selected
+        .into_iter()
+        .chain(waiters)
+        .chain(g.edges.iter().map(|e| e.from))
+        .collect()
+}
+
+/// Widest box drawn; longer labels are cut with `…`.
+const BOX_WIDTH: usize = 64;
+
+fn node_text(n: &GraphNode) -> String {
+    format!("{} {}", n.kind, n.label)
+}
+
+/// One node's box (3 rows) at `indent`.
+fn box_rows(g: &GraphData, i: usize, indent: &str, rows: &mut Vec<super::rows::Row>) {
+    use super::rows::{Row, Target};
+    let n = &g.nodes[i];
+    let mut text = node_text(n);
+    if text.chars().count() > BOX_WIDTH - 4 {
+        text = text.chars().take(BOX_WIDTH - 5).collect::<String>() + "…";
+    }
+    let w = text.chars().count() + 2;
+    let target = |r: Row| match (n.kind.as_str(), n.addr) {
+        ("task", Some(a)) => r.to(Target::Task(a)),
+        _ => r,
+    };
+    rows.push(target(
+        Row::new().cell("ui", format!("{indent}┌{}┐", "─".repeat(w))),
+    ));
+    rows.push(target(
+        Row::new()
+            .cell("ui", format!("{indent}│ "))
+            .cell("ui.link", text)
+            .cell("ui", " │"),
+    ));
+    rows.push(target(
+        Row::new().cell("ui", format!("{indent}└{}┘", "─".repeat(w))),
+    ));
+    if let Some(why) = &n.no_waker {
+        rows.push(Row::new().cell("ui.note", format!("{indent}  ⚑ {why}")));
+    }
+}
+
+/// Draw the chain from `start` depth first: its box, then each edge not yet drawn as an
+/// arrow and the box it leads to. A node's second and later edges are introduced by a line
+/// naming it, so a branch reads as one.
+fn draw_chain(
+    g: &GraphData,
+    start: usize,
+    used: &mut [bool],
+    drawn: &mut [bool],
+    rows: &mut Vec<super::rows::Row>,
+) {
+    use super::rows::{Row, Target};
+    let indent = "  ";
+    if !rows.is_empty() {
+        rows.push(Row::new());
+    }
+    // (node, edge that led here): the box is drawn when popped.
+    let mut stack = vec![(start, None::<usize>)];
+    let mut budget = 4 * g.edges.len() + 8;
+    while let Some((n, via)) = stack.pop() {
+        budget = budget.saturating_sub(1);
+        if budget == 0 {
+            break;
+        }
+        if let Some(ei) = via {
+            let e = &g.edges[ei];
+            if g.edges
+                .iter()
+                .take(ei)
+                .enumerate()
+                .any(|(j, x)| x.from == e.from && used[j])
+                && rows
+                    .last()
+                    .is_some_and(|r| !r.plain().contains(&node_text(&g.nodes[e.from])))
+            {
+                rows.push(
+                    Row::new()
+                        .cell("ui", format!("{indent}⤷ also from "))
+                        .cell("ui.link", node_text(&g.nodes[e.from])),
+                );
             }
+            let bar = if e.candidate { "┆" } else { "│" };
+            let mut r = Row::new()
+                .cell("ui", format!("{indent}   {bar} "))
+                .cell("ui.note", e.evidence.clone());
+            if let Some(l) = &e.location {
+                r = r.cell("frame.location", format!("  {}:{}", l.file, l.line));
+            }
+            let task_at = |i: usize| {
+                g.nodes
+                    .get(i)
+                    .filter(|n| n.kind == "task")
+                    .and_then(|n| n.addr)
+            };
+            if let Some(a) = task_at(e.to) {
+                r = r.to(Target::Task(a));
+            } else if let Some(l) = &e.location {
+                r = r.to(Target::Source {
+                    file: l.file.clone(),
+                    line: l.line,
+                });
+            } else if let Some(a) = task_at(e.from) {
+                r = r.to(Target::Task(a));
+            }
+            rows.push(r);
+            if drawn[n] {
+                rows.push(
+                    Row::new()
+                        .cell("ui", format!("{indent}   ▼ ↻ "))
+                        .cell("ui.link", node_text(&g.nodes[n]))
+                        .cell("ui.note", " (drawn above)"),
+                );
+                continue;
+            }
+            rows.push(Row::new().cell("ui", format!("{indent}   ▼")));
+        }
+        box_rows(g, n, indent, rows);
+        drawn[n] = true;
+        let out: Vec<usize> = (0..g.edges.len())
+            .filter(|&i| g.edges[i].from == n && !used[i])
+            .collect();
+        for &i in out.iter().rev() {
+            used[i] = true;
+            stack.push((g.edges[i].to, Some(i)));
         }
     }
-    order.extend((0..g.edges.len()).filter(|&i| !used[i]));
-    order
 }
 
 /// The analysis' wait graph as the pane shows it: every edge with its most telling piece of
@@ -122,6 +217,7 @@ pub fn from_analysis(g: &crate::analysis::graph::Graph) -> GraphData {
             kind: n.id.kind.name().to_string(),
             label: n.label.clone(),
             addr: (n.id.kind == NodeKind::Task).then_some(n.id.key),
+            no_waker: n.no_waker.clone(),
         })
         .collect();
     let pos = |id| g.nodes.iter().position(|n| n.id == id);
@@ -173,6 +269,7 @@ pub fn from_analysis(g: &crate::analysis::graph::Graph) -> GraphData {
                     .iter()
                     .rev()
                     .find_map(|ev| parse_location(ev.location.as_deref()?)),
+                candidate: e.candidate,
             })
         })
         .collect();
