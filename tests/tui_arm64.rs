@@ -128,7 +128,12 @@ fn arm64_seed_shaped_hang_in_the_panes() {
             app.handle_key(Key::ch('5'));
             assert_eq!(app.right, Pane::WaitGraph, "{what}");
             let text = screen(&app);
-            for s in ["qh_fan_sync", "fanotify group", "is answered by", "fanotify_hold"] {
+            for s in [
+                "qh_fan_sync",
+                "fanotify group",
+                "is answered by",
+                "fanotify_hold",
+            ] {
                 assert!(text.contains(s), "{what}: wait graph lacks {s}:\n{text}");
             }
         }
