@@ -465,4 +465,31 @@ fn waitgraph_dot_marks_exact_and_candidate_edges() {
         .filter(|l| l.contains("exact: task_struct.blocker"))
         .count();
     assert_eq!(blocker, 4, "{dot}");
+    // The SVG: a box per node drawn (a node drawn again is a ↻ note, not a box), a line per
+    // edge, dashed exactly for the candidates, the exact ones naming their field.
+    let svg = run("--svg");
+    assert!(svg.starts_with("<svg ") && svg.trim_end().ends_with("</svg>"), "{svg}");
+    let nodes_with_edges = j["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| {
+            je.iter()
+                .any(|e| e["from"] == n["id"] || e["to"] == n["id"])
+        })
+        .count();
+    assert_eq!(svg.matches("<rect ").count(), nodes_with_edges, "{svg}");
+    assert_eq!(svg.matches("<line ").count(), je.len(), "{svg}");
+    let candidates = je.iter().filter(|e| e["candidate"] == true).count();
+    assert_eq!(svg.matches("stroke-dasharray").count(), candidates);
+    assert_eq!(
+        svg.matches("[exact: task_struct.blocker]").count(),
+        4,
+        "{svg}"
+    );
+    // Every label is escaped: no raw `<` inside a text element.
+    for t in svg.split("<text").skip(1) {
+        let body = t.split_once('>').unwrap().1.split("</text>").next().unwrap();
+        assert!(!body.contains('<') && !body.contains('>'), "{body}");
+    }
 }

@@ -50,6 +50,8 @@ pub enum NodeKind {
     SoftLockup,
     /// A `wait_queue_head` a task sleeps on in `wait_event*()` (analysis::waits::waitqueue).
     WaitQueue,
+    /// A `struct percpu_rw_semaphore` (analysis::waits::percpu_rwsem).
+    PercpuRwsem,
 }
 
 impl NodeKind {
@@ -80,6 +82,7 @@ impl NodeKind {
             NodeKind::IoWait => "io",
             NodeKind::SoftLockup => "soft-lockup",
             NodeKind::WaitQueue => "waitq",
+            NodeKind::PercpuRwsem => "percpu-rwsem",
         }
     }
 }

@@ -97,6 +97,11 @@ pub struct WaitLayout {
     pub semaphore: Option<SemLayout>,
     /// `wait_queue_entry` / `wait_queue_head` (`wait_event*()`).
     pub waitq: Option<crate::analysis::waits::waitqueue::WqLayout>,
+    /// `struct percpu_rw_semaphore` (`percpu_down_write()`, `percpu_down_read()`).
+    pub percpu_rwsem: Option<crate::analysis::waits::percpu_rwsem::PcpuLayout>,
+    /// `struct wait_page_queue` and what names a folio's file (`folio_lock()`,
+    /// `folio_wait_writeback()`).
+    pub folio: Option<crate::analysis::waits::folio::FolioLayout>,
     /// `sizeof(union thread_union)` = THREAD_SIZE (16 KiB on x86_64 without KASAN).
     pub thread_size: u64,
 }
@@ -202,6 +207,55 @@ impl WaitLayout {
                 head_head: h.opt("head")?,
             })
         })();
+        let percpu_rwsem = (|| {
+            let p = Probe::new(di, "struct percpu_rw_semaphore").ok()?;
+            Some(crate::analysis::waits::percpu_rwsem::PcpuLayout {
+                read_count: p.opt("read_count")?,
+                writer_task: p.opt("writer.task")?,
+                waiters: p.opt("waiters")?,
+                block: p.opt("block")?,
+            })
+        })();
+        let folio = (|| {
+            let q = Probe::new(di, "struct wait_page_queue").ok()?;
+            // 5.16+ (commit 6974d7c977a7 "mm/filemap: Add folio_wait_bit()") waits on a
+            // folio; before, on a page. The folio's first members are the page's.
+            let (obj, is_folio) = match q.opt("folio") {
+                Some(o) => (o, true),
+                None => (q.opt("page")?, false),
+            };
+            let page = Probe::new(
+                di,
+                if is_folio {
+                    "struct folio"
+                } else {
+                    "struct page"
+                },
+            )
+            .ok()?;
+            let a = Probe::new(di, "struct address_space").ok()?;
+            let i = Probe::new(di, "struct inode").ok()?;
+            let d = Probe::new(di, "struct dentry").ok()?;
+            let sb = Probe::new(di, "struct super_block").ok()?;
+            Some(crate::analysis::waits::folio::FolioLayout {
+                wpq_obj: obj,
+                wpq_bit: q.opt("bit_nr")?,
+                wpq_wait: q.opt("wait")?,
+                is_folio,
+                flags: page.opt("flags")?,
+                mapping: page.opt("mapping")?,
+                index: page.opt("index")?,
+                host: a.opt("host")?,
+                i_ino: i.opt("i_ino")?,
+                i_sb: i.opt("i_sb")?,
+                i_dentry: i.opt("i_dentry")?,
+                d_alias: d.opt("d_u.d_alias").or_else(|| d.opt("d_alias"))?,
+                d_parent: d.opt("d_parent")?,
+                d_name: d.opt("d_name.name")?,
+                s_id: sb.opt("s_id")?,
+                pg_writeback: di.find_enumerator("PG_writeback").map(|(v, _)| v as u32),
+            })
+        })();
         let mutex_waiter_lock = Probe::new(di, "struct mutex_waiter")
             .ok()
             .and_then(|w| w.opt("lock"));
@@ -218,6 +272,8 @@ impl WaitLayout {
             blocked_on,
             blocker,
             semaphore,
+            percpu_rwsem,
+            folio,
             thread_size,
         }
     }

@@ -10,10 +10,12 @@
 //!
 //! Entry points: [`graph_from_dump`], [`log::graph_from_parsed`], [`walkthrough::explain`].
 
+pub mod chains;
 pub mod find;
 pub mod graph;
 pub mod layout;
 pub mod log;
+pub mod svg;
 pub mod waits;
 pub mod walkthrough;
 
@@ -63,6 +65,8 @@ pub fn graph_from_traces(k: &Kernel, u: &Unwinder, traces: Vec<Backtrace>, known
             || waits::mutex::decode(&cx, ti, &mut g)
             || waits::rwsem::decode(&cx, ti, &mut g)
             || waits::semaphore::decode(&cx, ti, &mut g)
+            || waits::percpu_rwsem::decode(&cx, ti, &mut g)
+            || waits::folio::decode(&cx, ti, &mut g)
             || waits::fanotify::decode(&cx, ti, &mut g)
             || waits::completion::decode(&cx, ti, &mut g)
             || waits::sleep::decode(&cx, ti, &mut g)

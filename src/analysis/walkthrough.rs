@@ -74,6 +74,9 @@ pub const TEACH_MUTEX: &str = "mutex: owner (with the low 3 flag bits masked) is
 pub const TEACH_SEMAPHORE: &str = "Semaphores: down() takes a unit of the count or, at 0, queues an on-stack semaphore_waiter and sleeps until an up() hands it one. Any task may call up(), so a semaphore has no owner; with CONFIG_DETECT_HUNG_TASK_BLOCKER the kernel remembers last_holder, the last task that took it (a strong hint, not a record of who must release it).";
 pub const TEACH_WAITQUEUE: &str = "Wait queues: wait_event(wq, cond) queues an on-stack wait_queue_entry on the head and sleeps until cond is true; whoever makes it true must call wake_up(&wq). Nothing records who that is — the condition is in the waiter's code — so look at the waiting function for what it waits for (a flag, a counter, I/O) and at who should change it.";
 
+pub const TEACH_PERCPU_RWSEM: &str = "Per-CPU rwsems: readers only bump a per-CPU counter, so nobody knows who they are. A writer closes the fast path (block = 1), then waits until the per-CPU counts sum to zero; every reader that comes after queues behind it. A stuck writer means a reader that never left; stuck readers mean a writer that waits for one.";
+pub const TEACH_FOLIO: &str = "Folio (page) locks: one bit of the folio's flags (PG_locked; writeback is another). Waiters sleep on a hashed wait queue until the bit clears. No owner is recorded: whoever locked it (I/O in progress, a filesystem holding it across a call that blocks) must unlock it. Look at the file it belongs to and at tasks working on that file.";
+
 fn teaching(kind: NodeKind) -> Option<&'static str> {
     match kind {
         NodeKind::SrcuDomain => Some(TEACH_SRCU),
@@ -85,6 +88,8 @@ fn teaching(kind: NodeKind) -> Option<&'static str> {
         NodeKind::Mutex => Some(TEACH_MUTEX),
         NodeKind::Semaphore => Some(TEACH_SEMAPHORE),
         NodeKind::WaitQueue => Some(TEACH_WAITQUEUE),
+        NodeKind::PercpuRwsem => Some(TEACH_PERCPU_RWSEM),
+        NodeKind::PageLock | NodeKind::Writeback => Some(TEACH_FOLIO),
         _ => None,
     }
 }
@@ -305,4 +310,7 @@ pub struct WaitGraphReport {
     pub graph: Graph,
     #[serde(skip)]
     pub dot: bool,
+    /// A standalone SVG document instead of text ([`Graph::svg`]).
+    #[serde(skip)]
+    pub svg: bool,
 }

@@ -143,12 +143,16 @@ pub enum Command {
     },
     /// The wait graph: one line per edge (task → waited object → holder …).
     #[command(
-        after_help = "Example:\n  quiesce waitgraph --dot -c DUMP -s VMLINUX | dot -Tsvg > graph.svg"
+        after_help = "Examples:\n  quiesce waitgraph --svg -c DUMP -s VMLINUX > graph.svg\n  \
+                      quiesce waitgraph --dot -c DUMP -s VMLINUX | dot -Tsvg > graph.svg"
     )]
     Waitgraph {
         /// Graphviz dot instead of text.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "svg")]
         dot: bool,
+        /// A standalone SVG (each chain a column of boxes, no Graphviz needed).
+        #[arg(long)]
+        svg: bool,
         /// Build it from pasted text instead of a dump (`-` for stdin).
         #[arg(long, value_name = "FILE")]
         log: Option<PathBuf>,
@@ -209,7 +213,7 @@ impl Command {
             Command::Srcu { domain } => R::Srcu { domain },
             Command::Rcu => R::Rcu,
             Command::Explain { log } => R::Explain { log },
-            Command::Waitgraph { dot, log } => R::Waitgraph { dot, log },
+            Command::Waitgraph { dot, svg, log } => R::Waitgraph { dot, svg, log },
             Command::Print { expr } => R::Print { expr },
             Command::Completions { .. } | Command::Man => return None,
         })

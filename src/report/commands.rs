@@ -48,7 +48,11 @@ pub enum Command {
     /// The walkthrough from each stuck task to its root cause (of pasted text with `log`).
     Explain { log: Option<PathBuf> },
     /// The wait graph (of pasted text with `log`).
-    Waitgraph { dot: bool, log: Option<PathBuf> },
+    Waitgraph {
+        dot: bool,
+        svg: bool,
+        log: Option<PathBuf>,
+    },
     /// Print an expression.
     Print { expr: Vec<String> },
 }
@@ -192,10 +196,14 @@ pub fn command_text(k: &Kernel, t: &Target, cmd: &Command) -> Result<(String, i3
             let code = if r.graph.errors.is_empty() { 0 } else { 2 };
             Ok((emit(&r, json), code))
         }
-        Command::Waitgraph { dot, .. } => {
+        Command::Waitgraph { dot, svg, .. } => {
             let graph = crate::analysis::graph_from_dump(k)?;
             let code = if graph.errors.is_empty() { 0 } else { 2 };
-            let r = WaitGraphReport { graph, dot: *dot };
+            let r = WaitGraphReport {
+                graph,
+                dot: *dot,
+                svg: *svg,
+            };
             Ok((emit(&r, json), code))
         }
         Command::Print { expr } => {
@@ -220,9 +228,13 @@ pub fn command_text(k: &Kernel, t: &Target, cmd: &Command) -> Result<(String, i3
 
 /// `explain --log FILE` / `waitgraph --log FILE`: pasted text, no dump opened.
 pub fn log_command_text(cmd: &Command, json: bool) -> Result<Option<String>> {
-    let (path, dot, explain) = match cmd {
-        Command::Explain { log: Some(p) } => (p, false, true),
-        Command::Waitgraph { log: Some(p), dot } => (p, *dot, false),
+    let (path, dot, svg, explain) = match cmd {
+        Command::Explain { log: Some(p) } => (p, false, false, true),
+        Command::Waitgraph {
+            log: Some(p),
+            dot,
+            svg,
+        } => (p, *dot, *svg, false),
         _ => return Ok(None),
     };
     let text = if path == std::path::Path::new("-") {
@@ -242,6 +254,7 @@ pub fn log_command_text(cmd: &Command, json: bool) -> Result<Option<String>> {
             &WaitGraphReport {
                 graph: r.graph,
                 dot,
+                svg,
             },
             json,
         )

@@ -127,7 +127,9 @@ impl Report for Explanation {
 
 impl Report for WaitGraphReport {
     fn text(&self) -> String {
-        if self.dot {
+        if self.svg {
+            self.graph.svg()
+        } else if self.dot {
             self.graph.dot()
         } else {
             self.graph.text()

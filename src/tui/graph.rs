@@ -44,42 +44,76 @@ pub struct GraphData {
 /// drawn once. Enter on a box goes to its task; on an arrow it follows the edge to the task
 /// at its end, else opens the source where the wait happens.
 pub fn graph_rows(g: &GraphData, from_task: Option<u64>) -> Vec<super::rows::Row> {
-    use super::rows::Row;
+    use super::rows::{Row, Target};
+    use crate::analysis::chains::{Piece, draw_order, starts};
     let mut rows = vec![Row::new().cell(
         "ui.header",
         format!("{} nodes, {} edges", g.nodes.len(), g.edges.len()),
     )];
-    let mut used = vec![false; g.edges.len()];
-    let mut drawn = vec![false; g.nodes.len()];
-    for start in chain_starts(g, from_task) {
-        if g.edges
-            .iter()
-            .enumerate()
-            .any(|(i, e)| e.from == start && !used[i])
-        {
-            draw_chain(g, start, &mut used, &mut drawn, &mut rows);
-        }
-    }
-    rows
-}
-
-/// Where chains start: the selected task, then tasks nothing points at (the waiters), then
-/// any node with an edge not yet drawn (the rest of a cycle).
-fn chain_starts(g: &GraphData, from_task: Option<u64>) -> Vec<usize> {
+    let pairs: Vec<(usize, usize)> = g.edges.iter().map(|e| (e.from, e.to)).collect();
     let selected = from_task.and_then(|a| {
         g.nodes
             .iter()
             .position(|n| n.kind == "task" && n.addr == Some(a))
     });
-    let pointed: Vec<bool> = (0..g.nodes.len())
-        .map(|i| g.edges.iter().any(|e| e.to == i))
-        .collect();
-    let waiters = (0..g.nodes.len()).filter(|&i| g.nodes[i].kind == "task" && !pointed[i]);
-    selected
-        .into_iter()
-        .chain(waiters)
-        .chain(g.edges.iter().map(|e| e.from))
-        .collect()
+    let first = starts(g.nodes.len(), &pairs, selected, &|i| {
+        g.nodes[i].kind == "task"
+    });
+    let task_at = |i: usize| {
+        g.nodes
+            .get(i)
+            .filter(|n| n.kind == "task")
+            .and_then(|n| n.addr)
+    };
+    let indent = "  ";
+    for piece in draw_order(g.nodes.len(), &pairs, &first) {
+        match piece {
+            Piece::Start => {
+                if rows.len() > 1 {
+                    rows.push(Row::new());
+                }
+            }
+            Piece::Node(n) => box_rows(g, n, indent, &mut rows),
+            Piece::Branch(n) => rows.push(
+                Row::new()
+                    .cell("ui", format!("{indent}⤷ also from "))
+                    .cell("ui.link", node_text(&g.nodes[n])),
+            ),
+            Piece::Arrow(ei) | Piece::Back(ei) => {
+                let e = &g.edges[ei];
+                let bar = if e.candidate { "┆" } else { "│" };
+                let mut r = Row::new()
+                    .cell("ui", format!("{indent}   {bar} "))
+                    .cell("ui.note", e.evidence.clone());
+                if let Some(l) = &e.location {
+                    r = r.cell("frame.location", format!("  {}:{}", l.file, l.line));
+                }
+                // Enter follows the edge: to the task at its end (the holder, the worker,
+                // the task on a CPU), else to the line where the wait happens, else to the
+                // waiting task.
+                if let Some(a) = task_at(e.to) {
+                    r = r.to(Target::Task(a));
+                } else if let Some(l) = &e.location {
+                    r = r.to(Target::Source {
+                        file: l.file.clone(),
+                        line: l.line,
+                    });
+                } else if let Some(a) = task_at(e.from) {
+                    r = r.to(Target::Task(a));
+                }
+                rows.push(r);
+                rows.push(if matches!(piece, Piece::Back(_)) {
+                    Row::new()
+                        .cell("ui", format!("{indent}   ▼ ↻ "))
+                        .cell("ui.link", node_text(&g.nodes[e.to]))
+                        .cell("ui.note", " (drawn above)")
+                } else {
+                    Row::new().cell("ui", format!("{indent}   ▼"))
+                });
+            }
+        }
+    }
+    rows
 }
 
 /// Widest box drawn; longer labels are cut with `…`.
@@ -89,7 +123,7 @@ fn node_text(n: &GraphNode) -> String {
     format!("{} {}", n.kind, n.label)
 }
 
-/// One node's box (3 rows) at `indent`.
+/// One node's box (3 rows) at `indent`, and why nothing wakes it when that is known.
 fn box_rows(g: &GraphData, i: usize, indent: &str, rows: &mut Vec<super::rows::Row>) {
     use super::rows::{Row, Target};
     let n = &g.nodes[i];
@@ -116,93 +150,6 @@ fn box_rows(g: &GraphData, i: usize, indent: &str, rows: &mut Vec<super::rows::R
     ));
     if let Some(why) = &n.no_waker {
         rows.push(Row::new().cell("ui.note", format!("{indent}  ⚑ {why}")));
-    }
-}
-
-/// Draw the chain from `start` depth first: its box, then each edge not yet drawn as an
-/// arrow and the box it leads to. A node's second and later edges are introduced by a line
-/// naming it, so a branch reads as one.
-fn draw_chain(
-    g: &GraphData,
-    start: usize,
-    used: &mut [bool],
-    drawn: &mut [bool],
-    rows: &mut Vec<super::rows::Row>,
-) {
-    use super::rows::{Row, Target};
-    let indent = "  ";
-    if !rows.is_empty() {
-        rows.push(Row::new());
-    }
-    // (node, edge that led here): the box is drawn when popped.
-    let mut stack = vec![(start, None::<usize>)];
-    let mut budget = 4 * g.edges.len() + 8;
-    while let Some((n, via)) = stack.pop() {
-        budget = budget.saturating_sub(1);
-        if budget == 0 {
-            break;
-        }
-        if let Some(ei) = via {
-            let e = &g.edges[ei];
-            if g.edges
-                .iter()
-                .take(ei)
-                .enumerate()
-                .any(|(j, x)| x.from == e.from && used[j])
-                && rows
-                    .last()
-                    .is_some_and(|r| !r.plain().contains(&node_text(&g.nodes[e.from])))
-            {
-                rows.push(
-                    Row::new()
-                        .cell("ui", format!("{indent}⤷ also from "))
-                        .cell("ui.link", node_text(&g.nodes[e.from])),
-                );
-            }
-            let bar = if e.candidate { "┆" } else { "│" };
-            let mut r = Row::new()
-                .cell("ui", format!("{indent}   {bar} "))
-                .cell("ui.note", e.evidence.clone());
-            if let Some(l) = &e.location {
-                r = r.cell("frame.location", format!("  {}:{}", l.file, l.line));
-            }
-            let task_at = |i: usize| {
-                g.nodes
-                    .get(i)
-                    .filter(|n| n.kind == "task")
-                    .and_then(|n| n.addr)
-            };
-            if let Some(a) = task_at(e.to) {
-                r = r.to(Target::Task(a));
-            } else if let Some(l) = &e.location {
-                r = r.to(Target::Source {
-                    file: l.file.clone(),
-                    line: l.line,
-                });
-            } else if let Some(a) = task_at(e.from) {
-                r = r.to(Target::Task(a));
-            }
-            rows.push(r);
-            if drawn[n] {
-                rows.push(
-                    Row::new()
-                        .cell("ui", format!("{indent}   ▼ ↻ "))
-                        .cell("ui.link", node_text(&g.nodes[n]))
-                        .cell("ui.note", " (drawn above)"),
-                );
-                continue;
-            }
-            rows.push(Row::new().cell("ui", format!("{indent}   ▼")));
-        }
-        box_rows(g, n, indent, rows);
-        drawn[n] = true;
-        let out: Vec<usize> = (0..g.edges.len())
-            .filter(|&i| g.edges[i].from == n && !used[i])
-            .collect();
-        for &i in out.iter().rev() {
-            used[i] = true;
-            stack.push((g.edges[i].to, Some(i)));
-        }
     }
 }
 

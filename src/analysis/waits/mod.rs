@@ -11,7 +11,9 @@
 pub mod blocker;
 pub mod completion;
 pub mod fanotify;
+pub mod folio;
 pub mod mutex;
+pub mod percpu_rwsem;
 pub mod rcu;
 pub mod rwsem;
 pub mod semaphore;
