@@ -212,7 +212,7 @@ done
         echo "| open + $case | $qs | $ws | $ds | ${cs/-/—} | $(mib "$qk") | $(mib "$wk") | $(mib "$dk") | $(mib "$ck") |"
     done
     echo
-    echo "## Dump-only mode (no vmlinux: kallsyms, BTF and ORC read from the dump)"
+    echo "## Dump-only mode (no vmlinux: kallsyms, BTF and, on x86_64, ORC read from the dump)"
     echo
     echo "\`quiesce CMD -c DUMP --no-debuginfo\` against drgn and quiesce with the vmlinux's DWARF."
     echo

@@ -468,7 +468,10 @@ fn waitgraph_dot_marks_exact_and_candidate_edges() {
     // The SVG: a box per node drawn (a node drawn again is a ↻ note, not a box), a line per
     // edge, dashed exactly for the candidates, the exact ones naming their field.
     let svg = run("--svg");
-    assert!(svg.starts_with("<svg ") && svg.trim_end().ends_with("</svg>"), "{svg}");
+    assert!(
+        svg.starts_with("<svg ") && svg.trim_end().ends_with("</svg>"),
+        "{svg}"
+    );
     let nodes_with_edges = j["nodes"]
         .as_array()
         .unwrap()
@@ -489,7 +492,13 @@ fn waitgraph_dot_marks_exact_and_candidate_edges() {
     );
     // Every label is escaped: no raw `<` inside a text element.
     for t in svg.split("<text").skip(1) {
-        let body = t.split_once('>').unwrap().1.split("</text>").next().unwrap();
+        let body = t
+            .split_once('>')
+            .unwrap()
+            .1
+            .split("</text>")
+            .next()
+            .unwrap();
         assert!(!body.contains('<') && !body.contains('>'), "{body}");
     }
 }

@@ -191,10 +191,19 @@ impl WaitLayout {
                 waiter_task: w.as_ref().and_then(|w| w.opt("task")),
             })
         })();
-        let thread_size = Probe::new(di, "union thread_union")
-            .map(|p| p.size())
-            .ok()
-            .filter(|&s| s >= 4096)
+        // THREAD_SIZE: the init task's stack the linker script lays out (`INIT_TASK_DATA`:
+        // `__start_init_stack`..`__end_init_stack`, named `__start_init_task`..
+        // `__end_init_task` before 6.9), from the symbol table; else the size of
+        // `union thread_union` (asking the DWARF index for a type it lacks scans every unit:
+        // these vmlinux files declare it without defining it); else 16 KiB.
+        let span = |a: &str, b: &str| match (k.symbol_addr(a), k.symbol_addr(b)) {
+            (Ok(a), Ok(b)) if b.0 > a.0 => Some(b.0 - a.0),
+            _ => None,
+        };
+        let thread_size = span("__start_init_stack", "__end_init_stack")
+            .or_else(|| span("__start_init_task", "__end_init_task"))
+            .or_else(|| Probe::new(di, "union thread_union").map(|p| p.size()).ok())
+            .filter(|&s| (4096..=1 << 20).contains(&s))
             .unwrap_or(16384);
         let waitq = (|| {
             let e = Probe::new(di, "struct wait_queue_entry").ok()?;

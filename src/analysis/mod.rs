@@ -79,5 +79,41 @@ pub fn graph_from_traces(k: &Kernel, u: &Unwinder, traces: Vec<Backtrace>, known
         }
     }
     waits::rcu::link_stall(&cx, &mut g);
+    drop_waiting_candidates(&mut g);
     g
+}
+
+/// A task found as a candidate holder of an object it is itself waiting on is a waiter
+/// decoded later, not a holder (candidates come from code that names the object, and a
+/// waiter's code does): drop those edges once every task is decoded. An object left with
+/// no way out says so.
+fn drop_waiting_candidates(g: &mut graph::Graph) {
+    use graph::EdgeKind;
+    let waits: std::collections::HashSet<(graph::NodeId, graph::NodeId)> = g
+        .edges
+        .iter()
+        .filter(|e| e.kind == EdgeKind::WaitsOn)
+        .map(|e| (e.from, e.to))
+        .collect();
+    let stale =
+        |e: &graph::Edge| e.kind == EdgeKind::CandidateHolder && waits.contains(&(e.to, e.from));
+    let objs: Vec<graph::NodeId> = g
+        .edges
+        .iter()
+        .filter(|e| stale(e))
+        .map(|e| e.from)
+        .collect();
+    if objs.is_empty() {
+        return;
+    }
+    g.edges.retain(|e| !stale(e));
+    for obj in objs {
+        if g.out_edges(obj).next().is_none()
+            && let Some(n) = g.get_mut(obj)
+        {
+            n.no_waker.get_or_insert_with(|| {
+                "only its own waiters name it: no holder found on any other task's stack or in its code".into()
+            });
+        }
+    }
 }

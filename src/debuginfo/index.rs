@@ -102,8 +102,11 @@ impl NameIndex {
 impl Image {
     /// Probe the index with `probe(index, complete)`, scanning more units until it answers or
     /// every unit has been scanned (then `probe` is called a last time with `complete = true`).
+    /// `what` names the lookup for `QUIESCE_TIMING=1`, which reports the lookup that made
+    /// the index scan every unit (a name the debug info lacks: worth avoiding).
     pub(crate) fn lookup<T>(
         &self,
+        what: &str,
         mut probe: impl FnMut(&NameIndex, bool) -> Option<T>,
     ) -> Result<Option<T>, DebugError> {
         let mut idx = self.index.lock().unwrap_or_else(|p| p.into_inner());
@@ -115,6 +118,9 @@ impl Image {
                 return Ok(Some(t));
             }
             self.scan_more(&mut idx)?;
+            if idx.complete {
+                crate::timing::lap(&format!("DWARF index complete ({what})"));
+            }
         }
     }
 

@@ -293,7 +293,7 @@ impl DebugInfo {
         let key: &[u8] = bare.as_bytes();
         let mut fallback = None;
         for (i, img) in self.images.iter().enumerate() {
-            let slot = img.lookup(|idx, complete| {
+            let slot = img.lookup(name, |idx, complete| {
                 let s = idx.types.get(&(ns, key))?;
                 match (s.def, complete) {
                     (Some(_), _) | (None, true) => Some(*s),
@@ -389,11 +389,16 @@ impl DebugInfo {
         if let Some(d) = &self.dump {
             return d.find_variable(name);
         }
+        // Compiler-made symbols (`CSWTCH.102`, `__func__.3`, `foo.isra.0`) name no DWARF
+        // variable under that spelling; asking the index would scan every unit.
+        if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(DebugError::VariableNotFound(name.to_owned()));
+        }
         for img in &self.images {
             // A global is unique: take it without reading the symbol table. A static may
             // repeat across units: prefer the one the ELF symbol table names.
             let mut want = None;
-            let found = img.lookup(|idx, complete| {
+            let found = img.lookup(name, |idx, complete| {
                 let v = idx.vars.get(name.as_bytes())?;
                 if let Some(e) = v.iter().find(|e| e.external) {
                     return Some(*e);
@@ -430,7 +435,7 @@ impl DebugInfo {
         }
         for (i, img) in self.images.iter().enumerate() {
             let e = img
-                .lookup(|idx, _| idx.enumerators.get(name.as_bytes()).copied())
+                .lookup(name, |idx, _| idx.enumerators.get(name.as_bytes()).copied())
                 .ok()
                 .flatten();
             if let Some(e) = e {
@@ -449,7 +454,7 @@ impl DebugInfo {
         for img in &self.images {
             let want = img.symbols().raw_by_name(name).map(|s| s.addr);
             let e = img
-                .lookup(|idx, complete| {
+                .lookup(name, |idx, complete| {
                     let v = idx.funcs.get(name.as_bytes())?;
                     match want.and_then(|a| v.iter().find(|e| e.low_pc == a)) {
                         Some(e) => Some(*e),

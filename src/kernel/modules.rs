@@ -92,7 +92,12 @@ impl Kernel {
         let notes = Probe::new(di, "struct module_notes_attrs").ok();
         let battr = Probe::new(di, "struct bin_attribute").ok();
         let sect = Probe::new(di, "struct module_sect_attrs").ok();
-        let attr = Probe::new(di, "struct module_sect_attr").ok();
+        // `struct module_sect_attr` exists only with `nsections` (up to 6.13, see
+        // `section_addrs`): asking the DWARF index for a type it lacks scans every unit.
+        let attr = sect
+            .as_ref()
+            .filter(|s| s.opt("nsections").is_some())
+            .and_then(|_| Probe::new(di, "struct module_sect_attr").ok());
         let head = self.symbol_addr("modules")?;
         let walk = self.list_walk(head, "modules");
         let mut errors: Vec<String> = walk.error.iter().map(|e| e.to_string()).collect();

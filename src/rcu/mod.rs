@@ -124,6 +124,52 @@ pub fn symbolize(k: &Kernel, addr: u64) -> Option<String> {
     })
 }
 
+/// [`symbolize`], with an offset into a variable spelled as the member it lands on when
+/// the debug info types the variable (`qh_box.wq` rather than `qh_box+0x8`); the offset
+/// form otherwise.
+pub fn symbolize_member(k: &Kernel, addr: u64) -> Option<String> {
+    let plain = symbolize(k, addr)?;
+    let Some((name, _)) = plain.split_once('+') else {
+        return Some(plain);
+    };
+    let (sym, off) = k.symbolize(addr)?;
+    let path = k
+        .variable(name)
+        .ok()
+        .filter(|(o, percpu)| !percpu && o.addr.0 == addr - off)
+        .and_then(|(o, _)| member_at(k, o.ty, off, 0));
+    Some(match path {
+        Some(p) => format!("{}{p}", sym.name),
+        None => plain,
+    })
+}
+
+/// `.a.b` for the member of `ty` starting exactly at `off` (anonymous members looked
+/// through), at most 8 levels deep.
+fn member_at(k: &Kernel, ty: crate::debuginfo::TypeId, off: u64, depth: u32) -> Option<String> {
+    if depth > 8 {
+        return None;
+    }
+    let t = k.di.ty(k.di.strip(ty)).ok()?;
+    for m in &t.members {
+        let size = k.di.sizeof(m.ty).unwrap_or(0);
+        if m.bit_size.is_some() || off < m.offset || off >= m.offset + size.max(1) {
+            continue;
+        }
+        let rest = off - m.offset;
+        let inner = if rest == 0 {
+            Some(String::new())
+        } else {
+            member_at(k, m.ty, rest, depth + 1)
+        };
+        return inner.map(|i| match &m.name {
+            Some(n) => format!(".{n}{i}"),
+            None => i,
+        });
+    }
+    None
+}
+
 /// Entry `i` of a kernel `const char *names[]` table, read from the dump. `None` when the
 /// kernel has no such table, `i` is past its end or the string does not read.
 pub fn name_from_table(k: &Kernel, table: &str, i: u64) -> Option<String> {

@@ -12,6 +12,9 @@
 //! `wait_page_queue`), and the holder is a candidate: a task whose stack holds the folio's
 //! address.
 //!
+//! Tested on the fixtures' `waits` scenario (`qh_folio_holder` locks the first folio of
+//! `/waits/file` and sleeps; `qh_folio_waiter` waits in `folio_lock()`).
+//!
 //! The entry is found like any wait-queue sleeper ([`super::waitqueue::find_entry`]);
 //! `container_of` it gives the `wait_page_queue`. The file: `folio->mapping->host` (the
 //! inode), one of its dentries (`i_dentry`) and their parents, and the superblock's `s_id`.

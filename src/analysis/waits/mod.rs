@@ -255,7 +255,13 @@ impl<'k> Ctx<'k> {
             return vec![];
         };
         let lo = first.sp & !7;
-        let hi = fr.get(fi + 1).map_or(fr[fi].sp + 512, |f| f.sp);
+        let mut hi = fr.get(fi + 1).map_or(fr[fi].sp + 512, |f| f.sp);
+        // Past the outermost frame, not past the top of the stack: with VMAP_STACK the page
+        // above it is a guard page, and a read that reaches it reads nothing at all.
+        let t = &self.tasks[ti];
+        if self.on_stack_of(ti, lo) {
+            hi = hi.min(t.stack + self.l.thread_size);
+        }
         self.read_words(lo, hi)
     }
 

@@ -33,9 +33,6 @@ pub const READER_FRAMES: &[&str] = &[
     "percpu_down_read_trylock",
 ];
 
-/// `WQ_FLAG_CUSTOM` (include/linux/wait.h): `percpu_rwsem_wait()` marks a reader's entry.
-const WQ_FLAG_CUSTOM: u64 = 0x04;
-
 /// `struct percpu_rw_semaphore` offsets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PcpuLayout {
@@ -64,7 +61,12 @@ pub fn decode(cx: &Ctx, ti: usize, g: &mut Graph) -> bool {
             && let Some(sem) = head.checked_sub(l.waiters)
             && read(sem + l.block).is_some()
         {
-            let reader = read(e + wq.entry_flags).is_some_and(|f| f & WQ_FLAG_CUSTOM != 0);
+            // A reader comes through __percpu_down_read(); WQ_FLAG_CUSTOM marks its entry
+            // too, but the flag's value moved (0x08 while WQ_FLAG_BOOKMARK existed, 0x04
+            // after), so the frames decide.
+            let reader = cx
+                .find_frame(ti, &["__percpu_down_read", "percpu_down_read"])
+                .is_some();
             let mut ev = Evidence::field(
                 "wait_queue_entry.private",
                 format!("{me:#x} ({})", cx.task_label(ti)),
@@ -72,11 +74,7 @@ pub fn decode(cx: &Ctx, ti: usize, g: &mut Graph) -> bool {
             );
             ev.note = Some(format!(
                 "on-stack wait_queue_entry at {e:#x} queued on percpu_rw_semaphore.waiters at {head:#x}{}",
-                if reader {
-                    " (WQ_FLAG_CUSTOM: a reader)"
-                } else {
-                    " (a writer)"
-                }
+                if reader { " (a reader)" } else { " (a writer)" }
             ));
             let what = if reader {
                 "percpu rwsem (down_read, behind a writer)"

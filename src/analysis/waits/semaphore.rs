@@ -14,9 +14,12 @@
 //! `semaphore_waiter` in `sem->wait_list` (or 7.x's headless ring from `sem->first_waiter`),
 //! the way mutex and rwsem waiters are found ([`Ctx::find_lock_waiter`]).
 //!
-//! No real fixture scenario waits on a semaphore yet (fixtures/kmod makes none): what is
-//! tested is the holder verdict on synthetic values ([`holder`]); the waiter search is the
-//! one the mutex and rwsem scenarios exercise on every release.
+//! Without `last_holder`, the candidates are the tasks whose stacks hold the semaphore's
+//! address or whose running code names it ([`super::rwsem::stack_candidates`]).
+//!
+//! Tested on the fixtures' `waits` scenario (`qh_sem`: a holder that sleeps with it, one
+//! waiter in `down()`, one in `down_timeout()`; `tests/waits_kinds_real.rs`) and, for the
+//! verdict, on synthetic values ([`holder`]).
 
 use super::Ctx;
 use crate::addr::Kva;
@@ -162,9 +165,14 @@ fn link_holder(
         });
         return;
     }
+    // Nothing recorded: tasks whose stacks hold the semaphore's address or whose running
+    // code names it (the one that took it and sleeps with it), as candidates.
+    if super::rwsem::stack_candidates(cx, g, sid, sem, &[]) > 0 {
+        return;
+    }
     if let Some(n) = g.get_mut(sid) {
         n.no_waker = Some(match verdict {
-            Holder::NoneRecorded(why) => why,
+            Holder::NoneRecorded(why) => format!("{why}; no task's stack or code names it"),
             Holder::LastHolder(h) => {
                 format!("semaphore.last_holder = {h:#x} does not read as a task")
             }

@@ -15,9 +15,9 @@
 //! word is not a function) — the head's `head` member. Tried last, only for tasks no other
 //! decoder understood.
 //!
-//! No real fixture scenario sleeps in `wait_event()` in D state yet (fixtures/kmod makes
-//! none; the fixtures' `fanotify_hold` sleeps in `wait_woken()` interruptibly, which the
-//! graph does not follow): the search is tested on synthetic memory ([`find_entry`]).
+//! Tested on the fixtures' `waits` scenario (`qh_wq_waiter` on the global `qh_wq`,
+//! `qh_box_waiter` on `qh_box.wq` inside a structure) and on synthetic memory
+//! ([`find_entry`]).
 
 use super::Ctx;
 use crate::addr::Kva;
@@ -152,7 +152,7 @@ pub fn decode(cx: &Ctx, ti: usize, g: &mut Graph) -> bool {
         "on-stack wait_queue_entry at {e:#x} (func = {func}) queued on the wait_queue_head at {head:#x}"
     ));
     let t = cx.task_node(g, ti);
-    let label = crate::rcu::symbolize(k, head).unwrap_or_else(|| cx.object_label(head));
+    let label = crate::rcu::symbolize_member(k, head).unwrap_or_else(|| cx.object_label(head));
     let wid = NodeId::new(NodeKind::WaitQueue, head);
     let n = g.node(wid, label);
     if n.fields.is_empty() {
