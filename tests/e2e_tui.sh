@@ -82,13 +82,18 @@ screen
 tmux send-keys -t "$S" Escape
 sleep 1
 
-# Follow the wait graph from the waiter: its first edges are its own chain.
+# Follow the wait graph from the waiter: its chain is drawn first, as boxes and arrows
+# (header; the waiter's box, rows 1-3; its arrow, 4-5; the domain's box, 6-8; the dashed
+# candidate arrow to the reader, row 9, whose Enter goes to the reader).
 tmux send-keys -t "$S" 5
 wait_for 'Wait graph' 20 || fail "wait graph pane did not open"
-wait_for "task qh_srcu_sync:$PID → srcu quiesce_srcu" 30 || fail "the waiter's edge is not first"
-wait_for 'srcu quiesce_srcu → task qh_srcu_reader' 10 || fail "no edge to the SRCU reader"
+wait_for "│ task qh_srcu_sync:$PID │" 30 || fail "the waiter's box is not drawn"
+screen | grep -A1 'nodes, .* edges' | tail -1 | grep -q '┌' || fail "the waiter's chain is not first"
+wait_for '│ srcu quiesce_srcu │' 10 || fail "no box for the SRCU domain"
+wait_for '┆ is probably held by (candidate)' 10 || fail "no dashed candidate edge to the reader"
+wait_for "│ task qh_srcu_reader:$READER │" 10 || fail "no box for the SRCU reader"
 screen
-tmux send-keys -t "$S" Down Down Enter
+tmux send-keys -t "$S" Down Down Down Down Down Down Down Down Down Enter
 wait_for "Backtrace · $READER qh_srcu_reader" 20 || fail "following the edge did not reach the reader"
 screen
 # Back to the waiter for the source view.

@@ -132,14 +132,25 @@ fn ps_matches(rel: &common::Release, d: &common::DumpEntry) {
         d.name
     );
     // The test module's threads are there, in the states the scenario puts them in.
-    if d.scenario == "hang" {
-        for comm in [
+    let blocked: &[&str] = match d.scenario.as_str() {
+        "hang" => &[
             "qh_srcu_reader",
             "qh_srcu_sync",
             "qh_abba_a",
             "qh_abba_b",
             "qh_completion",
-        ] {
+        ],
+        "waits" => &[
+            "qh_sem_waiter",
+            "qh_wq_waiter",
+            "qh_pcpu_writer",
+            "qh_folio_waiter",
+            "qh_rcu_reader",
+        ],
+        _ => &[],
+    };
+    if !blocked.is_empty() {
+        for &comm in blocked {
             let t = got.iter().find(|t| t.comm == comm);
             assert_eq!(
                 t.map(|t| t.st.as_str()),
@@ -239,10 +250,10 @@ fn log_matches(rel: &common::Release, d: &common::DumpEntry) {
             }
         }
     }
-    let report = if d.scenario == "hang" {
-        "blocked for more than"
-    } else {
+    let report = if d.scenario == "rcustall" {
         "self-detected stall on CPU"
+    } else {
+        "blocked for more than"
     };
     assert!(
         log.records.iter().any(|r| r.text.contains(report)),

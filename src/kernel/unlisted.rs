@@ -202,7 +202,12 @@ pub fn search_percpu(k: &Kernel, init_task: u64) -> Result<PerCpu, String> {
     let mut votes: std::collections::BTreeMap<(u32, u64), usize> = Default::default();
     let head = init_task + l.task.tasks;
     let mut node = head;
+    let mut seen = std::collections::HashSet::new();
     for _ in 0..MAX_TASKS {
+        // A damaged list can loop without coming back to the head.
+        if !seen.insert(node) {
+            break;
+        }
         let task = node - l.task.tasks;
         if let (Ok(cpu), Ok(cfs)) = (
             k.read_u32(Kva(task + cpu_off), "task cpu"),
