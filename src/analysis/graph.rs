@@ -392,6 +392,11 @@ impl Graph {
         &mut self.nodes[i]
     }
 
+    /// Where node `id` is in `nodes`.
+    pub fn position(&self, id: NodeId) -> Option<usize> {
+        self.index.get(&id).copied()
+    }
+
     pub fn get(&self, id: NodeId) -> Option<&Node> {
         self.index.get(&id).map(|&i| &self.nodes[i])
     }

@@ -35,25 +35,14 @@ fn cut(s: &str, n: usize) -> String {
 impl Graph {
     /// The graph as an SVG document.
     pub fn svg(&self) -> String {
-        let pairs: Vec<(usize, usize)> = self
-            .edges
-            .iter()
-            .filter_map(|e| {
-                let f = self.nodes.iter().position(|n| n.id == e.from)?;
-                let t = self.nodes.iter().position(|n| n.id == e.to)?;
-                Some((f, t))
-            })
-            .collect();
-        // Edge index in `pairs` → index in `self.edges` (edges to unknown nodes dropped).
-        let edge_of: Vec<usize> = self
+        // (from, to) node indices, and each pair's index in `self.edges` (an edge to an
+        // unknown node is dropped).
+        let (pairs, edge_of): (Vec<(usize, usize)>, Vec<usize>) = self
             .edges
             .iter()
             .enumerate()
-            .filter(|(_, e)| {
-                self.nodes.iter().any(|n| n.id == e.from) && self.nodes.iter().any(|n| n.id == e.to)
-            })
-            .map(|(i, _)| i)
-            .collect();
+            .filter_map(|(i, e)| Some(((self.position(e.from)?, self.position(e.to)?), i)))
+            .unzip();
         let first = starts(self.nodes.len(), &pairs, None, &|i| {
             self.nodes[i].id.kind == NodeKind::Task
         });
@@ -126,11 +115,7 @@ impl Graph {
                     col_w = col_w.max(30 + label.chars().count() * CHAR_W);
                     y = bottom;
                     if matches!(p, Piece::Back(_)) {
-                        let to = self
-                            .nodes
-                            .iter()
-                            .find(|n| n.id == e.to)
-                            .map(|n| n.label.as_str());
+                        let to = self.get(e.to).map(|n| n.label.as_str());
                         let label =
                             cut(&format!("↻ {} (drawn above)", to.unwrap_or("?")), MAX_LABEL);
                         y += 14;

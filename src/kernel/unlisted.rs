@@ -88,11 +88,16 @@ pub struct Found {
     pub modules: Option<u64>,
     pub btf_modules: Option<u64>,
     pub rcu_state: Option<u64>,
+    /// `sizeof(struct task_struct)` and `sizeof(struct rcu_state)` from the BTF (the found
+    /// symbols' sizes).
+    pub task_size: u64,
+    pub rcu_size: u64,
     pub notes: Vec<String>,
 }
 
-/// Find `init_task` and `modules` when the symbol table lacks them and the dump-only
-/// source has types; add what is found to the source. Does nothing when both are known.
+/// Find `init_task`, `modules` (and with them `btf_modules`, `rcu_state` and the per-CPU
+/// areas) when the symbol table lacks them and the dump-only source has types; add what
+/// is found to the source. Does nothing when `init_task` and `modules` are both known.
 pub(super) fn find_unlisted(k: &mut Kernel) {
     let want_task = k.di.symbol("init_task").is_none();
     let want_mods = k.di.symbol("modules").is_none();
@@ -108,8 +113,6 @@ pub(super) fn find_unlisted(k: &mut Kernel) {
         (true, Some(t)) => Some(search_percpu(k, t)),
         _ => None,
     };
-    let task_size = Shapes::probe(k).map(|s| s.task_size).unwrap_or(0);
-    let rcu_size = Probe::new(&k.di, "struct rcu_state").map_or(0, |p| p.size());
     let kaslr = k.kaslr_offset;
     let Some(di) = std::sync::Arc::get_mut(&mut k.di) else {
         return;
@@ -118,7 +121,7 @@ pub(super) fn find_unlisted(k: &mut Kernel) {
         return;
     };
     if let Some(a) = found.init_task {
-        src.add_found_global("init_task", a.wrapping_sub(kaslr), task_size);
+        src.add_found_global("init_task", a.wrapping_sub(kaslr), found.task_size);
     }
     if let Some(a) = found.modules {
         src.add_found_global("modules", a.wrapping_sub(kaslr), 16);
@@ -127,7 +130,7 @@ pub(super) fn find_unlisted(k: &mut Kernel) {
         src.add_found_global("btf_modules", a.wrapping_sub(kaslr), 16);
     }
     if let Some(a) = found.rcu_state {
-        src.add_found_global("rcu_state", a.wrapping_sub(kaslr), rcu_size);
+        src.add_found_global("rcu_state", a.wrapping_sub(kaslr), found.rcu_size);
     }
     let mut notes = found.notes;
     let why = "__per_cpu_offset not in kallsyms (a kernel without CONFIG_KALLSYMS_ALL)";
@@ -301,6 +304,7 @@ pub fn search(k: &Kernel, want_task: bool, want_mods: bool) -> Found {
         ));
         return found;
     };
+    found.task_size = sh.task_size;
     let (lo, hi) = data_range(k, anchor);
     // Module memory: arm64 states the module and vmalloc ranges; elsewhere any address in
     // the kernel half outside the searched data is a candidate.
@@ -312,7 +316,22 @@ pub fn search(k: &Kernel, want_task: bool, want_mods: bool) -> Found {
         _ => (1 << 63, u64::MAX),
     };
     let u64_at = |a: u64| k.read_u64(Kva(a), "a candidate found by shape").ok();
+    let rcu_probe = Probe::new(&k.di, "struct rcu_state").ok();
+    found.rcu_size = rcu_probe.as_ref().map_or(0, |p| p.size());
+    let rcu = rcu_probe
+        .and_then(|p| {
+            Some((
+                p.opt("name")?,
+                p.opt("abbr")?,
+                p.opt("node")?,
+                p.opt("level")?,
+            ))
+        })
+        .filter(|&(name, abbr, _, _)| abbr > name);
+    let want_rcu = k.di.symbol("rcu_state").is_none() && rcu.is_some();
+    let code_lo = k.vmcoreinfo.symbol("_stext").unwrap_or(lo);
     let mut probes = 0usize;
+    // One pass over the data for init_task, modules and rcu_state.
     for_each_piece(k, lo, hi, &mut |at, chunk| {
         let n = chunk.len();
         if want_task && found.init_task.is_none() {
@@ -338,7 +357,29 @@ pub fn search(k: &Kernel, want_task: bool, want_mods: bool) -> Found {
                 }
             }
         }
-        (want_task && found.init_task.is_none()) || (want_mods && found.modules.is_none())
+        if want_rcu
+            && found.rcu_state.is_none()
+            && let Some((name, abbr, node, level)) = rcu
+        {
+            let gap = (abbr - name) as usize;
+            found.rcu_state = (0..n.saturating_sub(gap)).step_by(8).find_map(|off| {
+                let w = u64::from_le_bytes(chunk[off..off + 8].try_into().unwrap());
+                if w < code_lo || w >= hi || !matches!(chunk[off + gap], b's' | b'p') {
+                    return None;
+                }
+                let mut text = [0u8; 12];
+                if k.read(Kva(w), &mut text, "rcu_state.name").is_err()
+                    || !(text.starts_with(b"rcu_sched\0") || text.starts_with(b"rcu_preempt\0"))
+                {
+                    return None;
+                }
+                let cand = (at + off as u64).wrapping_sub(name);
+                (u64_at(cand + level) == Some(cand + node)).then_some(cand)
+            });
+        }
+        (want_task && found.init_task.is_none())
+            || (want_mods && found.modules.is_none())
+            || (want_rcu && found.rcu_state.is_none())
     });
     // btf_modules: only worth a search when the module ring is known and the kernel has
     // module BTF at all (the struct exists in its BTF).
@@ -379,41 +420,7 @@ pub fn search(k: &Kernel, want_task: bool, want_mods: bool) -> Found {
             true
         });
     }
-    let rcu = Probe::new(&k.di, "struct rcu_state").ok().and_then(|p| {
-        Some((
-            p.opt("name")?,
-            p.opt("abbr")?,
-            p.opt("node")?,
-            p.opt("level")?,
-        ))
-    });
-    if want_task
-        && k.di.symbol("rcu_state").is_none()
-        && let Some((name, abbr, node, level)) = rcu
-        && abbr > name
-    {
-        let code_lo = k.vmcoreinfo.symbol("_stext").unwrap_or(lo);
-        let gap = (abbr - name) as usize;
-        for_each_piece(k, lo, hi, &mut |at, chunk| {
-            for off in (0..chunk.len().saturating_sub(gap)).step_by(8) {
-                let w = u64::from_le_bytes(chunk[off..off + 8].try_into().unwrap());
-                if w < code_lo || w >= hi || !matches!(chunk[off + gap], b's' | b'p') {
-                    continue;
-                }
-                let mut text = [0u8; 12];
-                if k.read(Kva(w), &mut text, "rcu_state.name").is_err()
-                    || !(text.starts_with(b"rcu_sched\0") || text.starts_with(b"rcu_preempt\0"))
-                {
-                    continue;
-                }
-                let cand = (at + off as u64).wrapping_sub(name);
-                if u64_at(cand + level) == Some(cand + node) {
-                    found.rcu_state = Some(cand);
-                    return false;
-                }
-            }
-            true
-        });
+    if want_rcu {
         found.notes.push(match found.rcu_state {
             Some(a) => format!(
                 "rcu_state {why}: found at {a:#x} by its shape (name rcu_sched or \

@@ -128,19 +128,21 @@ pub fn symbolize(k: &Kernel, addr: u64) -> Option<String> {
 /// the debug info types the variable (`qh_box.wq` rather than `qh_box+0x8`); the offset
 /// form otherwise.
 pub fn symbolize_member(k: &Kernel, addr: u64) -> Option<String> {
-    let plain = symbolize(k, addr)?;
-    let Some((name, _)) = plain.split_once('+') else {
-        return Some(plain);
-    };
+    if addr < 4096 {
+        return None;
+    }
     let (sym, off) = k.symbolize(addr)?;
+    if off == 0 {
+        return Some(sym.name);
+    }
     let path = k
-        .variable(name)
+        .variable(&sym.name)
         .ok()
         .filter(|(o, percpu)| !percpu && o.addr.0 == addr - off)
         .and_then(|(o, _)| member_at(k, o.ty, off, 0));
     Some(match path {
         Some(p) => format!("{}{p}", sym.name),
-        None => plain,
+        None => format!("{}+{off:#x}", sym.name),
     })
 }
 

@@ -167,7 +167,7 @@ pub fn from_analysis(g: &crate::analysis::graph::Graph) -> GraphData {
             no_waker: n.no_waker.clone(),
         })
         .collect();
-    let pos = |id| g.nodes.iter().position(|n| n.id == id);
+    let pos = |id| g.position(id);
     let edges = g
         .edges
         .iter()

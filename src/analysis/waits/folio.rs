@@ -130,28 +130,24 @@ pub fn folio_info(cx: &Ctx, l: &FolioLayout, folio: u64) -> Option<FolioInfo> {
 }
 
 pub fn decode(cx: &Ctx, ti: usize, g: &mut Graph) -> bool {
-    let (Some(l), Some(wq)) = (cx.l.folio, cx.l.waitq) else {
+    let Some(l) = cx.l.folio else {
         return false;
     };
     let Some(fi) = cx.find_frame(ti, FRAMES) else {
         return false;
     };
     let k = cx.k;
-    let me = cx.tasks[ti].addr;
     let read = |a: u64| k.read_u64(Kva(a), "wait_page_queue").ok();
-    let is_func = |v: u64| k.mem.xlat.is_kernel_ptr(v) && cx.symbol_at(v).is_some();
-    let words = cx.stack_words(ti, (fi + 1).min(cx.frames[ti].len() - 1));
     let frame = cx.frame_ev(ti, fi, FRAMES);
     let t = cx.task_node(g, ti);
-    let found =
-        super::waitqueue::find_entry(&words, me, &wq, &read, &is_func).and_then(|(e, _)| {
-            let q = e.checked_sub(l.wpq_wait)?;
-            let folio = read(q + l.wpq_obj).filter(|&f| k.mem.xlat.is_kernel_ptr(f))?;
-            let bit = k
-                .read_u32(Kva(q + l.wpq_bit), "wait_page_queue.bit_nr")
-                .ok()?;
-            Some((e, q, folio, bit))
-        });
+    let found = cx.find_wait_entry(ti, fi + 1).and_then(|(e, _)| {
+        let q = e.checked_sub(l.wpq_wait)?;
+        let folio = read(q + l.wpq_obj).filter(|&f| k.mem.xlat.is_kernel_ptr(f))?;
+        let bit = k
+            .read_u32(Kva(q + l.wpq_bit), "wait_page_queue.bit_nr")
+            .ok()?;
+        Some((e, q, folio, bit))
+    });
     let Some((e, q, folio, bit)) = found else {
         if let Some(n) = g.get_mut(t) {
             n.fields.push((

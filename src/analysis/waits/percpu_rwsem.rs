@@ -54,37 +54,34 @@ pub fn decode(cx: &Ctx, ti: usize, g: &mut Graph) -> bool {
     let me = cx.tasks[ti].addr;
     let read = |a: u64| k.read_u64(Kva(a), "percpu_rw_semaphore").ok();
     // Queued on sem->waiters behind a writer.
-    if let (Some(fi), Some(wq)) = (cx.find_frame(ti, QUEUED_FRAMES), cx.l.waitq) {
-        let words = cx.stack_words(ti, (fi + 1).min(cx.frames[ti].len() - 1));
-        let is_func = |v: u64| k.mem.xlat.is_kernel_ptr(v) && cx.symbol_at(v).is_some();
-        if let Some((e, head)) = super::waitqueue::find_entry(&words, me, &wq, &read, &is_func)
-            && let Some(sem) = head.checked_sub(l.waiters)
-            && read(sem + l.block).is_some()
-        {
-            // A reader comes through __percpu_down_read(); WQ_FLAG_CUSTOM marks its entry
-            // too, but the flag's value moved (0x08 while WQ_FLAG_BOOKMARK existed, 0x04
-            // after), so the frames decide.
-            let reader = cx
-                .find_frame(ti, &["__percpu_down_read", "percpu_down_read"])
-                .is_some();
-            let mut ev = Evidence::field(
-                "wait_queue_entry.private",
-                format!("{me:#x} ({})", cx.task_label(ti)),
-                Some(e + wq.entry_private),
-            );
-            ev.note = Some(format!(
-                "on-stack wait_queue_entry at {e:#x} queued on percpu_rw_semaphore.waiters at {head:#x}{}",
-                if reader { " (a reader)" } else { " (a writer)" }
-            ));
-            let what = if reader {
-                "percpu rwsem (down_read, behind a writer)"
-            } else {
-                "percpu rwsem (down_write, behind another writer)"
-            };
-            let frame = cx.frame_ev(ti, fi, QUEUED_FRAMES);
-            link(cx, g, ti, sem, what, vec![frame, ev]);
-            return true;
-        }
+    if let (Some(fi), Some(wq)) = (cx.find_frame(ti, QUEUED_FRAMES), cx.l.waitq)
+        && let Some((e, head)) = cx.find_wait_entry(ti, fi + 1)
+        && let Some(sem) = head.checked_sub(l.waiters)
+        && read(sem + l.block).is_some()
+    {
+        // A reader comes through __percpu_down_read(); WQ_FLAG_CUSTOM marks its entry
+        // too, but the flag's value moved (0x08 while WQ_FLAG_BOOKMARK existed, 0x04
+        // after), so the frames decide.
+        let reader = cx
+            .find_frame(ti, &["__percpu_down_read", "percpu_down_read"])
+            .is_some();
+        let mut ev = Evidence::field(
+            "wait_queue_entry.private",
+            format!("{me:#x} ({})", cx.task_label(ti)),
+            Some(e + wq.entry_private),
+        );
+        ev.note = Some(format!(
+            "on-stack wait_queue_entry at {e:#x} queued on percpu_rw_semaphore.waiters at {head:#x}{}",
+            if reader { " (a reader)" } else { " (a writer)" }
+        ));
+        let what = if reader {
+            "percpu rwsem (down_read, behind a writer)"
+        } else {
+            "percpu rwsem (down_write, behind another writer)"
+        };
+        let frame = cx.frame_ev(ti, fi, QUEUED_FRAMES);
+        link(cx, g, ti, sem, what, vec![frame, ev]);
+        return true;
     }
     // A writer waiting for the readers: sem->writer.task == me, sem a word on its stack.
     let Some(fi) = cx.find_frame(ti, WRITER_FRAMES) else {

@@ -108,6 +108,25 @@ pub fn find_entry(
     None
 }
 
+impl Ctx<'_> {
+    /// Task `ti`'s on-stack wait entry among the stack words up to the end of frame `fi`,
+    /// and the `wait_queue_head` it is queued on: `(entry, head)` ([`find_entry`]).
+    pub fn find_wait_entry(&self, ti: usize, fi: usize) -> Option<(u64, u64)> {
+        let l = self.l.waitq?;
+        let k = self.k;
+        let read = |a: u64| k.read_u64(Kva(a), "wait queue").ok();
+        let is_func = |v: u64| k.mem.xlat.is_kernel_ptr(v) && self.symbol_at(v).is_some();
+        let last = self.frames[ti].len().checked_sub(1)?;
+        find_entry(
+            &self.stack_words(ti, fi.min(last)),
+            self.tasks[ti].addr,
+            &l,
+            &read,
+            &is_func,
+        )
+    }
+}
+
 /// Task `ti` sleeping in a `wait_event*()`: task → the wait queue head.
 pub fn decode(cx: &Ctx, ti: usize, g: &mut Graph) -> bool {
     let Some(l) = cx.l.waitq else {
@@ -123,15 +142,12 @@ pub fn decode(cx: &Ctx, ti: usize, g: &mut Graph) -> bool {
     };
     // The entry lives in the frame that called wait_event() (a macro): the first frames
     // above the scheduler.
-    let fi = (first + 3).min(frames.len() - 1);
-    let words = cx.stack_words(ti, fi);
-    let k = cx.k;
-    let read = |a: u64| k.read_u64(Kva(a), "wait queue").ok();
-    let is_func = |v: u64| k.mem.xlat.is_kernel_ptr(v) && cx.symbol_at(v).is_some();
-    let me = cx.tasks[ti].addr;
-    let Some((e, head)) = find_entry(&words, me, &l, &read, &is_func) else {
+    let Some((e, head)) = cx.find_wait_entry(ti, first + 3) else {
         return false;
     };
+    let k = cx.k;
+    let read = |a: u64| k.read_u64(Kva(a), "wait queue").ok();
+    let me = cx.tasks[ti].addr;
     let func = read(e + l.entry_func)
         .and_then(|f| cx.symbol_at(f))
         .unwrap_or_else(|| "?".into());

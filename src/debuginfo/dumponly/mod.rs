@@ -70,6 +70,24 @@ struct Sym {
     size: u64,
 }
 
+impl Sym {
+    /// A vmlinux data object not from kallsyms (VMCOREINFO's `SYMBOL()`, or found in
+    /// memory), at link address `addr`.
+    fn object(addr: u64, size: u64, searchable: bool) -> Sym {
+        Sym {
+            name_off: 0,
+            name_len: 0,
+            module: 0,
+            kind: SymKind::Object,
+            global: true,
+            searchable,
+            absolute: false,
+            addr,
+            size,
+        }
+    }
+}
+
 struct Syms {
     names: String,
     syms: Vec<Sym>,
@@ -471,17 +489,7 @@ impl DumpOnly {
             }
             syms.push(
                 name,
-                Sym {
-                    name_off: 0,
-                    name_len: 0,
-                    module: 0,
-                    kind: SymKind::Object,
-                    global: true,
-                    searchable: from_kallsyms == 0,
-                    absolute: false,
-                    addr: addr.wrapping_sub(kaslr),
-                    size: 0,
-                },
+                Sym::object(addr.wrapping_sub(kaslr), 0, from_kallsyms == 0),
             );
             added += 1;
         }
@@ -589,20 +597,7 @@ impl DumpOnly {
         if self.syms.by_name(name).is_some() {
             return;
         }
-        self.syms.push(
-            name,
-            Sym {
-                name_off: 0,
-                name_len: 0,
-                module: 0,
-                kind: SymKind::Object,
-                global: true,
-                searchable: size > 0,
-                absolute: false,
-                addr: link,
-                size,
-            },
-        );
+        self.syms.push(name, Sym::object(link, size, size > 0));
         self.syms.finish();
     }
 
