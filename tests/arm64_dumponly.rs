@@ -12,31 +12,12 @@
 
 mod common;
 
-use quiesce::kernel::{self, Kernel, OpenOptions};
-use quiesce::report::Target;
-use quiesce::report::commands::{Command, command_text};
+use common::modes::{dump_only, json_of};
+
+use quiesce::kernel::Kernel;
+use quiesce::report::commands::Command;
 use quiesce::unwind::task::Unwinder;
 use serde_json::Value;
-use std::path::Path;
-
-fn dump_only(core: &Path) -> Kernel {
-    let opts = OpenOptions {
-        core: core.to_path_buf(),
-        ..Default::default()
-    };
-    let dump = quiesce::dump::Dump::open(core).unwrap();
-    kernel::open::open_dump_only(dump, &opts)
-        .unwrap_or_else(|e| panic!("{}: dump-only open: {e}", core.display()))
-}
-
-fn json_of(k: &Kernel, core: &Path, cmd: &Command) -> Value {
-    let t = Target {
-        json: true,
-        ..Target::new(core, vec![])
-    };
-    let (text, _) = command_text(k, &t, cmd).unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{cmd:?}: {e}"))
-}
 
 /// Every task's physical frames' function names, by task address.
 fn functions(k: &Kernel) -> Vec<(u64, Vec<String>)> {

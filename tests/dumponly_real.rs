@@ -6,34 +6,13 @@
 
 mod common;
 
+use common::modes::{dump_only, json_of};
+
+use quiesce::kernel::Kernel;
 use quiesce::kernel::expr::Evaluated;
 use quiesce::kernel::value::ReadLimits;
-use quiesce::kernel::{self, Kernel, OpenOptions};
-use quiesce::report::Target;
-use quiesce::report::commands::{Command, command_text};
+use quiesce::report::commands::Command;
 use serde_json::Value;
-use std::path::Path;
-
-/// The dump alone (`--no-debuginfo`): never a vmlinux, even one the search would find.
-fn dump_only(core: &Path) -> Kernel {
-    let opts = OpenOptions {
-        core: core.to_path_buf(),
-        vmlinux: Default::default(),
-        modules: vec![],
-    };
-    let dump = quiesce::dump::Dump::open(core).unwrap();
-    kernel::open::open_dump_only(dump, &opts)
-        .unwrap_or_else(|e| panic!("{}: dump-only open: {e}", core.display()))
-}
-
-fn json_of(k: &Kernel, core: &Path, cmd: &Command) -> Value {
-    let t = Target {
-        json: true,
-        ..Target::new(core, vec![])
-    };
-    let (text, _) = command_text(k, &t, cmd).unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{cmd:?}: {e}"))
-}
 
 /// The value `expr` reads, as JSON (type ids differ between the modes; values may not).
 fn value(k: &Kernel, expr: &str) -> Value {

@@ -9,42 +9,17 @@
 mod common;
 
 use common::screen::screen;
-use quiesce::tui::actions::{Key, Keymap};
+use quiesce::tui::actions::Key;
 use quiesce::tui::app::{App, Pane, UiEvent};
 use quiesce::tui::jobs::Jobs;
 use std::path::PathBuf;
 
-/// Open a dump through the TUI's jobs (`symbols` empty: the dump-only mode) and wait
-/// until the jobs every pane needs are done.
+/// Open a dump through the TUI's jobs; `symbols` empty: the dump-only mode.
 fn open(core: PathBuf, symbols: Vec<PathBuf>) -> (App, Jobs, std::sync::mpsc::Receiver<UiEvent>) {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let target = quiesce::report::Target {
+    common::screen::open_with_jobs(quiesce::report::Target {
         no_debuginfo: symbols.is_empty(),
         ..quiesce::report::Target::new(core, symbols)
-    };
-    let jobs = Jobs::new(tx, target, quiesce::cli::parse_words);
-    let mut app = App::new(Keymap::preset("default").unwrap(), 200, 60);
-    jobs.open();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
-    loop {
-        let ev = rx
-            .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
-            .unwrap_or_else(|e| panic!("jobs finish in time ({e}): {:?}", app.jobs));
-        app.handle_event(ev);
-        let done = |n: &str| app.jobs.iter().any(|j| j.name == n && j.finished);
-        if done("unwind tasks")
-            && done("decode srcu")
-            && done("decode rcu")
-            && done("wait graph")
-            && !app.busy()
-        {
-            break;
-        }
-    }
-    for j in &app.jobs {
-        assert!(j.error.is_none(), "{}: {:?}", j.name, j.error);
-    }
-    (app, jobs, rx)
+    })
 }
 
 #[test]
@@ -56,11 +31,7 @@ fn arm64_seed_shaped_hang_in_the_panes() {
     }
     let mut opened = 0;
     for rel in rels {
-        let Some(d) = rel
-            .dumps_of("hang")
-            .into_iter()
-            .find(|d| d.name.ends_with(".elf"))
-        else {
+        let Some(d) = rel.elf_of("hang") else {
             continue;
         };
         let with_dwarf = vec![rel.vmlinux(), rel.modules_dir()];

@@ -138,40 +138,14 @@ fn open_real(dump: &str) -> Option<(App, Jobs, std::sync::mpsc::Receiver<UiEvent
     Some(open_with_jobs(dir.join(dump), vmlinux, modules))
 }
 
-/// Open a dump through the TUI's jobs and wait until every job is done.
+/// Open a dump with its vmlinux and modules through the TUI's jobs and wait until every
+/// job is done.
 fn open_with_jobs(
     core: PathBuf,
     vmlinux: PathBuf,
     modules: PathBuf,
 ) -> (App, Jobs, std::sync::mpsc::Receiver<UiEvent>) {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let jobs = Jobs::new(
-        tx,
-        quiesce::report::Target::new(core, vec![vmlinux, modules]),
-        quiesce::cli::parse_words,
-    );
-    let mut app = App::new(Keymap::preset("default").unwrap(), 200, 60);
-    jobs.open();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
-    loop {
-        let ev = rx
-            .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
-            .unwrap_or_else(|e| panic!("jobs finish in time ({e}): {:?}", app.jobs));
-        app.handle_event(ev);
-        let done = |n: &str| app.jobs.iter().any(|j| j.name == n && j.finished);
-        if done("unwind tasks")
-            && done("decode srcu")
-            && done("decode rcu")
-            && done("wait graph")
-            && !app.busy()
-        {
-            break;
-        }
-    }
-    for j in &app.jobs {
-        assert!(j.error.is_none(), "{}: {:?}", j.name, j.error);
-    }
-    (app, jobs, rx)
+    common::screen::open_with_jobs(quiesce::report::Target::new(core, vec![vmlinux, modules]))
 }
 
 /// The source tree `fixtures/source.sh` unpacks, or `None` (skip) when absent and not required.

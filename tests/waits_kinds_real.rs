@@ -8,47 +8,12 @@
 
 mod common;
 
-use quiesce::analysis::graph::{Basis, Edge, EdgeKind, Graph, NodeId, NodeKind};
+use common::waits::{Case, assert_blocker_edge};
+use quiesce::analysis::graph::{Basis, Edge, EdgeKind, NodeId, NodeKind};
 use serde_json::Value;
 
-const RELEASES: &[&str] = &["bookworm", "trixie", "sid"];
-
-struct Case {
-    name: String,
-    graph: Graph,
-    drgn: Value,
-}
-
 fn cases() -> Vec<Case> {
-    let mut out = Vec::new();
-    for name in RELEASES {
-        let Some(r) = common::release(name) else {
-            continue;
-        };
-        let Some(d) = r
-            .dumps_of("waits")
-            .into_iter()
-            .find(|d| d.name.ends_with(".elf"))
-        else {
-            panic!("{name}: no waits dump (fixtures/build.sh builds it)");
-        };
-        let Some(drgn) = common::drgn_script(
-            "drgn_waits.py",
-            &d.path,
-            &r.vmlinux(),
-            &r.modules_dir().join("quiesce_hang.ko"),
-        ) else {
-            return out;
-        };
-        let k = r.open(&d.path);
-        let graph = quiesce::analysis::graph_from_dump(&k).unwrap();
-        out.push(Case {
-            name: name.to_string(),
-            graph,
-            drgn,
-        });
-    }
-    out
+    common::waits::cases("waits")
 }
 
 fn hex(v: &Value) -> u64 {
@@ -56,13 +21,7 @@ fn hex(v: &Value) -> u64 {
 }
 
 fn task(c: &Case, comm: &str) -> NodeId {
-    let t = c.drgn["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["comm"] == comm)
-        .unwrap_or_else(|| panic!("{}: drgn has no D task {comm}", c.name));
-    NodeId::new(NodeKind::Task, hex(&t["address"]))
+    NodeId::new(NodeKind::Task, hex(&c.drgn_task(comm)["address"]))
 }
 
 /// The wait edge of task `comm`.
@@ -117,25 +76,10 @@ fn semaphore_waiters_name_it_and_its_holder() {
         for comm in &waiting {
             let e = wait_of(&c, comm);
             assert_eq!(e.to, sem, "{}: {comm}", c.name);
-            let blocker = c.drgn["tasks"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|t| t["comm"] == comm.as_str())
-                .and_then(|t| t.get("blocker"))
-                .map(hex);
-            match blocker {
+            match c.drgn_task(comm).get("blocker").map(hex) {
                 // 6.16+: the hung-task blocker word names the semaphore (type 1).
                 Some(raw) => {
-                    assert_eq!((raw & !3, raw & 3), (sem.key, 1), "{}: {comm}", c.name);
-                    assert_eq!(
-                        e.basis(),
-                        Basis::Exact {
-                            field: "task_struct.blocker".into()
-                        },
-                        "{}: {comm}",
-                        c.name
-                    );
+                    assert_blocker_edge(e, raw, sem.key, 1, &format!("{}: {comm}", c.name))
                 }
                 None => assert!(
                     matches!(e.basis(), Basis::Inferred { .. }),

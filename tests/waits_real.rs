@@ -6,62 +6,16 @@
 
 mod common;
 
-use quiesce::analysis::graph::{Basis, EdgeKind, Graph, NodeId, NodeKind};
+use common::waits::{Case, assert_blocker_edge};
+use quiesce::analysis::graph::{Basis, EdgeKind, NodeId, NodeKind};
 use serde_json::Value;
 
-/// The three generations the fixtures boot (their 5-level-paging twins hold the same
-/// scenarios; the other suites cover those).
-const RELEASES: &[&str] = &["bookworm", "trixie", "sid"];
-
-struct Case {
-    name: String,
-    graph: Graph,
-    drgn: Value,
-}
-
 fn cases() -> Vec<Case> {
-    let mut out = Vec::new();
-    for name in RELEASES {
-        let Some(r) = common::release(name) else {
-            continue;
-        };
-        let Some(d) = r
-            .dumps_of("hang")
-            .into_iter()
-            .find(|d| d.name.ends_with(".elf"))
-        else {
-            continue;
-        };
-        let Some(drgn) = common::drgn_script(
-            "drgn_waits.py",
-            &d.path,
-            &r.vmlinux(),
-            &r.modules_dir().join("quiesce_hang.ko"),
-        ) else {
-            return out;
-        };
-        let k = r.open(&d.path);
-        let graph = quiesce::analysis::graph_from_dump(&k).unwrap();
-        out.push(Case {
-            name: name.to_string(),
-            graph,
-            drgn,
-        });
-    }
-    out
+    common::waits::cases("hang")
 }
 
 fn hex(v: &Value) -> u64 {
     common::hex_or_int(v)
-}
-
-fn drgn_task<'a>(c: &'a Case, comm: &str) -> &'a Value {
-    c.drgn["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["comm"] == comm)
-        .unwrap_or_else(|| panic!("{}: drgn has no D task {comm}", c.name))
 }
 
 #[test]
@@ -79,7 +33,7 @@ fn lock_edges_are_exact_where_the_kernel_records_them() {
             ("qh_rwsem_writer", "qh_rwsem", NodeKind::Rwsem, Some(true)),
         ];
         for (comm, lock, kind, write) in waits {
-            let t = drgn_task(&c, comm);
+            let t = c.drgn_task(comm);
             let task = NodeId::new(NodeKind::Task, hex(&t["address"]));
             let lock_addr = hex(&c.drgn["locks"][lock]["address"]);
             let e = g
@@ -95,17 +49,8 @@ fn lock_edges_are_exact_where_the_kernel_records_them() {
                 // 7.x: drgn's raw word is the lock's address with the type in bits 0–1
                 // (0 mutex, 3 rwsem writer), and quiesce's edge comes from it, marked so.
                 let raw = hex(&t["blocker"]);
-                assert_eq!(raw & !3, lock_addr, "{}: {comm} blocker", c.name);
                 let ty = if kind == NodeKind::Mutex { 0 } else { 3 };
-                assert_eq!(raw & 3, ty, "{}: {comm} blocker type", c.name);
-                assert_eq!(
-                    e.basis(),
-                    Basis::Exact {
-                        field: "task_struct.blocker".into()
-                    },
-                    "{}: {comm}",
-                    c.name
-                );
+                assert_blocker_edge(e, raw, lock_addr, ty, &format!("{}: {comm}", c.name));
                 let ev = &e.evidence[0];
                 assert_eq!(ev.value.as_deref(), Some(format!("{raw:#x}").as_str()));
                 assert!(ev.exact);
@@ -223,7 +168,7 @@ fn time_blocked_matches_drgn_and_ranks_findings() {
         // qh_abba_c and qh_flusher start 100 ms after the others (msleep(100) in
         // fixtures/kmod/quiesce_hang.c), so they have waited less than qh_abba_a.
         let ns = |comm: &str| {
-            let t = drgn_task(&c, comm);
+            let t = c.drgn_task(comm);
             c.graph
                 .get(NodeId::new(NodeKind::Task, hex(&t["address"])))
                 .and_then(|n| n.blocked_ns)
@@ -338,7 +283,7 @@ fn deadlock_is_the_smallest_cycle_with_waiters_apart() {
     use quiesce::report::Report;
     for c in cases() {
         eprintln!("{}: ABBA cycle against drgn", c.name);
-        let task = |comm: &str| NodeId::new(NodeKind::Task, hex(&drgn_task(&c, comm)["address"]));
+        let task = |comm: &str| NodeId::new(NodeKind::Task, hex(&c.drgn_task(comm)["address"]));
         let lock = |s: &str| NodeId::new(NodeKind::Mutex, hex(&c.drgn["locks"][s]["address"]));
         let e = quiesce::analysis::walkthrough::explain(c.graph.clone());
         let dl: Vec<_> = e
@@ -360,7 +305,7 @@ fn deadlock_is_the_smallest_cycle_with_waiters_apart() {
             c.name
         );
         assert_eq!(f.behind, [task("qh_abba_c")], "{}", c.name);
-        let pid = drgn_task(&c, "qh_abba_c")["pid"].as_i64().unwrap();
+        let pid = c.drgn_task("qh_abba_c")["pid"].as_i64().unwrap();
         assert!(
             e.text().contains(&format!(
                 "waiting on the cycle, not part of it: qh_abba_c:{pid}\n"

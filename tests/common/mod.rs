@@ -182,6 +182,13 @@ impl Release {
             .collect()
     }
 
+    /// The ELF dump of `scenario`, when the release has one.
+    pub fn elf_of(&self, scenario: &str) -> Option<DumpEntry> {
+        self.dumps_of(scenario)
+            .into_iter()
+            .find(|d| d.name.ends_with(".elf"))
+    }
+
     pub fn crash_ref(&self, dump: &str, what: &str) -> Option<String> {
         std::fs::read_to_string(self.dir.join("ref/crash").join(dump).join(what)).ok()
     }
@@ -444,8 +451,10 @@ pub fn parse_crash_bt(text: &str) -> Vec<CrashBt> {
 pub fn path_str(p: &Path) -> String {
     p.display().to_string()
 }
+pub mod modes;
 pub mod normalize;
 pub mod screen;
+pub mod waits;
 
 /// Run a drgn reference script of `fixtures/ref/` on a dump at test time (`SCRIPT DUMP
 /// VMLINUX MODULE`): its JSON, or `None` (skip) when drgn's venv is missing, unless

@@ -60,3 +60,42 @@ pub fn snapshot(name: &str, got: &str) {
         "snapshot {name} differs (UPDATE_SNAPSHOTS=1 to accept)\n{got}"
     );
 }
+
+/// Open a target through the TUI's jobs in a 200×60 app and wait (5 minutes at most) until
+/// the jobs every pane needs are done; every job must end without an error.
+pub fn open_with_jobs(
+    target: quiesce::report::Target,
+) -> (
+    App,
+    quiesce::tui::jobs::Jobs,
+    std::sync::mpsc::Receiver<quiesce::tui::app::UiEvent>,
+) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let jobs = quiesce::tui::jobs::Jobs::new(tx, target, quiesce::cli::parse_words);
+    let mut app = App::new(
+        quiesce::tui::actions::Keymap::preset("default").unwrap(),
+        200,
+        60,
+    );
+    jobs.open();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    loop {
+        let ev = rx
+            .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+            .unwrap_or_else(|e| panic!("jobs finish in time ({e}): {:?}", app.jobs));
+        app.handle_event(ev);
+        let done = |n: &str| app.jobs.iter().any(|j| j.name == n && j.finished);
+        if done("unwind tasks")
+            && done("decode srcu")
+            && done("decode rcu")
+            && done("wait graph")
+            && !app.busy()
+        {
+            break;
+        }
+    }
+    for j in &app.jobs {
+        assert!(j.error.is_none(), "{}: {:?}", j.name, j.error);
+    }
+    (app, jobs, rx)
+}
