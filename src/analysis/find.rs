@@ -314,7 +314,8 @@ pub struct Finding {
     /// One representative chain, from the first task.
     pub chain: Chain,
     /// Who the finding blames: the last task of the chain when it is not the stuck task
-    /// itself (the holder, the task running on the stalled CPU), or the tasks of the cycle.
+    /// itself (the holder, the task running on the stalled CPU), the block device a chain
+    /// ends at (its requests are never completed), or the tasks of the cycle.
     pub culprits: Vec<NodeId>,
     /// A hop on the way to the culprit is a candidate (inferred, not a record): the culprit
     /// is a guess and is shown as one.
@@ -343,6 +344,16 @@ impl Finding {
             return;
         }
         let c = &self.chain;
+        // A chain that ends at a device whose requests are never completed blames the
+        // device, not the last task waiting for it.
+        if let Some(&last) = c.nodes.last()
+            && last.kind == NodeKind::BlockDevice
+            && c.nodes.len() > 1
+        {
+            self.culprits = vec![last];
+            self.culprit_is_candidate = c.edges.iter().any(|&e| g.edges[e].candidate);
+            return;
+        }
         let Some(pos) = c.nodes.iter().rposition(|n| n.kind == NodeKind::Task) else {
             return;
         };

@@ -52,6 +52,8 @@ pub enum NodeKind {
     WaitQueue,
     /// A `struct percpu_rw_semaphore` (analysis::waits::percpu_rwsem).
     PercpuRwsem,
+    /// A disk whose driver holds requests it has not completed (analysis::waits::blkio).
+    BlockDevice,
 }
 
 impl NodeKind {
@@ -83,6 +85,7 @@ impl NodeKind {
             NodeKind::SoftLockup => "soft-lockup",
             NodeKind::WaitQueue => "waitq",
             NodeKind::PercpuRwsem => "percpu-rwsem",
+            NodeKind::BlockDevice => "blockdev",
         }
     }
 }

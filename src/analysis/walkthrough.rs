@@ -77,6 +77,10 @@ pub const TEACH_WAITQUEUE: &str = "Wait queues: wait_event(wq, cond) queues an o
 pub const TEACH_PERCPU_RWSEM: &str = "Per-CPU rwsems: readers only bump a per-CPU counter, so nobody knows who they are. A writer closes the fast path (block = 1), then waits until the per-CPU counts sum to zero; every reader that comes after queues behind it. A stuck writer means a reader that never left; stuck readers mean a writer that waits for one.";
 pub const TEACH_FOLIO: &str = "Folio (page) locks: one bit of the folio's flags (PG_locked; writeback is another). Waiters sleep on a hashed wait queue until the bit clears. No owner is recorded: whoever locked it (I/O in progress, a filesystem holding it across a call that blocks) must unlock it. Look at the file it belongs to and at tasks working on that file.";
 
+pub const TEACH_BLOCK: &str = "Block I/O: a bio becomes a request that holds one of the hardware queue's tags; the driver starts it and completes it when the device answers, and only then do the bio's waiters wake (submit_bio_wait's completion, a buffer's BH_Lock, a folio's PG_writeback). A request that is never completed keeps its tag, and once every tag is kept new I/O waits in blk_mq_get_tag(). The bio's bi_private and pages name exactly who waits for which request; why the device does not answer is outside the kernel's memory (the disk, the hypervisor or storage target behind it, the driver's timeout handling).";
+pub const TEACH_BUFFER: &str = "Buffer heads: one block of a block device cached in memory (file system metadata, journal blocks). BH_Lock is held while I/O runs on it and cleared by the I/O's completion; jbd2's BH_Shadow marks a metadata block whose copy the committing transaction is writing to the journal, and whoever wants to change it waits for that write. Waiters sleep on a hashed bit wait queue with the buffer's b_state as the key.";
+pub const TEACH_JBD2: &str = "jbd2: ext4 changes metadata inside journal transactions. The journal's kthread (jbd2/<dev>) commits the running transaction: writes its blocks to the journal, waits for that I/O, then advances j_commit_sequence and wakes j_wait_done_commit. fsync(), sync() and syncfs() sleep in jbd2_log_wait_commit() until their transaction is committed, and new changes wait while a transaction is locked: all of them wait for the commit thread, which usually waits for the disk.";
+
 fn teaching(kind: NodeKind) -> Option<&'static str> {
     match kind {
         NodeKind::SrcuDomain => Some(TEACH_SRCU),
@@ -90,6 +94,9 @@ fn teaching(kind: NodeKind) -> Option<&'static str> {
         NodeKind::WaitQueue => Some(TEACH_WAITQUEUE),
         NodeKind::PercpuRwsem => Some(TEACH_PERCPU_RWSEM),
         NodeKind::PageLock | NodeKind::Writeback => Some(TEACH_FOLIO),
+        NodeKind::BlockDevice => Some(TEACH_BLOCK),
+        NodeKind::BufferIo => Some(TEACH_BUFFER),
+        NodeKind::Journal => Some(TEACH_JBD2),
         _ => None,
     }
 }
@@ -115,6 +122,9 @@ fn fields_words(g: &Graph, id: NodeId) -> String {
         "context",
         "spinning",
         "work",
+        "in flight",
+        "committing",
+        "device",
     ];
     let f: Vec<String> = n
         .fields

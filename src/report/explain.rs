@@ -2,6 +2,7 @@
 //! wait graph as one line per edge or Graphviz dot.
 
 use super::Report;
+use crate::analysis::graph::NodeKind;
 use crate::analysis::walkthrough::{Explanation, WaitGraphReport};
 
 impl Report for Explanation {
@@ -97,7 +98,14 @@ impl Report for Explanation {
             }
             s.push_str(&format!("  ⇒ root cause: {}\n", w.root_cause));
             if !f.culprits.is_empty() {
-                let names: Vec<String> = f.culprits.iter().map(|&c| self.graph.label(c)).collect();
+                let names: Vec<String> = f
+                    .culprits
+                    .iter()
+                    .map(|&c| match c.kind {
+                        NodeKind::Task => self.graph.label(c),
+                        k => format!("{} {}", k.name(), self.graph.label(c)),
+                    })
+                    .collect();
                 s.push_str(&format!(
                     "  ⇒ culprit: {}{}\n",
                     names.join(", "),

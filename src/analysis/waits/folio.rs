@@ -13,7 +13,9 @@
 //! address.
 //!
 //! Tested on the fixtures' `waits` scenario (`qh_folio_holder` locks the first folio of
-//! `/waits/file` and sleeps; `qh_folio_waiter` waits in `folio_lock()`).
+//! `/waits/file` and sleeps; `qh_folio_waiter` waits in `folio_lock()`) and `io` scenario
+//! (a write to the stalled disk waits in `folio_wait_writeback()`: the in-flight request
+//! whose bio carries the folio is named, [`super::blkio::link_object`]).
 //!
 //! The entry is found like any wait-queue sleeper ([`super::waitqueue::find_entry`]);
 //! `container_of` it gives the `wait_page_queue`. The file: `folio->mapping->host` (the
@@ -77,6 +79,8 @@ pub struct FolioInfo {
     pub index: u64,
     pub mapping: u64,
     pub ino: Option<u64>,
+    /// The inode (`mapping->host`).
+    pub inode: Option<u64>,
     /// `s_id` of the superblock (`sda1`, `tmpfs`, `rootfs`).
     pub sb: Option<String>,
     /// The file's path from its dentries (`/waits/file`), when it has one.
@@ -100,6 +104,7 @@ pub fn folio_info(cx: &Ctx, l: &FolioLayout, folio: u64) -> Option<FolioInfo> {
     let Some(inode) = rd(fi.mapping + l.host, "address_space.host").filter(|&i| i != 0) else {
         return Some(fi);
     };
+    fi.inode = Some(inode);
     fi.ino = rd(inode + l.i_ino, "inode.i_ino");
     if let Some(sb) = rd(inode + l.i_sb, "inode.i_sb").filter(|&s| s != 0) {
         fi.sb = k.read_cstr(Kva(sb + l.s_id), 32, "super_block.s_id").ok();
@@ -127,6 +132,24 @@ pub fn folio_info(cx: &Ctx, l: &FolioLayout, folio: u64) -> Option<FolioInfo> {
         }
     }
     Some(fi)
+}
+
+/// A block device's own page cache (its inode is in the `bdev` pseudo file system and has
+/// no dentry): `block device <disk>`, from `struct bdev_inode`.
+fn bdev_name(cx: &Ctx, i: &FolioInfo) -> Option<String> {
+    let b = cx.l.block.as_ref()?;
+    if i.sb.as_deref() != Some("bdev") {
+        return None;
+    }
+    let bdev = (i.inode? + b.bdev_inode.0).checked_sub(b.bdev_inode.1)?;
+    let k = cx.k;
+    let disk = k
+        .read_u64(Kva(bdev + b.bd_disk), "block_device.bd_disk")
+        .ok()?;
+    let name = k
+        .read_cstr(Kva(disk + b.disk_name), 32, "gendisk.disk_name")
+        .ok()?;
+    Some(format!("block device {name}"))
 }
 
 pub fn decode(cx: &Ctx, ti: usize, g: &mut Graph) -> bool {
@@ -172,7 +195,10 @@ pub fn decode(cx: &Ctx, ti: usize, g: &mut Graph) -> bool {
     let info = folio_info(cx, &l, folio);
     let name = info
         .as_ref()
-        .and_then(|i| i.path.clone().map(|p| format!("{p} index {}", i.index)))
+        .and_then(|i| {
+            let file = i.path.clone().or_else(|| bdev_name(cx, i))?;
+            Some(format!("{file} index {}", i.index))
+        })
         .unwrap_or_else(|| "no file".into());
     let id = NodeId::new(kind, folio);
     let fresh = g.get(id).is_none();
@@ -223,6 +249,11 @@ pub fn decode(cx: &Ctx, ti: usize, g: &mut Graph) -> bool {
                 i.flags
             ));
         }
+        return true;
+    }
+    // Writeback ends when the bio carrying the folio completes: an in-flight request
+    // holding it is exactly what the waiter waits for.
+    if writeback && super::blkio::link_object(cx, g, id, None, Some(folio)) {
         return true;
     }
     let found = super::rwsem::stack_candidates(cx, g, id, folio, &[]);

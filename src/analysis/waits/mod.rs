@@ -8,10 +8,13 @@
 //! an on-stack waiter of some task — the head inside the lock or completion
 //! ([`Ctx::find_waiter`]). `container_of` that head gives the waited object.
 
+pub mod blkio;
 pub mod blocker;
+pub mod buffer;
 pub mod completion;
 pub mod fanotify;
 pub mod folio;
+pub mod jbd2;
 pub mod mutex;
 pub mod percpu_rwsem;
 pub mod rcu;
@@ -110,6 +113,8 @@ pub struct Ctx<'k> {
     pub srcu: OnceLock<Option<SrcuReport>>,
     pub rcu: OnceLock<Option<RcuReport>>,
     pub workers: OnceLock<Vec<Worker>>,
+    /// Disks and their in-flight requests, read the first time a block wait needs them.
+    pub disks: OnceLock<Option<blkio::Disks>>,
     /// The unwinder the traces came from: for the arguments of the frames tasks block in.
     pub unwinder: &'k Unwinder,
 }
@@ -133,6 +138,7 @@ impl<'k> Ctx<'k> {
             srcu: OnceLock::new(),
             rcu: OnceLock::new(),
             workers: OnceLock::new(),
+            disks: OnceLock::new(),
             unwinder,
         }
     }
@@ -154,6 +160,12 @@ impl<'k> Ctx<'k> {
     pub fn workers(&self) -> &[Worker] {
         self.workers
             .get_or_init(|| crate::rcu::work::workers(self.k).unwrap_or_default())
+    }
+
+    pub fn disks(&self) -> Option<&blkio::Disks> {
+        self.disks
+            .get_or_init(|| self.l.block.as_ref().map(|l| blkio::read_disks(self.k, l)))
+            .as_ref()
     }
 
     /// Add (or find) the node of task `ti`: label `comm:pid`, state, CPU, where it sleeps.

@@ -143,3 +143,30 @@ pub fn link_stall(cx: &Ctx, g: &mut Graph) {
     }
     rcu_gp_node(cx, g, NodeKind::RcuGp);
 }
+
+/// Task `ti` in `rcu_barrier()` → the RCU grace period. rcu_barrier() queues a callback on
+/// every CPU with callbacks and sleeps on `rcu_state.barrier_completion` until all of them
+/// have run; callbacks run only after the grace period they wait for ends, so the barrier
+/// waits for the grace period (and for callback invocation, which a stalled grace period
+/// never reaches).
+pub fn decode_barrier(cx: &Ctx, ti: usize, g: &mut Graph) -> bool {
+    const FRAMES: &[&str] = &["rcu_barrier", "srcu_barrier"];
+    let Some(fi) = cx.find_frame(ti, &FRAMES[..1]) else {
+        return false;
+    };
+    let t = cx.task_node(g, ti);
+    let gp = rcu_gp_node(cx, g, NodeKind::RcuGp);
+    let mut ev = cx.frame_ev(ti, fi, FRAMES);
+    ev.note = Some(
+        "rcu_barrier() sleeps on rcu_state.barrier_completion until the callback it queued on each CPU has run, after the grace period those callbacks wait for".into(),
+    );
+    g.edge(Edge {
+        from: t,
+        to: gp,
+        kind: EdgeKind::WaitsOn,
+        candidate: false,
+        what: Some("callbacks queued before it (rcu_barrier)".into()),
+        evidence: vec![ev],
+    });
+    true
+}
