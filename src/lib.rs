@@ -11,6 +11,7 @@ pub mod artifacts;
 pub mod cli;
 pub mod debuginfo;
 pub mod dump;
+pub mod fuzz;
 pub mod kernel;
 pub mod rcu;
 pub mod report;

@@ -163,6 +163,21 @@ fn a_mutex_held_across_io_leads_to_the_disk() {
             c.name
         );
         assert_eq!(hex(&c.drgn["io"]["mutex_owner"]), holder.key, "{}", c.name);
+        // crash prints the owner word as a signed decimal
+        if let Some(r) = common::release(&c.name)
+            && r.crash_reads("io.elf")
+        {
+            let t = r.crash_ref("io.elf", "objects.txt").unwrap();
+            let owner = common::crash_value(&t, "p qh_io_mutex", &["owner", "counter"])
+                .and_then(|v| v.parse::<i64>().ok())
+                .map(|v| v as u64 & !7);
+            assert_eq!(
+                owner,
+                Some(holder.key),
+                "{}: crash's qh_io_mutex.owner",
+                c.name
+            );
+        }
         let io = wait_of(&c, "qh_io_holder");
         assert_eq!(io.to, dn, "{}", c.name);
         assert_eq!(exact_field(io), "bio.bi_private", "{}", c.name);

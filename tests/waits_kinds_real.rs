@@ -209,3 +209,45 @@ fn synchronize_rcu_is_held_up_by_the_reader_blocked_in_its_critical_section() {
         );
     }
 }
+
+/// crash's `p qh_sem` and `p qh_pcpu_rwsem` (the `objects.txt` reference) on the same dump:
+/// the semaphore's count and the per-CPU rwsem's `block` and writer are what the graph
+/// shows.
+#[test]
+fn crash_prints_the_same_semaphore_and_percpu_rwsem() {
+    let mut checked = 0;
+    for c in cases() {
+        let r = common::release(&c.name).unwrap();
+        if !r.crash_reads("waits.elf") {
+            continue;
+        }
+        let t = r
+            .crash_ref("waits.elf", "objects.txt")
+            .unwrap_or_else(|| panic!("{}: crash read waits.elf but printed no objects", c.name));
+        let sem = NodeId::new(
+            NodeKind::Semaphore,
+            hex(&c.drgn["waits"]["qh_sem"]["address"]),
+        );
+        let count = common::crash_value(&t, "p qh_sem", &["count"]);
+        assert_eq!(
+            count.as_deref(),
+            Some(field(&c, sem, "count")),
+            "{}",
+            c.name
+        );
+        let p = NodeId::new(
+            NodeKind::PercpuRwsem,
+            hex(&c.drgn["waits"]["qh_pcpu_rwsem"]["address"]),
+        );
+        let block = common::crash_value(&t, "p qh_pcpu_rwsem", &["block", "counter"]);
+        assert_eq!(block.as_deref(), Some(field(&c, p, "block")), "{}", c.name);
+        let writer = common::crash_value(&t, "p qh_pcpu_rwsem", &["writer", "task"])
+            .and_then(|v| u64::from_str_radix(v.trim_start_matches("0x"), 16).ok());
+        assert_eq!(writer, Some(task(&c, "qh_pcpu_writer").key), "{}", c.name);
+        checked += 1;
+    }
+    // crash 9.0.2 reads the 6.1 and 6.12 dumps (not 7.x)
+    if !cases().is_empty() {
+        assert!(checked >= 2, "crash read only {checked} waits dumps");
+    }
+}

@@ -211,12 +211,18 @@ impl KdumpFile {
                 warnings.push(format!(
                     "this file is one part of a split dump: it holds pfns {s:#x}..{e:#x} only"
                 ));
+                if s > e {
+                    warnings.push(format!(
+                        "the split range ends ({e:#x}) before it starts ({s:#x}): the header is damaged; no page of this file can be located"
+                    ));
+                }
                 dumpable.rank(s)
             }
             None => 0,
         };
         let ndesc = match hdr.split {
-            Some((s, e)) => dumpable.rank(e) - dumpable.rank(s),
+            // (a damaged header's end before its start: no descriptors)
+            Some((s, e)) => dumpable.rank(e).saturating_sub(dumpable.rank(s)),
             None => dumpable.count_ones(),
         };
         let table_end = desc_off.saturating_add(ndesc.saturating_mul(PAGE_DESC_SIZE));

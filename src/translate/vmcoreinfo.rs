@@ -98,12 +98,13 @@ impl VmcoreInfo {
     /// `BUILD-ID=` (hex string, 5.x+), as bytes.
     pub fn build_id(&self) -> Option<Vec<u8>> {
         let s = self.get("BUILD-ID")?.trim();
-        if s.len() % 2 != 0 {
+        // (bytes, not string slices: a damaged note's text can hold multi-byte characters)
+        if s.len() % 2 != 0 || !s.is_ascii() {
             return None;
         }
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
+        s.as_bytes()
+            .chunks_exact(2)
+            .map(|c| u8::from_str_radix(std::str::from_utf8(c).ok()?, 16).ok())
             .collect()
     }
 
@@ -155,5 +156,16 @@ NUMBER(pgtable_l5_enabled)=0\nKERNELOFFSET=20600000\nCRASHTIME=1700000000\n\0\0"
         assert_eq!(v.kernel_offset(), None);
         assert_eq!(v.build_id(), None);
         assert!(VmcoreInfo::parse("").is_empty());
+    }
+
+    /// Found by the fuzzer (tests/data/fuzz/vmcoreinfo-7bc94b5641dc87c2.bin): a damaged
+    /// note's BUILD-ID holding a multi-byte character (invalid UTF-8 is replaced by U+FFFD)
+    /// once split the string inside the character and panicked.
+    #[test]
+    fn build_id_with_a_multibyte_character() {
+        let v = VmcoreInfo::parse("BUILD-ID=01d2640\u{fffd}3a13145ee314eb05b155f141b7b7058b\n");
+        assert_eq!(v.build_id(), None);
+        let v = VmcoreInfo::parse("BUILD-ID=é0\n");
+        assert_eq!(v.build_id(), None);
     }
 }

@@ -117,6 +117,11 @@ pub fn path_for(dump: &Path) -> Option<PathBuf> {
     Some(data_dir()?.join(format!("{}.json", dump_hash(dump))))
 }
 
+/// Notes from the file's text.
+pub fn parse(text: &str) -> Result<Notes, serde_json::Error> {
+    serde_json::from_str::<Notes>(text)
+}
+
 /// Load notes. A missing file is empty notes. A file that does not parse is renamed to
 /// `<path>.corrupt-<secs>` and the returned message says so; the notes start empty.
 pub fn load(path: &Path) -> (Notes, Option<String>) {
@@ -130,7 +135,7 @@ pub fn load(path: &Path) -> (Notes, Option<String>) {
             );
         }
     };
-    match serde_json::from_str::<Notes>(&text) {
+    match parse(&text) {
         Ok(n) => (n, None),
         Err(e) => {
             let secs = std::time::SystemTime::now()

@@ -488,3 +488,30 @@ pub fn drgn_script(script: &str, dump: &Path, vmlinux: &Path, module: &Path) -> 
     );
     Some(serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{script}: {e}")))
 }
+
+/// A value crash printed for `p SYMBOL` (the `objects.txt` reference): the section of
+/// command `crash> {cmd}`, then each key of `path` in turn (`["writer", "task"]` finds
+/// `writer = {` and then the first `task = ` after it); the value without its trailing
+/// comma.
+pub fn crash_value(text: &str, cmd: &str, path: &[&str]) -> Option<String> {
+    let start = text.find(&format!("crash> {cmd}\n"))?;
+    let rest = &text[start + cmd.len() + 8..];
+    let sec = &rest[..rest.find("crash> ").unwrap_or(rest.len())];
+    let mut pos = 0;
+    let mut value = None;
+    for key in path {
+        let pat = format!("{key} = ");
+        let i = sec[pos..]
+            .lines()
+            .scan(pos, |off, l| {
+                let here = *off;
+                *off += l.len() + 1;
+                Some((here, l))
+            })
+            .find(|(_, l)| l.trim_start().starts_with(&pat))?;
+        let line = i.1.trim_start();
+        value = Some(line[pat.len()..].trim_end_matches(',').trim().to_string());
+        pos = i.0 + i.1.len() + 1;
+    }
+    value
+}
