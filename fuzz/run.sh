@@ -33,8 +33,8 @@ for t in "${targets[@]}"; do
     (cd fuzz && cargo +nightly fuzz run -s none "$t" "corpus/$t" "seeds/$t" -- \
         -runs="$RUNS" -max_total_time="${FUZZ_MAX_SECONDS:-0}" -timeout=5 -rss_limit_mb=2048 -max_len=1048576 -print_final_stats=1) \
         > "$log" 2>&1 || rc=$?
-    execs=$(awk -F: '/stat::number_of_executed_units/ {gsub(/ /,"",$2); print $2}' "$log" | tail -1)
-    rate=$(awk -F: '/stat::average_exec_per_sec/ {gsub(/ /,"",$2); print $2}' "$log" | tail -1)
+    execs=$(awk '/stat::number_of_executed_units/ {print $NF}' "$log" | tail -1)
+    rate=$(awk '/stat::average_exec_per_sec/ {print $NF}' "$log" | tail -1)
     crashes=$(find "fuzz/artifacts/$t" -type f | wc -l)
     printf '%s\t%s\t%s\t%s\t%s\n' "$t" "${execs:-?}" "${rate:-?}" "$((SECONDS - t0))" "$crashes" | tee -a fuzz/results.tsv
     [ "$rc" = 0 ] || echo "$t: exit $rc (see $log)" >&2

@@ -24,22 +24,6 @@ fn hex(v: &Value) -> u64 {
     common::hex_or_int(v)
 }
 
-fn task(c: &Case, comm: &str) -> NodeId {
-    NodeId::new(NodeKind::Task, hex(&c.drgn_task(comm)["address"]))
-}
-
-fn wait_of<'a>(c: &'a Case, comm: &str) -> &'a Edge {
-    let t = task(c, comm);
-    c.graph
-        .edges
-        .iter()
-        .find(|e| e.from == t && e.kind == EdgeKind::WaitsOn)
-        .unwrap_or_else(|| {
-            let fields = c.graph.get(t).map(|n| n.fields.clone());
-            panic!("{}: no wait edge for {comm}: {fields:?}", c.name)
-        })
-}
-
 fn out_of(c: &Case, from: NodeId) -> &Edge {
     c.graph
         .out_edges(from)
@@ -60,6 +44,19 @@ fn request_with(c: &Case, pred: impl Fn(&Value) -> bool) -> &Value {
         .iter()
         .find(|r| r["bios"].as_array().unwrap().iter().any(&pred))
         .unwrap_or_else(|| panic!("{}: drgn has no such in-flight request", c.name))
+}
+
+/// The edge from `obj` to the disk: held up by it, exactly, through `field`.
+fn held_by_disk<'a>(c: &'a Case, obj: NodeId, field: &str) -> &'a Edge {
+    let io = out_of(c, obj);
+    assert_eq!(
+        (io.kind, io.to),
+        (EdgeKind::HeldUpBy, disk(c).0),
+        "{}",
+        c.name
+    );
+    assert_eq!(exact_field(io), field, "{}", c.name);
+    io
 }
 
 fn exact_field(e: &Edge) -> String {
@@ -142,6 +139,17 @@ fn the_disk_holds_every_request_drgn_and_crash_count() {
                 "{}: TOTAL in {row}",
                 c.name
             );
+            // crash 9 splits the total by direction (older versions: ASYNC / SYNC)
+            if dev.contains("TOTAL  READ WRITE") {
+                let reads = reqs.iter().filter(|r| r["op"] == 0).count();
+                assert_eq!(cols[5], reads.to_string(), "{}: READ in {row}", c.name);
+                assert_eq!(
+                    cols[6],
+                    (reqs.len() - reads).to_string(),
+                    "{}: WRITE in {row}",
+                    c.name
+                );
+            }
         }
     }
 }
@@ -152,8 +160,8 @@ fn the_disk_holds_every_request_drgn_and_crash_count() {
 fn a_mutex_held_across_io_leads_to_the_disk() {
     for c in cases() {
         let (dn, _) = disk(&c);
-        let holder = task(&c, "qh_io_holder");
-        let e = wait_of(&c, "qh_io_waiter");
+        let holder = c.task("qh_io_holder");
+        let e = c.wait_of("qh_io_waiter");
         assert_eq!(e.to.kind, NodeKind::Mutex, "{}", c.name);
         let own = out_of(&c, e.to);
         assert_eq!(
@@ -178,7 +186,7 @@ fn a_mutex_held_across_io_leads_to_the_disk() {
                 c.name
             );
         }
-        let io = wait_of(&c, "qh_io_holder");
+        let io = c.wait_of("qh_io_holder");
         assert_eq!(io.to, dn, "{}", c.name);
         assert_eq!(exact_field(io), "bio.bi_private", "{}", c.name);
         // (submit_bio_wait's bi_end_io: bio_wait_end_io on 7.x, submit_bio_wait_endio
@@ -208,7 +216,7 @@ fn a_mutex_held_across_io_leads_to_the_disk() {
         let ex = quiesce::analysis::find::findings(&c.graph);
         let f = ex
             .iter()
-            .find(|f| f.tasks.contains(&task(&c, "qh_io_waiter")))
+            .find(|f| f.tasks.contains(&c.task("qh_io_waiter")))
             .unwrap();
         assert_eq!(f.culprits, vec![dn], "{}", c.name);
         // 7.x: the hung-task blocker word names the mutex, and the edge says so.
@@ -229,7 +237,7 @@ fn a_journal_commit_waits_for_the_disk() {
         let jid = NodeId::new(NodeKind::Journal, hex(&j["address"]));
         assert_eq!(j["dev"], "qhblk-8", "{}", c.name);
         assert_eq!(j["task"], "jbd2/qhblk-8", "{}", c.name);
-        let e = wait_of(&c, "sync");
+        let e = c.wait_of("sync");
         assert_eq!(e.to, jid, "{}", c.name);
         let n = c.graph.get(jid).unwrap();
         assert_eq!(n.label, "qhblk-8");
@@ -254,12 +262,12 @@ fn a_journal_commit_waits_for_the_disk() {
         let adv = out_of(&c, jid);
         assert_eq!(
             (adv.kind, adv.to),
-            (EdgeKind::AdvancedBy, task(&c, "jbd2/qhblk-8")),
+            (EdgeKind::AdvancedBy, c.task("jbd2/qhblk-8")),
             "{}",
             c.name
         );
         assert_eq!(exact_field(adv), "journal_t.j_task");
-        let w = wait_of(&c, "jbd2/qhblk-8");
+        let w = c.wait_of("jbd2/qhblk-8");
         assert_eq!(w.to.kind, NodeKind::BufferIo, "{}", c.name);
         assert_eq!(
             w.what.as_deref(),
@@ -275,14 +283,7 @@ fn a_journal_commit_waits_for_the_disk() {
                 && ["end_bio_bh_io_sync", "journal_end_buffer_io_sync"]
                     .contains(&b["end_io"].as_str().unwrap_or(""))
         });
-        let io = out_of(&c, w.to);
-        assert_eq!(
-            (io.kind, io.to),
-            (EdgeKind::HeldUpBy, disk(&c).0),
-            "{}",
-            c.name
-        );
-        assert_eq!(exact_field(io), "bio.bi_private");
+        let io = held_by_disk(&c, w.to, "bio.bi_private");
         assert!(
             io.what
                 .as_deref()
@@ -300,7 +301,7 @@ fn a_journal_commit_waits_for_the_disk() {
 fn a_shadowed_buffer_waits_for_the_commit() {
     for c in cases() {
         let jid = NodeId::new(NodeKind::Journal, hex(&c.drgn["io"]["journal"]["address"]));
-        let w = wait_of(&c, "dd");
+        let w = c.wait_of("dd");
         assert_eq!(w.to.kind, NodeKind::BufferIo, "{}", c.name);
         assert_eq!(
             w.what.as_deref(),
@@ -319,7 +320,7 @@ fn a_shadowed_buffer_waits_for_the_commit() {
 #[test]
 fn a_writeback_wait_names_the_request() {
     for c in cases() {
-        let w = wait_of(&c, "busybox");
+        let w = c.wait_of("busybox");
         assert_eq!(w.to.kind, NodeKind::Writeback, "{}", c.name);
         assert!(
             c.graph
@@ -338,14 +339,7 @@ fn a_writeback_wait_names_the_request() {
                 .any(|p| p == folio.as_str())
         });
         assert_eq!(r["sector"], 32000, "{}: block 4000 of 4 KiB", c.name);
-        let io = out_of(&c, w.to);
-        assert_eq!(
-            (io.kind, io.to),
-            (EdgeKind::HeldUpBy, disk(&c).0),
-            "{}",
-            c.name
-        );
-        assert_eq!(exact_field(io), "bio.bi_io_vec[].bv_page");
+        held_by_disk(&c, w.to, "bio.bi_io_vec[].bv_page");
     }
 }
 
@@ -353,7 +347,7 @@ fn a_writeback_wait_names_the_request() {
 #[test]
 fn a_tag_waiter_waits_on_the_disk() {
     for c in cases() {
-        let w = wait_of(&c, "qh_io_tags");
+        let w = c.wait_of("qh_io_tags");
         assert_eq!(w.to, disk(&c).0, "{}", c.name);
         assert_eq!(w.what.as_deref(), Some("a free tag"), "{}", c.name);
         let ev = w
@@ -374,7 +368,7 @@ fn a_tag_waiter_waits_on_the_disk() {
 #[test]
 fn rcu_barrier_waits_for_the_grace_period() {
     for c in cases() {
-        let w = wait_of(&c, "qh_rcu_barrier");
+        let w = c.wait_of("qh_rcu_barrier");
         assert_eq!(w.to.kind, NodeKind::RcuGp, "{}", c.name);
         let held: Vec<NodeId> = c
             .graph
@@ -389,7 +383,7 @@ fn rcu_barrier_waits_for_the_grace_period() {
             c.name
         );
         assert!(
-            held.contains(&task(&c, "qh_io_rcu_rd")),
+            held.contains(&c.task("qh_io_rcu_rd")),
             "{}: {held:?}",
             c.name
         );

@@ -9,7 +9,7 @@
 mod common;
 
 use common::waits::{Case, assert_blocker_edge};
-use quiesce::analysis::graph::{Basis, Edge, EdgeKind, NodeId, NodeKind};
+use quiesce::analysis::graph::{Basis, EdgeKind, NodeId, NodeKind};
 use serde_json::Value;
 
 fn cases() -> Vec<Case> {
@@ -18,23 +18,6 @@ fn cases() -> Vec<Case> {
 
 fn hex(v: &Value) -> u64 {
     common::hex_or_int(v)
-}
-
-fn task(c: &Case, comm: &str) -> NodeId {
-    NodeId::new(NodeKind::Task, hex(&c.drgn_task(comm)["address"]))
-}
-
-/// The wait edge of task `comm`.
-fn wait_of<'a>(c: &'a Case, comm: &str) -> &'a Edge {
-    let t = task(c, comm);
-    c.graph
-        .edges
-        .iter()
-        .find(|e| e.from == t && e.kind == EdgeKind::WaitsOn)
-        .unwrap_or_else(|| {
-            let fields = c.graph.get(t).map(|n| n.fields.clone());
-            panic!("{}: no wait edge for {comm}: {fields:?}", c.name)
-        })
 }
 
 /// Tasks (by comm) that `obj`'s out-edges of `kind` lead to.
@@ -74,7 +57,7 @@ fn semaphore_waiters_name_it_and_its_holder() {
         let waiting = comms(&d["waiters"]);
         assert_eq!(waiting, ["qh_sem_timeout", "qh_sem_waiter"], "{}", c.name);
         for comm in &waiting {
-            let e = wait_of(&c, comm);
+            let e = c.wait_of(comm);
             assert_eq!(e.to, sem, "{}: {comm}", c.name);
             match c.drgn_task(comm).get("blocker").map(hex) {
                 // 6.16+: the hung-task blocker word names the semaphore (type 1).
@@ -111,7 +94,7 @@ fn wait_queue_sleepers_name_their_queue() {
         for (comm, name) in [("qh_wq_waiter", "qh_wq"), ("qh_box_waiter", "qh_box.wq")] {
             let d = &c.drgn["waits"][name];
             assert_eq!(comms(&d["waiters"]), [comm], "{}", c.name);
-            let e = wait_of(&c, comm);
+            let e = c.wait_of(comm);
             assert_eq!(
                 e.to,
                 NodeId::new(NodeKind::WaitQueue, hex(&d["address"])),
@@ -134,7 +117,7 @@ fn percpu_rwsem_writer_waits_for_the_reader_and_the_late_reader_for_the_writer()
         );
         assert_eq!(d["writer"], "qh_pcpu_writer", "{}", c.name);
         assert_eq!(comms(&d["waiters"]), ["qh_pcpu_late_rd"], "{}", c.name);
-        let w = wait_of(&c, "qh_pcpu_writer");
+        let w = c.wait_of("qh_pcpu_writer");
         assert_eq!(w.to, sem, "{}", c.name);
         assert_eq!(
             w.basis(),
@@ -142,7 +125,7 @@ fn percpu_rwsem_writer_waits_for_the_reader_and_the_late_reader_for_the_writer()
                 field: "percpu_rw_semaphore.writer.task".into()
             }
         );
-        let r = wait_of(&c, "qh_pcpu_late_rd");
+        let r = c.wait_of("qh_pcpu_late_rd");
         assert_eq!(r.to, sem, "{}", c.name);
         assert_eq!(
             r.what.as_deref(),
@@ -166,7 +149,7 @@ fn folio_waiter_names_the_folio_its_file_and_a_candidate_holder() {
         let d = &c.drgn["waits"]["qh_folio"];
         assert_eq!(d["locked"], true, "{}", c.name);
         let folio = NodeId::new(NodeKind::PageLock, hex(&d["address"]));
-        let e = wait_of(&c, "qh_folio_waiter");
+        let e = c.wait_of("qh_folio_waiter");
         assert_eq!(e.to, folio, "{}", c.name);
         assert_eq!(e.what.as_deref(), Some("folio lock (PG_locked)"));
         assert_eq!(field(&c, folio, "file"), "/waits/file", "{}", c.name);
@@ -198,7 +181,7 @@ fn synchronize_rcu_is_held_up_by_the_reader_blocked_in_its_critical_section() {
             continue;
         }
         assert_eq!(blocked, ["qh_rcu_reader"], "{}", c.name);
-        let e = wait_of(&c, "qh_rcu_sync");
+        let e = c.wait_of("qh_rcu_sync");
         let gp = c.graph.get(e.to).unwrap();
         assert_eq!(gp.id.kind, NodeKind::RcuGp, "{}: {}", c.name, gp.label);
         assert_eq!(
@@ -243,7 +226,7 @@ fn crash_prints_the_same_semaphore_and_percpu_rwsem() {
         assert_eq!(block.as_deref(), Some(field(&c, p, "block")), "{}", c.name);
         let writer = common::crash_value(&t, "p qh_pcpu_rwsem", &["writer", "task"])
             .and_then(|v| u64::from_str_radix(v.trim_start_matches("0x"), 16).ok());
-        assert_eq!(writer, Some(task(&c, "qh_pcpu_writer").key), "{}", c.name);
+        assert_eq!(writer, Some(c.task("qh_pcpu_writer").key), "{}", c.name);
         checked += 1;
     }
     // crash 9.0.2 reads the 6.1 and 6.12 dumps (not 7.x)

@@ -2,7 +2,7 @@
 //! the kernel records (`fixtures/ref/drgn_waits.py`), for `waits_real.rs` and
 //! `waits_kinds_real.rs`.
 
-use quiesce::analysis::graph::{Basis, Edge, Graph};
+use quiesce::analysis::graph::{Basis, Edge, EdgeKind, Graph, NodeId, NodeKind};
 use serde_json::Value;
 
 /// The three generations the fixtures boot (their 5-level-paging twins hold the same
@@ -45,6 +45,27 @@ pub fn cases(scenario: &str) -> Vec<Case> {
 }
 
 impl Case {
+    /// The node of the task `comm` (drgn's address for it).
+    pub fn task(&self, comm: &str) -> NodeId {
+        NodeId::new(
+            NodeKind::Task,
+            super::hex_or_int(&self.drgn_task(comm)["address"]),
+        )
+    }
+
+    /// The wait edge of task `comm`.
+    pub fn wait_of(&self, comm: &str) -> &Edge {
+        let t = self.task(comm);
+        self.graph
+            .edges
+            .iter()
+            .find(|e| e.from == t && e.kind == EdgeKind::WaitsOn)
+            .unwrap_or_else(|| {
+                let fields = self.graph.get(t).map(|n| n.fields.clone());
+                panic!("{}: no wait edge for {comm}: {fields:?}", self.name)
+            })
+    }
+
     /// drgn's row for the task `comm` in D state.
     pub fn drgn_task(&self, comm: &str) -> &Value {
         self.drgn["tasks"]

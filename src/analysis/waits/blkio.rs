@@ -370,14 +370,11 @@ pub fn disk_node(cx: &Ctx, g: &mut Graph, d: usize) -> Option<NodeId> {
 
 /// Words and evidence for request `r` of disk `d` carrying bio `b`.
 fn request_evidence(
-    cx: &Ctx,
-    d: usize,
-    r: usize,
-    b: usize,
+    ds: &Disks,
+    (d, r, b): (usize, usize, usize),
     field: &str,
     value: String,
 ) -> (String, Evidence) {
-    let ds = cx.disks().expect("found in disks");
     let disk = &ds.disks[d];
     let rq = &disk.requests[r];
     let bio = &rq.bios[b];
@@ -426,7 +423,7 @@ pub fn link_object(
             format!("{:#x} ({})", page.unwrap_or(0), g.label(obj)),
         ),
     };
-    let (what, ev) = request_evidence(cx, d, r, b, field, value);
+    let (what, ev) = request_evidence(ds, (d, r, b), field, value);
     let Some(dn) = disk_node(cx, g, d) else {
         return false;
     };
@@ -467,16 +464,27 @@ fn decode_bio_wait(cx: &Ctx, ti: usize, fi: usize, g: &mut Graph) -> bool {
     };
     let private = ds.disks[d].requests[r].bios[b].private;
     let (what, ev) = request_evidence(
-        cx,
-        d,
-        r,
-        b,
+        ds,
+        (d, r, b),
         "bio.bi_private",
         format!(
             "{private:#x} (the completion on the stack of {})",
             cx.task_label(ti)
         ),
     );
+    let evidence = vec![cx.frame_ev(ti, fi, BIO_WAIT_FRAMES), ev];
+    wait_on_disk(cx, g, ti, d, format!("its bio: {what}"), evidence)
+}
+
+/// Task `ti` waits on disk `d`: the edge, with what it waits for and why.
+fn wait_on_disk(
+    cx: &Ctx,
+    g: &mut Graph,
+    ti: usize,
+    d: usize,
+    what: String,
+    evidence: Vec<Evidence>,
+) -> bool {
     let t = cx.task_node(g, ti);
     let Some(dn) = disk_node(cx, g, d) else {
         return false;
@@ -486,8 +494,8 @@ fn decode_bio_wait(cx: &Ctx, ti: usize, fi: usize, g: &mut Graph) -> bool {
         to: dn,
         kind: EdgeKind::WaitsOn,
         candidate: false,
-        what: Some(format!("its bio: {what}")),
-        evidence: vec![cx.frame_ev(ti, fi, BIO_WAIT_FRAMES), ev],
+        what: Some(what),
+        evidence,
     });
     true
 }
@@ -532,17 +540,6 @@ fn decode_tag_wait(cx: &Ctx, ti: usize, fi: usize, g: &mut Graph) -> bool {
         disk.requests.len(),
         disk.nr_tags
     ));
-    let t = cx.task_node(g, ti);
-    let Some(dn) = disk_node(cx, g, d) else {
-        return false;
-    };
-    g.edge(Edge {
-        from: t,
-        to: dn,
-        kind: EdgeKind::WaitsOn,
-        candidate: false,
-        what: Some("a free tag".into()),
-        evidence: vec![cx.frame_ev(ti, fi, TAG_FRAMES), ev],
-    });
-    true
+    let evidence = vec![cx.frame_ev(ti, fi, TAG_FRAMES), ev];
+    wait_on_disk(cx, g, ti, d, "a free tag".into(), evidence)
 }
