@@ -82,11 +82,7 @@ fn ps_matches(rel: &common::Release, d: &common::DumpEntry) {
         rel.name,
         d.name
     );
-    // (A makedumpfile output may also lose only pages the references do not need: drgn
-    // walks the pid IDR, quiesce each process's thread list. Then quiesce lists every task
-    // the reference does and marks the list partial, naming the excluded pages.)
-    let partial_ok = rel.unreadable_by_references(&d.name) || missing.is_empty();
-    if partial_ok && !list.errors.is_empty() {
+    if rel.unreadable_by_references(&d.name) && !list.errors.is_empty() {
         // PARTIAL, on purpose: sid's makedumpfile `-d 31` hang outputs can exclude pages
         // that hold task_structs and signal_structs (drgn: 0 tasks, crash: cannot open
         // 7.2). quiesce reads what is there; every task it lists is exactly the ELF's, and

@@ -324,6 +324,40 @@ impl Kernel {
         Ok(out)
     }
 
+    /// The nodes of a thread ring whose head cannot be read, from one known member: forward
+    /// (`next`) from `start` to the head, then backward (`prev`) from `start` to the head.
+    /// `None` unless both walks reach the head (then the ring is complete) within the
+    /// bound and without revisiting a node.
+    fn threads_around(&self, start: Kva, head: Kva) -> Option<Vec<Kva>> {
+        let l = self.layout().ok()?;
+        let mut seen = HashSet::new();
+        let mut out = vec![start];
+        seen.insert(start);
+        for off in [l.list_next, l.list_prev] {
+            let mut cur = start;
+            loop {
+                cur = self
+                    .read_ptr(cur.add(off), "task_struct.thread_node")
+                    .ok()?;
+                if cur == head {
+                    break;
+                }
+                if cur == start {
+                    // closed without passing the head: not the ring of this head
+                    return None;
+                }
+                if cur.0 % 8 != 0 || out.len() >= super::lists::MAX_LIST_ENTRIES {
+                    return None;
+                }
+                if !seen.insert(cur) {
+                    return None;
+                }
+                out.push(cur);
+            }
+        }
+        Some(out)
+    }
+
     /// The threads of a thread-group leader (the leader included).
     fn threads_of(&self, leader: Kva, errors: &mut Vec<String>) -> Vec<Kva> {
         let Ok(l) = self.layout() else {
@@ -341,6 +375,14 @@ impl Kernel {
             };
             let w = self.list_walk(signal.add(head), "signal_struct.thread_head");
             if let Some(e) = w.error {
+                // The head lives in the signal_struct, which a makedumpfile output may have
+                // excluded (seen: 7.x `-d 31`) while every thread's task_struct is there:
+                // the ring can be walked from the leader's own node, both ways, to the head.
+                if w.nodes.is_empty()
+                    && let Some(ts) = self.threads_around(leader.add(node), signal.add(head))
+                {
+                    return ts.into_iter().map(|n| n.sub(node)).collect();
+                }
                 errors.push(format!("threads of {leader}: {e}"));
             }
             return w.nodes.into_iter().map(|n| n.sub(node)).collect();
