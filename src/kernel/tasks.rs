@@ -346,7 +346,7 @@ impl Kernel {
                     // closed without passing the head: not the ring of this head
                     return None;
                 }
-                if cur.0 % 8 != 0 || out.len() >= super::lists::MAX_LIST_ENTRIES {
+                if !cur.0.is_multiple_of(8) || out.len() >= super::lists::MAX_LIST_ENTRIES {
                     return None;
                 }
                 if !seen.insert(cur) {
