@@ -22,6 +22,12 @@ pub const FRAMES: &[&str] = &[
     "wait_for_completion_interruptible",
     "wait_for_completion_timeout",
     "wait_for_completion_state",
+    // the timed and I/O variants: without inline frames (dump-only mode) the physical
+    // frame is all there is (submit_bio_wait() waits in wait_for_completion_io_timeout)
+    "wait_for_common_io",
+    "wait_for_completion_io_timeout",
+    "wait_for_completion_interruptible_timeout",
+    "wait_for_completion_killable_timeout",
 ];
 
 pub fn decode(cx: &Ctx, ti: usize, g: &mut Graph) -> bool {
