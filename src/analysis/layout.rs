@@ -354,8 +354,6 @@ impl WaitLayout {
         let buffer = (|| {
             let w = Probe::new(di, "struct wait_bit_queue_entry").ok()?;
             let bh = Probe::new(di, "struct buffer_head").ok()?;
-            let bdev = Probe::new(di, "struct block_device").ok()?;
-            let disk = Probe::new(di, "struct gendisk").ok()?;
             let jh = Probe::new(di, "struct journal_head").ok();
             let tr = Probe::new(di, "struct transaction_s").ok();
             Some(crate::analysis::waits::buffer::BufferLayout {
@@ -367,8 +365,6 @@ impl WaitLayout {
                 b_size: bh.opt("b_size")?,
                 b_bdev: bh.opt("b_bdev")?,
                 b_private: bh.opt("b_private")?,
-                bd_disk: bdev.opt("bd_disk")?,
-                disk_name: disk.opt("disk_name")?,
                 jh_transaction: jh.and_then(|j| j.opt("b_transaction")),
                 t_journal: tr.and_then(|t| t.opt("t_journal")),
                 bits: [enums("BH_Lock"), enums("BH_Shadow")]

@@ -25,6 +25,7 @@ use super::Ctx;
 use crate::addr::Kva;
 use crate::analysis::graph::{Edge, EdgeKind, Evidence, Graph, NodeId, NodeKind};
 use crate::kernel::Kernel;
+use crate::kernel::tasks::duration_words;
 
 /// Bounds on what a damaged dump can make us read.
 const MAX_DISKS: usize = 4096;
@@ -309,9 +310,16 @@ fn read_request(k: &Kernel, l: &BlockLayout, rq: u64, hw: usize) -> Request {
     r
 }
 
-/// `1 min 3 s`, `850 ms`.
-pub fn age_words(ns: u64) -> String {
-    crate::kernel::tasks::duration_words(ns)
+/// The name of the disk a `struct block_device` at `bdev` belongs to (`bd_disk->disk_name`).
+pub fn bdev_disk_name(cx: &Ctx, bdev: u64) -> Option<String> {
+    let l = cx.l.block.as_ref()?;
+    let k = cx.k;
+    let disk = k
+        .read_u64(Kva(bdev + l.bd_disk), "block_device.bd_disk")
+        .ok()
+        .filter(|&d| k.mem.xlat.is_kernel_ptr(d))?;
+    k.read_cstr(Kva(disk + l.disk_name), 32, "gendisk.disk_name")
+        .ok()
 }
 
 /// The node of disk `d`: its requests in flight, and why nothing completes them.
@@ -349,7 +357,7 @@ pub fn disk_node(cx: &Ctx, g: &mut Graph, d: usize) -> Option<NodeId> {
                 r.sector,
                 r.bytes,
                 ds.age_ns(r)
-                    .map(|a| format!(", started {} ago", age_words(a)))
+                    .map(|a| format!(", started {} ago", duration_words(a)))
                     .unwrap_or_default(),
                 r.addr
             ),
@@ -362,7 +370,7 @@ pub fn disk_node(cx: &Ctx, g: &mut Graph, d: usize) -> Option<NodeId> {
         "{} request(s) its driver started are still outstanding{}: a request ends only when the device answers and the driver completes it (or its timeout handler gives up), and nothing in the dump shows either — look at the device, what emulates or serves it, and the driver's timeout handling",
         disk.requests.len(),
         oldest
-            .map(|(a, _)| format!(", the oldest for {}", age_words(a)))
+            .map(|(a, _)| format!(", the oldest for {}", duration_words(a)))
             .unwrap_or_default()
     ));
     Some(id)
@@ -384,7 +392,7 @@ fn request_evidence(
         rq.tag,
         rq.sector,
         ds.age_ns(rq)
-            .map(|a| format!(", started {} ago", age_words(a)))
+            .map(|a| format!(", started {} ago", duration_words(a)))
             .unwrap_or_default()
     );
     let mut ev = Evidence::exact(field, value, Some(bio.addr));

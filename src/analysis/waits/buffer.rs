@@ -41,8 +41,6 @@ pub struct BufferLayout {
     pub b_size: u64,
     pub b_bdev: u64,
     pub b_private: u64,
-    pub bd_disk: u64,
-    pub disk_name: u64,
     /// `journal_head.b_transaction` and `transaction_t.{t_journal, t_tid}` (jbd2).
     pub jh_transaction: Option<u64>,
     pub t_journal: Option<u64>,
@@ -93,12 +91,7 @@ pub fn decode(cx: &Ctx, ti: usize, g: &mut Graph) -> bool {
     let size = rd(bh + l.b_size, "buffer_head.b_size").unwrap_or(0);
     let disk = rd(bh + l.b_bdev, "buffer_head.b_bdev")
         .filter(|&b| k.mem.xlat.is_kernel_ptr(b))
-        .and_then(|b| rd(b + l.bd_disk, "block_device.bd_disk"))
-        .filter(|&d| k.mem.xlat.is_kernel_ptr(d))
-        .and_then(|d| {
-            k.read_cstr(Kva(d + l.disk_name), 32, "gendisk.disk_name")
-                .ok()
-        });
+        .and_then(|b| super::blkio::bdev_disk_name(cx, b));
     let (Some(disk), true) = (
         disk,
         size.is_power_of_two() && (512..=65536).contains(&size),
@@ -164,13 +157,7 @@ pub fn decode(cx: &Ctx, ti: usize, g: &mut Graph) -> bool {
 
 /// `BH_Shadow`: the buffer's journal head → its transaction → the journal, whose commit
 /// thread clears the bit once the journal copy is written.
-fn link_shadow(
-    cx: &Ctx,
-    g: &mut Graph,
-    l: &super::buffer::BufferLayout,
-    id: NodeId,
-    bh: u64,
-) -> bool {
+fn link_shadow(cx: &Ctx, g: &mut Graph, l: &BufferLayout, id: NodeId, bh: u64) -> bool {
     let (Some(jt), Some(tj)) = (l.jh_transaction, l.t_journal) else {
         return false;
     };

@@ -142,13 +142,7 @@ fn bdev_name(cx: &Ctx, i: &FolioInfo) -> Option<String> {
         return None;
     }
     let bdev = (i.inode? + b.bdev_inode.0).checked_sub(b.bdev_inode.1)?;
-    let k = cx.k;
-    let disk = k
-        .read_u64(Kva(bdev + b.bd_disk), "block_device.bd_disk")
-        .ok()?;
-    let name = k
-        .read_cstr(Kva(disk + b.disk_name), 32, "gendisk.disk_name")
-        .ok()?;
+    let name = super::blkio::bdev_disk_name(cx, bdev)?;
     Some(format!("block device {name}"))
 }
 
