@@ -137,7 +137,10 @@ pub fn command_text(k: &Kernel, t: &Target, cmd: &Command) -> Result<(String, i3
             let code = if r.errors.is_empty() { 0 } else { 2 };
             Ok((emit(&r, json), code))
         }
-        Command::Sys => Ok((emit(&SysReport::read(k, t), json), 0)),
+        Command::Sys => {
+            let r = SysReport::read(k, t);
+            Ok((emit(&r, json), if r.partial() { 2 } else { 0 }))
+        }
         Command::Bt {
             targets,
             active,

@@ -44,6 +44,10 @@ pub struct SysReport {
     pub panic: Option<String>,
     pub kaslr_offset: String,
     pub warnings: Vec<String>,
+    /// The fields every kernel has that could not be read (a damaged or truncated dump):
+    /// the result is partial, and the exit status 2. Fields a kernel may lack (`mhz`,
+    /// `panic`) are not counted.
+    pub unread: Vec<&'static str>,
 }
 
 impl SysReport {
@@ -90,7 +94,7 @@ impl SysReport {
         } else if k.dump.is_flattened() {
             format.push_str(", flattened");
         }
-        SysReport {
+        let mut r = SysReport {
             kernel: t
                 .vmlinux()
                 .map(|p| p.display().to_string())
@@ -119,7 +123,33 @@ impl SysReport {
             panic,
             kaslr_offset: format!("{:#x}", k.kaslr_offset),
             warnings: k.warnings.clone(),
-        }
+            unread: Vec::new(),
+        };
+        r.unread = r.unread_fields(cpus.is_some());
+        r
+    }
+
+    fn unread_fields(&self, cpus: bool) -> Vec<&'static str> {
+        [
+            ("cpus", cpus),
+            ("date", self.xtime_sec.is_some()),
+            ("uptime", self.uptime_secs.is_some()),
+            ("load_average", self.avenrun.is_some()),
+            ("tasks", self.tasks.is_some()),
+            ("release", !self.release.is_empty()),
+            ("version", !self.version.is_empty()),
+            ("machine", !self.machine.is_empty()),
+            ("memory", self.memory_bytes.is_some()),
+        ]
+        .into_iter()
+        .filter(|(_, read)| !read)
+        .map(|(name, _)| name)
+        .collect()
+    }
+
+    /// Some field every kernel has could not be read.
+    pub fn partial(&self) -> bool {
+        !self.unread.is_empty()
     }
 }
 
@@ -285,6 +315,12 @@ impl Report for SysReport {
         );
         for w in &self.warnings {
             s.push_str(&format!("     WARNING: {w}\n"));
+        }
+        if self.partial() {
+            s.push_str(&format!(
+                "     PARTIAL: could not read {} (the warnings above say where)\n",
+                self.unread.join(", ")
+            ));
         }
         s
     }
