@@ -78,6 +78,43 @@ impl Cpus {
 }
 
 impl Kernel {
+    /// The `NT_PRSTATUS` note (registers at the crash) of `cpu`.
+    ///
+    /// A dump has one note per online CPU, in CPU order, so position names the CPU. When
+    /// some are missing (a damaged dump), position no longer does: QEMU's notes still say
+    /// which vCPU they are of (`pr_pid` is the vCPU index + 1, QEMU's `dump.c`), a kernel's
+    /// do not (`pr_pid` is the running task's, 0 for every idle CPU), and then no note is
+    /// used rather than another CPU's.
+    pub fn prstatus_of(&self, cpu: u32) -> Option<&crate::dump::PrStatus> {
+        let notes = self.dump.prstatus();
+        let online = self.cpus().map_or(notes.len(), |c| c.online.len());
+        if notes.len() >= online {
+            return notes.get(cpu as usize);
+        }
+        let mut pids: Vec<u32> = notes.iter().map(|n| n.pid).collect();
+        pids.sort_unstable();
+        pids.dedup();
+        let by_vcpu =
+            pids.len() == notes.len() && pids.iter().all(|&p| p >= 1 && p as usize <= online);
+        by_vcpu
+            .then(|| notes.iter().find(|n| n.pid == cpu + 1))
+            .flatten()
+    }
+
+    /// A warning when the dump has fewer `NT_PRSTATUS` notes than online CPUs (none at all
+    /// is warned about when the dump is opened).
+    pub fn prstatus_warning(&self) -> Option<String> {
+        let notes = self.dump.prstatus().len();
+        let online = self.cpus().ok()?.online.len();
+        (notes > 0 && notes < online).then(|| {
+            format!(
+                "{notes} NT_PRSTATUS notes for {online} online CPUs: the CPUs without one \
+                 have no registers at the crash, and their running tasks' backtraces begin \
+                 at their last saved context"
+            )
+        })
+    }
+
     /// Address of CPU `cpu`'s `struct rq`.
     pub fn runqueue(&self, cpu: u32) -> Result<Kva, KernelError> {
         let rq = self

@@ -276,7 +276,7 @@ impl Unwinder {
     /// else the context `__switch_to_asm` saved at `thread.sp`.
     pub fn start(&self, k: &Kernel, task: &Task) -> Result<(WalkRegs, FrameSource), KernelError> {
         if task.active
-            && let Some(pr) = k.dump.prstatus().get(task.cpu as usize)
+            && let Some(pr) = k.prstatus_of(task.cpu)
         {
             let r = x86_64::X86_64.regs_from_prstatus(pr);
             if let (Some(pc), Some(sp)) = (r.get(x86_64::RIP), r.get(x86_64::RSP))
@@ -353,7 +353,7 @@ impl Unwinder {
         let strip = |v: u64| strip_pac(v, a.pac_mask, a.va_bits);
         let mut start = None;
         if task.active
-            && let Some(pr) = k.dump.prstatus().get(task.cpu as usize)
+            && let Some(pr) = k.prstatus_of(task.cpu)
         {
             let r = arch::Aarch64.regs_from_prstatus(pr);
             let el1 = pr
