@@ -316,6 +316,26 @@ impl Kernel {
                 push(self, thread, &mut out, None);
             }
         }
+        // A CPU's current task off the lists (exiting, or a damaged runqueue): read it
+        // from the runqueue like crash does; one that is not a task is an error, never a
+        // CPU silently shown idle.
+        let mut off_list: Vec<(Kva, u32)> = active
+            .iter()
+            .filter(|(t, _)| !out.tasks.iter().any(|x| x.addr == t.0))
+            .copied()
+            .collect();
+        off_list.sort_by_key(|&(_, cpu)| cpu);
+        for (t, cpu) in off_list {
+            match self.task(t) {
+                Ok(mut task) => {
+                    task.active = true;
+                    out.tasks.push(task);
+                }
+                Err(e) => out
+                    .errors
+                    .push(format!("CPU {cpu}: rq->curr {t} is not a task: {e}")),
+            }
+        }
         if let Some(now) = self.sched_clock_now() {
             for t in &mut out.tasks {
                 t.blocked_ns = blocked_ns(t, now);
