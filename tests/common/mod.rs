@@ -451,6 +451,9 @@ pub fn parse_crash_bt(text: &str) -> Vec<CrashBt> {
 pub fn path_str(p: &Path) -> String {
     p.display().to_string()
 }
+pub mod corpus;
+pub mod corpus_objects;
+pub mod corpus_run;
 pub mod modes;
 pub mod normalize;
 pub mod screen;

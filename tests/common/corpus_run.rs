@@ -1,0 +1,521 @@
+//! Running quiesce on the corruption corpus: every subcommand and the TUI on each damaged
+//! copy, each run classified (full, partial, clean error — or one of the failures: panic,
+//! hang, an error that is not one clear line, an unknown exit code, runaway memory).
+//!
+//! The rules (issue 17): a run ends within [`LIMIT`]; its peak RSS is at most twice the
+//! same subcommand's on the clean dump; the copy is never written.
+
+use super::Release;
+use super::corpus::Recipe;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+/// Each run must end within this.
+pub const LIMIT: Duration = Duration::from_secs(5);
+/// A run still going after this is killed (and counted as a hang).
+const KILL_AFTER: Duration = Duration::from_secs(30);
+
+/// The subcommands run on every copy.
+pub const COMMANDS: &[&[&str]] = &[
+    &["ps"],
+    &["log"],
+    &["sys"],
+    &["bt", "--all"],
+    &["stacks"],
+    &["srcu"],
+    &["rcu"],
+    &["waitgraph"],
+    &["explain"],
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Outcome {
+    Full,
+    /// Exit 0, with a warning the clean dump does not give (what is damaged, on stderr).
+    Warned,
+    Partial,
+    Error,
+    /// Failures: the rules broken.
+    Panic(String),
+    Hang,
+    UnclearError(String),
+    BadExit(i32),
+    Rss(u64),
+    Written,
+}
+
+impl Outcome {
+    pub fn is_failure(&self) -> bool {
+        !matches!(
+            self,
+            Outcome::Full | Outcome::Warned | Outcome::Partial | Outcome::Error
+        )
+    }
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Full => "full",
+            Outcome::Warned => "warned",
+            Outcome::Partial => "partial",
+            Outcome::Error => "error",
+            Outcome::Panic(_) => "PANIC",
+            Outcome::Hang => "HANG",
+            Outcome::UnclearError(_) => "UNCLEAR",
+            Outcome::BadExit(_) => "BADEXIT",
+            Outcome::Rss(_) => "RSS",
+            Outcome::Written => "WRITTEN",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub recipe: String,
+    pub kind: String,
+    pub command: String,
+    pub outcome: Outcome,
+    pub secs: f64,
+    pub rss_kib: u64,
+    /// The first line of what the run said (the error, or the partial marker).
+    pub said: String,
+    /// `quiesce: warning:` lines, the copy's path replaced by the base's.
+    pub warnings: Vec<String>,
+}
+
+/// One process: its exit status (None: killed), peak RSS, time, stdout and stderr.
+struct Exited {
+    code: Option<i32>,
+    signal: Option<i32>,
+    rss_kib: u64,
+    secs: f64,
+    stdout: String,
+    stderr: String,
+}
+
+fn spawn_measured(bin: &Path, args: &[String], scratch: &Path) -> Exited {
+    let out_path = scratch.with_extension("out");
+    let err_path = scratch.with_extension("err");
+    let start = Instant::now();
+    // Reaped by wait4 below (which also gives the peak RSS), not by Child::wait.
+    #[allow(clippy::zombie_processes)]
+    let child = Command::new(bin)
+        .args(args)
+        .env("QUIESCE_KEYMAP", "default")
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .expect("run quiesce");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let mut killed = false;
+    loop {
+        // SAFETY: wait4 on our own child, with valid out-pointers.
+        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        if r == pid {
+            break;
+        }
+        if !killed && start.elapsed() > KILL_AFTER {
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            killed = true;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let read =
+        |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).into_owned();
+    let (stdout, stderr) = (read(&out_path), read(&err_path));
+    std::fs::remove_file(&out_path).ok();
+    std::fs::remove_file(&err_path).ok();
+    Exited {
+        code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
+        signal: libc::WIFSIGNALED(status).then(|| libc::WTERMSIG(status)),
+        rss_kib: usage.ru_maxrss as u64,
+        secs,
+        stdout,
+        stderr,
+    }
+}
+
+/// The words a partial result uses to say what is missing.
+fn says_partial(text: &str) -> Option<String> {
+    let markers = [
+        "partial",
+        "unreadable",
+        "not in the dump",
+        "excluded",
+        "cannot",
+        "could not",
+        "error",
+        "missing",
+        "cycle",
+        "warning",
+        "skipped",
+    ];
+    text.lines()
+        .find(|l| {
+            let l = l.to_ascii_lowercase();
+            markers.iter().any(|m| l.contains(m))
+        })
+        .map(|l| l.trim().chars().take(160).collect())
+}
+
+fn classify(e: &Exited) -> (Outcome, String) {
+    let panicked = e
+        .stderr
+        .lines()
+        .chain(e.stdout.lines())
+        .find(|l| l.contains("panicked"));
+    if let Some(l) = panicked {
+        return (Outcome::Panic(l.to_string()), l.to_string());
+    }
+    if let Some(s) = e.signal {
+        return (
+            Outcome::Panic(format!("killed by signal {s}")),
+            String::new(),
+        );
+    }
+    if e.secs > LIMIT.as_secs_f64() {
+        return (Outcome::Hang, format!("{:.1} s", e.secs));
+    }
+    match e.code {
+        Some(0) => (Outcome::Full, String::new()),
+        Some(2) => match says_partial(&format!("{}\n{}", e.stderr, e.stdout)) {
+            Some(l) => (Outcome::Partial, l),
+            None => (
+                Outcome::UnclearError("exit 2 without saying what is missing".into()),
+                String::new(),
+            ),
+        },
+        Some(1) => {
+            let lines: Vec<&str> = e
+                .stderr
+                .lines()
+                .filter(|l| l.starts_with("quiesce: error:"))
+                .collect();
+            if lines.len() == 1 {
+                (Outcome::Error, lines[0].chars().take(200).collect())
+            } else {
+                let said = e.stderr.lines().next().unwrap_or("").to_string();
+                (
+                    Outcome::UnclearError(format!("{} error lines", lines.len())),
+                    said,
+                )
+            }
+        }
+        Some(c) => (
+            Outcome::BadExit(c),
+            e.stderr.lines().next().unwrap_or("").to_string(),
+        ),
+        None => (Outcome::Panic("no exit status".into()), String::new()),
+    }
+}
+
+/// The arguments that open `core` with `vmlinux` and the release's modules.
+fn open_args(rel: &Release, core: &Path, vmlinux: &Path) -> Vec<String> {
+    vec![
+        "-c".into(),
+        core.display().to_string(),
+        "-s".into(),
+        vmlinux.display().to_string(),
+        "-s".into(),
+        rel.modules_dir().display().to_string(),
+    ]
+}
+
+/// Every subcommand on one file; `label` names the runs.
+pub fn run_commands(
+    bin: &Path,
+    rel: &Release,
+    core: &Path,
+    vmlinux: &Path,
+    scratch: &Path,
+    recipe: &Recipe,
+) -> Vec<Run> {
+    COMMANDS
+        .iter()
+        .map(|cmd| {
+            let mut args: Vec<String> = cmd.iter().map(|s| s.to_string()).collect();
+            args.extend(open_args(rel, core, vmlinux));
+            let e = spawn_measured(bin, &args, scratch);
+            let (outcome, said) = classify(&e);
+            let warnings = e
+                .stderr
+                .lines()
+                .filter(|l| l.starts_with("quiesce: warning:"))
+                .map(|l| {
+                    l.replace(
+                        &core.display().to_string(),
+                        &recipe.base.display().to_string(),
+                    )
+                })
+                .collect();
+            Run {
+                recipe: recipe.id.clone(),
+                kind: recipe.kind.to_string(),
+                command: cmd.join(" "),
+                outcome,
+                secs: e.secs,
+                rss_kib: e.rss_kib,
+                said,
+                warnings,
+            }
+        })
+        .collect()
+}
+
+/// The file's size and modification time, and a hash of its bytes.
+pub fn fingerprint(p: &Path) -> (u64, SystemTime, u64) {
+    use std::hash::Hasher;
+    use std::io::Read;
+    let m = std::fs::metadata(p).unwrap();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let mut f = std::fs::File::open(p).unwrap();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        h.write(&buf[..n]);
+    }
+    (m.len(), m.modified().unwrap(), h.finish())
+}
+
+/// Open the TUI on the copy in tmux, show every pane (1–7), group stacks, start the
+/// walkthrough and step it, then quit. Outcome: full when it drew and quit with exit 0;
+/// error when it refused to open with one error line; the failures otherwise. `secs` is the
+/// time to the first screen plus the time from `q` to the exit (the key presses' own pauses
+/// not counted).
+pub fn run_tui(
+    bin: &Path,
+    rel: &Release,
+    core: &Path,
+    vmlinux: &Path,
+    work: &Path,
+    recipe: &Recipe,
+) -> Run {
+    let session = format!(
+        "qc{}-{}",
+        std::process::id(),
+        work.file_name().unwrap().to_string_lossy()
+    );
+    let tmux = |args: &[&str]| Command::new("tmux").args(args).output();
+    let capture = || {
+        tmux(&["capture-pane", "-p", "-t", &session])
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    };
+    let quoted: Vec<String> = std::iter::once(bin.display().to_string())
+        .chain(open_args(rel, core, vmlinux))
+        .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
+        .collect();
+    let cfg = work.join("config");
+    let shell = format!(
+        "env XDG_CONFIG_HOME='{0}' XDG_DATA_HOME='{0}' QUIESCE_KEYMAP=default {1} 2>'{2}'; echo EXITED:$?; sleep 60",
+        cfg.display(),
+        quoted.join(" "),
+        work.join("tui.err").display()
+    );
+    let mut run = Run {
+        recipe: recipe.id.clone(),
+        kind: recipe.kind.to_string(),
+        command: "tui".into(),
+        outcome: Outcome::Full,
+        secs: 0.0,
+        rss_kib: 0,
+        said: String::new(),
+        warnings: Vec::new(),
+    };
+    let start = Instant::now();
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "160",
+        "-y",
+        "45",
+        &shell,
+    ])
+    .expect("tmux");
+    let exited = |s: &str| {
+        s.lines().find_map(|l| {
+            l.trim()
+                .strip_prefix("EXITED:")
+                .and_then(|c| c.trim().parse::<i32>().ok())
+        })
+    };
+    let wait = |pred: &dyn Fn(&str) -> bool, limit: Duration| -> Option<String> {
+        let t = Instant::now();
+        while t.elapsed() < limit {
+            let s = capture();
+            if pred(&s) {
+                return Some(s);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    };
+    // The first screen: the task table counted on the status line, the dump refused there
+    // ("open dump: …", the TUI stays so it can be read), or the process gone.
+    let refused = |s: &str| {
+        s.lines()
+            .last()
+            .is_some_and(|l| l.trim_start().starts_with("open dump:"))
+    };
+    let drawn = wait(
+        &|s| s.contains(" tasks · ") || refused(s) || exited(s).is_some(),
+        KILL_AFTER,
+    );
+    let first = start.elapsed().as_secs_f64();
+    let finish = |mut run: Run, outcome: Outcome, said: String| {
+        tmux(&["kill-session", "-t", &session]).ok();
+        run.outcome = outcome;
+        run.said = said;
+        run
+    };
+    let err_line = || {
+        std::fs::read_to_string(work.join("tui.err"))
+            .unwrap_or_default()
+            .lines()
+            .find(|l| l.contains("error") || l.contains("panicked"))
+            .unwrap_or("")
+            .to_string()
+    };
+    run.secs = first;
+    let Some(screen) = drawn else {
+        return finish(run, Outcome::Hang, format!("no screen after {first:.1} s"));
+    };
+    if let Some(code) = exited(&screen) {
+        let said = err_line();
+        let outcome = if said.contains("panicked") || code == 101 {
+            Outcome::Panic(said.clone())
+        } else if code == 1 && said.starts_with("quiesce: error:") {
+            if first > LIMIT.as_secs_f64() {
+                Outcome::Hang
+            } else {
+                Outcome::Error
+            }
+        } else {
+            Outcome::BadExit(code)
+        };
+        return finish(run, outcome, said);
+    }
+    for key in [
+        "1", "2", "3", "4", "5", "6", "7", "g", "W", "]", "Escape", "1",
+    ] {
+        tmux(&["send-keys", "-t", &session, key]).ok();
+        std::thread::sleep(Duration::from_millis(60));
+    }
+    let q = Instant::now();
+    tmux(&["send-keys", "-t", &session, "q"]).ok();
+    let end = wait(&|s| exited(s).is_some(), KILL_AFTER);
+    run.secs = first + q.elapsed().as_secs_f64();
+    let Some(end) = end else {
+        return finish(run, Outcome::Hang, "did not quit".into());
+    };
+    let code = exited(&end).unwrap_or(-1);
+    let said = err_line();
+    let opened_refused = refused(&screen);
+    let said = if opened_refused {
+        screen.lines().last().unwrap_or("").trim().to_string()
+    } else {
+        said
+    };
+    let outcome = if said.contains("panicked") || end.contains("panicked") {
+        Outcome::Panic(said.clone())
+    } else if code != 0 {
+        Outcome::BadExit(code)
+    } else if run.secs > LIMIT.as_secs_f64() {
+        Outcome::Hang
+    } else if opened_refused {
+        Outcome::Error
+    } else {
+        Outcome::Full
+    };
+    finish(run, outcome, said)
+}
+
+/// Rows of the corpus table: per damage kind, per command, how many runs ended how.
+pub fn table(runs: &[Run]) -> String {
+    let mut kinds: BTreeMap<&str, BTreeMap<&str, [usize; 5]>> = BTreeMap::new();
+    let mut copies: BTreeMap<&str, std::collections::BTreeSet<&str>> = BTreeMap::new();
+    for r in runs {
+        copies.entry(&r.kind).or_default().insert(&r.recipe);
+        let cell = kinds
+            .entry(&r.kind)
+            .or_default()
+            .entry(&r.command)
+            .or_default();
+        let i = match r.outcome {
+            Outcome::Full => 0,
+            Outcome::Warned => 1,
+            Outcome::Partial => 2,
+            Outcome::Error => 3,
+            _ => 4,
+        };
+        cell[i] += 1;
+    }
+    let commands: Vec<String> = COMMANDS
+        .iter()
+        .map(|c| c.join(" "))
+        .chain(["tui".to_string()])
+        .collect();
+    let mut s = String::new();
+    writeln!(s, "| damage | copies | {} |", commands.join(" | ")).unwrap();
+    writeln!(s, "|---|---:|{}", "---|".repeat(commands.len())).unwrap();
+    for (kind, cells) in &kinds {
+        let row: Vec<String> = commands
+            .iter()
+            .map(|c| match cells.get(c.as_str()) {
+                Some([f, w, p, e, bad]) if *bad > 0 => format!("{f}/{w}/{p}/{e} **{bad} failed**"),
+                Some([f, w, p, e, _]) => format!("{f}/{w}/{p}/{e}"),
+                None => "–".into(),
+            })
+            .collect();
+        writeln!(
+            s,
+            "| {kind} | {} | {} |",
+            copies[kind].len(),
+            row.join(" | ")
+        )
+        .unwrap();
+    }
+    s
+}
+
+/// One line per run, tab-separated, for the record.
+pub fn tsv(runs: &[Run]) -> String {
+    let mut s = String::from("recipe\tkind\tcommand\toutcome\tsecs\trss_kib\tsaid\n");
+    for r in runs {
+        writeln!(
+            s,
+            "{}\t{}\t{}\t{}\t{:.3}\t{}\t{}",
+            r.recipe,
+            r.kind,
+            r.command,
+            match &r.outcome {
+                Outcome::Panic(m) | Outcome::UnclearError(m) =>
+                    format!("{}: {m}", r.outcome.label()),
+                Outcome::BadExit(c) => format!("BADEXIT {c}"),
+                Outcome::Rss(k) => format!("RSS > 2x clean ({k} KiB)"),
+                o => o.label().to_string(),
+            },
+            r.secs,
+            r.rss_kib,
+            r.said.replace('\t', " ")
+        )
+        .unwrap();
+    }
+    s
+}
+
+/// Where the corpus run writes its copies and results.
+pub fn work_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("corpus")
+}
