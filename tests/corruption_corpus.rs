@@ -193,6 +193,8 @@ fn sample() {
     let Some(rel) = common::release("bookworm") else {
         return;
     };
+    let required = std::env::var("QUIESCE_REQUIRE_FIXTURES").is_ok_and(|v| v == "1");
+    assert!(!required || have_tmux(), "tmux is missing (fixtures/deps.sh installs it)");
     let (all, skipped) = recipes(&rel);
     let mut chosen = spread(&all, 3);
     // Truncations of every format: two each.
