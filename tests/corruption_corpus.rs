@@ -194,7 +194,10 @@ fn sample() {
         return;
     };
     let required = std::env::var("QUIESCE_REQUIRE_FIXTURES").is_ok_and(|v| v == "1");
-    assert!(!required || have_tmux(), "tmux is missing (fixtures/deps.sh installs it)");
+    assert!(
+        !required || have_tmux(),
+        "tmux is missing (fixtures/deps.sh installs it)"
+    );
     let (all, skipped) = recipes(&rel);
     let mut chosen = spread(&all, 3);
     // Truncations of every format: two each.
@@ -298,16 +301,12 @@ fn copy_where(pick: &dyn Fn(&Recipe) -> bool) -> Option<(Vec<String>, common::co
 }
 
 fn quiesce(cmd: &[&str], args: &[String]) -> (i32, String, String) {
-    let out = std::process::Command::new(bin())
-        .args(cmd)
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let all: Vec<String> = cmd
+        .iter()
+        .map(|s| s.to_string())
+        .chain(args.iter().cloned())
+        .collect();
+    common::run_quiesce(&all)
 }
 
 #[test]
@@ -368,4 +367,24 @@ fn sys_on_a_cut_dump_is_partial_and_names_what_it_could_not_read() {
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("PARTIAL: could not read"), "{out}");
     assert!(out.contains("past the end of the file"), "{out}");
+}
+
+#[test]
+fn bt_all_and_stacks_are_partial_when_the_task_list_is_cut() {
+    let Some((args, copy)) = copy_of("task-list/hang.elf@cycle") else {
+        return;
+    };
+    let (bt_code, bt, bt_err) = quiesce(&["bt", "--all"], &args);
+    let (st_code, _, st_err) = quiesce(&["stacks"], &args);
+    copy.remove();
+    for (code, err) in [(bt_code, &bt_err), (st_code, &st_err)] {
+        assert_eq!(code, 2, "{err}");
+        assert!(
+            err.contains("quiesce: warning: task list: process list:"),
+            "{err}"
+        );
+        assert!(err.contains("cycle"), "{err}");
+    }
+    // What was read before the cycle is still shown.
+    assert!(bt.contains("COMMAND: \"swapper/0\""), "{bt}");
 }

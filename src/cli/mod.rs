@@ -21,7 +21,10 @@ tasks, SRCU/RCU state and a wait graph. Without a subcommand the TUI opens.",
   quiesce -c demo                          the TUI on the fixture dump
   quiesce -c vmcore -s vmlinux -s mods/    the TUI on a dump and its modules
   quiesce explain -c vmcore -s vmlinux     walk each stuck task to its cause
-  quiesce completions bash > ~/.local/share/bash-completion/completions/quiesce"
+  quiesce completions bash > ~/.local/share/bash-completion/completions/quiesce
+
+Exit status: 0 a full result; 2 a partial result (a damaged or truncated dump: the output \
+says what could not be read and why); 1 an error (one line on stderr, `quiesce: error: …`)."
 )]
 pub struct Cli {
     #[command(flatten)]

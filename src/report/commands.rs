@@ -150,20 +150,21 @@ pub fn command_text(k: &Kernel, t: &Target, cmd: &Command) -> Result<(String, i3
         } => {
             if (*lines || *locals) && !k.di.has_dwarf() {
                 // Once, not per frame.
-                let r = bt(k, targets, *active, *all, false, false)?;
+                let (r, whole) = bt(k, targets, *active, *all, false, false)?;
                 let note = format!("note: {}\n", crate::kernel::NEEDS_DWARF);
                 let text = emit(&r, json);
-                return Ok((if json { text } else { note + &text }, 0));
+                let code = if whole { 0 } else { 2 };
+                return Ok((if json { text } else { note + &text }, code));
             }
-            let r = bt(k, targets, *active, *all, *lines, *locals)?;
-            Ok((emit(&r, json), 0))
+            let (r, whole) = bt(k, targets, *active, *all, *lines, *locals)?;
+            Ok((emit(&r, json), if whole { 0 } else { 2 }))
         }
         Command::Stacks {
             state,
             function,
             module,
         } => {
-            let traces = all_traces(k)?;
+            let (traces, whole) = all_traces(k)?;
             let traces: Vec<_> = traces
                 .into_iter()
                 .filter(|t| {
@@ -182,7 +183,10 @@ pub fn command_text(k: &Kernel, t: &Target, cmd: &Command) -> Result<(String, i3
                         .is_none_or(|m| t.frames.iter().any(|x| x.module.as_deref() == Some(m)))
                 })
                 .collect();
-            Ok((emit(&StacksReport::new(&traces), json), 0))
+            Ok((
+                emit(&StacksReport::new(&traces), json),
+                if whole { 0 } else { 2 },
+            ))
         }
         Command::Srcu { domain } => {
             let r = crate::rcu::srcu::srcu_report(k, domain.as_deref())?;
@@ -350,15 +354,17 @@ fn print(k: &Kernel, expr: &str) -> Result<PrintReport> {
     Ok(PrintReport { items })
 }
 
-/// Every task's backtrace, in task-list order, unwound in parallel.
-fn all_traces(k: &Kernel) -> Result<Vec<Backtrace>> {
+/// Every task's backtrace, in task-list order, unwound in parallel, and whether the task
+/// list was read whole (its problems are printed as warnings; the caller exits 2).
+fn all_traces(k: &Kernel) -> Result<(Vec<Backtrace>, bool)> {
     use rayon::prelude::*;
     let list = k.tasks()?;
     for e in &list.errors {
         eprintln!("quiesce: warning: task list: {e}");
     }
     let u = Unwinder::new(k)?;
-    Ok(list.tasks.par_iter().map(|t| u.backtrace(k, t)).collect())
+    let traces = list.tasks.par_iter().map(|t| u.backtrace(k, t)).collect();
+    Ok((traces, list.errors.is_empty()))
 }
 
 fn bt(
@@ -368,16 +374,16 @@ fn bt(
     all: bool,
     lines: bool,
     locals: bool,
-) -> Result<BtReport> {
+) -> Result<(BtReport, bool)> {
     if all {
-        let mut traces = all_traces(k)?;
+        let (mut traces, whole) = all_traces(k)?;
         traces.sort_by_key(|t| (t.task.pid, t.task.cpu));
         if locals {
             use rayon::prelude::*;
             let u = Unwinder::new(k)?;
             traces.par_iter_mut().for_each(|t| u.add_locals(k, t));
         }
-        return Ok(BtReport { traces, lines });
+        return Ok((BtReport { traces, lines }, whole));
     }
     let list = k.tasks()?;
     let u = Unwinder::new(k)?;
@@ -413,5 +419,5 @@ fn bt(
             b
         })
         .collect();
-    Ok(BtReport { traces, lines })
+    Ok((BtReport { traces, lines }, true))
 }
