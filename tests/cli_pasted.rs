@@ -1,19 +1,10 @@
 //! The CLI on pasted text (no dump): `explain --log` and `waitgraph --log`, text, JSON and
 //! DOT, over the seed logs kept in fixtures/seeds/.
 
-use std::process::Command;
+mod common;
 
 fn quiesce(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_quiesce"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::run_quiesce(args)
 }
 
 #[test]

@@ -518,3 +518,17 @@ pub fn crash_value(text: &str, cmd: &str, path: &[&str]) -> Option<String> {
     }
     value
 }
+
+/// Run the quiesce binary (from the repository's root): exit code, stdout, stderr.
+pub fn run_quiesce<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_quiesce"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run quiesce");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
