@@ -64,6 +64,120 @@ fn vmlinux_section(name: &str) -> Option<Vec<u8>> {
     di.section(name).map(<[u8]>::to_vec)
 }
 
+/// The first `n` symbols of a real kernel's kallsyms tables (the fixture dump read with its
+/// vmlinux), laid out as the `kallsyms` target takes them: eight address words (offsets
+/// into the memory that follows), then `num_syms`, the names, the token table and index,
+/// the offsets and the relative base.
+fn real_kallsyms(n: u32) -> Option<Vec<u8>> {
+    use quiesce::addr::Kva;
+    let r = release()?;
+    let k = quiesce::kernel::open(&quiesce::kernel::OpenOptions {
+        core: r.elf_of("hang")?.path,
+        vmlinux: r.vmlinux(),
+        modules: vec![],
+    })
+    .ok()?;
+    let sym = |name: &str| k.symbol_addr(name).ok();
+    let bytes = |addr: Kva, len: usize| {
+        let mut b = vec![0u8; len];
+        k.read(addr, &mut b, "kallsyms").ok().map(|_| b)
+    };
+    let total = k
+        .read_u32(sym("kallsyms_num_syms")?, "kallsyms_num_syms")
+        .ok()?;
+    let n = n.min(total);
+    // Names: a length byte (two when its top bit is set, 6.1's "big" symbols), then
+    // that many token indexes.
+    let names_at = sym("kallsyms_names")?;
+    let head = bytes(names_at, 64 << 10)?;
+    let mut end = 0usize;
+    for _ in 0..n {
+        let b0 = *head.get(end)? as usize;
+        let (len, hdr) = if b0 & 0x80 != 0 {
+            ((b0 & 0x7f) | ((*head.get(end + 1)? as usize) << 7), 2)
+        } else {
+            (b0, 1)
+        };
+        end += hdr + len;
+    }
+    let names = head.get(..end)?.to_vec();
+    let index = bytes(sym("kallsyms_token_index")?, 512)?;
+    // The reader reads 256 bytes past the furthest token.
+    let furthest = index
+        .chunks(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]) as usize)
+        .max()?;
+    let table = bytes(sym("kallsyms_token_table")?, furthest + 256)?;
+    let offsets = bytes(sym("kallsyms_offsets")?, 4 * n as usize)?;
+    let base = bytes(sym("kallsyms_relative_base")?, 8)?;
+    let mut mem = Vec::new();
+    let mut place = |part: &[u8]| {
+        let at = mem.len() as u64;
+        mem.extend_from_slice(part);
+        mem.resize(mem.len().next_multiple_of(8), 0);
+        at
+    };
+    let words = [
+        place(&names),
+        place(&n.to_le_bytes()),
+        place(&table),
+        place(&index),
+        place(&offsets),
+        place(&base),
+        1 << 63,
+        sym("_stext")?.0,
+    ];
+    // Readable to the end of the last page, as kernel memory is (the reader reads whole
+    // pages past the token table).
+    mem.resize(mem.len().next_multiple_of(4096), 0);
+    let mut out: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    out.extend_from_slice(&mem);
+    Some(out)
+}
+
+/// The first `n` types of the real vmlinux's BTF as a blob of its own (under libFuzzer's
+/// 1 MiB input limit, which the whole 4–5 MiB section is not): the header rewritten for
+/// the types kept, the string section cut to `strs` bytes. References past the kept types
+/// and names past the cut stay, as errors for the parser to meet.
+fn real_btf_prefix(n: usize, strs: usize) -> Option<Vec<u8>> {
+    let b = vmlinux_section(".BTF")?;
+    let u32_at = |o: usize| Some(u32::from_le_bytes(b.get(o..o + 4)?.try_into().ok()?) as usize);
+    let hdr_len = u32_at(4)?;
+    let (type_off, type_len, str_off, str_len) =
+        (u32_at(8)?, u32_at(12)?, u32_at(16)?, u32_at(20)?);
+    let types = b.get(hdr_len + type_off..hdr_len + type_off + type_len)?;
+    // Walk n records: 12 bytes of common header, then what the kind adds.
+    let mut at = 0usize;
+    for _ in 0..n {
+        let info = u32::from_le_bytes(types.get(at + 4..at + 8)?.try_into().ok()?);
+        let (kind, vlen) = ((info >> 24) & 0x1f, (info & 0xffff) as usize);
+        at += 12
+            + match kind {
+                1 | 14 | 17 => 4,             // INT, VAR, DECL_TAG
+                3 => 12,                      // ARRAY
+                4 | 5 | 15 | 19 => 12 * vlen, // STRUCT, UNION, DATASEC, ENUM64
+                6 | 13 => 8 * vlen,           // ENUM, FUNC_PROTO
+                _ => 0,
+            };
+        if at >= types.len() {
+            break;
+        }
+    }
+    let kept = types.get(..at.min(types.len()))?;
+    let strings = b.get(hdr_len + str_off..hdr_len + str_off + str_len.min(strs))?;
+    let mut out = b.get(..hdr_len)?.to_vec();
+    let put = |out: &mut Vec<u8>, o: usize, v: usize| {
+        out[o..o + 4].copy_from_slice(&(v as u32).to_le_bytes())
+    };
+    put(&mut out, 8, 0);
+    put(&mut out, 12, kept.len());
+    put(&mut out, 16, kept.len());
+    put(&mut out, 20, strings.len());
+    out.extend_from_slice(kept);
+    out.extend_from_slice(strings);
+    Some(out)
+}
+
 /// A minimal valid BTF blob: `int` and `struct foo { int a; }`.
 fn tiny_btf() -> Vec<u8> {
     let strs = b"\0int\0foo\0a\0";
@@ -114,6 +228,9 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
             if let Some(b) = vmlinux_section(".BTF") {
                 v.push(b);
             }
+            // and its first types as blobs under libFuzzer's input limit
+            v.extend(real_btf_prefix(3000, 200 << 10));
+            v.extend(real_btf_prefix(300, 16 << 10));
             v
         }
         "orc" => {
@@ -196,7 +313,9 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
             mem[0] = 1; // num_syms = 1
             mem[64..67].copy_from_slice(&[2, 0x41, 0x42]); // names: len 2, tokens 'A' 'B'
             b.extend_from_slice(&mem);
-            vec![b]
+            let mut v = vec![b];
+            v.extend(real_kallsyms(400));
+            v
         }
         _ => Vec::new(),
     };
@@ -384,5 +503,69 @@ fn a_split_range_that_ends_before_it_starts_is_reported() {
             .any(|w| w.contains("before it starts") && w.contains("header is damaged")),
         "{:?}",
         d.warnings()
+    );
+}
+
+/// The cut BTF seeds parse, and name most of their types (names within the cut).
+#[test]
+fn the_real_btf_seeds_parse() {
+    use quiesce::debuginfo::dumponly::btf::Btf;
+    let Some(seed) = real_btf_prefix(3000, 200 << 10) else {
+        return;
+    };
+    assert!(seed.len() < 1 << 20, "{} bytes", seed.len());
+    let b = Btf::parse(seed, 1, 0).expect("parses");
+    let n = b.iter().count();
+    assert_eq!(n, 3000);
+    let named = |b: &Btf| {
+        b.iter()
+            .take(3000)
+            .filter(|(_, t)| b.own_str(t.name_off).is_some_and(|s| !s.is_empty()))
+            .count()
+    };
+    let whole = Btf::parse(vmlinux_section(".BTF").unwrap(), 1, 0).unwrap();
+    let (cut, all) = (named(&b), named(&whole));
+    // Most names of the first types lie in the first 200 KiB of strings.
+    assert!(
+        cut * 10 >= all * 9 && cut > 500,
+        "{cut} of {all} names kept"
+    );
+}
+
+/// The real kallsyms seed is a table the reader decodes whole (a seed that fails at once
+/// teaches the fuzzer nothing): 400 symbols, their names, addresses at or after _stext.
+#[test]
+fn the_real_kallsyms_seed_decodes() {
+    use quiesce::debuginfo::dumponly::MemRead;
+    use quiesce::debuginfo::dumponly::kallsyms::{KallsymsAddrs, read};
+    let Some(seed) = real_kallsyms(400) else {
+        return;
+    };
+    struct Mem<'a>(&'a [u8]);
+    impl MemRead for Mem<'_> {
+        fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), String> {
+            let off = (addr - 0x1000) as usize;
+            buf.copy_from_slice(self.0.get(off..off + buf.len()).ok_or("past the end")?);
+            Ok(())
+        }
+    }
+    let word = |i: usize| u64::from_le_bytes(seed[i * 8..i * 8 + 8].try_into().unwrap());
+    let a = KallsymsAddrs {
+        names: Some(0x1000 + word(0)),
+        num_syms: Some(0x1000 + word(1)),
+        token_table: Some(0x1000 + word(2)),
+        token_index: Some(0x1000 + word(3)),
+        offsets: Some(0x1000 + word(4)),
+        relative_base: Some(0x1000 + word(5)),
+        addresses: None,
+        stext: Some(word(7)),
+    };
+    let ks = read(&Mem(&seed[64..]), &a).expect("decodes");
+    assert_eq!(ks.syms.len(), 400, "{ks:?}");
+    let names: Vec<&str> = ks.syms.iter().map(|s| ks.name(s)).collect();
+    assert!(names.iter().all(|n| !n.is_empty()), "{names:?}");
+    assert!(
+        names.contains(&"_stext") || names.iter().any(|n| n.starts_with("__")),
+        "{names:?}"
     );
 }

@@ -215,10 +215,15 @@ impl Btf {
     pub fn len(&self) -> usize {
         self.data.len()
     }
+
+    /// No bytes held.
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
 }
 
 /// The name space a type record's name lives in, or `None` for records that name no type.
-pub fn ns_of(r: &Raw<'_>) -> Option<Ns> {
+pub(crate) fn ns_of(r: &Raw<'_>) -> Option<Ns> {
     Some(match r.kind {
         KIND_STRUCT => Ns::Struct,
         KIND_UNION => Ns::Union,
@@ -263,7 +268,7 @@ impl<T: Copy> Sorted<T> {
 }
 
 /// Name space codes for [`key`].
-pub fn ns_code(ns: Ns) -> u8 {
+pub(crate) fn ns_code(ns: Ns) -> u8 {
     match ns {
         Ns::Struct => 1,
         Ns::Union => 2,

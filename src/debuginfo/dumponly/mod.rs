@@ -19,7 +19,7 @@
 //! Memory is read through [`MemRead`], which the kernel layer implements over
 //! `translate::KernelMem`: `debuginfo` never depends on how the dump is read.
 
-pub(crate) mod btf;
+pub mod btf;
 pub mod globals;
 pub mod kallsyms;
 mod types;
