@@ -389,3 +389,43 @@ fn rcu_barrier_waits_for_the_grace_period() {
         );
     }
 }
+
+/// The disks cannot be listed (the block-device super block's inode list damaged in a copy
+/// of the bookworm io dump): the graph says so instead of silently losing the edges from
+/// buffers and folios to their requests, and `explain` is partial.
+#[test]
+fn unreadable_block_devices_are_said_not_skipped() {
+    use common::corpus::{NOWHERE, Recipe, elf_loads, kva_offset, lvalue};
+    let Some(rel) = common::release("bookworm") else {
+        return;
+    };
+    let elf = rel.elf_of("io").expect("the io ELF dump");
+    let k = rel.open(&elf.path);
+    let (at, _) = lvalue(&k, &["&blockdev_superblock->s_inodes.next".to_string()])
+        .expect("blockdev_superblock");
+    let off = kva_offset(&k, &elf_loads(&elf.path), at, 8).expect("in the ELF");
+    let mut r = Recipe::new(
+        "block",
+        &elf.path,
+        "s_inodes",
+        "inode list into nowhere".into(),
+    );
+    r.patches = vec![(off, NOWHERE.to_le_bytes().to_vec())];
+    let dir = common::corpus_run::work_dir().join("io");
+    let copy = r.materialize(&rel, &dir).unwrap();
+    let (code, out, err) = common::run_quiesce(&[
+        "explain",
+        "-c",
+        &copy.core.display().to_string(),
+        "-s",
+        &rel.vmlinux().display().to_string(),
+        "-s",
+        &rel.modules_dir().display().to_string(),
+    ]);
+    copy.remove();
+    assert_eq!(code, 2, "{err}\n{out}");
+    assert!(
+        out.contains("block devices: block device inodes:") && out.contains("0xffffdeadbeef0000"),
+        "{out}"
+    );
+}

@@ -172,12 +172,21 @@ pub fn read_disks(k: &Kernel, l: &BlockLayout) -> Disks {
         out.error = Some(format!("block device inodes: {e}"));
     }
     let (bdev_off, inode_off) = l.bdev_inode;
+    // Block devices that could not be read: how many, and the first reason.
+    let mut unread = (0usize, String::new());
     for node in walk.nodes {
         let Some(bdev) = (node.0 + bdev_off).checked_sub(l.i_sb_list + inode_off) else {
             continue;
         };
-        let Ok(disk) = k.read_u64(Kva(bdev + l.bd_disk), "block_device.bd_disk") else {
-            continue;
+        let disk = match k.read_u64(Kva(bdev + l.bd_disk), "block_device.bd_disk") {
+            Ok(d) => d,
+            Err(e) => {
+                if unread.0 == 0 {
+                    unread.1 = e.to_string();
+                }
+                unread.0 += 1;
+                continue;
+            }
         };
         if disk == 0 || k.read_u64(Kva(disk + l.disk_part0), "gendisk.part0") != Ok(bdev) {
             continue;
@@ -190,6 +199,13 @@ pub fn read_disks(k: &Kernel, l: &BlockLayout) -> Disks {
             break;
         }
         out.disks.push(read_disk(k, l, disk));
+    }
+    if unread.0 > 0 {
+        let msg = format!("{} block devices not read (first: {})", unread.0, unread.1);
+        out.error = Some(match out.error.take() {
+            Some(e) => format!("{e}; {msg}"),
+            None => msg,
+        });
     }
     out
 }
@@ -216,9 +232,13 @@ fn read_disk(k: &Kernel, l: &BlockLayout, disk: u64) -> Disk {
             return d;
         }
     };
-    let nr_hw = k
-        .read_u32(Kva(set + l.set_nr_hw), "blk_mq_tag_set.nr_hw_queues")
-        .map_or(0, |n| n as u64);
+    let nr_hw = match k.read_u32(Kva(set + l.set_nr_hw), "blk_mq_tag_set.nr_hw_queues") {
+        Ok(n) => n as u64,
+        Err(e) => {
+            d.error = Some(e.to_string());
+            return d;
+        }
+    };
     let Ok(tags_arr) = rd(set + l.set_tags, "blk_mq_tag_set.tags") else {
         d.error = Some("blk_mq_tag_set.tags unreadable".into());
         return d;
@@ -233,18 +253,24 @@ fn read_disk(k: &Kernel, l: &BlockLayout, disk: u64) -> Disk {
             continue;
         }
         d.tags.push(tags);
-        let nr = k
-            .read_u32(Kva(tags + l.tags_nr), "blk_mq_tags.nr_tags")
-            .map_or(0, |n| n as u64)
-            .min(MAX_TAGS);
-        d.nr_tags += nr;
-        let Ok(rqs) = rd(tags + l.tags_rqs, "blk_mq_tags.rqs") else {
-            continue;
+        let read = (|| {
+            let nr =
+                (k.read_u32(Kva(tags + l.tags_nr), "blk_mq_tags.nr_tags")? as u64).min(MAX_TAGS);
+            let rqs = rd(tags + l.tags_rqs, "blk_mq_tags.rqs")?;
+            let mut buf = vec![0u8; (nr * 8) as usize];
+            if nr > 0 && rqs != 0 {
+                k.read(Kva(rqs), &mut buf, "blk_mq_tags.rqs[]")?;
+            }
+            Ok::<_, crate::translate::ReadError>((nr, buf))
+        })();
+        let (nr, buf) = match read {
+            Ok(r) => r,
+            Err(e) => {
+                d.error = Some(format!("requests of hardware queue {hw}: {e}"));
+                continue;
+            }
         };
-        let mut buf = vec![0u8; (nr * 8) as usize];
-        if nr == 0 || rqs == 0 || k.read(Kva(rqs), &mut buf, "blk_mq_tags.rqs[]").is_err() {
-            continue;
-        }
+        d.nr_tags += nr;
         for w in buf.chunks_exact(8) {
             let rq = u64::from_le_bytes(w.try_into().unwrap());
             if rq == 0 || !k.mem.xlat.is_kernel_ptr(rq) {
@@ -420,6 +446,13 @@ pub fn link_object(
         private.is_some_and(|p| b.private == p) || page.is_some_and(|p| b.pages.contains(&p))
     });
     let Some((d, r, b)) = found else {
+        // Say why the request may be missing: the disks could not all be read.
+        if let Some(e) = &ds.error {
+            let msg = format!("block devices: {e}");
+            if !g.errors.contains(&msg) {
+                g.errors.push(msg);
+            }
+        }
         return false;
     };
     let (field, value) = match private {
