@@ -51,10 +51,29 @@ fn run_corpus(
     let mut baseline: HashMap<(PathBuf, String), u64> = HashMap::new();
     let mut clean_warnings: HashMap<PathBuf, Vec<String>> = HashMap::new();
     let mut runs = Vec::new();
+    // The memory baseline is the larger of a cold run (an empty cache: the name index built
+    // in the process) and a warm one: a damaged copy may need names the clean runs did not
+    // index, and then indexes them as a cold run does.
     for b in &bases {
         let clean = Recipe::new("clean", b, "clean", "the dump as built".into());
-        for r in run_commands(&bin(), rel, b, &rel.vmlinux(), &work.join("clean"), &clean) {
+        let cold = work.join("cold-cache");
+        let scratch = work.join("clean");
+        for r in run_commands(
+            &bin(),
+            rel,
+            b,
+            &rel.vmlinux(),
+            &scratch,
+            &clean,
+            Some(&cold),
+        ) {
             baseline.insert((b.to_path_buf(), r.command.clone()), r.rss_kib);
+        }
+        for r in run_commands(&bin(), rel, b, &rel.vmlinux(), &scratch, &clean, None) {
+            let cold = baseline
+                .entry((b.to_path_buf(), r.command.clone()))
+                .or_default();
+            *cold = (*cold).max(r.rss_kib);
             clean_warnings
                 .entry(b.to_path_buf())
                 .or_default()
@@ -85,6 +104,7 @@ fn run_corpus(
                         &copy.vmlinux,
                         &dir.join("run"),
                         recipe,
+                        None,
                     );
                     if tmux && tui(i) {
                         mine.push(run_tui(

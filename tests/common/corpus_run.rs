@@ -94,7 +94,7 @@ struct Exited {
     stderr: String,
 }
 
-fn spawn_measured(bin: &Path, args: &[String], scratch: &Path) -> Exited {
+fn spawn_measured(bin: &Path, args: &[String], scratch: &Path, cache: Option<&Path>) -> Exited {
     let out_path = scratch.with_extension("out");
     let err_path = scratch.with_extension("err");
     let start = Instant::now();
@@ -103,6 +103,7 @@ fn spawn_measured(bin: &Path, args: &[String], scratch: &Path) -> Exited {
     let child = Command::new(bin)
         .args(args)
         .env("QUIESCE_KEYMAP", "default")
+        .envs(cache.map(|c| ("XDG_CACHE_HOME", c)))
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&out_path).unwrap())
         .stderr(std::fs::File::create(&err_path).unwrap())
@@ -226,7 +227,8 @@ fn open_args(rel: &Release, core: &Path, vmlinux: &Path) -> Vec<String> {
     ]
 }
 
-/// Every subcommand on one file; `label` names the runs.
+/// Every subcommand on one file; `recipe` names the runs. `cold`: each run gets an empty
+/// `XDG_CACHE_HOME` under this directory (the name index built in the process, not loaded).
 pub fn run_commands(
     bin: &Path,
     rel: &Release,
@@ -234,13 +236,19 @@ pub fn run_commands(
     vmlinux: &Path,
     scratch: &Path,
     recipe: &Recipe,
+    cold: Option<&Path>,
 ) -> Vec<Run> {
     COMMANDS
         .iter()
-        .map(|cmd| {
+        .enumerate()
+        .map(|(i, cmd)| {
             let mut args: Vec<String> = cmd.iter().map(|s| s.to_string()).collect();
             args.extend(open_args(rel, core, vmlinux));
-            let e = spawn_measured(bin, &args, scratch);
+            let cache = cold.map(|c| c.join(i.to_string()));
+            let e = spawn_measured(bin, &args, scratch, cache.as_deref());
+            if let Some(c) = &cache {
+                std::fs::remove_dir_all(c).ok();
+            }
             let (outcome, said) = classify(&e);
             let warnings = e
                 .stderr
@@ -361,12 +369,14 @@ pub fn run_tui(
         }
         None
     };
-    // The first screen: the task table counted on the status line, the dump refused there
-    // ("open dump: …", the TUI stays so it can be read), or the process gone.
+    // The first screen: the task table counted on the status line, the dump or its task
+    // list refused there ("open dump: …", "read tasks: …"; the TUI stays so it can be
+    // read), or the process gone.
     let refused = |s: &str| {
-        s.lines()
-            .last()
-            .is_some_and(|l| l.trim_start().starts_with("open dump:"))
+        s.lines().last().is_some_and(|l| {
+            let l = l.trim_start();
+            l.starts_with("open dump:") || l.starts_with("read tasks:")
+        })
     };
     let drawn = wait(
         &|s| s.contains(" tasks · ") || refused(s) || exited(s).is_some(),
