@@ -40,6 +40,14 @@ impl App {
             }
             Tasks { tasks, errors } => {
                 self.tasks = tasks;
+                if let Some(e) = errors.first() {
+                    // Said where it is seen, as `ps` marks its output PARTIAL.
+                    self.message = Some(format!(
+                        "task list partial ({} problem{}): {e}",
+                        errors.len(),
+                        if errors.len() == 1 { "" } else { "s" }
+                    ));
+                }
                 self.task_errors = errors;
                 self.refresh_view();
             }

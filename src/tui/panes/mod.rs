@@ -100,8 +100,13 @@ impl Widget for &StatusView<'_> {
             (format!(" {} ", a.title), base)
         };
         let mut right = format!(
-            "{} tasks · sort {}{}{} · {} ",
+            "{} tasks{} · sort {}{}{} · {} ",
             a.tasks.len(),
+            if a.task_errors.is_empty() {
+                ""
+            } else {
+                " (partial)"
+            },
             a.sort.label(),
             if a.grouped { " · grouped" } else { "" },
             if a.filter.is_empty() {
