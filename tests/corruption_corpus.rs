@@ -408,3 +408,27 @@ fn bt_all_and_stacks_are_partial_when_the_task_list_is_cut() {
     // What was read before the cycle is still shown.
     assert!(bt.contains("COMMAND: \"swapper/0\""), "{bt}");
 }
+
+#[test]
+fn the_tui_says_when_the_task_list_is_partial() {
+    let Some(rel) = common::release("bookworm") else {
+        return;
+    };
+    if !have_tmux() {
+        return;
+    }
+    let (all, _) = recipes(&rel);
+    let r = all
+        .iter()
+        .find(|r| r.id == "task-list/hang.elf@head-nowhere")
+        .expect("recipe");
+    let dir = work_dir().join("tui-partial");
+    let copy = r.materialize(&rel, &dir).unwrap();
+    let run = run_tui(&bin(), &rel, &copy.core, &copy.vmlinux, &dir, r);
+    copy.remove();
+    assert_eq!(run.outcome, Outcome::Partial, "{run:?}");
+    assert!(
+        run.said.starts_with("task list partial") && run.said.contains("process list"),
+        "{run:?}"
+    );
+}

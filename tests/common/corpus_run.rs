@@ -293,11 +293,33 @@ pub fn fingerprint(p: &Path) -> (u64, SystemTime, u64) {
     (m.len(), m.modified().unwrap(), h.finish())
 }
 
-/// Open the TUI on the copy in tmux, show every pane (1–7), group stacks, start the
-/// walkthrough and step it, then quit. Outcome: full when it drew and quit with exit 0;
-/// error when it refused to open with one error line; the failures otherwise. `secs` is the
-/// time to the first screen plus the time from `q` to the exit (the key presses' own pauses
-/// not counted).
+/// The TUI's background jobs, whose errors it shows on its status line as `job: error`.
+const TUI_JOBS: &[&str] = &[
+    "open dump",
+    "read tasks",
+    "read log",
+    "unwind tasks",
+    "wait graph",
+    "decode srcu",
+    "decode rcu",
+    "decode log",
+    "index names",
+    "locals",
+    "describe",
+    "open source",
+    "save notes",
+];
+
+/// Open the TUI on the copy in tmux and wait for it to settle: the task table loaded (no
+/// "n/total (p%)" left on the status line), or the dump refused (`open dump: …`), or 5 s
+/// with a job's error on the status line and no task (a task list that could not be read).
+/// Then show every pane (1–7), group stacks, start the walkthrough and step it, and quit.
+/// Outcome: full (a task table), partial (the status line says the task list is), warned
+/// (a task table and a warning on the status line),
+/// error (refused, or no task and a job's error shown), or a failure: a panic, a hang (no
+/// settled screen or no exit within 5 s of `q`), an exit code other than 0, or neither a
+/// task nor an error after 5 s. `secs` is the time to the settled screen plus the time from
+/// `q` to the exit (the key presses' own pauses not counted).
 pub fn run_tui(
     bin: &Path,
     rel: &Release,
@@ -322,11 +344,12 @@ pub fn run_tui(
         .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
         .collect();
     let cfg = work.join("config");
+    let err_file = work.join("tui.err");
     let shell = format!(
         "env XDG_CONFIG_HOME='{0}' XDG_DATA_HOME='{0}' QUIESCE_KEYMAP=default {1} 2>'{2}'; echo EXITED:$?; sleep 60",
         cfg.display(),
         quoted.join(" "),
-        work.join("tui.err").display()
+        err_file.display()
     );
     let mut run = Run {
         recipe: recipe.id.clone(),
@@ -338,6 +361,45 @@ pub fn run_tui(
         said: String::new(),
         warnings: Vec::new(),
     };
+    let exited = |s: &str| {
+        s.lines().find_map(|l| {
+            l.trim()
+                .strip_prefix("EXITED:")
+                .and_then(|c| c.trim().parse::<i32>().ok())
+        })
+    };
+    let status = |s: &str| s.lines().last().unwrap_or("").trim().to_string();
+    let job_error = |s: &str| {
+        let st = status(s);
+        TUI_JOBS.iter().any(|j| st.starts_with(&format!("{j}:")))
+    };
+    let loading = |s: &str| status(s).contains("%)");
+    let tasks_shown = |s: &str| {
+        s.split("┌Tasks ").nth(1).is_some_and(|t| {
+            let total: String = t
+                .chars()
+                .skip_while(|c| *c != '/')
+                .skip(1)
+                .take_while(|c| c.is_ascii_digit())
+                .collect();
+            total.parse::<u32>().is_ok_and(|n| n > 0)
+        })
+    };
+    let err_line = || {
+        std::fs::read_to_string(&err_file)
+            .unwrap_or_default()
+            .lines()
+            .find(|l| l.contains("error") || l.contains("panicked"))
+            .unwrap_or("")
+            .to_string()
+    };
+    let finish = |mut run: Run, outcome: Outcome, said: String| {
+        tmux(&["kill-session", "-t", &session]).ok();
+        run.outcome = outcome;
+        run.said = said;
+        run
+    };
+
     let start = Instant::now();
     tmux(&[
         "new-session",
@@ -351,71 +413,51 @@ pub fn run_tui(
         &shell,
     ])
     .expect("tmux");
-    let exited = |s: &str| {
-        s.lines().find_map(|l| {
-            l.trim()
-                .strip_prefix("EXITED:")
-                .and_then(|c| c.trim().parse::<i32>().ok())
-        })
-    };
-    let wait = |pred: &dyn Fn(&str) -> bool, limit: Duration| -> Option<String> {
-        let t = Instant::now();
-        while t.elapsed() < limit {
-            let s = capture();
-            if pred(&s) {
-                return Some(s);
-            }
-            std::thread::sleep(Duration::from_millis(20));
+    // Settle.
+    let mut first_error: Option<f64> = None;
+    let mut screen;
+    let settled = loop {
+        screen = capture();
+        let t = start.elapsed().as_secs_f64();
+        if exited(&screen).is_some()
+            || (tasks_shown(&screen) && !loading(&screen))
+            || status(&screen).starts_with("open dump:")
+        {
+            break Some(t);
         }
-        None
-    };
-    // The first screen: the task table counted on the status line, the dump or its task
-    // list refused there ("open dump: …", "read tasks: …"; the TUI stays so it can be
-    // read), or the process gone.
-    let refused = |s: &str| {
-        s.lines().last().is_some_and(|l| {
-            let l = l.trim_start();
-            l.starts_with("open dump:") || l.starts_with("read tasks:")
-        })
-    };
-    let drawn = wait(
-        &|s| s.contains(" tasks · ") || refused(s) || exited(s).is_some(),
-        KILL_AFTER,
-    );
-    let first = start.elapsed().as_secs_f64();
-    let finish = |mut run: Run, outcome: Outcome, said: String| {
-        tmux(&["kill-session", "-t", &session]).ok();
-        run.outcome = outcome;
-        run.said = said;
-        run
-    };
-    let err_line = || {
-        std::fs::read_to_string(work.join("tui.err"))
-            .unwrap_or_default()
-            .lines()
-            .find(|l| l.contains("error") || l.contains("panicked"))
-            .unwrap_or("")
-            .to_string()
-    };
-    run.secs = first;
-    let Some(screen) = drawn else {
-        return finish(run, Outcome::Hang, format!("no screen after {first:.1} s"));
+        if job_error(&screen) && !tasks_shown(&screen) {
+            first_error.get_or_insert(t);
+        }
+        if t > LIMIT.as_secs_f64() {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
     };
     if let Some(code) = exited(&screen) {
         let said = err_line();
         let outcome = if said.contains("panicked") || code == 101 {
             Outcome::Panic(said.clone())
         } else if code == 1 && said.starts_with("quiesce: error:") {
-            if first > LIMIT.as_secs_f64() {
-                Outcome::Hang
-            } else {
-                Outcome::Error
-            }
+            Outcome::Error
         } else {
             Outcome::BadExit(code)
         };
+        run.secs = start.elapsed().as_secs_f64();
         return finish(run, outcome, said);
     }
+    let (first, refused) = match (settled, first_error) {
+        (Some(t), _) => (t, !tasks_shown(&screen)),
+        (None, Some(t)) => (t, true),
+        (None, None) => {
+            let said = status(&screen);
+            return finish(
+                run,
+                Outcome::UnclearError("neither a task nor an error after 5 s".into()),
+                said,
+            );
+        }
+    };
+    let shown = status(&screen);
     for key in [
         "1", "2", "3", "4", "5", "6", "7", "g", "W", "]", "Escape", "1",
     ] {
@@ -424,30 +466,29 @@ pub fn run_tui(
     }
     let q = Instant::now();
     tmux(&["send-keys", "-t", &session, "q"]).ok();
-    let end = wait(&|s| exited(s).is_some(), KILL_AFTER);
+    let mut end = String::new();
+    while q.elapsed() < KILL_AFTER {
+        end = capture();
+        if exited(&end).is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
     run.secs = first + q.elapsed().as_secs_f64();
-    let Some(end) = end else {
-        return finish(run, Outcome::Hang, "did not quit".into());
-    };
-    let code = exited(&end).unwrap_or(-1);
     let said = err_line();
-    let opened_refused = refused(&screen);
-    let said = if opened_refused {
-        screen.lines().last().unwrap_or("").trim().to_string()
-    } else {
-        said
+    let outcome = match exited(&end) {
+        None => Outcome::Hang,
+        Some(_) if said.contains("panicked") || end.contains("panicked") => {
+            Outcome::Panic(said.clone())
+        }
+        Some(0) if q.elapsed() > LIMIT => Outcome::Hang,
+        Some(0) if refused => Outcome::Error,
+        Some(0) if shown.starts_with("task list partial") => Outcome::Partial,
+        Some(0) if shown.starts_with("warning:") => Outcome::Warned,
+        Some(0) => Outcome::Full,
+        Some(c) => Outcome::BadExit(c),
     };
-    let outcome = if said.contains("panicked") || end.contains("panicked") {
-        Outcome::Panic(said.clone())
-    } else if code != 0 {
-        Outcome::BadExit(code)
-    } else if run.secs > LIMIT.as_secs_f64() {
-        Outcome::Hang
-    } else if opened_refused {
-        Outcome::Error
-    } else {
-        Outcome::Full
-    };
+    let said = if said.is_empty() { shown } else { said };
     finish(run, outcome, said)
 }
 
