@@ -138,6 +138,13 @@ impl Kernel {
     /// A global variable as a typed object (per-CPU variables give the per-CPU offset
     /// address; use [`Kernel::per_cpu`]).
     pub fn variable(&self, name: &str) -> Result<(Object, bool), KernelError> {
+        // A global with a location has a symbol; asking the DWARF index for a name the
+        // symbol table lacks (another generation's spelling, tried as a fallback) would
+        // send it through every unit — on a damaged dump, where fallbacks run, that tripled
+        // the memory `sys` used.
+        if self.di.symbol(name).is_none() {
+            return Err(KernelError::Debug(format!("no symbol {name}")));
+        }
         let v = self
             .di
             .find_variable(name)
