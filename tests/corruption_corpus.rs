@@ -184,12 +184,14 @@ fn assert_no_failures(rel: &Release, runs: &[Run], skipped: &[String]) {
         failed.len(),
         failed.join("\n")
     );
-    let clean_not_full: Vec<_> = runs
+    // A clean dump gives a result: a partial one where makedumpfile dropped pages it
+    // needs (sid's `-d 31` dumps lose task_structs), never an error.
+    let clean_refused: Vec<_> = runs
         .iter()
-        .filter(|r| r.kind == "clean" && r.outcome != Outcome::Full)
+        .filter(|r| r.kind == "clean" && r.outcome == Outcome::Error)
         .map(|r| format!("{} {} {:?}: {}", r.recipe, r.command, r.outcome, r.said))
         .collect();
-    assert!(clean_not_full.is_empty(), "clean dumps: {clean_not_full:?}");
+    assert!(clean_refused.is_empty(), "clean dumps: {clean_refused:?}");
 }
 
 /// Up to `n` recipes of each kind, spread over the kind's list (for truncations: over
