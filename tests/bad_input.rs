@@ -191,18 +191,6 @@ fn an_excluded_page_reads_as_excluded_never_zeros() {
     assert!(e.contains("excluded"), "{e}");
 }
 
-/// Program headers of a 64-bit ELF core: (file offset, physical address, file size).
-fn elf_loads(data: &[u8]) -> Vec<(u64, u64, u64)> {
-    let u16_at = |o: usize| u16::from_le_bytes(data[o..o + 2].try_into().unwrap()) as usize;
-    let u64_at = |o: usize| u64::from_le_bytes(data[o..o + 8].try_into().unwrap());
-    let (phoff, phentsize, phnum) = (u64_at(0x20) as usize, u16_at(0x36), u16_at(0x38));
-    (0..phnum)
-        .map(|i| phoff + i * phentsize)
-        .filter(|&p| u32::from_le_bytes(data[p..p + 4].try_into().unwrap()) == 1)
-        .map(|p| (u64_at(p + 8), u64_at(p + 24), u64_at(p + 32)))
-        .collect()
-}
-
 #[test]
 fn a_cycle_in_the_task_list_gives_a_partial_list() {
     let Some(rel) = release("bookworm") else {
@@ -231,11 +219,8 @@ fn a_cycle_in_the_task_list_gives_a_partial_list() {
     let next_kva = quiesce::addr::Kva(victim.addr + l.task.tasks + l.list_next);
     let pa = k.mem.translate(next_kva).unwrap().0;
     let mut data = std::fs::read(&d.path).unwrap();
-    let (off, base, _) = elf_loads(&data)
-        .into_iter()
-        .find(|&(_, base, len)| pa >= base && pa + 8 <= base + len)
-        .expect("page in the ELF");
-    let at = (off + pa - base) as usize;
+    let at = common::corpus::elf_offset(&common::corpus::elf_loads(&d.path), pa, 8)
+        .expect("page in the ELF") as usize;
     data[at..at + 8].copy_from_slice(&(target.addr + l.task.tasks).to_le_bytes());
     let copy = scratch("cycle.elf");
     std::fs::write(&copy, &data).unwrap();

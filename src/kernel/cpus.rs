@@ -101,12 +101,20 @@ impl Kernel {
             .flatten()
     }
 
-    /// A warning when the dump has fewer `NT_PRSTATUS` notes than online CPUs (none at all
-    /// is warned about when the dump is opened).
+    /// A warning when the CPUs' registers at the crash are missing: no `NT_PRSTATUS` note
+    /// at all (a live kernel has none to record: no warning), or fewer than online CPUs.
     pub fn prstatus_warning(&self) -> Option<String> {
         let notes = self.dump.prstatus().len();
+        if notes == 0 {
+            return (self.dump.format() != crate::dump::DumpFormat::Kcore).then(|| {
+                "no NT_PRSTATUS note in the dump: the registers of the tasks running at the \
+                 crash are unknown, so their backtraces begin at their last saved context \
+                 (stale for a running task)"
+                    .to_string()
+            });
+        }
         let online = self.cpus().ok()?.online.len();
-        (notes > 0 && notes < online).then(|| {
+        (notes < online).then(|| {
             format!(
                 "{notes} NT_PRSTATUS notes for {online} online CPUs: the CPUs without one \
                  have no registers at the crash, and their running tasks' backtraces begin \

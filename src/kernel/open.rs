@@ -95,9 +95,6 @@ pub fn open_with(dump: Dump, di: DebugInfo, opts: &OpenOptions) -> Result<Kernel
     let dump = Arc::new(dump);
     let cfg = TranslateConfig::from_vmcoreinfo(&vmcoreinfo);
     let mut kernel = assemble(dump, di, vmcoreinfo, cfg, opts)?;
-    if let Some(w) = kernel.prstatus_warning() {
-        kernel.warnings.push(w);
-    }
     load_modules(&mut kernel, &opts.modules);
     crate::timing::lap("modules loaded");
     Ok(kernel)
@@ -236,15 +233,6 @@ fn assemble(
     opts: &OpenOptions,
 ) -> Result<Kernel, KernelError> {
     let mut warnings: Vec<String> = dump.warnings().to_vec();
-    // A crash dump records each CPU's registers; a live kernel has none to record.
-    if dump.prstatus().is_empty() && dump.format() != crate::dump::DumpFormat::Kcore {
-        warnings.push(
-            "no NT_PRSTATUS note in the dump: the registers of the tasks running at the \
-             crash are unknown, so their backtraces begin at their last saved context (stale \
-             for a running task)"
-                .into(),
-        );
-    }
     let kaslr_offset = cfg.kaslr_offset;
     let phys: Arc<dyn PhysMem> = dump.clone();
     let mem = KernelMem::new(phys, Translator::new(cfg));
@@ -318,6 +306,7 @@ fn assemble(
         }
     }
     crate::timing::lap("banner checked");
+    warnings.extend(kernel.prstatus_warning());
     Ok(Kernel { warnings, ..kernel })
 }
 

@@ -321,7 +321,7 @@ impl Kernel {
         // CPU silently shown idle.
         let mut off_list: Vec<(Kva, u32)> = active
             .iter()
-            .filter(|(t, _)| !out.tasks.iter().any(|x| x.addr == t.0))
+            .filter(|(t, _)| !seen.contains(t))
             .copied()
             .collect();
         off_list.sort_by_key(|&(_, cpu)| cpu);

@@ -232,9 +232,9 @@ pub fn truncations(base: &Path, n: usize) -> Vec<Recipe> {
         .collect()
 }
 
-/// PT_LOAD segments of a 64-bit little-endian ELF core: (file offset, physical address,
-/// size in the file).
-pub fn elf_loads(path: &Path) -> Vec<(u64, u64, u64)> {
+/// Program headers of a 64-bit little-endian ELF core: (type, file offset, physical
+/// address, size in the file); empty when the file is not one.
+fn elf_segments(path: &Path) -> Vec<(u32, u64, u64, u64)> {
     let Ok(mut f) = std::fs::File::open(path) else {
         return Vec::new();
     };
@@ -250,8 +250,19 @@ pub fn elf_loads(path: &Path) -> Vec<(u64, u64, u64)> {
         return Vec::new();
     }
     ph.chunks(phentsize as usize)
-        .filter(|p| u32::from_le_bytes(p[..4].try_into().unwrap()) == 1)
-        .map(|p| (u64_at(p, 8), u64_at(p, 24), u64_at(p, 32)))
+        .map(|p| {
+            let ty = u32::from_le_bytes(p[..4].try_into().unwrap());
+            (ty, u64_at(p, 8), u64_at(p, 24), u64_at(p, 32))
+        })
+        .collect()
+}
+
+/// PT_LOAD segments of an ELF core: (file offset, physical address, size in the file).
+pub fn elf_loads(path: &Path) -> Vec<(u64, u64, u64)> {
+    elf_segments(path)
+        .into_iter()
+        .filter(|s| s.0 == 1)
+        .map(|(_, off, pa, size)| (off, pa, size))
         .collect()
 }
 
@@ -497,31 +508,15 @@ fn vmcoreinfo_lies(base: &Path, skipped: &mut Vec<String>) -> Vec<Recipe> {
 
 /// ELF notes of a core: (file offset of the note header, name, type).
 fn elf_notes(path: &Path) -> Vec<(u64, String, u32)> {
-    let mut out = Vec::new();
-    let Ok(mut f) = std::fs::File::open(path) else {
-        return out;
+    let Ok(f) = std::fs::File::open(path) else {
+        return Vec::new();
     };
-    let mut eh = [0u8; 64];
-    if f.read_exact(&mut eh).is_err() || &eh[..4] != b"\x7fELF" {
-        return out;
-    }
-    let u16_at = |b: &[u8], o: usize| u16::from_le_bytes(b[o..o + 2].try_into().unwrap());
-    let u64_at = |b: &[u8], o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap());
-    let (phoff, phentsize, phnum) = (u64_at(&eh, 0x20), u16_at(&eh, 0x36), u16_at(&eh, 0x38));
-    let mut ph = vec![0u8; phentsize as usize * phnum as usize];
-    if f.seek(SeekFrom::Start(phoff)).is_err() || f.read_exact(&mut ph).is_err() {
-        return out;
-    }
-    for p in ph.chunks(phentsize as usize) {
-        if u32::from_le_bytes(p[..4].try_into().unwrap()) != 4 {
-            continue;
+    let mut out = Vec::new();
+    for (_, off, _, size) in elf_segments(path).into_iter().filter(|s| s.0 == 4) {
+        let mut notes = vec![0u8; size.min(16 << 20) as usize];
+        if f.read_exact_at(&mut notes, off).is_ok() {
+            out.extend(walk_notes(&notes, off));
         }
-        let (off, size) = (u64_at(p, 8), u64_at(p, 32).min(16 << 20));
-        let mut notes = vec![0u8; size as usize];
-        if f.read_exact_at(&mut notes, off).is_err() {
-            continue;
-        }
-        out.extend(walk_notes(&notes, off));
     }
     out
 }
