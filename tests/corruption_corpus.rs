@@ -82,6 +82,20 @@ fn run_corpus(
                 .extend(r.warnings.iter().cloned());
             runs.push(r);
         }
+        // The TUI's too, cold and warm (its peak read before it quits: every pane visited).
+        if have_tmux() {
+            for c in [Some(cold.as_path()), None] {
+                let r = run_tui(&bin(), rel, b, &rel.vmlinux(), &scratch, &clean, c);
+                std::fs::remove_dir_all(&cold).ok();
+                let peak = baseline
+                    .entry((b.to_path_buf(), r.command.clone()))
+                    .or_default();
+                *peak = (*peak).max(r.rss_kib);
+                if c.is_none() {
+                    runs.push(r);
+                }
+            }
+        }
     }
     let tmux = have_tmux();
     let next = AtomicUsize::new(0);
@@ -116,6 +130,7 @@ fn run_corpus(
                             &copy.vmlinux,
                             &dir,
                             recipe,
+                            None,
                         ));
                     }
                     let known = clean_warnings.get(&recipe.base);
@@ -192,6 +207,16 @@ fn assert_no_failures(rel: &Release, runs: &[Run], skipped: &[String]) {
         .map(|r| format!("{} {} {:?}: {}", r.recipe, r.command, r.outcome, r.said))
         .collect();
     assert!(clean_refused.is_empty(), "clean dumps: {clean_refused:?}");
+    // The TUI's memory rule has a baseline only if its peak could be read.
+    let unmeasured: Vec<_> = runs
+        .iter()
+        .filter(|r| r.kind == "clean" && r.command == "tui" && r.rss_kib == 0)
+        .map(|r| r.recipe.as_str())
+        .collect();
+    assert!(
+        unmeasured.is_empty(),
+        "TUI peak RSS not read: {unmeasured:?}"
+    );
 }
 
 /// Up to `n` recipes of each kind, spread over the kind's list (for truncations: over
@@ -464,7 +489,7 @@ fn the_tui_says_when_the_task_list_is_partial() {
         .expect("recipe");
     let dir = work_dir().join("tui-partial");
     let copy = r.materialize(&rel, &dir).unwrap();
-    let run = run_tui(&bin(), &rel, &copy.core, &copy.vmlinux, &dir, r);
+    let run = run_tui(&bin(), &rel, &copy.core, &copy.vmlinux, &dir, r, None);
     copy.remove();
     assert_eq!(run.outcome, Outcome::Partial, "{run:?}");
     assert!(

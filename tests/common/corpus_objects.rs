@@ -91,14 +91,19 @@ pub fn semantic(base: &Path, k: &Kernel) -> (Vec<Recipe>, Vec<String>) {
         targets.push(t("module-list", "self", &[&next], Bad::ToItself));
     }
 
-    // A mutex's wait list and owner (the test module's ABBA pair).
+    // A mutex's wait list and owner (the test module's ABBA pair). 7.x's mutex keeps a
+    // pointer to the first waiter of a headless ring (`first_waiter`) where older kernels
+    // have the `wait_list` head; both are spelled, the first that evaluates is damaged.
     targets.push(t(
         "wait-list",
         "nowhere",
-        &["&qh_mutex_a.wait_list.next"],
+        &["&qh_mutex_a.wait_list.next", "&qh_mutex_a.first_waiter"],
         Bad::Nowhere,
     ));
-    if let Some(w) = k.eval_int("qh_mutex_a.wait_list.next").map(|v| v as u64) {
+    let first = k
+        .eval_int("qh_mutex_a.wait_list.next")
+        .or_else(|| k.eval_int("&qh_mutex_a.first_waiter->list"));
+    if let Some(w) = first.map(|v| v as u64) {
         let next = format!("&((struct list_head *){w:#x})->next");
         targets.push(t("wait-list", "self", &[&next], Bad::ToItself));
     }

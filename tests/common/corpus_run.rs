@@ -327,6 +327,7 @@ pub fn run_tui(
     vmlinux: &Path,
     work: &Path,
     recipe: &Recipe,
+    cold: Option<&Path>,
 ) -> Run {
     let session = format!(
         "qc{}-{}",
@@ -343,10 +344,14 @@ pub fn run_tui(
         .chain(open_args(rel, core, vmlinux))
         .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
         .collect();
+    std::fs::create_dir_all(work).ok();
     let cfg = work.join("config");
     let err_file = work.join("tui.err");
+    let cache = cold
+        .map(|c| format!("XDG_CACHE_HOME='{}' ", c.display()))
+        .unwrap_or_default();
     let shell = format!(
-        "env XDG_CONFIG_HOME='{0}' XDG_DATA_HOME='{0}' QUIESCE_KEYMAP=default {1} 2>'{2}'; echo EXITED:$?; sleep 60",
+        "env {cache}XDG_CONFIG_HOME='{0}' XDG_DATA_HOME='{0}' QUIESCE_KEYMAP=default {1} 2>'{2}'; echo EXITED:$?; sleep 60",
         cfg.display(),
         quoted.join(" "),
         err_file.display()
@@ -464,6 +469,18 @@ pub fn run_tui(
         tmux(&["send-keys", "-t", &session, key]).ok();
         std::thread::sleep(Duration::from_millis(60));
     }
+    // Its peak RSS so far (every pane visited): tmux owns the process, so it is read from
+    // /proc — the pane's shell's child — rather than from wait4.
+    run.rss_kib = tmux(&["display-message", "-p", "-t", &session, "#{pane_pid}"])
+        .ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .trim()
+                .parse::<u32>()
+                .ok()
+        })
+        .and_then(peak_rss_of_child)
+        .unwrap_or(0);
     let q = Instant::now();
     tmux(&["send-keys", "-t", &session, "q"]).ok();
     let mut end = String::new();
@@ -490,6 +507,22 @@ pub fn run_tui(
     };
     let said = if said.is_empty() { shown } else { said };
     finish(run, outcome, said)
+}
+
+/// The peak RSS (`VmHWM`, KiB) of the first child of process `parent`.
+fn peak_rss_of_child(parent: u32) -> Option<u64> {
+    let children =
+        std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children")).ok()?;
+    let child: u32 = children.split_whitespace().next()?.parse().ok()?;
+    let status = std::fs::read_to_string(format!("/proc/{child}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// Rows of the corpus table: per damage kind, per command, how many runs ended how.
