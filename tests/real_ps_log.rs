@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Reference, drgn_ps, parse_crash_ps, releases};
+use common::{Reference, big_releases, drgn_ps, parse_crash_ps, releases};
 
 fn open(rel: &common::Release, dump: &common::DumpEntry) -> quiesce::kernel::Kernel {
     rel.open(&dump.path)
@@ -17,11 +17,11 @@ fn crash_ref(rel: &common::Release, dump: &common::DumpEntry, what: &str) -> (St
     {
         return (t, dump.name.clone());
     }
-    let elf = format!("{}.elf", dump.scenario);
+    let twin = rel.twin(dump);
     let t = rel
-        .crash_ref(&elf, what)
-        .unwrap_or_else(|| panic!("no crash reference {what} for {} or {elf}", dump.name));
-    (t, elf)
+        .crash_ref(&twin, what)
+        .unwrap_or_else(|| panic!("no crash reference {what} for {} or {twin}", dump.name));
+    (t, twin)
 }
 
 /// The reference task list of a dump as crash `ps` rows: crash's `ps` where crash reads
@@ -50,6 +50,30 @@ fn ps_matches_the_reference_on_every_dump_of_every_release() {
         );
         for d in dumps {
             ps_matches(&rel, &d);
+        }
+    }
+}
+
+/// The production-sized fixture: 10 000 tasks of a crowd around the hang scenario, on the
+/// generic kernel with several dozen modules, 16 GiB (`fixtures/build.sh bookworm-big`).
+#[test]
+fn ps_matches_the_reference_on_the_big_dumps() {
+    for rel in big_releases() {
+        for d in rel.dumps() {
+            ps_matches(&rel, &d);
+            if d.scenario != "hang" {
+                continue;
+            }
+            let k = open(&rel, &d);
+            let tasks = k.tasks().unwrap().tasks;
+            let crowd = tasks.iter().filter(|t| t.comm == "crowd").count();
+            assert!(
+                tasks.len() > 10_000 && crowd >= 10_000,
+                "{}/{}: {} tasks, {crowd} of the crowd",
+                rel.name,
+                d.name,
+                tasks.len()
+            );
         }
     }
 }
@@ -133,7 +157,8 @@ fn ps_matches(rel: &common::Release, d: &common::DumpEntry) {
     );
     // The test module's threads are there, in the states the scenario puts them in.
     let blocked: &[&str] = match d.scenario.as_str() {
-        "hang" => &[
+        // (the big fixture's "small": the hang scenario on 512 MiB, without the crowd)
+        "hang" | "small" => &[
             "qh_srcu_reader",
             "qh_srcu_sync",
             "qh_abba_a",
@@ -191,6 +216,15 @@ fn log_matches_the_reference_on_every_dump_of_every_release() {
     }
 }
 
+#[test]
+fn log_matches_the_reference_on_the_big_dumps() {
+    for rel in big_releases() {
+        for d in rel.dumps() {
+            log_matches(&rel, &d);
+        }
+    }
+}
+
 fn log_matches(rel: &common::Release, d: &common::DumpEntry) {
     let k = open(rel, d);
     let log = k.log().unwrap();
@@ -231,11 +265,11 @@ fn log_matches(rel: &common::Release, d: &common::DumpEntry) {
         Reference::Drgn(_) => {
             // drgn's log is read from the dump itself even where its task walk failed (the
             // printk ring is not in an excluded page), so use this dump's own record list.
-            // drgn cannot open QEMU's kdump files: their ELF twin's log is the same.
+            // drgn cannot open QEMU's kdump files: their twin's log is the same.
             let j = rel
                 .drgn_ref(&d.name)
                 .filter(|j| j.get("log").is_some())
-                .or_else(|| rel.drgn_ref(&format!("{}.elf", d.scenario)));
+                .or_else(|| rel.drgn_ref(&rel.twin(d)));
             let j = j.unwrap_or_else(|| panic!("{name}: no drgn log"));
             let want = j["log"].as_array().expect("drgn log records");
             assert!(want.len() > 100, "{name}: drgn log has {}", want.len());

@@ -73,8 +73,23 @@ pub fn releases() -> Vec<Release> {
 pub fn releases_of_arch(arch: &str) -> Vec<Release> {
     all_releases()
         .into_iter()
-        .filter(|r| r.arch() == arch)
+        .filter(|r| r.arch() == arch && !r.is_big())
         .collect()
+}
+
+/// The production-sized fixtures (`fixtures/build.sh bookworm-big`: 10 000 tasks, 16 GiB,
+/// the generic kernel with several dozen modules), built only when asked for.
+pub fn big_releases() -> Vec<Release> {
+    let big: Vec<Release> = all_releases().into_iter().filter(|r| r.is_big()).collect();
+    if big.is_empty() {
+        assert!(
+            std::env::var("QUIESCE_REQUIRE_BIG").as_deref() != Ok("1"),
+            "no big fixture under {} (QUIESCE_REQUIRE_BIG=1): run fixtures/build.sh bookworm-big",
+            fixtures_root().display()
+        );
+        eprintln!("SKIP: no big fixture (fixtures/build.sh bookworm-big builds one)");
+    }
+    big
 }
 
 fn all_releases() -> Vec<Release> {
@@ -147,6 +162,11 @@ impl Release {
     /// The manifest's `arch` (`x86_64` for fixtures made before it was recorded).
     pub fn arch(&self) -> &str {
         self.manifest["arch"].as_str().unwrap_or("x86_64")
+    }
+
+    /// A production-sized fixture (`<suite>-big`).
+    pub fn is_big(&self) -> bool {
+        self.manifest["big"].as_bool().unwrap_or(false)
     }
 
     pub fn kernel(&self) -> String {
@@ -239,29 +259,44 @@ impl Release {
     /// ELF: the same machine state), drgn otherwise (this dump, else the scenario's ELF:
     /// drgn cannot open QEMU's kdump files, and some makedumpfile outputs lost pages).
     pub fn reference(&self, dump: &DumpEntry) -> Reference {
-        let elf = format!("{}.elf", dump.scenario);
+        let twin = self.twin(dump);
         if self.crash_reads(&dump.name) {
             Reference::Crash(dump.name.clone())
-        } else if self.crash_reads(&elf) {
-            Reference::Crash(elf)
+        } else if self.crash_reads(&twin) {
+            Reference::Crash(twin)
         } else if self.drgn_reads(&dump.name) {
             Reference::Drgn(dump.name.clone())
         } else {
             assert!(
-                self.drgn_reads(&elf),
-                "{}: neither crash nor drgn read {elf}",
+                self.drgn_reads(&twin),
+                "{}: neither crash nor drgn read {twin}",
                 self.name
             );
-            Reference::Drgn(elf)
+            Reference::Drgn(twin)
         }
     }
 
-    /// drgn's JSON for the dump, or for the scenario's ELF when drgn could not read it.
+    /// The dump whose references stand in for `dump`'s (the same boot, so the same
+    /// machine state): the scenario's ELF, or — in the big fixture, which keeps no 16 GiB
+    /// ELF — its other dump that drgn reads (drgn cannot open QEMU's kdump files).
+    pub fn twin(&self, dump: &DumpEntry) -> String {
+        let elf = format!("{}.elf", dump.scenario);
+        if self.elf_of(&dump.scenario).is_some() {
+            return elf;
+        }
+        self.dumps_of(&dump.scenario)
+            .into_iter()
+            .map(|d| d.name)
+            .find(|n| *n != dump.name && self.drgn_reads(n))
+            .unwrap_or(elf)
+    }
+
+    /// drgn's JSON for the dump, or for its twin (above) when drgn could not read it.
     pub fn drgn_for(&self, dump: &DumpEntry) -> (Value, String) {
         let name = if self.drgn_reads(&dump.name) {
             dump.name.clone()
         } else {
-            format!("{}.elf", dump.scenario)
+            self.twin(dump)
         };
         let v = self
             .drgn_ref(&name)
