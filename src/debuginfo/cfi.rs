@@ -57,7 +57,7 @@ impl Image {
             .iter()
             .find(|s| s.name == ".debug_frame")?
             .data?;
-        let endian = self.dwarf.debug_info.reader().endian();
+        let endian = self.dwarf().debug_info.reader().endian();
         let mut f = DebugFrame::new(data, endian);
         f.set_address_size(8);
         // arm64 kernels sign return addresses: GCC writes DW_CFA_AARCH64_negate_ra_state

@@ -220,7 +220,7 @@ impl Image {
                         external = matches!(a.value(), AttributeValue::Flag(true))
                     }
                     dw::DW_AT_low_pc => {
-                        low_pc = self.dwarf.attr_address(unit, a.value()).ok().flatten()
+                        low_pc = self.dwarf().attr_address(unit, a.value()).ok().flatten()
                     }
                     dw::DW_AT_high_pc => high_pc = Some(a.value()),
                     dw::DW_AT_specification | dw::DW_AT_abstract_origin => {
@@ -273,7 +273,7 @@ impl Image {
                             Some(AttributeValue::Data4(n)) => lo.wrapping_add(n.into()),
                             Some(AttributeValue::Data8(n)) => lo.wrapping_add(n),
                             Some(v) => self
-                                .dwarf
+                                .dwarf()
                                 .attr_address(unit, v)
                                 .ok()
                                 .flatten()
@@ -447,7 +447,7 @@ pub(crate) fn static_address(
     }
     match op {
         gimli::Operation::Address { address } => Some(address),
-        gimli::Operation::AddressIndex { index } => img.dwarf.address(unit, index).ok(),
+        gimli::Operation::AddressIndex { index } => img.dwarf().address(unit, index).ok(),
         _ => None,
     }
 }

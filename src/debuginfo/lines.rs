@@ -42,7 +42,7 @@ impl Image {
     fn line_context(&self) -> Option<&Mutex<addr2line::Context<R>>> {
         self.lines
             .get_or_init(|| {
-                addr2line::Context::from_arc_dwarf(self.dwarf.clone())
+                addr2line::Context::from_arc_dwarf(self.dwarf().clone())
                     .ok()
                     .map(Mutex::new)
             })
@@ -58,7 +58,7 @@ impl Image {
             };
             let mut v = Vec::new();
             let mut covered = vec![false; units.len()];
-            let mut headers = self.dwarf.debug_aranges.headers();
+            let mut headers = self.dwarf().debug_aranges.headers();
             while let Ok(Some(h)) = headers.next() {
                 let off = h.debug_info_offset().0;
                 let i = units.partition_point(|u| u.start.0 < off);
@@ -95,7 +95,7 @@ impl Image {
     /// An `addr2line` context over unit `u` alone.
     fn unit_context(&self, u: usize) -> Option<addr2line::Context<R>> {
         let slot = self.units().ok()?.get(u)?;
-        let d = &*self.dwarf;
+        let d = &**self.dwarf();
         let info = d
             .debug_info
             .reader()
@@ -189,14 +189,14 @@ impl Image {
         let lp = self.line_program(u)?;
         let header = lp.header();
         let file = header.file(index)?;
-        let name = self.dwarf.attr_string(unit, file.path_name()).ok()?;
+        let name = self.dwarf().attr_string(unit, file.path_name()).ok()?;
         let name = String::from_utf8_lossy(name.slice()).into_owned();
         if name.starts_with('/') {
             return Some(name);
         }
         let dir = file
             .directory(header)
-            .and_then(|d| self.dwarf.attr_string(unit, d).ok())
+            .and_then(|d| self.dwarf().attr_string(unit, d).ok())
             .map(|d| String::from_utf8_lossy(d.slice()).into_owned());
         Some(match dir {
             Some(d) if !d.is_empty() => format!("{d}/{name}"),

@@ -83,6 +83,14 @@ impl DebugInfo {
     /// Map a vmlinux without the on-disk index cache.
     pub fn open_vmlinux_uncached(path: &Path) -> Result<DebugInfo, DebugError> {
         let img = Image::open(path, None, &HashMap::new())?;
+        // The vmlinux's DWARF is what every lookup needs: load it now, and refuse a file
+        // whose sections cannot be read (a module's loads when first asked for).
+        if let Some(e) = img.dwarf_error() {
+            return Err(DebugError::Elf {
+                path: path.to_owned(),
+                msg: e.to_owned(),
+            });
+        }
         Ok(DebugInfo {
             images: vec![img],
             types: RwLock::default(),
@@ -202,6 +210,22 @@ impl DebugInfo {
             msg,
         })?;
         Ok((id.name, id.build_id))
+    }
+
+    /// Module debug files whose DWARF could not be loaded when it was first needed (they
+    /// are loaded lazily, so this is known only after the work that needed them).
+    pub fn dwarf_problems(&self) -> Vec<String> {
+        self.images
+            .iter()
+            .filter_map(|i| {
+                let e = i.dwarf_error()?;
+                Some(format!(
+                    "module {}: {}: {e}",
+                    i.module.as_deref().unwrap_or("vmlinux"),
+                    i.path.display()
+                ))
+            })
+            .collect()
     }
 
     /// Names of the loaded modules, in order.

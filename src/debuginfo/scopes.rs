@@ -105,7 +105,7 @@ impl Image {
         e: &gimli::DebuggingInformationEntry<R>,
         addr: u64,
     ) -> bool {
-        let Ok(mut ranges) = self.dwarf.die_ranges(unit, e) else {
+        let Ok(mut ranges) = self.dwarf().die_ranges(unit, e) else {
             return false;
         };
         let mut n = 0;
@@ -292,7 +292,7 @@ impl Cx<'_> {
 
     /// The entry of a location list that covers the pc.
     fn list_entry(&self, v: AttributeValue<R>) -> VarLoc {
-        let d = &self.img.dwarf;
+        let d = self.img.dwarf();
         let off = match d.attr_locations_offset(self.unit, v) {
             Ok(Some(o)) => o,
             Ok(None) => return VarLoc::Bad("location is neither an expression nor a list".into()),

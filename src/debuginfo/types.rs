@@ -190,7 +190,7 @@ impl Image {
         unit: &gimli::Unit<R>,
         v: AttributeValue<R>,
     ) -> Option<&'static [u8]> {
-        self.dwarf.attr_string(unit, v).ok().map(|s| s.slice())
+        self.dwarf().attr_string(unit, v).ok().map(|s| s.slice())
     }
 
     /// A `DW_AT_name` value as an owned string (lossy UTF-8).

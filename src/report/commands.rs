@@ -108,6 +108,11 @@ pub fn run(target: &Target, cmd: &Command) -> Result<i32> {
     let (text, code) = command_text(&k, target, cmd)?;
     print!("{text}");
     crate::timing::lap("output printed");
+    // Module DWARF is loaded when first needed: a module whose sections could not be
+    // relocated is known only now.
+    for p in k.di.dwarf_problems() {
+        eprintln!("quiesce: warning: {p}");
+    }
     // What the name index learned speeds up the next run; failing to save only costs that.
     if let Err(e) = k.di.save_index_cache() {
         eprintln!("quiesce: warning: index cache not saved: {e}");
