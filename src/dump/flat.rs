@@ -80,7 +80,16 @@ impl FlatFile {
         let file_len = data.len() as u64;
         let mut records: Vec<Piece> = Vec::new();
         let mut pos = MDF_HEADER_SIZE;
+        // The record headers are spread over the whole file (QEMU's 16 GiB kdump: 1 GB);
+        // each window passed is given back so the scan's memory does not grow with it.
+        const WINDOW: u64 = 64 << 20;
+        let mut released = 0u64;
         loop {
+            if pos - released >= 2 * WINDOW {
+                let upto = pos - WINDOW;
+                data.release(released as usize, upto as usize);
+                released = upto;
+            }
             if pos == file_len {
                 warnings.push(format!(
                     "flattened file ends at offset {pos:#x} without an end marker (truncated?)"

@@ -41,6 +41,28 @@ pub(crate) enum Backing {
     Bytes(Vec<u8>),
 }
 
+impl Backing {
+    /// Give back the mapped pages of `[start, end)` (rounded inward to pages) after a
+    /// one-time pass over them: the file stays mapped and is read again from the page cache
+    /// if needed, but a scan of a whole file (a flattened dump's record headers) does not
+    /// leave the file resident in this process. A no-op for bytes in memory.
+    pub(crate) fn release(&self, start: usize, end: usize) {
+        const PAGE: usize = 4096;
+        let Backing::Mapped(m) = self else { return };
+        let start = start.div_ceil(PAGE) * PAGE;
+        let end = (end.min(m.len()) / PAGE) * PAGE;
+        if end > start {
+            // SAFETY: a read-only shared file mapping: MADV_DONTNEED drops this process's
+            // page-table entries only; the next access faults the same file bytes back in.
+            // No slice into this range is held across the call by the caller (the scan
+            // reads 16-byte record headers by value).
+            let _ = unsafe {
+                m.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
+            };
+        }
+    }
+}
+
 impl Deref for Backing {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
