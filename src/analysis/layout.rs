@@ -102,12 +102,6 @@ pub struct WaitLayout {
     /// `struct wait_page_queue` and what names a folio's file (`folio_lock()`,
     /// `folio_wait_writeback()`).
     pub folio: Option<crate::analysis::waits::folio::FolioLayout>,
-    /// The block layer: disks, their in-flight requests, bios, tag waiters.
-    pub block: Option<crate::analysis::waits::blkio::BlockLayout>,
-    /// Bit waits on buffer heads (`wait_on_buffer()`, jbd2's `BH_Shadow`).
-    pub buffer: Option<crate::analysis::waits::buffer::BufferLayout>,
-    /// jbd2's `journal_t` and `transaction_t`.
-    pub jbd2: Option<crate::analysis::waits::jbd2::JournalLayout>,
     /// `sizeof(union thread_union)` = THREAD_SIZE (16 KiB on x86_64 without KASAN).
     pub thread_size: u64,
 }
@@ -271,126 +265,6 @@ impl WaitLayout {
                 pg_writeback: di.find_enumerator("PG_writeback").map(|(v, _)| v as u32),
             })
         })();
-        // Every enumerator of the enum that defines `anchor` (one lookup: asking for names
-        // a kernel lacks would search all of its debug info).
-        let enums = |anchor: &str| -> Vec<(u32, String)> {
-            di.find_enumerator(anchor)
-                .and_then(|(_, ty)| di.ty(ty).ok())
-                .map(|t| {
-                    t.enumerators
-                        .iter()
-                        .map(|(n, v)| (*v as u32, n.clone()))
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        let block = (|| {
-            let rq = Probe::new(di, "struct request").ok()?;
-            let q = Probe::new(di, "struct request_queue").ok()?;
-            let set = Probe::new(di, "struct blk_mq_tag_set").ok()?;
-            let tags = Probe::new(di, "struct blk_mq_tags").ok()?;
-            let disk = Probe::new(di, "struct gendisk").ok()?;
-            let bio = Probe::new(di, "struct bio").ok()?;
-            let bvec = Probe::new(di, "struct bio_vec").ok()?;
-            let bdev = Probe::new(di, "struct block_device").ok()?;
-            let bi = Probe::new(di, "struct bdev_inode").ok()?;
-            let inode = Probe::new(di, "struct inode").ok()?;
-            let sb = Probe::new(di, "struct super_block").ok()?;
-            let sbq_wait = Probe::new(di, "struct sbq_wait")
-                .ok()
-                .and_then(|w| Some((w.opt("sbq")?, w.opt("wait")?)));
-            // The bitmaps are embedded only when the member is a struct, not a pointer.
-            let embedded = |m: &str| {
-                let o = tags.opt(m)?;
-                let ty = di.member(tags.ty, m).ok()?.ty;
-                crate::kernel::value::type_name(di, ty)
-                    .starts_with("struct sbitmap_queue")
-                    .then_some(o)
-                    .filter(|_| !crate::kernel::value::type_name(di, ty).ends_with('*'))
-            };
-            Some(crate::analysis::waits::blkio::BlockLayout {
-                rq_q: rq.opt("q")?,
-                rq_cmd_flags: rq.opt("cmd_flags")?,
-                rq_tag: rq.opt("tag")?,
-                rq_state: rq.opt("state")?,
-                rq_start_ns: rq.opt("start_time_ns"),
-                rq_data_len: rq.opt("__data_len")?,
-                rq_sector: rq.opt("__sector")?,
-                rq_bio: rq.opt("bio")?,
-                q_tag_set: q.opt("tag_set")?,
-                set_tags: set.opt("tags")?,
-                set_nr_hw: set.opt("nr_hw_queues")?,
-                tags_nr: tags.opt("nr_tags")?,
-                tags_rqs: tags.opt("rqs")?,
-                tags_bitmaps: ["bitmap_tags", "breserved_tags"]
-                    .iter()
-                    .filter_map(|m| embedded(m))
-                    .collect(),
-                disk_name: disk.opt("disk_name")?,
-                disk_queue: disk.opt("queue")?,
-                disk_part0: disk.opt("part0")?,
-                bio_next: bio.opt("bi_next")?,
-                bio_bdev: bio.opt("bi_bdev")?,
-                bio_private: bio.opt("bi_private")?,
-                bio_sector: bio.opt("bi_iter.bi_sector")?,
-                bio_io_vec: bio.opt("bi_io_vec")?,
-                bio_vcnt: bio.opt("bi_vcnt")?,
-                bvec_size: bvec.size(),
-                bv_page: bvec.opt("bv_page")?,
-                bd_disk: bdev.opt("bd_disk")?,
-                bdev_inode: (bi.opt("bdev")?, bi.opt("vfs_inode")?),
-                i_sb_list: inode.opt("i_sb_list")?,
-                s_inodes: sb.opt("s_inodes")?,
-                sbq_wait,
-                in_flight: di
-                    .find_enumerator("MQ_RQ_IN_FLIGHT")
-                    .map_or(1, |(v, _)| v as u32),
-                ops: enums("REQ_OP_READ")
-                    .into_iter()
-                    .map(|(v, n)| (v, n.trim_start_matches("REQ_OP_").to_string()))
-                    .collect(),
-            })
-        })();
-        let buffer = (|| {
-            let w = Probe::new(di, "struct wait_bit_queue_entry").ok()?;
-            let bh = Probe::new(di, "struct buffer_head").ok()?;
-            let jh = Probe::new(di, "struct journal_head").ok();
-            let tr = Probe::new(di, "struct transaction_s").ok();
-            Some(crate::analysis::waits::buffer::BufferLayout {
-                key_flags: w.opt("key.flags")?,
-                key_bit: w.opt("key.bit_nr")?,
-                wq_entry: w.opt("wq_entry")?,
-                b_state: bh.opt("b_state")?,
-                b_blocknr: bh.opt("b_blocknr")?,
-                b_size: bh.opt("b_size")?,
-                b_bdev: bh.opt("b_bdev")?,
-                b_private: bh.opt("b_private")?,
-                jh_transaction: jh.and_then(|j| j.opt("b_transaction")),
-                t_journal: tr.and_then(|t| t.opt("t_journal")),
-                bits: [enums("BH_Lock"), enums("BH_Shadow")]
-                    .concat()
-                    .into_iter()
-                    .filter(|(_, n)| !n.ends_with("PrivateStart"))
-                    .collect(),
-            })
-        })();
-        let jbd2 = (|| {
-            let j = Probe::new(di, "struct journal_s").ok()?;
-            let t = Probe::new(di, "struct transaction_s").ok()?;
-            Some(crate::analysis::waits::jbd2::JournalLayout {
-                j_task: j.opt("j_task")?,
-                j_wait_done_commit: j.opt("j_wait_done_commit")?,
-                j_wait_transaction_locked: j.opt("j_wait_transaction_locked")?,
-                j_commit_sequence: j.opt("j_commit_sequence")?,
-                j_commit_request: j.opt("j_commit_request")?,
-                j_running: j.opt("j_running_transaction")?,
-                j_committing: j.opt("j_committing_transaction")?,
-                j_devname: j.opt("j_devname")?,
-                t_tid: t.opt("t_tid")?,
-                t_state: t.opt("t_state")?,
-                states: enums("T_RUNNING"),
-            })
-        })();
         let mutex_waiter_lock = Probe::new(di, "struct mutex_waiter")
             .ok()
             .and_then(|w| w.opt("lock"));
@@ -409,10 +283,148 @@ impl WaitLayout {
             semaphore,
             percpu_rwsem,
             folio,
-            block,
-            buffer,
-            jbd2,
             thread_size,
         }
     }
+}
+
+// The block layer's, buffer heads' and jbd2's layouts are probed when a wait first needs
+// them (`Ctx::block_layout` …), not with the rest: on a distribution's generic kernel they
+// live in modules (jbd2, ext4's buffer heads), and asking for a type no image has loaded
+// yet indexes every module's DWARF — a second and hundreds of MB with a hundred modules.
+
+/// Every enumerator of the enum that defines `anchor` (one lookup: asking for names a
+/// kernel lacks would search all of its debug info).
+fn enums(di: &crate::debuginfo::DebugInfo, anchor: &str) -> Vec<(u32, String)> {
+    di.find_enumerator(anchor)
+        .and_then(|(_, ty)| di.ty(ty).ok())
+        .map(|t| {
+            t.enumerators
+                .iter()
+                .map(|(n, v)| (*v as u32, n.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The block layer: disks, their in-flight requests, bios, tag waiters.
+pub fn probe_block(k: &Kernel) -> Option<crate::analysis::waits::blkio::BlockLayout> {
+    let di = &k.di;
+    let enums = |a: &str| enums(di, a);
+
+    let rq = Probe::new(di, "struct request").ok()?;
+    let q = Probe::new(di, "struct request_queue").ok()?;
+    let set = Probe::new(di, "struct blk_mq_tag_set").ok()?;
+    let tags = Probe::new(di, "struct blk_mq_tags").ok()?;
+    let disk = Probe::new(di, "struct gendisk").ok()?;
+    let bio = Probe::new(di, "struct bio").ok()?;
+    let bvec = Probe::new(di, "struct bio_vec").ok()?;
+    let bdev = Probe::new(di, "struct block_device").ok()?;
+    let bi = Probe::new(di, "struct bdev_inode").ok()?;
+    let inode = Probe::new(di, "struct inode").ok()?;
+    let sb = Probe::new(di, "struct super_block").ok()?;
+    let sbq_wait = Probe::new(di, "struct sbq_wait")
+        .ok()
+        .and_then(|w| Some((w.opt("sbq")?, w.opt("wait")?)));
+    // The bitmaps are embedded only when the member is a struct, not a pointer.
+    let embedded = |m: &str| {
+        let o = tags.opt(m)?;
+        let ty = di.member(tags.ty, m).ok()?.ty;
+        crate::kernel::value::type_name(di, ty)
+            .starts_with("struct sbitmap_queue")
+            .then_some(o)
+            .filter(|_| !crate::kernel::value::type_name(di, ty).ends_with('*'))
+    };
+    Some(crate::analysis::waits::blkio::BlockLayout {
+        rq_q: rq.opt("q")?,
+        rq_cmd_flags: rq.opt("cmd_flags")?,
+        rq_tag: rq.opt("tag")?,
+        rq_state: rq.opt("state")?,
+        rq_start_ns: rq.opt("start_time_ns"),
+        rq_data_len: rq.opt("__data_len")?,
+        rq_sector: rq.opt("__sector")?,
+        rq_bio: rq.opt("bio")?,
+        q_tag_set: q.opt("tag_set")?,
+        set_tags: set.opt("tags")?,
+        set_nr_hw: set.opt("nr_hw_queues")?,
+        tags_nr: tags.opt("nr_tags")?,
+        tags_rqs: tags.opt("rqs")?,
+        tags_bitmaps: ["bitmap_tags", "breserved_tags"]
+            .iter()
+            .filter_map(|m| embedded(m))
+            .collect(),
+        disk_name: disk.opt("disk_name")?,
+        disk_queue: disk.opt("queue")?,
+        disk_part0: disk.opt("part0")?,
+        bio_next: bio.opt("bi_next")?,
+        bio_bdev: bio.opt("bi_bdev")?,
+        bio_private: bio.opt("bi_private")?,
+        bio_sector: bio.opt("bi_iter.bi_sector")?,
+        bio_io_vec: bio.opt("bi_io_vec")?,
+        bio_vcnt: bio.opt("bi_vcnt")?,
+        bvec_size: bvec.size(),
+        bv_page: bvec.opt("bv_page")?,
+        bd_disk: bdev.opt("bd_disk")?,
+        bdev_inode: (bi.opt("bdev")?, bi.opt("vfs_inode")?),
+        i_sb_list: inode.opt("i_sb_list")?,
+        s_inodes: sb.opt("s_inodes")?,
+        sbq_wait,
+        in_flight: di
+            .find_enumerator("MQ_RQ_IN_FLIGHT")
+            .map_or(1, |(v, _)| v as u32),
+        ops: enums("REQ_OP_READ")
+            .into_iter()
+            .map(|(v, n)| (v, n.trim_start_matches("REQ_OP_").to_string()))
+            .collect(),
+    })
+}
+
+/// Bit waits on buffer heads (`wait_on_buffer()`, jbd2's `BH_Shadow`).
+pub fn probe_buffer(k: &Kernel) -> Option<crate::analysis::waits::buffer::BufferLayout> {
+    let di = &k.di;
+    let enums = |a: &str| enums(di, a);
+
+    let w = Probe::new(di, "struct wait_bit_queue_entry").ok()?;
+    let bh = Probe::new(di, "struct buffer_head").ok()?;
+    let jh = Probe::new(di, "struct journal_head").ok();
+    let tr = Probe::new(di, "struct transaction_s").ok();
+    Some(crate::analysis::waits::buffer::BufferLayout {
+        key_flags: w.opt("key.flags")?,
+        key_bit: w.opt("key.bit_nr")?,
+        wq_entry: w.opt("wq_entry")?,
+        b_state: bh.opt("b_state")?,
+        b_blocknr: bh.opt("b_blocknr")?,
+        b_size: bh.opt("b_size")?,
+        b_bdev: bh.opt("b_bdev")?,
+        b_private: bh.opt("b_private")?,
+        jh_transaction: jh.and_then(|j| j.opt("b_transaction")),
+        t_journal: tr.and_then(|t| t.opt("t_journal")),
+        bits: [enums("BH_Lock"), enums("BH_Shadow")]
+            .concat()
+            .into_iter()
+            .filter(|(_, n)| !n.ends_with("PrivateStart"))
+            .collect(),
+    })
+}
+
+/// jbd2's `journal_t` and `transaction_t`.
+pub fn probe_jbd2(k: &Kernel) -> Option<crate::analysis::waits::jbd2::JournalLayout> {
+    let di = &k.di;
+    let enums = |a: &str| enums(di, a);
+
+    let j = Probe::new(di, "struct journal_s").ok()?;
+    let t = Probe::new(di, "struct transaction_s").ok()?;
+    Some(crate::analysis::waits::jbd2::JournalLayout {
+        j_task: j.opt("j_task")?,
+        j_wait_done_commit: j.opt("j_wait_done_commit")?,
+        j_wait_transaction_locked: j.opt("j_wait_transaction_locked")?,
+        j_commit_sequence: j.opt("j_commit_sequence")?,
+        j_commit_request: j.opt("j_commit_request")?,
+        j_running: j.opt("j_running_transaction")?,
+        j_committing: j.opt("j_committing_transaction")?,
+        j_devname: j.opt("j_devname")?,
+        t_tid: t.opt("t_tid")?,
+        t_state: t.opt("t_state")?,
+        states: enums("T_RUNNING"),
+    })
 }

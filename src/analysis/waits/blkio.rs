@@ -338,7 +338,7 @@ fn read_request(k: &Kernel, l: &BlockLayout, rq: u64, hw: usize) -> Request {
 
 /// The name of the disk a `struct block_device` at `bdev` belongs to (`bd_disk->disk_name`).
 pub fn bdev_disk_name(cx: &Ctx, bdev: u64) -> Option<String> {
-    let l = cx.l.block.as_ref()?;
+    let l = cx.block_layout()?;
     let k = cx.k;
     let disk = k
         .read_u64(Kva(bdev + l.bd_disk), "block_device.bd_disk")
@@ -542,7 +542,7 @@ fn wait_on_disk(
 }
 
 fn decode_tag_wait(cx: &Ctx, ti: usize, fi: usize, g: &mut Graph) -> bool {
-    let (Some(l), Some(ds)) = (cx.l.block.as_ref(), cx.disks()) else {
+    let (Some(l), Some(ds)) = (cx.block_layout(), cx.disks()) else {
         return false;
     };
     let Some((sbq_off, wait_off)) = l.sbq_wait else {

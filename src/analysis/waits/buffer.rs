@@ -62,10 +62,10 @@ impl BufferLayout {
 }
 
 pub fn decode(cx: &Ctx, ti: usize, g: &mut Graph) -> bool {
-    let Some(l) = cx.l.buffer.as_ref() else {
+    let Some(fi) = cx.find_frame(ti, FRAMES) else {
         return false;
     };
-    let Some(fi) = cx.find_frame(ti, FRAMES) else {
+    let Some(l) = cx.buffer_layout() else {
         return false;
     };
     let k = cx.k;

@@ -137,7 +137,7 @@ pub fn folio_info(cx: &Ctx, l: &FolioLayout, folio: u64) -> Option<FolioInfo> {
 /// A block device's own page cache (its inode is in the `bdev` pseudo file system and has
 /// no dentry): `block device <disk>`, from `struct bdev_inode`.
 fn bdev_name(cx: &Ctx, i: &FolioInfo) -> Option<String> {
-    let b = cx.l.block.as_ref()?;
+    let b = cx.block_layout()?;
     if i.sb.as_deref() != Some("bdev") {
         return None;
     }

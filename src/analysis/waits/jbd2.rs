@@ -38,10 +38,10 @@ pub struct JournalLayout {
 
 /// Task `ti` waiting for a commit or for a locked transaction → the journal.
 pub fn decode(cx: &Ctx, ti: usize, g: &mut Graph) -> bool {
-    let Some(l) = cx.l.jbd2.as_ref() else {
+    let Some(fi) = cx.find_frame(ti, FRAMES) else {
         return false;
     };
-    let Some(fi) = cx.find_frame(ti, FRAMES) else {
+    let Some(l) = cx.jbd2_layout() else {
         return false;
     };
     let Some((e, head)) = cx.find_wait_entry(ti, fi + 1) else {
@@ -93,7 +93,7 @@ pub fn decode(cx: &Ctx, ti: usize, g: &mut Graph) -> bool {
 
 /// The node of the journal at `journal`, linked to its commit thread.
 pub fn journal_node(cx: &Ctx, g: &mut Graph, journal: u64) -> Option<NodeId> {
-    let l = cx.l.jbd2.as_ref()?;
+    let l = cx.jbd2_layout()?;
     let k = cx.k;
     let rd = |a: u64, what: &str| k.read_u64(Kva(a), what).ok();
     let r32 = |a: u64, what: &str| k.read_u32(Kva(a), what).ok();

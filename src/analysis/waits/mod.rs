@@ -115,6 +115,14 @@ pub struct Ctx<'k> {
     pub workers: OnceLock<Vec<Worker>>,
     /// Disks and their in-flight requests, read the first time a block wait needs them.
     pub disks: OnceLock<Option<blkio::Disks>>,
+    /// The layouts probed on first need (see `analysis::layout::probe_block`).
+    block_l: OnceLock<Option<blkio::BlockLayout>>,
+    buffer_l: OnceLock<Option<buffer::BufferLayout>>,
+    jbd2_l: OnceLock<Option<jbd2::JournalLayout>>,
+    /// The live part of each task's stack, read when first scanned (`stack_word`).
+    live_stacks: Vec<OnceLock<(u64, Box<[u64]>)>>,
+    /// `code_references` answers by (function, target).
+    code_refs: std::sync::Mutex<HashMap<(String, u64), bool>>,
     /// The unwinder the traces came from: for the arguments of the frames tasks block in.
     pub unwinder: &'k Unwinder,
 }
@@ -128,6 +136,7 @@ impl<'k> Ctx<'k> {
     ) -> Ctx<'k> {
         let frames = traces.iter().map(pframes).collect();
         let by_addr = tasks.iter().enumerate().map(|(i, t)| (t.addr, i)).collect();
+        let n = tasks.len();
         Ctx {
             k,
             l: WaitLayout::probe(k),
@@ -139,8 +148,34 @@ impl<'k> Ctx<'k> {
             rcu: OnceLock::new(),
             workers: OnceLock::new(),
             disks: OnceLock::new(),
+            block_l: OnceLock::new(),
+            buffer_l: OnceLock::new(),
+            jbd2_l: OnceLock::new(),
+            code_refs: Default::default(),
+            live_stacks: (0..n).map(|_| OnceLock::new()).collect(),
             unwinder,
         }
+    }
+
+    /// The block layer's layout (probed the first time a wait needs it).
+    pub fn block_layout(&self) -> Option<&blkio::BlockLayout> {
+        self.block_l
+            .get_or_init(|| crate::analysis::layout::probe_block(self.k))
+            .as_ref()
+    }
+
+    /// Buffer heads' layout (probed the first time a wait needs it).
+    pub fn buffer_layout(&self) -> Option<&buffer::BufferLayout> {
+        self.buffer_l
+            .get_or_init(|| crate::analysis::layout::probe_buffer(self.k))
+            .as_ref()
+    }
+
+    /// jbd2's layout (probed the first time a wait needs it).
+    pub fn jbd2_layout(&self) -> Option<&jbd2::JournalLayout> {
+        self.jbd2_l
+            .get_or_init(|| crate::analysis::layout::probe_jbd2(self.k))
+            .as_ref()
     }
 
     pub fn srcu(&self) -> Option<&SrcuReport> {
@@ -164,7 +199,7 @@ impl<'k> Ctx<'k> {
 
     pub fn disks(&self) -> Option<&blkio::Disks> {
         self.disks
-            .get_or_init(|| self.l.block.as_ref().map(|l| blkio::read_disks(self.k, l)))
+            .get_or_init(|| self.block_layout().map(|l| blkio::read_disks(self.k, l)))
             .as_ref()
     }
 
@@ -277,17 +312,32 @@ impl<'k> Ctx<'k> {
         self.read_words(lo, hi)
     }
 
-    /// Every word of a task's stack from its innermost frame to the top of the stack.
-    pub fn whole_stack(&self, ti: usize) -> Vec<(u64, u64)> {
-        let t = &self.tasks[ti];
-        let Some(first) = self.frames[ti].first() else {
-            return vec![];
-        };
-        let top = t.stack + self.l.thread_size;
-        if first.sp < t.stack || first.sp >= top {
-            return vec![];
-        }
-        self.read_words(first.sp & !7, top)
+    /// Where on task `ti`'s stack, from its innermost frame to the top, the word `value` is
+    /// (the first such address). The live part of each stack is read once and kept (for
+    /// 10 000 sleeping tasks about 20 MB): every object whose holders are looked for on the
+    /// stacks scans all of them again.
+    pub fn stack_word(&self, ti: usize, value: u64) -> Option<u64> {
+        let (lo, words) = self.live_stacks[ti].get_or_init(|| {
+            let t = &self.tasks[ti];
+            let top = t.stack + self.l.thread_size;
+            let Some(first) = self.frames[ti]
+                .first()
+                .filter(|f| f.sp >= t.stack && f.sp < top)
+            else {
+                return (0, Box::default());
+            };
+            let lo = first.sp & !7;
+            let words: Box<[u64]> = self
+                .read_words(lo, top)
+                .into_iter()
+                .map(|(_, v)| v)
+                .collect();
+            (lo, words)
+        });
+        words
+            .iter()
+            .position(|&v| v == value)
+            .map(|i| lo + 8 * i as u64)
     }
 
     fn read_words(&self, lo: u64, hi: u64) -> Vec<(u64, u64)> {
@@ -509,6 +559,26 @@ impl<'k> Ctx<'k> {
     /// or a load/store offset)? Used to name likely SRCU
     /// readers: a frame whose function passes `&domain` to `srcu_read_lock()`.
     pub fn code_references(&self, func: &str, target: u64) -> bool {
+        // Asked for every frame of every task (10 000 tasks share a few dozen functions):
+        // each (function, target) is decided once.
+        let key = (func.to_string(), target);
+        if let Some(&known) = self
+            .code_refs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
+            return known;
+        }
+        let found = self.code_references_uncached(func, target);
+        self.code_refs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, found);
+        found
+    }
+
+    fn code_references_uncached(&self, func: &str, target: u64) -> bool {
         let Some(sym) = self.k.di.symbol(func) else {
             return false;
         };

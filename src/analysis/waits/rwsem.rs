@@ -211,7 +211,7 @@ pub fn stack_candidates(
         }
         if ev.is_none()
             && !cx.is_section_anchor(addr)
-            && let Some((a, _)) = cx.whole_stack(ti).into_iter().find(|&(_, v)| v == addr)
+            && let Some(a) = cx.stack_word(ti, addr)
         {
             let mut e = Evidence::field("stack word", format!("{addr:#x}"), Some(a));
             if let Some(fi) = cx.frame_of_addr(ti, a) {
