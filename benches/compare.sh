@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Side-by-side: quiesce vs drgn vs crash on the same dump, same cases, one run.
 #
-#   benches/compare.sh [-n REPS] [-c DUMP] [-s VMLINUX] [-o docs/benchmarks.md]
+#   benches/compare.sh [-n REPS] [-c DUMP] [-s VMLINUX] [-m MODULES_DIR] [-k CASES] [-o docs/benchmarks.md]
 #
 # Each case (open + ps, open + print init_task.comm, open + bt of every task, open + every
-# task's frame locals; crash has no locals) runs once untimed per tool (page cache
+# task's frame locals; crash has no locals; with -k also stacks, srcu, rcu and explain,
+# which only quiesce has) runs once untimed per tool (page cache
 # warm-up), then REPS times under /usr/bin/time -f "%e %M"; the median wall time and the
 # median max RSS are reported, with ratios quiesce/drgn and quiesce/crash. quiesce runs twice:
 # "cold" without its on-disk index cache (QUIESCE_INDEX_CACHE=0: every run indexes from
@@ -12,6 +13,9 @@
 # directory, filled by the warm-up run), and a third time for ps, print and bt as "dump-only"
 # (`--no-debuginfo`: kallsyms, BTF and ORC from the dump, no vmlinux). Writes the tables to the output file (default
 # docs/benchmarks.md; text after a line "<!-- notes -->" in it is kept) and to stdout.
+# -m gives every tool the modules' debug files too (quiesce -s DIR, drgn load_debug_info
+# with each .ko, crash "mod -S DIR" before the case's command). -k CASES chooses the cases
+# (default "ps print bt locals"; the big fixture: "ps bt stacks srcu rcu explain").
 # Tools: quiesce from $QUIESCE (default: cargo build --release into $CARGO_TARGET_DIR or
 # target/), drgn through $DRGN_PYTHON (the fixtures' venv python), crash from $CRASH.
 set -euo pipefail
@@ -22,12 +26,16 @@ reps=5
 dump=$fx/bookworm/dumps/hang.elf
 vmlinux=$fx/bookworm/vmlinux
 out=$root/docs/benchmarks.md
-while getopts "n:c:s:o:" opt; do
+moddir=
+cases="ps print bt locals"
+while getopts "n:c:s:o:m:k:" opt; do
     case $opt in
     n) reps=$OPTARG ;;
     c) dump=$OPTARG ;;
     s) vmlinux=$OPTARG ;;
     o) out=$OPTARG ;;
+    m) moddir=$OPTARG ;;
+    k) cases=$OPTARG ;;
     *) exit 2 ;;
     esac
 done
@@ -60,7 +68,7 @@ from drgn.helpers.linux.pid import for_each_task
 from drgn.helpers.linux.sched import task_cpu, task_state_to_char
 prog = drgn.Program()
 prog.set_core_dump(sys.argv[1])
-prog.load_debug_info([sys.argv[2]])
+prog.load_debug_info([sys.argv[2]] + sys.argv[3:])
 for t in for_each_task(prog):
     print(int(t.pid), int(t.real_parent.pid), task_cpu(t), task_state_to_char(t),
           hex(t.value_()), t.comm.string_().decode())
@@ -69,7 +77,7 @@ cat >"$tmp/print.py" <<'PY'
 import sys, drgn
 prog = drgn.Program()
 prog.set_core_dump(sys.argv[1])
-prog.load_debug_info([sys.argv[2]])
+prog.load_debug_info([sys.argv[2]] + sys.argv[3:])
 print(prog["init_task"].comm)
 PY
 cat >"$tmp/bt.py" <<'PY'
@@ -77,7 +85,7 @@ import sys, drgn
 from drgn.helpers.linux.pid import for_each_task
 prog = drgn.Program()
 prog.set_core_dump(sys.argv[1])
-prog.load_debug_info([sys.argv[2]])
+prog.load_debug_info([sys.argv[2]] + sys.argv[3:])
 for t in for_each_task(prog):
     try:
         for f in prog.stack_trace(t):
@@ -91,7 +99,7 @@ import sys, drgn
 from drgn.helpers.linux.pid import for_each_task
 prog = drgn.Program()
 prog.set_core_dump(sys.argv[1])
-prog.load_debug_info([sys.argv[2]])
+prog.load_debug_info([sys.argv[2]] + sys.argv[3:])
 for t in for_each_task(prog):
     try:
         trace = prog.stack_trace(t)
@@ -109,9 +117,18 @@ for t in for_each_task(prog):
             except Exception as e:
                 print(name, "error", e)
 PY
-printf 'foreach bt\nquit\n' >"$tmp/bt.crash"
-printf 'ps\nquit\n' >"$tmp/ps.crash"
-printf 'p init_task.comm\nquit\n' >"$tmp/print.crash"
+crash_mods=
+[[ -z $moddir ]] || crash_mods="mod -S $moddir"$'\n'
+printf '%sforeach bt\nquit\n' "$crash_mods" >"$tmp/bt.crash"
+printf '%sps\nquit\n' "$crash_mods" >"$tmp/ps.crash"
+printf '%sp init_task.comm\nquit\n' "$crash_mods" >"$tmp/print.crash"
+# the modules' debug files for drgn (after the vmlinux) and quiesce (-s DIR)
+kos=()
+qmods=()
+if [[ -n $moddir ]]; then
+    kos=("$moddir"/*.ko)
+    qmods=(-s "$moddir")
+fi
 
 # run NAME CMD...: warm-up, then $reps timed runs; prints "median_seconds median_kb".
 # A tool that fails on the dump (crash 9.0.2 on arm64 6.12/7.x: "invalid kernel virtual
@@ -145,8 +162,6 @@ run() {
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-") print "—"; else if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 mib() { awk -v k="$1" 'BEGIN { if (k == "-") print "—"; else printf "%.0f", k / 1024 }'; }
-cases="ps print bt locals"
-
 declare -A res
 for case in $cases; do
     case $case in
@@ -154,17 +169,24 @@ for case in $cases; do
     print) qargs=(print init_task.comm) ;;
     bt) qargs=(bt --all) ;;
     locals) qargs=(bt --all --locals) ;;
+    stacks | srcu | rcu | explain) qargs=("$case") ;;
+    *) echo "compare.sh: unknown case $case" >&2; exit 2 ;;
     esac
     echo "running $case: quiesce (cold)" >&2
-    res[$case.cold]=$(QUIESCE_INDEX_CACHE=0 run "$case.cold" "$QUIESCE" "${qargs[@]}" -c "$dump" -s "$vmlinux")
+    res[$case.cold]=$(QUIESCE_INDEX_CACHE=0 run "$case.cold" "$QUIESCE" "${qargs[@]}" -c "$dump" -s "$vmlinux" "${qmods[@]}")
     echo "running $case: quiesce (warm)" >&2
-    res[$case.warm]=$(QUIESCE_INDEX_CACHE_DIR=$tmp/idx run "$case.warm" "$QUIESCE" "${qargs[@]}" -c "$dump" -s "$vmlinux")
-    if [[ $case != locals ]]; then
+    res[$case.warm]=$(QUIESCE_INDEX_CACHE_DIR=$tmp/idx run "$case.warm" "$QUIESCE" "${qargs[@]}" -c "$dump" -s "$vmlinux" "${qmods[@]}")
+    if [[ $case == ps || $case == print || $case == bt ]]; then
         echo "running $case: quiesce (dump-only, no vmlinux)" >&2
         res[$case.donly]=$(run "$case.donly" "$QUIESCE" "${qargs[@]}" -c "$dump" --no-debuginfo)
     fi
-    echo "running $case: drgn" >&2
-    res[$case.drgn]=$(run "$case.drgn" "$drgn_py" "$tmp/$case.py" "$dump" "$vmlinux")
+    if [[ -f $tmp/$case.py ]]; then
+        echo "running $case: drgn" >&2
+        res[$case.drgn]=$(run "$case.drgn" "$drgn_py" "$tmp/$case.py" "$dump" "$vmlinux" "${kos[@]}")
+    else
+        res[$case.drgn]="- -"
+        : >"$tmp/$case.drgn.times"
+    fi
     if [[ -f $tmp/$case.crash ]]; then
         echo "running $case: crash" >&2
         res[$case.crash]=$(run "$case.crash" "$crash" -s "$vmlinux" "$dump" -i "$tmp/$case.crash")
@@ -180,7 +202,7 @@ done
     echo "Generated by \`benches/compare.sh -n $reps\` on $(date -u +%Y-%m-%d) ($(date -u +%H:%M) UTC)."
     echo "Machine: $(uname -srm), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')),"
     echo "$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM; other jobs may share the machine."
-    echo "Dump: \`$(basename "$dump")\` ($(du -h "$dump" | cut -f1), $arch), vmlinux \`$vmlinux\`."
+    echo "Dump: \`$(basename "$dump")\` ($(du -h "$dump" | cut -f1), $arch), vmlinux \`$vmlinux\`${moddir:+, the debug files of $(ls "$moddir"/*.ko | wc -l) modules (\`$moddir\`: quiesce \`-s\`, drgn \`load_debug_info\`, crash \`mod -S\`)}."
     echo "drgn $("$drgn_py" -c 'import drgn; print(drgn.__version__)') (Python API: set_core_dump + load_debug_info([vmlinux]));"
     echo "crash $("$crash" --version 2>/dev/null | awk 'NF { print $2; exit }') (\`-s VMLINUX DUMP -i CMDFILE\`)."
     echo
