@@ -42,6 +42,7 @@ fn t(kind: &'static str, name: &'static str, spellings: &[&str], bad: Bad) -> Ta
 pub fn semantic(base: &Path, k: &Kernel) -> (Vec<Recipe>, Vec<String>) {
     let loads = elf_loads(base);
     let mut targets = Vec::new();
+    let mut skipped: Vec<String> = Vec::new();
     let tasks = k.tasks().map(|t| t.tasks).unwrap_or_default();
     let procs: Vec<_> = tasks
         .iter()
@@ -100,12 +101,19 @@ pub fn semantic(base: &Path, k: &Kernel) -> (Vec<Recipe>, Vec<String>) {
         &["&qh_mutex_a.wait_list.next", "&qh_mutex_a.first_waiter"],
         Bad::Nowhere,
     ));
-    let first = k
-        .eval_int("qh_mutex_a.wait_list.next")
-        .or_else(|| k.eval_int("&qh_mutex_a.first_waiter->list"));
-    if let Some(w) = first.map(|v| v as u64) {
-        let next = format!("&((struct list_head *){w:#x})->next");
-        targets.push(t("wait-list", "self", &[&next], Bad::ToItself));
+    // The first waiter's list_head: the wait list's first entry, or 7.x's first_waiter's
+    // own `list`.
+    let next = match k.eval_int("qh_mutex_a.wait_list.next") {
+        Some(w) => Some(format!("&((struct list_head *){:#x})->next", w as u64)),
+        None => k
+            .eval_int("qh_mutex_a.first_waiter")
+            .map(|w| format!("&((struct mutex_waiter *){:#x})->list.next", w as u64)),
+    };
+    match next {
+        Some(next) => targets.push(t("wait-list", "self", &[&next], Bad::ToItself)),
+        None => skipped.push(
+            "wait-list/self: qh_mutex_a has neither wait_list.next nor first_waiter".into(),
+        ),
     }
     targets.push(t(
         "wait-list",
@@ -222,7 +230,6 @@ pub fn semantic(base: &Path, k: &Kernel) -> (Vec<Recipe>, Vec<String>) {
     ));
 
     let mut out = Vec::new();
-    let mut skipped = Vec::new();
     for tg in targets {
         let Some((at, spelling)) = lvalue(k, &tg.spellings) else {
             skipped.push(format!(
