@@ -161,6 +161,10 @@ pub fn command_text(k: &Kernel, t: &Target, cmd: &Command) -> Result<(String, i3
                 let code = if whole { 0 } else { 2 };
                 return Ok((if json { text } else { note + &text }, code));
             }
+            if *all && !json && !*locals {
+                let (text, whole) = all_traces_text(k, *lines)?;
+                return Ok((text, if whole { 0 } else { 2 }));
+            }
             let (r, whole) = bt(k, targets, *active, *all, *lines, *locals)?;
             Ok((emit(&r, json), if whole { 0 } else { 2 }))
         }
@@ -370,6 +374,25 @@ fn all_traces(k: &Kernel) -> Result<(Vec<Backtrace>, bool)> {
     let u = Unwinder::new(k)?;
     let traces = list.tasks.par_iter().map(|t| u.backtrace(k, t)).collect();
     Ok((traces, list.errors.is_empty()))
+}
+
+/// `bt --all` as text, each task's trace formatted as soon as it is unwound and the trace
+/// dropped: 10 000 tasks' frames (their registers, names and files, 55 MB) are never all
+/// held at once. The same text as `BtReport::text` over `bt`'s sorted traces.
+fn all_traces_text(k: &Kernel, lines: bool) -> Result<(String, bool)> {
+    use rayon::prelude::*;
+    let list = k.tasks()?;
+    for e in &list.errors {
+        eprintln!("quiesce: warning: task list: {e}");
+    }
+    let u = Unwinder::new(k)?;
+    let mut tasks: Vec<_> = list.tasks.iter().collect();
+    tasks.sort_by_key(|t| (t.pid, t.cpu));
+    let texts: Vec<String> = tasks
+        .par_iter()
+        .map(|t| crate::report::bt::trace_text(&u.backtrace(k, t), lines))
+        .collect();
+    Ok((texts.join("\n"), list.errors.is_empty()))
 }
 
 fn bt(
