@@ -56,12 +56,14 @@ impl App {
         let m = SkimMatcherV2::default();
         let mut hits: Vec<(i64, FinderHit)> = Vec::new();
         let mut searched = 0;
-        let mut consider = |kind, text: String, task, action, hits: &mut Vec<(i64, FinderHit)>| {
+        // A candidate's text is copied only when it matches: a keystroke considers every
+        // symbol and type name (200 000 with a hundred modules).
+        let mut consider = |kind, text: &str, task, action, hits: &mut Vec<(i64, FinderHit)>| {
             searched += 1;
             let (score, positions) = if f.input.is_empty() {
                 (0, vec![])
             } else {
-                match m.fuzzy_indices(&text, &f.input) {
+                match m.fuzzy_indices(text, &f.input) {
                     Some(x) => x,
                     None => return,
                 }
@@ -70,7 +72,7 @@ impl App {
                 score,
                 FinderHit {
                     kind,
-                    text,
+                    text: text.to_string(),
                     task,
                     action,
                     positions,
@@ -81,7 +83,7 @@ impl App {
             let t = &self.tasks[i];
             consider(
                 FinderKind::Task,
-                format!("{} {} {}", t.comm, t.pid, t.st),
+                &format!("{} {} {}", t.comm, t.pid, t.st),
                 Some(t.addr),
                 None,
                 &mut hits,
@@ -89,31 +91,19 @@ impl App {
         }
         if let Some(Ok(r)) = &self.srcu {
             for d in &r.domains {
-                consider(
-                    FinderKind::SrcuDomain,
-                    d.name.clone(),
-                    None,
-                    None,
-                    &mut hits,
-                );
+                consider(FinderKind::SrcuDomain, &d.name, None, None, &mut hits);
             }
         }
         for a in super::actions::ACTIONS {
-            consider(
-                FinderKind::Action,
-                a.id.to_string(),
-                None,
-                Some(a.action),
-                &mut hits,
-            );
+            consider(FinderKind::Action, a.id, None, Some(a.action), &mut hits);
         }
         // Symbols and types only once something is typed: there are hundreds of thousands.
         if !f.input.is_empty() {
             for s in self.symbols.iter() {
-                consider(FinderKind::Symbol, s.clone(), None, None, &mut hits);
+                consider(FinderKind::Symbol, s, None, None, &mut hits);
             }
             for s in self.types.iter() {
-                consider(FinderKind::Type, s.clone(), None, None, &mut hits);
+                consider(FinderKind::Type, s, None, None, &mut hits);
             }
         }
         // Best score first; ties keep the order above (tasks, actions, symbols, types).
