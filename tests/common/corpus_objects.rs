@@ -111,9 +111,8 @@ pub fn semantic(base: &Path, k: &Kernel) -> (Vec<Recipe>, Vec<String>) {
     };
     match next {
         Some(next) => targets.push(t("wait-list", "self", &[&next], Bad::ToItself)),
-        None => skipped.push(
-            "wait-list/self: qh_mutex_a has neither wait_list.next nor first_waiter".into(),
-        ),
+        None => skipped
+            .push("wait-list/self: qh_mutex_a has neither wait_list.next nor first_waiter".into()),
     }
     targets.push(t(
         "wait-list",
