@@ -60,10 +60,11 @@ impl App {
         // symbol and type name (200 000 with a hundred modules).
         let mut consider = |kind, text: &str, task, action, hits: &mut Vec<(i64, FinderHit)>| {
             searched += 1;
-            let (score, positions) = if f.input.is_empty() {
-                (0, vec![])
+            // The score alone here; the matched positions only for the hits kept (below).
+            let score = if f.input.is_empty() {
+                0
             } else {
-                match m.fuzzy_indices(text, &f.input) {
+                match m.fuzzy_match(text, &f.input) {
                     Some(x) => x,
                     None => return,
                 }
@@ -75,7 +76,7 @@ impl App {
                     text: text.to_string(),
                     task,
                     action,
-                    positions,
+                    positions: vec![],
                 },
             ));
         };
@@ -109,7 +110,18 @@ impl App {
         // Best score first; ties keep the order above (tasks, actions, symbols, types).
         hits.sort_by_key(|h| std::cmp::Reverse(h.0));
         hits.truncate(MAX);
-        f.hits = hits.into_iter().map(|h| h.1).collect();
+        f.hits = hits
+            .into_iter()
+            .map(|(_, mut h)| {
+                if !f.input.is_empty() {
+                    h.positions = m
+                        .fuzzy_indices(&h.text, &f.input)
+                        .map(|(_, p)| p)
+                        .unwrap_or_default();
+                }
+                h
+            })
+            .collect();
         f.searched = searched;
         f.selected = f.selected.min(f.hits.len().saturating_sub(1));
     }
