@@ -231,7 +231,7 @@ done
         read -r ws wk <<<"${res[$case.warm]}"
         read -r ds dk <<<"${res[$case.drgn]}"
         read -r cs ck <<<"${res[$case.crash]}"
-        echo "| open + $case | $qs | $ws | $ds | ${cs/-/—} | $(mib "$qk") | $(mib "$wk") | $(mib "$dk") | $(mib "$ck") |"
+        echo "| open + $case | $qs | $ws | ${ds/-/—} | ${cs/-/—} | $(mib "$qk") | $(mib "$wk") | $(mib "$dk") | $(mib "$ck") |"
     done
     echo
     echo "## Dump-only mode (no vmlinux: kallsyms, BTF and, on x86_64, ORC read from the dump)"
