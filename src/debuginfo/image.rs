@@ -79,6 +79,26 @@ struct LoadedDwarf {
     error: Option<String>,
 }
 
+/// Where section `idx` sits: a vmlinux section at its sh_addr, a module section where the
+/// kernel put it (`bases`; an unplaced module section keeps address 0).
+fn section_base(
+    obj: &object::File<'_>,
+    bases: &HashMap<String, u64>,
+    relocatable: bool,
+    idx: SectionIndex,
+) -> u64 {
+    match obj.section_by_index(idx) {
+        Ok(s) if relocatable => s
+            .name()
+            .ok()
+            .and_then(|n| bases.get(n))
+            .copied()
+            .unwrap_or(0),
+        Ok(s) => s.address(),
+        Err(_) => 0,
+    }
+}
+
 /// Turn a borrow of data we own (mapping or boxed copy, both at stable addresses and never
 /// mutated nor freed before the `Image` is dropped) into a `'static` slice.
 fn extend(data: &[u8]) -> &'static [u8] {
@@ -116,20 +136,7 @@ impl Image {
         let relocatable = obj.kind() == object::ObjectKind::Relocatable;
         let mut owned: Vec<Box<[u8]>> = Vec::new();
 
-        // Where each section sits: vmlinux sections at their sh_addr, module sections where the
-        // caller says the kernel put them (unplaced module sections keep address 0).
-        let section_base = |idx: SectionIndex| -> u64 {
-            match obj.section_by_index(idx) {
-                Ok(s) if relocatable => s
-                    .name()
-                    .ok()
-                    .and_then(|n| bases.get(n))
-                    .copied()
-                    .unwrap_or(0),
-                Ok(s) => s.address(),
-                Err(_) => 0,
-            }
-        };
+        let section_base = |idx: SectionIndex| section_base(&obj, bases, relocatable, idx);
 
         let mut sections = Vec::new();
         for s in obj.sections() {
@@ -280,18 +287,7 @@ impl Image {
             path: path.to_owned(),
             msg,
         };
-        let section_base = |idx: SectionIndex| -> u64 {
-            match obj.section_by_index(idx) {
-                Ok(s) if relocatable => s
-                    .name()
-                    .ok()
-                    .and_then(|n| self.bases.get(n))
-                    .copied()
-                    .unwrap_or(0),
-                Ok(s) => s.address(),
-                Err(_) => 0,
-            }
-        };
+        let section_base = |idx: SectionIndex| section_base(obj, &self.bases, relocatable, idx);
         let mut owned = self._dwarf_owned.lock().unwrap_or_else(|e| e.into_inner());
         let mut load = |id: gimli::SectionId| -> Result<&'static [u8], DebugError> {
             let Some(sec) = obj.section_by_name(id.name()) else {
