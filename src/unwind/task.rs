@@ -11,6 +11,7 @@ use crate::kernel::modules::Module;
 use crate::kernel::tasks::Task;
 use crate::kernel::{Kernel, KernelError};
 use serde::Serialize;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// One frame as shown to the user. Inline frames share the physical frame's pc and sp.
@@ -78,6 +79,32 @@ pub struct Unwinder {
     text: Vec<(u64, u64)>,
     /// arm64: what its walker needs (no ORC, no `inactive_task_frame`).
     arm64: Option<Arm64>,
+    /// Module text ranges `(start, end, index into modules)`, sorted by start.
+    mod_text: Vec<(u64, u64, usize)>,
+    /// What a looked-up pc names (function, module, source lines), by that pc: 10 000
+    /// sleeping tasks return into a few hundred places.
+    names: std::sync::Mutex<HashMap<u64, Arc<PcNames>>>,
+}
+
+/// The names of one looked-up pc (see [`Unwinder::symbolize`]).
+struct PcNames {
+    function: Option<String>,
+    /// Offset of the looked-up pc into `function`.
+    offset: u64,
+    module: Option<String>,
+    /// addr2line's frames at the pc, innermost first: (function, file, line).
+    lines: Vec<(Option<String>, Option<String>, Option<u32>)>,
+}
+
+/// Module text ranges sorted by start, for [`Unwinder::module_of`].
+fn text_ranges(modules: &[(Module, Option<OrcTable>)]) -> Vec<(u64, u64, usize)> {
+    let mut v: Vec<_> = modules
+        .iter()
+        .enumerate()
+        .map(|(i, (m, _))| (m.text_start, m.text_start + m.text_len.max(1), i))
+        .collect();
+    v.sort_unstable();
+    v
 }
 
 /// arm64's saved context and exception layout.
@@ -154,14 +181,17 @@ impl Unwinder {
                 .iter()
                 .filter_map(|(a, b)| Some((k.symbol_addr(a).ok()?.0, k.symbol_addr(b).ok()?.0)))
                 .collect();
+            let modules: Vec<_> = mods.into_iter().map(|m| (m, None)).collect();
             return Ok(Unwinder {
                 vmlinux_orc: None,
-                modules: mods.into_iter().map(|m| (m, None)).collect(),
+                mod_text: text_ranges(&modules),
+                modules,
                 regs: PtRegsLayout::default(),
                 itf: (0, 0, 0),
                 itf_regs: Vec::new(),
                 text,
                 arm64: Some(Arm64::new(k)?),
+                names: Default::default(),
             });
         }
         let di = &k.di;
@@ -189,7 +219,7 @@ impl Unwinder {
             .map(OrcTable::numbering)
             .unwrap_or_default();
         let (mods, _) = k.modules().unwrap_or_default();
-        let modules = mods
+        let modules: Vec<_> = mods
             .into_iter()
             .map(|m| {
                 let t = m.orc.and_then(|(ip, u, n)| {
@@ -242,19 +272,26 @@ impl Unwinder {
             .collect();
         Ok(Unwinder {
             vmlinux_orc,
+            mod_text: text_ranges(&modules),
             modules,
             regs,
             itf,
             itf_regs,
             text,
             arm64: None,
+            names: Default::default(),
         })
     }
 
     fn module_of(&self, pc: u64) -> Option<&(Module, Option<OrcTable>)> {
-        self.modules
+        // The last range starting at or before pc (module texts do not overlap; if damaged
+        // ones do, a pc inside several is looked for from the highest start down).
+        let n = self.mod_text.partition_point(|&(start, _, _)| start <= pc);
+        self.mod_text[..n]
             .iter()
-            .find(|(m, _)| pc >= m.text_start && pc < m.text_start + m.text_len.max(1))
+            .rev()
+            .find(|&&(start, end, _)| pc >= start && pc < end)
+            .map(|&(_, _, i)| &self.modules[i])
     }
 
     fn in_vmlinux_text(&self, pc: u64) -> bool {
@@ -439,22 +476,14 @@ impl Unwinder {
         } else {
             f.pc.wrapping_sub(1)
         };
-        let module = self.module_of(lookup).map(|(m, _)| m);
-        let di_addr = k.di_address(lookup);
-        let (function, offset) = match (k.di.symbolize(di_addr), module) {
-            (Some((s, off)), None) => (Some(s.name.clone()), off + (f.pc - lookup)),
-            (Some((s, off)), Some(_)) if s.module.is_some() => {
-                (Some(s.name.clone()), off + (f.pc - lookup))
-            }
-            // No .ko loaded for the module: its own kallsyms in memory.
-            (_, Some(m)) => match m.symbolize(lookup) {
-                Some((s, off)) => (Some(s.name.clone()), off + (f.pc - lookup)),
-                None => (None, 0),
-            },
-            (None, None) => (None, 0),
+        let names = self.names_of(k, lookup);
+        let function = names.function.clone();
+        let offset = if function.is_some() {
+            names.offset + (f.pc - lookup)
+        } else {
+            0
         };
-        let function = function.map(|f| crash_name(&f));
-        let module = module.map(|m| m.name.clone());
+        let module = names.module.clone();
         // A sleeping task's first pc is the return address into `__schedule`: its variables
         // are looked up at the call, like any caller's.
         let call_site = !f.exact_pc || f.how == FrameSource::SavedContext;
@@ -483,29 +512,72 @@ impl Unwinder {
             regs: Some(regs),
             locals: None,
         };
-        let lines = k.di.lines(di_addr);
-        if lines.is_empty() {
+        if names.lines.is_empty() {
             return vec![base];
         }
-        let n = lines.len();
-        lines
-            .into_iter()
+        let n = names.lines.len();
+        names
+            .lines
+            .iter()
             .enumerate()
-            .map(|(i, l)| {
+            .map(|(i, (function, file, line))| {
                 let outer = i + 1 == n;
                 Frame {
                     function: if outer {
-                        base.function.clone().or(l.function.clone())
+                        base.function.clone().or(function.clone())
                     } else {
-                        l.function.clone()
+                        function.clone()
                     },
-                    file: l.file.as_deref().map(kernel_relative),
-                    line: l.line,
+                    file: file.clone(),
+                    line: *line,
                     inlined: !outer,
                     ..base.clone()
                 }
             })
             .collect()
+    }
+
+    /// What `lookup` names: its function (the vmlinux's or a loaded `.ko`'s symbol, else
+    /// the module's own kallsyms in memory), its module, and its source lines with inline
+    /// frames. Computed once per pc.
+    fn names_of(&self, k: &Kernel, lookup: u64) -> Arc<PcNames> {
+        let cached = self
+            .names
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&lookup)
+            .cloned();
+        if let Some(n) = cached {
+            return n;
+        }
+        let module = self.module_of(lookup).map(|(m, _)| m);
+        let di_addr = k.di_address(lookup);
+        let (function, offset) = match (k.di.symbolize(di_addr), module) {
+            (Some((s, off)), None) => (Some(s.name.clone()), off),
+            (Some((s, off)), Some(_)) if s.module.is_some() => (Some(s.name.clone()), off),
+            // No .ko loaded for the module: its own kallsyms in memory.
+            (_, Some(m)) => match m.symbolize(lookup) {
+                Some((s, off)) => (Some(s.name.clone()), off),
+                None => (None, 0),
+            },
+            (None, None) => (None, 0),
+        };
+        let lines =
+            k.di.lines(di_addr)
+                .into_iter()
+                .map(|l| (l.function, l.file.as_deref().map(kernel_relative), l.line))
+                .collect();
+        let names = Arc::new(PcNames {
+            function: function.map(|f| crash_name(&f)),
+            offset,
+            module: module.map(|m| m.name.clone()),
+            lines,
+        });
+        self.names
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(lookup, names.clone());
+        names
     }
 }
 
