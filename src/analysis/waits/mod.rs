@@ -194,7 +194,7 @@ impl<'k> Ctx<'k> {
 
     pub fn workers(&self) -> &[Worker] {
         self.workers
-            .get_or_init(|| crate::rcu::work::workers(self.k).unwrap_or_default())
+            .get_or_init(|| crate::rcu::work::workers_of(self.k, &self.tasks).unwrap_or_default())
     }
 
     pub fn disks(&self) -> Option<&blkio::Disks> {
