@@ -35,6 +35,7 @@ fn task(pid: i32, comm: &str, st: &'static str, kthread: bool, last: u64) -> Tas
         last_arrival: Some(last),
         blocked_ns: None,
         stack: 0,
+        saved_sp: 0,
     }
 }
 

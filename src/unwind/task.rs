@@ -331,11 +331,15 @@ impl Unwinder {
                 ));
             }
         }
-        let l = k.layout()?;
-        let sp = k.read_u64(
-            Kva(task.addr).add(l.task.thread_sp),
-            "task_struct.thread.sp",
-        )?;
+        let sp = if task.saved_sp != 0 {
+            task.saved_sp
+        } else {
+            let l = k.layout()?;
+            k.read_u64(
+                Kva(task.addr).add(l.task.thread_sp),
+                "task_struct.thread.sp",
+            )?
+        };
         let (bp_off, ra_off, size) = self.itf;
         let bp = k.read_u64(Kva(sp).add(bp_off), "inactive_task_frame.bp")?;
         let pc = k.read_u64(Kva(sp).add(ra_off), "inactive_task_frame.ret_addr")?;
