@@ -207,7 +207,10 @@ fn dump_only_equals_dwarf_on_every_dump() {
             if d.name.ends_with(".elf") || d.name.ends_with(".mkd-zstd.kdump") {
                 let ex = Command::Explain { log: None };
                 let (a, b) = (json_of(&du, &d.path, &ex), json_of(&dw, &d.path, &ex));
-                if d.scenario == "hang" {
+                // (sid's makedumpfile outputs lose task_structs, which ones differs from boot
+                // to boot: one boot dropped enough blocked tasks to leave 3 findings. The two
+                // modes must still agree, below.)
+                if d.scenario == "hang" && !rel.unreadable_by_references(&d.name) {
                     assert!(a["findings"].as_array().is_some_and(|f| f.len() >= 4));
                 }
                 let (fa, fb) = (findings(a), findings(b));
