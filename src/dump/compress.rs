@@ -119,7 +119,7 @@ pub(crate) fn decompress(kind: Compression, input: &[u8], out: &mut [u8]) -> Res
 }
 
 fn zlib(input: &[u8], out: &mut [u8]) -> Result<usize, String> {
-    use flate2::Decompress;
+    use flate2::{Decompress, FlushDecompress, Status};
     use std::cell::RefCell;
     // One decoder per thread, reset for each page: a new one allocates and initialises its
     // tables and window every time (a fifth of `bt --all`'s time on 10 000 tasks).
@@ -130,21 +130,16 @@ fn zlib(input: &[u8], out: &mut [u8]) -> Result<usize, String> {
         let mut d = d.borrow_mut();
         // makedumpfile and QEMU use zlib's compress2(): a zlib header, not raw deflate.
         d.reset(true);
-        zlib_with(&mut d, input, out)
+        match d.decompress(input, out, FlushDecompress::Finish) {
+            Ok(Status::StreamEnd) => Ok(d.total_out() as usize),
+            Ok(_) if d.total_out() as usize == out.len() => Err(format!(
+                "zlib data decompresses to more than {:#x} bytes",
+                out.len()
+            )),
+            Ok(_) => Err("zlib stream ends early".into()),
+            Err(e) => Err(format!("zlib: {e}")),
+        }
     })
-}
-
-fn zlib_with(d: &mut flate2::Decompress, input: &[u8], out: &mut [u8]) -> Result<usize, String> {
-    use flate2::{FlushDecompress, Status};
-    match d.decompress(input, out, FlushDecompress::Finish) {
-        Ok(Status::StreamEnd) => Ok(d.total_out() as usize),
-        Ok(_) if d.total_out() as usize == out.len() => Err(format!(
-            "zlib data decompresses to more than {:#x} bytes",
-            out.len()
-        )),
-        Ok(_) => Err("zlib stream ends early".into()),
-        Err(e) => Err(format!("zlib: {e}")),
-    }
 }
 
 fn snappy(input: &[u8], out: &mut [u8]) -> Result<usize, String> {

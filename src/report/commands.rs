@@ -366,33 +366,39 @@ fn print(k: &Kernel, expr: &str) -> Result<PrintReport> {
 /// Every task's backtrace, in task-list order, unwound in parallel, and whether the task
 /// list was read whole (its problems are printed as warnings; the caller exits 2).
 fn all_traces(k: &Kernel) -> Result<(Vec<Backtrace>, bool)> {
-    use rayon::prelude::*;
-    let list = k.tasks()?;
-    for e in &list.errors {
-        eprintln!("quiesce: warning: task list: {e}");
-    }
-    let u = Unwinder::new(k)?;
-    let traces = list.tasks.par_iter().map(|t| u.backtrace(k, t)).collect();
-    Ok((traces, list.errors.is_empty()))
+    map_traces(k, |b| b)
 }
 
-/// `bt --all` as text, each task's trace formatted as soon as it is unwound and the trace
-/// dropped: 10 000 tasks' frames (their registers, names and files, 55 MB) are never all
-/// held at once. The same text as `BtReport::text` over `bt`'s sorted traces.
-fn all_traces_text(k: &Kernel, lines: bool) -> Result<(String, bool)> {
+/// `f` of every task's backtrace, in task-list order, unwound in parallel; each trace is
+/// dropped once `f` has made what it keeps of it. And whether the task list was read whole.
+fn map_traces<T: Send>(k: &Kernel, f: impl Fn(Backtrace) -> T + Sync) -> Result<(Vec<T>, bool)> {
     use rayon::prelude::*;
     let list = k.tasks()?;
     for e in &list.errors {
         eprintln!("quiesce: warning: task list: {e}");
     }
     let u = Unwinder::new(k)?;
-    let mut tasks: Vec<_> = list.tasks.iter().collect();
-    tasks.sort_by_key(|t| (t.pid, t.cpu));
-    let texts: Vec<String> = tasks
+    let out = list
+        .tasks
         .par_iter()
-        .map(|t| crate::report::bt::trace_text(&u.backtrace(k, t), lines))
+        .map(|t| f(u.backtrace(k, t)))
         .collect();
-    Ok((texts.join("\n"), list.errors.is_empty()))
+    Ok((out, list.errors.is_empty()))
+}
+
+/// `bt --all` as text, each task's trace formatted as soon as it is unwound: 10 000 tasks'
+/// frames (their registers, names and files, 55 MB) are never all held at once. The same
+/// text as `BtReport::text` over `bt`'s sorted traces.
+fn all_traces_text(k: &Kernel, lines: bool) -> Result<(String, bool)> {
+    let (mut texts, whole) = map_traces(k, |b| {
+        (
+            (b.task.pid, b.task.cpu),
+            crate::report::bt::trace_text(&b, lines),
+        )
+    })?;
+    texts.sort_by_key(|(key, _)| *key);
+    let texts: Vec<String> = texts.into_iter().map(|(_, t)| t).collect();
+    Ok((texts.join("\n"), whole))
 }
 
 fn bt(

@@ -121,8 +121,9 @@ pub struct Ctx<'k> {
     jbd2_l: OnceLock<Option<jbd2::JournalLayout>>,
     /// The live part of each task's stack, read when first scanned (`stack_word`).
     live_stacks: Vec<OnceLock<(u64, Box<[u64]>)>>,
-    /// `code_references` answers by (function, target).
-    code_refs: std::sync::Mutex<HashMap<(String, u64), bool>>,
+    /// `code_references` answers by target, then function (looked up without copying the
+    /// name: asked for every frame of every task).
+    code_refs: std::sync::Mutex<HashMap<u64, HashMap<String, bool>>>,
     /// The unwinder the traces came from: for the arguments of the frames tasks block in.
     pub unwinder: &'k Unwinder,
 }
@@ -561,12 +562,12 @@ impl<'k> Ctx<'k> {
     pub fn code_references(&self, func: &str, target: u64) -> bool {
         // Asked for every frame of every task (10 000 tasks share a few dozen functions):
         // each (function, target) is decided once.
-        let key = (func.to_string(), target);
         if let Some(&known) = self
             .code_refs
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .get(&key)
+            .get(&target)
+            .and_then(|by_func| by_func.get(func))
         {
             return known;
         }
@@ -574,7 +575,9 @@ impl<'k> Ctx<'k> {
         self.code_refs
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(key, found);
+            .entry(target)
+            .or_default()
+            .insert(func.to_string(), found);
         found
     }
 
