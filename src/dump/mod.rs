@@ -1,6 +1,7 @@
 //! Byte sources with no kernel knowledge: ELF cores (kdump vmcore, QEMU
 //! `dump-guest-memory`, `/proc/kcore`), kdump-compressed files (makedumpfile and QEMU) and
-//! the flattened format, plus the notes they carry (`NT_PRSTATUS` per CPU, VMCOREINFO).
+//! the flattened format, plus the notes they carry (`NT_PRSTATUS` per CPU, VMCOREINFO); and
+//! a running QEMU guest read over QMP (`qmp:SOCK`), stopped for the time it is read.
 //!
 //! Everything above this module reads memory through [`PhysMem`] (and, for sources that
 //! are indexed by virtual address such as `/proc/kcore`, [`Dump::read_virt_direct`]).
@@ -12,7 +13,9 @@
 //!
 //! Files: `source` (mmap / pread / flattened byte sources), `flat` (flattened-format index),
 //! `elf` (ELF cores), `kdump` (kdump-compressed), `bitmap` (page bitmaps with rank),
-//! `compress` (page decompressors), `cache` (decompressed pages), `notes` (ELF notes).
+//! `compress` (page decompressors), `cache` (decompressed pages), `notes` (ELF notes),
+//! `qmp` (the QMP client), `qemu_guest` (a guest's RAM, registers and VMCOREINFO over QMP),
+//! `qemu_regs` (the monitor's register dump as `NT_PRSTATUS` notes).
 
 mod bitmap;
 mod cache;
@@ -21,12 +24,16 @@ mod elf;
 mod flat;
 mod kdump;
 mod notes;
+mod qemu_guest;
+mod qemu_regs;
+mod qmp;
 mod source;
 #[cfg(test)]
 mod tests;
 
 pub use compress::Compression;
 pub use notes::{QemuCpuState, QemuSegment};
+pub use qmp::{Qmp, QmpError};
 
 use crate::addr::{Kva, Pa, Pfn};
 use elf::{ElfCore, Fault};
@@ -126,6 +133,9 @@ pub enum DumpError {
     },
     #[error("unsupported dump: {0}")]
     Unsupported(String),
+    /// Attaching to a QEMU guest over QMP failed.
+    #[error("{0}")]
+    Qemu(String),
 }
 
 impl DumpError {
@@ -155,6 +165,8 @@ pub enum DumpFormat {
     Kcore,
     /// kdump-compressed; `flattened` when it came wrapped in the flattened format.
     Kdump { flattened: bool },
+    /// A running QEMU guest over QMP, stopped while read.
+    Qmp,
 }
 
 impl std::fmt::Display for DumpFormat {
@@ -164,6 +176,7 @@ impl std::fmt::Display for DumpFormat {
             DumpFormat::Kcore => "/proc/kcore",
             DumpFormat::Kdump { flattened: false } => "kdump-compressed",
             DumpFormat::Kdump { flattened: true } => "kdump-compressed, flattened",
+            DumpFormat::Qmp => "live QEMU guest (QMP)",
         })
     }
 }
@@ -242,6 +255,7 @@ pub struct DumpHeaderInfo {
 enum Mem {
     Elf { src: Source, core: ElfCore },
     Kdump(Box<KdumpFile>),
+    Qemu(Box<qemu_guest::QemuGuest>),
 }
 
 /// An opened dump. `Send + Sync`; reads take `&self`.
@@ -259,6 +273,14 @@ pub struct Dump {
 
 /// The path of the live kernel core.
 const PROC_KCORE: &str = "/proc/kcore";
+
+/// The prefix of a QMP socket given as the dump: `qmp:/path/to/sock` or `qmp:HOST:PORT`.
+pub const QMP_PREFIX: &str = "qmp:";
+
+/// The QMP address of a dump argument `qmp:ADDR`, if it is one.
+pub fn qmp_address(path: &Path) -> Option<&str> {
+    path.to_str()?.strip_prefix(QMP_PREFIX)
+}
 
 fn is_proc_kcore(path: &Path) -> bool {
     path == Path::new(PROC_KCORE)
@@ -289,8 +311,12 @@ fn vmcoreinfo_value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
 }
 
 impl Dump {
-    /// Open a dump file read-only, sniffing its format from its content.
+    /// Open a dump file read-only, sniffing its format from its content; `qmp:ADDR`
+    /// attaches to a running QEMU guest instead ([`Dump::attach_qemu`]).
     pub fn open(path: &Path) -> Result<Dump, DumpError> {
+        if let Some(addr) = qmp_address(path) {
+            return Dump::attach_qemu(addr);
+        }
         let open_err = |source| DumpError::Open {
             path: path.to_path_buf(),
             source,
@@ -312,6 +338,40 @@ impl Dump {
         // modified in place by the tools that write them.
         let map = unsafe { Mmap::map(&file) }.map_err(open_err)?;
         Dump::from_backing(Backing::Mapped(map))
+    }
+
+    /// Attach to the QEMU guest whose QMP socket is `addr`: stop it and read it as a dump
+    /// (RAM, registers, VMCOREINFO found in its memory); it is resumed when the `Dump` is
+    /// dropped, unless it was stopped already. See `qemu_guest`.
+    pub fn attach_qemu(addr: &str) -> Result<Dump, DumpError> {
+        let a = qemu_guest::QemuGuest::attach(addr).map_err(DumpError::Qemu)?;
+        let mut warnings = a.warnings;
+        if a.vmcoreinfo.is_none() {
+            warnings.push(
+                "no VMCOREINFO note found in the guest's memory (a kernel without \
+                 CONFIG_VMCORE_INFO, or not booted yet)"
+                    .into(),
+            );
+        }
+        warnings.push(format!(
+            "a live QEMU guest ({addr}): {}; memory read by {}{}",
+            a.stopped,
+            a.guest.readers(),
+            a.vmcoreinfo_at
+                .map(|pa| format!(", VMCOREINFO found at {pa}"))
+                .unwrap_or_default()
+        ));
+        Ok(Dump {
+            mem: Mem::Qemu(Box::new(a.guest)),
+            format: DumpFormat::Qmp,
+            live: false,
+            machine: a.machine,
+            vmcoreinfo: a.vmcoreinfo,
+            prstatus: a.prstatus,
+            qemu: Vec::new(),
+            header: DumpHeaderInfo::default(),
+            warnings,
+        })
     }
 
     /// Open a dump held in memory (tests; small dumps received from elsewhere).
@@ -507,6 +567,7 @@ impl Dump {
         match &self.mem {
             Mem::Elf { src, .. } => matches!(src, Source::Flat(_)),
             Mem::Kdump(k) => k.is_flat(),
+            Mem::Qemu(_) => false,
         }
     }
 
@@ -514,7 +575,7 @@ impl Dump {
     /// reading pages (so `None` appears once a raw page was read). `[None]` for ELF.
     pub fn compressions(&self) -> Vec<Compression> {
         match &self.mem {
-            Mem::Elf { .. } => vec![Compression::None],
+            Mem::Elf { .. } | Mem::Qemu(_) => vec![Compression::None],
             Mem::Kdump(k) => k.compressions(),
         }
     }
@@ -583,6 +644,7 @@ impl Dump {
                 out
             }
             Mem::Kdump(k) => k.ranges(),
+            Mem::Qemu(g) => g.ranges(),
         }
     }
 
@@ -590,7 +652,7 @@ impl Dump {
     /// 4 KiB pages; with larger kdump block sizes the block holding it is checked.
     pub fn is_excluded(&self, pfn: Pfn) -> bool {
         match &self.mem {
-            Mem::Elf { .. } => false,
+            Mem::Elf { .. } | Mem::Qemu(_) => false,
             Mem::Kdump(k) => k.is_excluded(pfn.pa().0 / k.block_size()),
         }
     }
@@ -654,6 +716,7 @@ impl PhysMem for Dump {
                 },
             }),
             Mem::Kdump(k) => k.read_phys(pa, buf),
+            Mem::Qemu(g) => g.read_phys(pa, buf),
         }
     }
 

@@ -266,9 +266,16 @@ pub(crate) fn build(notes: &[(&str, u32, &[u8])]) -> Vec<u8> {
 /// An x86_64 `elf_prstatus` descriptor (336 bytes) with `pid` and `pr_reg[i] = regs[i]`.
 #[cfg(test)]
 pub(crate) fn build_prstatus(pid: u32, regs: &[u64]) -> Vec<u8> {
-    let mut d = vec![0u8; 336];
+    prstatus_desc(pid, regs)
+}
+
+/// An `elf_prstatus` descriptor holding `pr_pid = pid` and `pr_reg = regs` (27 words on
+/// x86_64, 34 on arm64), sized as the kernel's: the header, `pr_reg`, `pr_fpvalid` and its
+/// padding (336 bytes on x86_64, 392 on arm64) — what QEMU writes for a vCPU.
+pub(crate) fn prstatus_desc(pid: u32, regs: &[u64]) -> Vec<u8> {
+    let mut d = vec![0u8; PRSTATUS_REG_OFFSET + 8 * regs.len().max(27) + 8];
     d[PRSTATUS_PID_OFFSET..PRSTATUS_PID_OFFSET + 4].copy_from_slice(&pid.to_le_bytes());
-    for (i, r) in regs.iter().take(27).enumerate() {
+    for (i, r) in regs.iter().enumerate() {
         let at = PRSTATUS_REG_OFFSET + 8 * i;
         d[at..at + 8].copy_from_slice(&r.to_le_bytes());
     }

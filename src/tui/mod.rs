@@ -157,7 +157,7 @@ pub fn run_effects(jobs: &jobs::Jobs, notes_path: Option<&PathBuf>, effects: Vec
 pub fn run(target: Target, parse: ParseCommand) -> Result<()> {
     let (keymap, theme) = load_config()?;
     // Fail before touching the terminal when there is nothing to open.
-    if !target.core.exists() {
+    if crate::dump::qmp_address(&target.core).is_none() && !target.core.exists() {
         anyhow::bail!("{}: no such dump", target.core.display());
     }
     let (tx, rx) = mpsc::channel::<UiEvent>();
