@@ -18,7 +18,7 @@ use std::hash::Hasher;
 use std::path::{Path, PathBuf};
 
 const MAGIC: &[u8; 8] = b"QSCIDX\0\0";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 /// The default cache directory, or `None` when disabled by `QUIESCE_INDEX_CACHE=0`.
 pub fn default_dir() -> Option<PathBuf> {

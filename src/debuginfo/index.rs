@@ -189,7 +189,8 @@ impl Image {
                 | dw::DW_TAG_typedef
                 | dw::DW_TAG_base_type => true,
                 dw::DW_TAG_variable => has(dw::DW_AT_location),
-                dw::DW_TAG_subprogram => has(dw::DW_AT_low_pc),
+                // (GCC gives a function split into hot and cold parts DW_AT_ranges)
+                dw::DW_TAG_subprogram => has(dw::DW_AT_low_pc) || has(dw::DW_AT_ranges),
                 _ => false,
             };
             if !wanted {
@@ -223,6 +224,21 @@ impl Image {
                         low_pc = self.dwarf().attr_address(unit, a.value()).ok().flatten()
                     }
                     dw::DW_AT_high_pc => high_pc = Some(a.value()),
+                    dw::DW_AT_ranges if low_pc.is_none() => {
+                        // The first range holds the entry (the hot part, `f` beside
+                        // `f.cold`): the function's range here is that one.
+                        let first = self
+                            .dwarf()
+                            .attr_ranges_offset(unit, a.value())
+                            .ok()
+                            .flatten()
+                            .and_then(|o| self.dwarf().ranges(unit, o).ok())
+                            .and_then(|mut it| it.next().ok().flatten());
+                        if let Some(r) = first {
+                            low_pc = Some(r.begin);
+                            high_pc = Some(AttributeValue::Udata(r.end.wrapping_sub(r.begin)));
+                        }
+                    }
                     dw::DW_AT_specification | dw::DW_AT_abstract_origin => {
                         if let AttributeValue::UnitRef(o) = a.value() {
                             origin = Some(o)
