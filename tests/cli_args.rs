@@ -120,6 +120,7 @@ fn every_subcommand_takes_the_global_options_after_it() {
         ("stacks", &["--state", "UN", "-m", "quiesce_hang"]),
         ("srcu", &["quiesce_srcu"]),
         ("rcu", &[]),
+        ("fields", &["rcu.node"]),
         ("explain", &[]),
         ("waitgraph", &["--dot"]),
         ("print", &["jiffies"]),

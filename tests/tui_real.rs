@@ -745,9 +745,10 @@ fn real_fixture_command_line_runs_every_subcommand() {
         ("rcu", "rcu_preempt"),
         ("waitgraph", "qh_mutex_b"),
         ("explain", "deadlock"),
+        ("fields srcu.gp_seq", "srcu_gp_start kernel/rcu/srcutree.c:"),
         (
             "nonsense",
-            "commands: ps, log, sys, bt, stacks, srcu, rcu, explain, waitgraph, print",
+            "commands: ps, log, sys, bt, stacks, srcu, rcu, fields, explain, waitgraph, print",
         ),
     ];
     for (cmd, want) in cases {

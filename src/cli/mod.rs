@@ -133,6 +133,11 @@ pub enum Command {
     /// Tree RCU: grace period, GP kthread, rcu_node tree, per-CPU rcu_data, holdouts.
     #[command(after_help = "Example:\n  quiesce rcu -c DUMP -s VMLINUX")]
     Rcu,
+    /// What each SRCU and RCU field shown means: its kernel member per layout generation,
+    /// the functions that set and read it (file:line in this dump's kernel), normal values
+    /// against stuck ones. FIELD: a key (srcu.gp_seq), a prefix (srcu, rcu.node) or a label.
+    #[command(after_help = "Example:\n  quiesce fields rcu.node.qsmask -c DUMP -s VMLINUX")]
+    Fields { field: Option<String> },
     /// Walk each stuck task to its root cause: numbered steps with evidence (frames, fields)
     /// and notes on the RCU/SRCU mechanisms. `--log FILE` explains pasted text (crash bt,
     /// dmesg, hung-task and RCU stall reports) instead of a dump.
@@ -215,6 +220,7 @@ impl Command {
             },
             Command::Srcu { domain } => R::Srcu { domain },
             Command::Rcu => R::Rcu,
+            Command::Fields { field } => R::Fields { filter: field },
             Command::Explain { log } => R::Explain { log },
             Command::Waitgraph { dot, svg, log } => R::Waitgraph { dot, svg, log },
             Command::Print { expr } => R::Print { expr },

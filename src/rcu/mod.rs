@@ -11,6 +11,9 @@
 //! name tables the kernel keeps in memory (`gp_state_names[]`, `srcu_size_state_name[]`)
 //! are read from the dump. Reference: `docs/rcu-srcu.md` of the project.
 
+pub mod fields;
+mod fields_srcu;
+mod fields_tree;
 pub mod segcblist;
 pub mod srcu;
 mod srcu_find;

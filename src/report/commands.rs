@@ -55,6 +55,8 @@ pub enum Command {
     },
     /// Print an expression.
     Print { expr: Vec<String> },
+    /// What the SRCU and RCU fields mean, with this kernel's source locations.
+    Fields { filter: Option<String> },
 }
 
 /// A command as a command line asks for it: which, and whether as JSON.
@@ -201,6 +203,15 @@ pub fn command_text(k: &Kernel, t: &Target, cmd: &Command) -> Result<(String, i3
             let r = crate::rcu::srcu::srcu_report(k, domain.as_deref())?;
             let partial = !r.errors.is_empty() || r.domains.iter().any(|d| !d.errors.is_empty());
             Ok((emit(&r, json), if partial { 2 } else { 0 }))
+        }
+        Command::Fields { filter } => {
+            let r = super::fields::FieldsReport::new(k, filter.as_deref()).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "no SRCU or RCU field {:?}: try srcu, rcu, rcu.node or a label such as gp_seq",
+                    filter.as_deref().unwrap_or_default()
+                )
+            })?;
+            Ok((emit(&r, json), 0))
         }
         Command::Rcu => {
             let r = crate::rcu::tree::rcu_report(k)?;

@@ -5,6 +5,7 @@
 pub mod bt;
 pub mod commands;
 pub mod explain;
+pub mod fields;
 pub mod ps;
 pub mod rcu;
 pub mod srcu;

@@ -47,6 +47,7 @@ pub enum Action {
     Walkthrough,
     StepNext,
     StepPrev,
+    ExplainField,
 }
 
 /// One registry entry.
@@ -96,6 +97,7 @@ registry! {
     Walkthrough, "walkthrough", "Start or end the walkthrough (steps from the wait graph's explanation)";
     StepNext, "step_next", "Walkthrough: next step";
     StepPrev, "step_prev", "Walkthrough: previous step";
+    ExplainField, "explain_field", "Explain the kernel fields of the SRCU/RCU row: meaning, normal vs stuck, the code that sets and reads them (Enter opens it)";
 }
 
 impl Action {

@@ -116,6 +116,9 @@ impl App {
                 }
                 vec![]
             }
+            Some(Overlay::Fields { keys, rows, cursor }) => {
+                self.fields_key(key, keys, rows, cursor)
+            }
             None => match self.keymap.get(&key) {
                 Some(a) => self.handle(a),
                 None => vec![],

@@ -48,6 +48,8 @@ pub enum JobMsg {
         errors: Vec<String>,
     },
     Symbols(Arc<Vec<String>>),
+    /// Every SRCU/RCU field explanation resolved against the dump's debug info.
+    Fields(Arc<Vec<crate::rcu::fields::Resolved>>),
     Types(Arc<Vec<String>>),
     /// A command's or a description's text for the result pane.
     Output {
@@ -369,6 +371,20 @@ impl Jobs {
                 .map(str::to_string)
                 .collect();
             job.send(JobMsg::Types(Arc::new(types)));
+            Ok(())
+        });
+    }
+
+    /// Resolve every SRCU/RCU field explanation (members present, functions' file:line).
+    pub fn resolve_fields(&self) {
+        let Some(k) = self.kernel() else {
+            return;
+        };
+        self.spawn("explain fields", 1, move |job| {
+            let all = crate::rcu::fields::all()
+                .map(|f| crate::rcu::fields::resolve(&k, f))
+                .collect();
+            job.send(JobMsg::Fields(Arc::new(all)));
             Ok(())
         });
     }

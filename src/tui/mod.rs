@@ -13,6 +13,7 @@
 
 pub mod actions;
 pub mod app;
+pub mod fields;
 pub mod finder;
 pub mod graph;
 pub mod input;
@@ -138,6 +139,7 @@ pub fn run_effects(jobs: &jobs::Jobs, notes_path: Option<&PathBuf>, effects: Vec
             Effect::Quit => {}
             Effect::RunCommand(c) => jobs.run_command(&c),
             Effect::LoadNames => jobs.load_names(),
+            Effect::ResolveFields => jobs.resolve_fields(),
             Effect::Describe(k, n) => jobs.describe(k, &n),
             Effect::DecodeLog => jobs.decode_log(),
             Effect::OpenSource {

@@ -29,6 +29,8 @@ pub struct Cell {
 pub struct Row {
     pub cells: Vec<Cell>,
     pub target: Option<Target>,
+    /// The kernel fields the row shows (`rcu::fields` keys): what `explain_field` explains.
+    pub fields: Vec<&'static str>,
 }
 
 impl Row {
@@ -49,11 +51,33 @@ impl Row {
         self.target = Some(t);
         self
     }
+    /// The row shows these fields (keys of `rcu::fields`).
+    pub fn fields(mut self, keys: &[&'static str]) -> Row {
+        self.fields.extend_from_slice(keys);
+        self
+    }
     /// The row's text, cells concatenated.
     pub fn plain(&self) -> String {
         self.cells.iter().map(|c| c.text.as_str()).collect()
     }
 }
+
+/// The fields of an SRCU per-CPU counter row.
+const CPU_FIELDS: &[&str] = &[
+    "srcu.cpu.counters",
+    "srcu.cpu.callbacks",
+    "srcu.cpu.cblist_invoking",
+];
+
+/// The fields of an RCU per-CPU row (`report::rcu::cpu_row`'s columns).
+const RCU_CPU_FIELDS: &[&str] = &[
+    "rcu.cpu.gp_seq",
+    "rcu.cpu.qs_owed",
+    "rcu.cpu.ticks_this_gp",
+    "rcu.cpu.callbacks",
+    "rcu.cpu.nocb",
+    "rcu.cpu.running",
+];
 
 /// Bits set in a mask as `{0,3}`.
 pub fn bits(mask: u64) -> String {
@@ -106,7 +130,8 @@ pub fn srcu_rows(report: Option<&Result<SrcuReport, String>>, selected: usize) -
                         d.callbacks.len()
                     ),
                 )
-                .to(Target::SrcuDomain(i)),
+                .to(Target::SrcuDomain(i))
+                .fields(&["srcu.phase", "srcu.readers", "srcu.cpu.callbacks"]),
         );
     }
     for e in &r.errors {
@@ -157,17 +182,26 @@ fn srcu_domain_rows(d: &SrcuDomain, rows: &mut Vec<Row>) {
     if !d.initialized {
         gp = gp.cell("ui.placeholder", "  (uninitialized)");
     }
-    rows.push(gp);
-    rows.push(Row::text(format!(
-        "current idx {}  readers idx0 {}  idx1 {}{}",
-        d.current_idx,
-        d.readers[0],
-        d.readers[1],
-        match d.waits_on_idx {
-            Some(i) => format!("  GP waits on idx {i}"),
-            None => String::new(),
-        }
-    )));
+    rows.push(gp.fields(&[
+        "srcu.phase",
+        "srcu.gp_seq",
+        "srcu.gp_seq_needed",
+        "srcu.gp_seq_needed_exp",
+        "srcu.gp_start",
+    ]));
+    rows.push(
+        Row::text(format!(
+            "current idx {}  readers idx0 {}  idx1 {}{}",
+            d.current_idx,
+            d.readers[0],
+            d.readers[1],
+            match d.waits_on_idx {
+                Some(i) => format!("  GP waits on idx {i}"),
+                None => String::new(),
+            }
+        ))
+        .fields(&["srcu.current_idx", "srcu.readers"]),
+    );
     // Per-CPU counters, the waited index highlighted.
     let w = d.waits_on_idx;
     let idx_scope = |i: u32| {
@@ -181,7 +215,8 @@ fn srcu_domain_rows(d: &SrcuDomain, rows: &mut Vec<Row>) {
                 format!("{:>21} ", format!("idx0 lock/unlock net")),
             )
             .cell("ui.header", format!("{:>21} ", "idx1 lock/unlock net"))
-            .cell("ui.header", format!("{:>5}", "CBS")),
+            .cell("ui.header", format!("{:>5}", "CBS"))
+            .fields(CPU_FIELDS),
     );
     let mut tot = ([0u64; 2], [0u64; 2], 0i64);
     for c in &d.cpus {
@@ -208,7 +243,7 @@ fn srcu_domain_rows(d: &SrcuDomain, rows: &mut Vec<Row>) {
         if c.cblist_invoking == Some(true) {
             row = row.cell("ui", "  invoking");
         }
-        rows.push(row);
+        rows.push(row.fields(CPU_FIELDS));
     }
     let mut total = Row::new().cell("ui.header", format!("{:>5} ", "total"));
     for i in 0..2 {
@@ -222,9 +257,17 @@ fn srcu_domain_rows(d: &SrcuDomain, rows: &mut Vec<Row>) {
             ),
         );
     }
-    rows.push(total.cell("ui", format!("{:>5}", tot.2)));
+    rows.push(total.cell("ui", format!("{:>5}", tot.2)).fields(&[
+        "srcu.readers",
+        "srcu.cpu.counters",
+        "srcu.cpu.callbacks",
+    ]));
     // Callbacks by segment.
-    rows.push(Row::new().cell("ui.header", format!("Callbacks ({})", d.callbacks.len())));
+    rows.push(
+        Row::new()
+            .cell("ui.header", format!("Callbacks ({})", d.callbacks.len()))
+            .fields(&["srcu.callback.segment", "srcu.cpu.callbacks"]),
+    );
     let mut segs: Vec<&str> = Vec::new();
     for c in &d.callbacks {
         if !segs.contains(&c.segment.as_str()) {
@@ -233,7 +276,11 @@ fn srcu_domain_rows(d: &SrcuDomain, rows: &mut Vec<Row>) {
     }
     for s in segs {
         let n = d.callbacks.iter().filter(|c| c.segment == s).count();
-        rows.push(Row::new().cell("ui.srcu.segment", format!("  {s} ({n})")));
+        rows.push(
+            Row::new()
+                .cell("ui.srcu.segment", format!("  {s} ({n})"))
+                .fields(&["srcu.callback.segment"]),
+        );
         for c in d.callbacks.iter().filter(|c| c.segment == s) {
             let mut l = format!("    {:#x} {}", c.addr, c.func.describe());
             if let Some(cpu) = c.cpu {
@@ -242,7 +289,10 @@ fn srcu_domain_rows(d: &SrcuDomain, rows: &mut Vec<Row>) {
             if let Some(g) = c.gp_seq {
                 l.push_str(&format!("  ready at gp_seq {}", g as i64));
             }
-            let mut row = Row::new().cell("ui", l);
+            let mut row = Row::new().cell("ui", l).fields(&["srcu.callback.segment"]);
+            if !c.wakes.is_empty() {
+                row = row.fields(&["srcu.waiters"]);
+            }
             for t in &c.wakes {
                 row = row
                     .cell("ui.link", format!("  → wakes {}", task_text(t)))
@@ -252,7 +302,11 @@ fn srcu_domain_rows(d: &SrcuDomain, rows: &mut Vec<Row>) {
         }
     }
     if let Some(w) = &d.gp_work {
-        rows.push(Row::new().cell("ui.srcu.work", format!("GP work: {}", w.describe())));
+        rows.push(
+            Row::new()
+                .cell("ui.srcu.work", format!("GP work: {}", w.describe()))
+                .fields(&["srcu.gp_work"]),
+        );
     }
     for t in &d.waiters {
         rows.push(
@@ -262,7 +316,8 @@ fn srcu_domain_rows(d: &SrcuDomain, rows: &mut Vec<Row>) {
                     "ui.link",
                     format!("{} {:#x} in synchronize_srcu", task_text(t), t.addr),
                 )
-                .to(Target::Task(t.addr)),
+                .to(Target::Task(t.addr))
+                .fields(&["srcu.waiters"]),
         );
     }
     for n in &d.notes {
@@ -288,7 +343,8 @@ pub fn rcu_rows(report: Option<&Result<RcuReport, String>>) -> Vec<Row> {
                 "ui.header",
                 format!("{} ", r.name.as_deref().unwrap_or("rcu")),
             )
-            .cell("ui", gp_line(r)),
+            .cell("ui", gp_line(r))
+            .fields(&["rcu.gp_seq", "rcu.gp_start", "rcu.fqs"]),
     );
     let mut k = Row::new().cell("ui", "GP kthread ");
     match &r.gp_kthread {
@@ -303,7 +359,7 @@ pub fn rcu_rows(report: Option<&Result<RcuReport, String>>) -> Vec<Row> {
     if let Some(j) = r.jiffies_since_gp_activity {
         k = k.cell("ui", format!("  last active {j} jiffies ago"));
     }
-    rows.push(k);
+    rows.push(k.fields(&["rcu.gp_kthread", "rcu.gp_activity"]));
     let mut l = vec![];
     if let Some(s) = stall_line(r) {
         l.push(s);
@@ -314,7 +370,11 @@ pub fn rcu_rows(report: Option<&Result<RcuReport, String>>) -> Vec<Row> {
     if let Some(e) = r.expedited_sequence {
         l.push(format!("expedited sequence {e}"));
     }
-    rows.push(Row::text(l.join("  ")));
+    rows.push(Row::text(l.join("  ")).fields(&[
+        "rcu.stall",
+        "rcu.gp_flags",
+        "rcu.expedited_sequence",
+    ]));
     rows.push(Row::new());
     rows.push(Row::new().cell("ui.header", "rcu_node tree"));
     for n in &r.nodes {
@@ -339,29 +399,42 @@ pub fn rcu_rows(report: Option<&Result<RcuReport, String>>) -> Vec<Row> {
         if let Some(e) = n.expmask {
             row = row.cell("ui", format!("  expmask {e:#x} {}", bits(e)));
         }
-        rows.push(row);
+        rows.push(row.fields(&[
+            "rcu.node.shape",
+            "rcu.node.qsmask",
+            "rcu.node.qsmaskinit",
+            "rcu.node.expmask",
+        ]));
         for t in &n.gp_tasks {
             rows.push(
                 Row::new()
                     .cell("ui", format!("{ind}  blocks GP: "))
                     .cell("ui.rcu.holdout", task_text(t))
-                    .to(Target::Task(t.addr)),
+                    .to(Target::Task(t.addr))
+                    .fields(&["rcu.node.blkd_tasks"]),
             );
         }
         for t in n.blkd_tasks.iter().filter(|t| !n.gp_tasks.contains(t)) {
             rows.push(
                 Row::new()
                     .cell("ui", format!("{ind}  blocked reader: {}", task_text(t)))
-                    .to(Target::Task(t.addr)),
+                    .to(Target::Task(t.addr))
+                    .fields(&["rcu.node.blkd_tasks"]),
             );
         }
     }
     rows.push(Row::new());
-    rows.push(Row::new().cell("ui.header", format!(" {}", crate::report::rcu::CPU_HEADER)));
+    rows.push(
+        Row::new()
+            .cell("ui.header", format!(" {}", crate::report::rcu::CPU_HEADER))
+            .fields(RCU_CPU_FIELDS),
+    );
     for c in &r.cpus {
         let holdout = r.holdouts.iter().any(|h| h.cpu == c.cpu);
         let text = format!(" {}", crate::report::rcu::cpu_row(c));
-        let mut row = Row::new().cell(if holdout { "ui.rcu.holdout" } else { "ui" }, text);
+        let mut row = Row::new()
+            .cell(if holdout { "ui.rcu.holdout" } else { "ui" }, text)
+            .fields(RCU_CPU_FIELDS);
         if let Some(t) = &c.curr {
             row = row.to(Target::Task(t.addr));
         }
@@ -372,7 +445,14 @@ pub fn rcu_rows(report: Option<&Result<RcuReport, String>>) -> Vec<Row> {
         rows.push(Row::new().cell("ui.placeholder", "no holdout CPUs"));
     }
     for h in &r.holdouts {
-        let mut row = Row::new().cell("ui.rcu.holdout", format!("holdout CPU {}", h.cpu));
+        let mut row = Row::new()
+            .cell("ui.rcu.holdout", format!("holdout CPU {}", h.cpu))
+            .fields(&[
+                "rcu.node.qsmask",
+                "rcu.cpu.qs_owed",
+                "rcu.cpu.running",
+                "rcu.cpu.ticks_this_gp",
+            ]);
         if let Some(t) = &h.curr {
             row = row
                 .cell("ui", " running ")
@@ -389,7 +469,8 @@ pub fn rcu_rows(report: Option<&Result<RcuReport, String>>) -> Vec<Row> {
             Row::new()
                 .cell("ui", "blocked reader ")
                 .cell("ui.rcu.holdout", task_text(t))
-                .to(Target::Task(t.addr)),
+                .to(Target::Task(t.addr))
+                .fields(&["rcu.node.blkd_tasks"]),
         );
     }
     for n in &r.notes {

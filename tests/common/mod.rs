@@ -18,7 +18,7 @@ pub fn fixtures_root() -> PathBuf {
     PathBuf::from(home).join(".cache/quiesce/fixtures")
 }
 
-fn required() -> bool {
+pub fn required() -> bool {
     std::env::var("QUIESCE_REQUIRE_FIXTURES").is_ok_and(|v| v == "1")
 }
 

@@ -70,6 +70,10 @@ impl App {
                 self.symbols = s;
                 self.research();
             }
+            Fields(f) => {
+                self.fields = Some(f);
+                self.refresh_field_rows();
+            }
             Types(t) => {
                 self.types = t;
                 self.research();

@@ -6,6 +6,9 @@
 //! Drawing ([`super::draw`]) only reads the state.
 
 mod apply;
+mod fields;
+
+pub use fields::FIELDS_WIDTH;
 
 use super::actions::{Action, Key, Keymap};
 pub use super::finder::{Finder, FinderHit, FinderKind};
@@ -144,6 +147,8 @@ pub enum Effect {
     RunCommand(String),
     /// Load symbol and type names for the fuzzy finder (once).
     LoadNames,
+    /// Resolve the SRCU/RCU field explanations against the debug info (once).
+    ResolveFields,
     /// Describe a symbol or a type in the result pane.
     Describe(FinderKind, String),
     /// Decode the log with the pasted-text parsers.
@@ -178,6 +183,13 @@ pub enum Overlay {
         file: String,
         line: u32,
         input: String,
+    },
+    /// What the fields of an SRCU/RCU row mean (`tui::fields`); `rows` are built from
+    /// `keys` and rebuilt when the functions' locations arrive.
+    Fields {
+        keys: Vec<&'static str>,
+        rows: Vec<super::rows::Row>,
+        cursor: usize,
     },
 }
 
@@ -260,6 +272,9 @@ pub struct App {
     pub symbols: Arc<Vec<String>>,
     pub types: Arc<Vec<String>>,
     pub names_requested: bool,
+    /// Every SRCU/RCU field resolved against the dump's debug info (once asked for).
+    pub fields: Option<Arc<Vec<crate::rcu::fields::Resolved>>>,
+    pub fields_requested: bool,
     pub quit: bool,
     /// Cursor row of each right pane (`scroll` is its first visible row).
     pub cursor: HashMap<Pane, usize>,
@@ -333,6 +348,8 @@ impl App {
             symbols: Arc::new(vec![]),
             types: Arc::new(vec![]),
             names_requested: false,
+            fields: None,
+            fields_requested: false,
             quit: false,
             cursor: HashMap::new(),
             srcu: None,
@@ -728,6 +745,7 @@ impl App {
             Walkthrough => return self.toggle_walkthrough(),
             StepNext => return self.step_by(1),
             StepPrev => return self.step_by(-1),
+            ExplainField => return self.explain_field(),
             Escape => {
                 if self.overlay.is_some() {
                     self.overlay = None;

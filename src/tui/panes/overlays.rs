@@ -59,6 +59,24 @@ impl Widget for &OverlayView<'_> {
                     )))
                     .render(r, buf);
             }
+            Overlay::Fields { rows, cursor, keys } => {
+                let w = crate::tui::app::FIELDS_WIDTH as u16 + 4;
+                let r = centered(area, w, area.height.saturating_sub(2));
+                Clear.render(r, buf);
+                let visible = r.height.saturating_sub(2) as usize;
+                (&super::rows::RowsView {
+                    title: format!(
+                        "Fields: {} · ↑↓ move · Enter opens the source · any other key closes",
+                        keys.join(", ")
+                    ),
+                    rows,
+                    cursor: *cursor,
+                    offset: cursor.saturating_sub(visible.saturating_sub(1)),
+                    focused: true,
+                    theme: t,
+                })
+                    .render(r, buf);
+            }
             Overlay::Finder(f) => {
                 let r = centered(area, 80, area.height.saturating_sub(4));
                 Clear.render(r, buf);
