@@ -6,6 +6,7 @@ mod common;
 
 use clap::CommandFactory;
 use quiesce::cli::Cli;
+use std::path::PathBuf;
 use std::process::Command;
 
 fn quiesce(args: &[&str]) -> std::process::Output {
@@ -112,6 +113,8 @@ fn every_subcommand_takes_the_global_options_after_it() {
     let (dump, vmlinux) = (common::path_str(&dump), common::path_str(&rel.vmlinux()));
     let module = common::path_str(&rel.modules_dir().join("quiesce_hang.ko"));
     let global = ["-c", &dump, "-s", &vmlinux, "-s", &module];
+    let tl = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-args-timeline.json");
+    let tl = common::path_str(&tl);
     let own: &[(&str, &[&str])] = &[
         ("ps", &[]),
         ("log", &[]),
@@ -121,6 +124,11 @@ fn every_subcommand_takes_the_global_options_after_it() {
         ("srcu", &["quiesce_srcu"]),
         ("rcu", &[]),
         ("fields", &["rcu.node"]),
+        (
+            "watch",
+            &["--count", "1", "--print", "jiffies", "--out", &tl],
+        ),
+        ("timeline", &[&tl]),
         ("explain", &[]),
         ("waitgraph", &["--dot"]),
         ("print", &["jiffies"]),

@@ -6,64 +6,15 @@
 
 mod common;
 
+use common::guest::Guest;
 use common::{release, run_quiesce};
-use quiesce::dump::{Dump, Qmp};
+use quiesce::dump::Dump;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// A booted guest, killed (and its files removed) when dropped.
-struct Guest {
-    dir: PathBuf,
-    pid: String,
-    extra_files: Vec<PathBuf>,
-}
-
-impl Drop for Guest {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-9", &self.pid]).status();
-        for f in &self.extra_files {
-            let _ = std::fs::remove_file(f);
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-impl Guest {
-    fn sock(&self) -> String {
-        format!("qmp:{}", self.dir.join("qmp.sock").display())
-    }
-    fn qmp(&self) -> Qmp {
-        Qmp::connect(self.dir.join("qmp.sock").to_str().unwrap()).expect("QMP connects")
-    }
-    fn running(&self) -> bool {
-        let st = self.qmp().execute("query-status", None).unwrap();
-        st["running"].as_bool().unwrap()
-    }
-}
-
 fn boot(name: &str, qemu_args: &[String], extra_files: Vec<PathBuf>) -> Guest {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/qmp-guest.sh");
-    let out = Command::new("bash")
-        .arg(&script)
-        .arg(&dir)
-        .args(qemu_args)
-        .output()
-        .expect("run fixtures/qmp-guest.sh");
-    assert!(
-        out.status.success(),
-        "the guest did not boot: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let pid = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    eprintln!("{}", String::from_utf8_lossy(&out.stderr).trim());
-    Guest {
-        dir,
-        pid,
-        extra_files,
-    }
+    Guest::boot("qmp-guest.sh", name, qemu_args, extra_files)
 }
 
 fn args<'a>(cmd: &'a str, core: &'a str, vmlinux: &'a Path, modules: &'a Path) -> Vec<String> {

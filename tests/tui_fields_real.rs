@@ -90,10 +90,9 @@ fn tui_fields_are_explained_and_open_their_source() {
         "{text}"
     );
     assert!(
-        text.contains("rcu_node.qsmask [every Tree RCU kernel"),
+        text.contains("rcu_node.qsmask ← this kernel [every Tree RCU kernel"),
         "{text}"
     );
-    assert!(text.contains("← this kernel"), "{text}");
     assert!(
         text.contains("rcu_report_qs_rnp  kernel/rcu/tree.c:"),
         "{text}"

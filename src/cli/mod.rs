@@ -138,6 +138,38 @@ pub enum Command {
     /// against stuck ones. FIELD: a key (srcu.gp_seq), a prefix (srcu, rcu.node) or a label.
     #[command(after_help = "Example:\n  quiesce fields rcu.node.qsmask -c DUMP -s VMLINUX")]
     Fields { field: Option<String> },
+    /// Watch a live QEMU guest (-c qmp:SOCK): a snapshot of its SRCU and RCU state (and of
+    /// each --print EXPR) every --every ms, the guest stopped only while read; prints what
+    /// changed since the previous snapshot, each value with its field (see `fields`).
+    #[command(
+        after_help = "Example:\n  quiesce watch -c qmp:/tmp/vm.sock -s VMLINUX --every 200 --print lesson_step --until lesson_step=9 --out lesson.json"
+    )]
+    Watch {
+        /// Milliseconds between snapshots.
+        #[arg(long, default_value_t = 250)]
+        every: u64,
+        /// Stop after this many snapshots (0: no limit).
+        #[arg(long, default_value_t = 0)]
+        count: usize,
+        /// Stop after this many seconds.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// An expression to record at each snapshot (repeatable).
+        #[arg(long = "print", value_name = "EXPR")]
+        prints: Vec<String>,
+        /// Stop once EXPR has the integer VALUE.
+        #[arg(long, value_name = "EXPR=VALUE")]
+        until: Option<String>,
+        /// Only this SRCU domain (name or address).
+        #[arg(long)]
+        srcu: Option<String>,
+        /// Save the timeline (JSON) to FILE; `quiesce timeline FILE` replays it.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Replay a timeline `watch --out` saved: each snapshot's changes (no dump needed).
+    #[command(after_help = "Example:\n  quiesce timeline lesson.json")]
+    Timeline { file: PathBuf },
     /// Walk each stuck task to its root cause: numbered steps with evidence (frames, fields)
     /// and notes on the RCU/SRCU mechanisms. `--log FILE` explains pasted text (crash bt,
     /// dmesg, hung-task and RCU stall reports) instead of a dump.
@@ -221,6 +253,30 @@ impl Command {
             Command::Srcu { domain } => R::Srcu { domain },
             Command::Rcu => R::Rcu,
             Command::Fields { field } => R::Fields { filter: field },
+            Command::Watch {
+                every,
+                count,
+                seconds,
+                prints,
+                until,
+                srcu,
+                out,
+            } => {
+                let until = until.and_then(|u| {
+                    let (e, v) = u.rsplit_once('=')?;
+                    Some((e.trim().to_string(), v.trim().parse().ok()?))
+                });
+                R::Watch(Box::new(report::timeline::WatchOptions {
+                    every: std::time::Duration::from_millis(every.max(1)),
+                    count,
+                    max: std::time::Duration::from_secs(seconds),
+                    prints,
+                    until,
+                    srcu,
+                    out,
+                }))
+            }
+            Command::Timeline { file } => R::Timeline { file },
             Command::Explain { log } => R::Explain { log },
             Command::Waitgraph { dot, svg, log } => R::Waitgraph { dot, svg, log },
             Command::Print { expr } => R::Print { expr },
@@ -316,7 +372,11 @@ impl Cli {
         // `--log FILE` explains pasted text: no dump, no debug info to find.
         let pasted = matches!(
             self.command,
-            Some(Command::Explain { log: Some(_) } | Command::Waitgraph { log: Some(_), .. })
+            Some(
+                Command::Explain { log: Some(_) }
+                    | Command::Waitgraph { log: Some(_), .. }
+                    | Command::Timeline { .. }
+            )
         );
         if !pasted
             && !target.no_debuginfo

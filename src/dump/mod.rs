@@ -374,6 +374,32 @@ impl Dump {
         })
     }
 
+    /// A live QEMU guest: stop it (the next reads see one moment). An error for a dump.
+    pub fn pause(&self) -> Result<(), DumpError> {
+        match &self.mem {
+            Mem::Qemu(g) => g.pause().map_err(DumpError::Qemu),
+            _ => Err(DumpError::Unsupported(
+                "only a live QEMU guest can be stopped".into(),
+            )),
+        }
+    }
+
+    /// A live QEMU guest: let it run again. An error for a dump.
+    pub fn resume(&self) -> Result<(), DumpError> {
+        match &self.mem {
+            Mem::Qemu(g) => g.resume().map_err(DumpError::Qemu),
+            _ => Err(DumpError::Unsupported(
+                "only a live QEMU guest can run".into(),
+            )),
+        }
+    }
+
+    /// A live QEMU guest that was running when attached (it runs again when the `Dump` is
+    /// dropped); `false` for anything else.
+    pub fn guest_was_running(&self) -> bool {
+        matches!(&self.mem, Mem::Qemu(g) if g.was_running())
+    }
+
     /// Open a dump held in memory (tests; small dumps received from elsewhere).
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Dump, DumpError> {
         Dump::from_backing(Backing::Bytes(bytes))

@@ -374,6 +374,25 @@ impl QemuGuest {
     }
 }
 
+impl QemuGuest {
+    /// Stop the guest (`stop`): memory and registers hold still until [`Self::resume`].
+    pub(crate) fn pause(&self) -> Result<(), String> {
+        let mut q = self.qmp.lock().map_err(|_| "QMP connection poisoned")?;
+        q.execute("stop", None).map(drop).map_err(qmp_err)
+    }
+
+    /// Let the guest run again (`cont`).
+    pub(crate) fn resume(&self) -> Result<(), String> {
+        let mut q = self.qmp.lock().map_err(|_| "QMP connection poisoned")?;
+        q.execute("cont", None).map(drop).map_err(qmp_err)
+    }
+
+    /// Whether the guest was running when quiesce attached (and is resumed when it leaves).
+    pub(crate) fn was_running(&self) -> bool {
+        self.resume
+    }
+}
+
 impl Drop for QemuGuest {
     fn drop(&mut self) {
         if self.resume

@@ -57,6 +57,10 @@ pub enum Command {
     Print { expr: Vec<String> },
     /// What the SRCU and RCU fields mean, with this kernel's source locations.
     Fields { filter: Option<String> },
+    /// Snapshots of a live QEMU guest over time, each compared with the one before.
+    Watch(Box<super::timeline::WatchOptions>),
+    /// Replay a saved timeline.
+    Timeline { file: PathBuf },
 }
 
 /// A command as a command line asks for it: which, and whether as JSON.
@@ -106,6 +110,22 @@ pub fn run(target: &Target, cmd: &Command) -> Result<i32> {
     let k = open_kernel(target)?;
     for w in &k.warnings {
         eprintln!("quiesce: warning: {w}");
+    }
+    if let Command::Watch(o) = cmd {
+        // Printed as each snapshot is taken (text), or the whole timeline at the end.
+        use std::io::Write;
+        let source = target.core.display().to_string();
+        let json = target.json;
+        let tl = super::timeline::watch(&k, &source, o, |s, ch| {
+            if !json && (s.index == 0 || !ch.is_empty()) {
+                print!("{}", super::timeline::snapshot_text(s, ch));
+                let _ = std::io::stdout().flush();
+            }
+        })?;
+        if json {
+            println!("{}", tl.json());
+        }
+        return Ok(0);
     }
     let (text, code) = command_text(&k, target, cmd)?;
     print!("{text}");
@@ -204,6 +224,10 @@ pub fn command_text(k: &Kernel, t: &Target, cmd: &Command) -> Result<(String, i3
             let partial = !r.errors.is_empty() || r.domains.iter().any(|d| !d.errors.is_empty());
             Ok((emit(&r, json), if partial { 2 } else { 0 }))
         }
+        Command::Watch(_) => anyhow::bail!(
+            "watch takes snapshots until it is told to stop: run it from the command line"
+        ),
+        Command::Timeline { .. } => unreachable!("log_command_text replays timelines"),
         Command::Fields { filter } => {
             let r = super::fields::FieldsReport::new(k, filter.as_deref()).ok_or_else(|| {
                 anyhow::anyhow!(
@@ -255,6 +279,9 @@ pub fn command_text(k: &Kernel, t: &Target, cmd: &Command) -> Result<(String, i3
 
 /// `explain --log FILE` / `waitgraph --log FILE`: pasted text, no dump opened.
 pub fn log_command_text(cmd: &Command, json: bool) -> Result<Option<String>> {
+    if let Command::Timeline { file } = cmd {
+        return Ok(Some(emit(&super::timeline::load(file)?, json)));
+    }
     let (path, dot, svg, explain) = match cmd {
         Command::Explain { log: Some(p) } => (p, false, false, true),
         Command::Waitgraph {

@@ -11,6 +11,7 @@ pub mod rcu;
 pub mod srcu;
 pub mod sys;
 pub mod target;
+pub mod timeline;
 
 pub use commands::{Command, ParseCommand, Request, open_kernel};
 pub use target::Target;

@@ -74,13 +74,13 @@ pub fn field_rows(keys: &[&str], resolved: Option<&[Resolved]>, width: usize) ->
         for m in doc.members {
             let name = format!("{}.{}", m.strukt, m.path);
             let here = match r {
-                Some(r) if r.present.contains(&name) => "  ← this kernel",
+                Some(r) if r.present.contains(&name) => " ← this kernel",
                 _ => "",
             };
             labelled(
                 &mut rows,
                 "member",
-                &format!("{name}  [{}]{here}", m.since),
+                &format!("{name}{here}  [{}]", m.since),
                 width,
             );
         }
@@ -146,7 +146,10 @@ mod tests {
             })
         );
         let text: String = rows.iter().map(|r| r.plain() + "\n").collect();
-        assert!(text.contains("srcu_usage.srcu_gp_seq") && text.contains("← this kernel"));
+        assert!(
+            text.contains("srcu_usage.srcu_gp_seq ← this kernel [6.4+"),
+            "{text}"
+        );
         assert!(text.contains("process_srcu  (inlined in this kernel)"));
         assert_eq!(
             field_rows(&[], None, 80)[0].plain(),

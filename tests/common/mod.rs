@@ -489,6 +489,7 @@ pub fn path_str(p: &Path) -> String {
 pub mod corpus;
 pub mod corpus_objects;
 pub mod corpus_run;
+pub mod guest;
 pub mod modes;
 pub mod normalize;
 pub mod screen;

@@ -1,0 +1,235 @@
+//! The RCU/SRCU lesson on a real kernel: `fixtures/lesson-guest.sh` boots the bookworm
+//! fixture kernel (3 vCPUs) with `fixtures/lessons/quiesce_lesson.c`, and `quiesce watch`
+//! takes a timeline of it over QMP (a snapshot every 200 ms, the guest stopped only while
+//! read). The transitions the lesson stages must all be in it, in order:
+//!
+//! - SRCU: a reader inside (index 0's counters), a grace period IDLE → SCAN1 (held while
+//!   the GP work cannot run) → SCAN2 (the index flipped, waiting for that reader on index
+//!   0) → IDLE once it leaves (gp_seq + 4); its callback WAIT → DONE → invoked, a second
+//!   one too;
+//! - RCU: a grace period whose rcu_node qsmask goes 0x6 (CPUs 1 and 2 in readers) → 0x2
+//!   (CPU 2 left) → 0 (CPU 1 left, the grace period over, the callback invoked).
+//!
+//! The timeline is saved and replayed (`quiesce timeline`), and with UPDATE_DOCS=1 its
+//! steps become the user guide's lesson chapter.
+
+mod common;
+
+use common::guest::Guest;
+use common::{release, run_quiesce};
+use quiesce::report::timeline::{self, Snapshot, Timeline};
+
+fn v<'a>(s: &'a Snapshot, k: &str) -> Option<&'a str> {
+    s.values.get(k).map(String::as_str)
+}
+
+fn num(s: &Snapshot, k: &str) -> i64 {
+    v(s, k)
+        .and_then(|x| x.parse().ok())
+        .unwrap_or_else(|| panic!("snapshot {}: no number at {k}", s.index))
+}
+
+/// The index of the first snapshot at or after `from` for which `f` holds.
+fn first(tl: &Timeline, from: usize, what: &str, f: impl Fn(&Snapshot) -> bool) -> usize {
+    tl.snapshots[from..]
+        .iter()
+        .position(f)
+        .map(|i| i + from)
+        .unwrap_or_else(|| {
+            panic!(
+                "no snapshot after #{from} where {what}:\n{}",
+                timeline_text(tl)
+            )
+        })
+}
+
+fn timeline_text(tl: &Timeline) -> String {
+    use quiesce::report::Report;
+    tl.text()
+}
+
+const D: &str = "srcu.domains[lesson_srcu]";
+
+/// The lesson's callbacks: `(address, segment)` of each.
+fn callbacks(s: &Snapshot) -> Vec<(String, String)> {
+    s.values
+        .iter()
+        .filter_map(|(k, val)| {
+            let rest = k.strip_prefix(&format!("{D}.callbacks["))?;
+            let (addr, field) = rest.split_once("].")?;
+            (field == "segment").then(|| (addr.to_string(), val.clone()))
+        })
+        .collect()
+}
+
+#[test]
+fn a_lesson_watched_over_qmp_shows_every_transition() {
+    let Some(rel) = release("bookworm") else {
+        return;
+    };
+    let g = Guest::boot("lesson-guest.sh", "lesson", &[], Vec::new());
+    let out = g.dir.join("timeline.json");
+    let ko = g.dir.join("quiesce_lesson.ko");
+    let (code, _, err) = run_quiesce(&[
+        "watch",
+        "-c",
+        &g.sock(),
+        "-s",
+        rel.vmlinux().to_str().unwrap(),
+        "-s",
+        ko.to_str().unwrap(),
+        "--every",
+        "200",
+        "--srcu",
+        "lesson_srcu",
+        "--print",
+        "lesson_step",
+        "--print",
+        "lesson_srcu_cbs_invoked",
+        "--print",
+        "lesson_rcu_cbs_invoked",
+        "--until",
+        "lesson_step=10",
+        "--seconds",
+        "180",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let tl = timeline::load(&out).unwrap();
+    let last = tl.snapshots.last().unwrap();
+    assert_eq!(
+        num(last, "print.lesson_step"),
+        10,
+        "the lesson ran to its end"
+    );
+    assert!(
+        g.running(),
+        "watch leaves a guest it found running, running"
+    );
+
+    // SRCU: the reader inside, then SCAN1, SCAN2, IDLE
+    let step = |s: &Snapshot| num(s, "print.lesson_step");
+    let reader_in = first(&tl, 0, "the reader is inside, no GP yet", |s| {
+        step(s) == 1 && v(s, &format!("{D}.phase")) == Some("IDLE")
+    });
+    let s = &tl.snapshots[reader_in];
+    assert_eq!(num(s, &format!("{D}.readers[0]")), 1);
+    assert_eq!(num(s, &format!("{D}.current_idx")), 0);
+    let gp0 = num(s, &format!("{D}.gp_seq"));
+    let scan1 = first(&tl, reader_in, "SCAN1", |s| {
+        v(s, &format!("{D}.phase")) == Some("SCAN1")
+    });
+    let s = &tl.snapshots[scan1];
+    assert_eq!(
+        num(s, &format!("{D}.gp_seq")),
+        gp0 + 1,
+        "rcu_seq_start: state 1"
+    );
+    assert_eq!(num(s, &format!("{D}.readers[0]")), 1);
+    assert_eq!(callbacks(s).len(), 1);
+    let scan2 = first(&tl, scan1, "SCAN2", |s| {
+        v(s, &format!("{D}.phase")) == Some("SCAN2")
+    });
+    let s = &tl.snapshots[scan2];
+    assert_eq!(num(s, &format!("{D}.gp_seq")), gp0 + 2);
+    assert_eq!(num(s, &format!("{D}.current_idx")), 1, "the index flipped");
+    assert_eq!(num(s, &format!("{D}.waits_on_idx")), 0);
+    assert_eq!(
+        num(s, &format!("{D}.readers[0]")),
+        1,
+        "the reader still on index 0"
+    );
+    assert_eq!(num(s, "print.lesson_srcu_cbs_invoked"), 0);
+    let idle = first(&tl, scan2, "IDLE again", |s| {
+        v(s, &format!("{D}.phase")) == Some("IDLE")
+    });
+    let s = &tl.snapshots[idle];
+    assert_eq!(
+        num(s, &format!("{D}.gp_seq")),
+        gp0 + 4,
+        "rcu_seq_end: one grace period"
+    );
+    assert_eq!(num(s, &format!("{D}.readers[0]")), 0);
+    // the first callback WAIT, then DONE (the second queued), then both invoked
+    let wait = callbacks(&tl.snapshots[scan2]);
+    assert_eq!(wait[0].1, "WAIT", "{wait:?}");
+    let done = first(&tl, idle, "the first callback in DONE", |s| {
+        callbacks(s)
+            .iter()
+            .any(|(a, seg)| *a == wait[0].0 && seg == "DONE")
+    });
+    assert_eq!(callbacks(&tl.snapshots[done]).len(), 2);
+    assert_eq!(num(&tl.snapshots[done], "print.lesson_srcu_cbs_invoked"), 0);
+    let invoked = first(&tl, done, "both callbacks invoked", |s| {
+        num(s, "print.lesson_srcu_cbs_invoked") == 2
+    });
+    assert!(callbacks(&tl.snapshots[invoked]).is_empty());
+
+    // RCU: qsmask 0x6 → 0x2 → 0 with the grace period in progress, then over
+    let mask = |s: &Snapshot| num(s, "rcu.nodes[0].qsmask");
+    let rcu_from = first(&tl, invoked, "the RCU lesson", |s| step(s) >= 7);
+    let both = first(&tl, rcu_from, "qsmask 0x6", |s| mask(s) == 6);
+    assert_eq!(v(&tl.snapshots[both], "rcu.gp_in_progress"), Some("true"));
+    let gp = num(&tl.snapshots[both], "rcu.gp_seq");
+    let one = first(&tl, both, "qsmask 0x2", |s| mask(s) == 2);
+    assert_eq!(
+        num(&tl.snapshots[one], "rcu.gp_seq"),
+        gp,
+        "the same grace period"
+    );
+    assert_eq!(v(&tl.snapshots[one], "rcu.holdouts[1].cpu"), Some("1"));
+    let over = first(&tl, one, "the grace period over", |s| {
+        num(s, "print.lesson_rcu_cbs_invoked") == 1
+    });
+    let s = &tl.snapshots[over];
+    assert!(num(s, "rcu.gp_seq") >= gp + 3, "gp_seq moved on past {gp}");
+    // every change found its field explanation, except quiesce's own notes and the prints
+    let changes = timeline::changes(&tl.snapshots[scan1 - 1].values, &tl.snapshots[scan1].values);
+    let phase = changes
+        .iter()
+        .find(|c| c.path == format!("{D}.phase"))
+        .unwrap();
+    assert_eq!(phase.field, Some("srcu.phase"));
+
+    // replayed from the file, no guest needed
+    let (code, text, err) = run_quiesce(&["timeline", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(text.contains("IDLE → SCAN1   [srcu.phase]"), "{text}");
+    assert!(text.contains("rcu.nodes[0].qsmask"), "{text}");
+    update_guide(
+        &tl,
+        &[
+            reader_in, scan1, scan2, idle, done, invoked, both, one, over,
+        ],
+    );
+}
+
+/// With UPDATE_DOCS=1: the lesson chapter's pictures, the changes at each step.
+fn update_guide(tl: &Timeline, at: &[usize]) {
+    if !std::env::var("UPDATE_DOCS").is_ok_and(|v| v == "1") {
+        return;
+    }
+    let mut body = String::from("```text\n");
+    for &i in at {
+        let s = &tl.snapshots[i];
+        let ch = timeline::changes(&tl.snapshots[i - 1].values, &s.values);
+        let keep: Vec<_> = ch
+            .into_iter()
+            .filter(|c| {
+                !c.path.contains(".notes[")
+                    && !c.path.contains(".curr.")
+                    && !c.path.contains(".func.")
+            })
+            .collect();
+        body.push_str(&timeline::snapshot_text(s, &keep));
+        body.push('\n');
+    }
+    body.push_str("```\n");
+    let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/user-guide.md");
+    let doc = std::fs::read_to_string(&p).unwrap();
+    let (open, close) = ("<!-- lesson:timeline -->\n", "<!-- /lesson:timeline -->");
+    let a = doc.find(open).expect("the lesson marker") + open.len();
+    let b = a + doc[a..].find(close).unwrap();
+    std::fs::write(&p, format!("{}{body}{}", &doc[..a], &doc[b..])).unwrap();
+}
