@@ -18,6 +18,8 @@ mod common;
 use common::guest::Guest;
 use common::{release, run_quiesce};
 use quiesce::report::timeline::{self, Snapshot, Timeline};
+use quiesce::tui::actions::{Key, KeyCode};
+use quiesce::tui::app::{Pane, UiEvent};
 
 fn v<'a>(s: &'a Snapshot, k: &str) -> Option<&'a str> {
     s.values.get(k).map(String::as_str)
@@ -203,6 +205,90 @@ fn a_lesson_watched_over_qmp_shows_every_transition() {
             reader_in, scan1, scan2, idle, done, invoked, both, one, over,
         ],
     );
+
+    // the TUI on the same guest: S takes snapshots (the guest runs half a second between
+    // them), :timeline FILE loads the watched one, > steps to SCAN1, its change highlighted
+    let (mut app, jobs, rx) = common::screen::open_with_jobs(quiesce::report::Target::new(
+        g.sock(),
+        vec![rel.vmlinux(), ko.clone()],
+    ));
+    app.handle_event(UiEvent::Resize(200, 60));
+    for n in 1..=2 {
+        let effects = app.handle_key(Key::ch('S'));
+        quiesce::tui::run_effects(&jobs, None, effects);
+        pump(&mut app, &rx, |a| {
+            a.timeline.as_ref().is_some_and(|t| t.snapshots.len() == n)
+        });
+    }
+    assert_eq!(app.right, Pane::Timeline);
+    let rows = app.rows(Pane::Timeline);
+    let head = rows[0].plain();
+    assert!(head.starts_with("snapshot 2 of 2"), "{head}");
+    let jiffies: i64 = head
+        .split(" (")
+        .nth(1)
+        .and_then(|x| x.split(' ').next())
+        .and_then(|x| x.parse().ok())
+        .unwrap_or_else(|| panic!("{head}"));
+    assert!(jiffies > 0, "the guest ran between the snapshots: {head}");
+    app.handle_key(Key::ch('<'));
+    assert!(
+        app.rows(Pane::Timeline)[1]
+            .plain()
+            .starts_with("the first snapshot")
+    );
+    let saved = g.dir.join("tui-timeline.json");
+    run_line(
+        &mut app,
+        &jobs,
+        &format!("timeline-save {}", saved.display()),
+    );
+    pump(&mut app, &rx, |_| saved.exists());
+    assert_eq!(timeline::load(&saved).unwrap().snapshots.len(), 2);
+    // the watched timeline, loaded
+    run_line(&mut app, &jobs, &format!("timeline {}", out.display()));
+    let n = tl.snapshots.len();
+    pump(&mut app, &rx, |a| {
+        a.timeline.as_ref().is_some_and(|t| t.snapshots.len() == n)
+    });
+    app.handle_key(Key::ch('8'));
+    for _ in 0..scan1 {
+        app.handle_key(Key::ch('>'));
+    }
+    let rows = app.rows(Pane::Timeline);
+    let phase = rows
+        .iter()
+        .find(|r| r.plain().contains(&format!("{D}.phase  IDLE → SCAN1")))
+        .unwrap_or_else(|| panic!("{:?}", rows.iter().map(|r| r.plain()).collect::<Vec<_>>()));
+    assert_eq!(phase.cells[0].scope, "ui.timeline.changed");
+    assert_eq!(phase.fields, vec!["srcu.phase"]);
+    let text = common::screen::screen(&app);
+    assert!(text.contains("8 Timeline"), "{text}");
+}
+
+/// Type `:line` and Enter, and run what that starts.
+fn run_line(app: &mut quiesce::tui::app::App, jobs: &quiesce::tui::jobs::Jobs, line: &str) {
+    app.handle_key(Key::ch(':'));
+    for c in line.chars() {
+        app.handle_key(Key::ch(c));
+    }
+    let effects = app.handle_key(Key::plain(KeyCode::Enter));
+    quiesce::tui::run_effects(jobs, None, effects);
+}
+
+/// Handle the jobs' messages until `done` holds (60 s at most).
+fn pump(
+    app: &mut quiesce::tui::app::App,
+    rx: &std::sync::mpsc::Receiver<UiEvent>,
+    done: impl Fn(&quiesce::tui::app::App) -> bool,
+) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !done(app) {
+        let ev = rx
+            .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+            .unwrap_or_else(|e| panic!("the TUI's jobs ({e}): {:?} {:?}", app.jobs, app.message));
+        app.handle_event(ev);
+    }
 }
 
 /// With UPDATE_DOCS=1: the lesson chapter's pictures, the changes at each step.

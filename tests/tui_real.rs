@@ -748,7 +748,7 @@ fn real_fixture_command_line_runs_every_subcommand() {
         ("fields srcu.gp_seq", "srcu_gp_start kernel/rcu/srcutree.c:"),
         (
             "nonsense",
-            "commands: ps, log, sys, bt, stacks, srcu, rcu, fields, explain, waitgraph, print",
+            "commands: ps, log, sys, bt, stacks, srcu, rcu, fields, timeline, explain, waitgraph, print",
         ),
     ];
     for (cmd, want) in cases {

@@ -285,8 +285,9 @@ impl Command {
     }
 }
 
-/// The subcommands only the shell needs (not on the TUI's `:` line).
-const SHELL_ONLY: &[&str] = &["completions", "man"];
+/// The subcommands only the shell needs (not on the TUI's `:` line: the TUI takes snapshots
+/// with `S` rather than `watch`).
+const SHELL_ONLY: &[&str] = &["completions", "man", "watch"];
 
 /// A completion script for `shell`.
 pub fn completions(shell: clap_complete::Shell) -> String {

@@ -11,6 +11,8 @@
 
 use super::Report;
 use crate::kernel::Kernel;
+use crate::rcu::srcu::SrcuReport;
+use crate::rcu::tree::RcuReport;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -171,33 +173,41 @@ pub struct WatchOptions {
     pub out: Option<PathBuf>,
 }
 
-/// The values of one snapshot, read now (the guest stopped by the caller).
-pub fn read_values(k: &Kernel, o: &WatchOptions) -> (BTreeMap<String, String>, Option<u64>) {
+/// The flattened values of an SRCU and an RCU report (or their errors), and the jiffies
+/// RCU's report read.
+pub fn values_of(
+    srcu: &Result<SrcuReport, String>,
+    rcu: &Result<RcuReport, String>,
+) -> (BTreeMap<String, String>, Option<u64>) {
     let mut values = BTreeMap::new();
-    let mut jiffies = None;
-    match crate::rcu::srcu::srcu_report(k, o.srcu.as_deref()) {
+    match srcu {
         Ok(r) => flatten(
-            &serde_json::to_value(&r).unwrap_or(Value::Null),
+            &serde_json::to_value(r).unwrap_or(Value::Null),
             "srcu",
             &mut values,
         ),
         Err(e) => {
-            values.insert("srcu.error".into(), e.to_string());
+            values.insert("srcu.error".into(), e.clone());
         }
     }
-    match crate::rcu::tree::rcu_report(k) {
-        Ok(r) => {
-            jiffies = r.jiffies;
-            flatten(
-                &serde_json::to_value(&r).unwrap_or(Value::Null),
-                "rcu",
-                &mut values,
-            )
-        }
+    match rcu {
+        Ok(r) => flatten(
+            &serde_json::to_value(r).unwrap_or(Value::Null),
+            "rcu",
+            &mut values,
+        ),
         Err(e) => {
-            values.insert("rcu.error".into(), e.to_string());
+            values.insert("rcu.error".into(), e.clone());
         }
     }
+    (values, rcu.as_ref().ok().and_then(|r| r.jiffies))
+}
+
+/// The values of one snapshot, read now (the guest stopped by the caller).
+pub fn read_values(k: &Kernel, o: &WatchOptions) -> (BTreeMap<String, String>, Option<u64>) {
+    let srcu = crate::rcu::srcu::srcu_report(k, o.srcu.as_deref()).map_err(|e| e.to_string());
+    let rcu = crate::rcu::tree::rcu_report(k).map_err(|e| e.to_string());
+    let (mut values, jiffies) = values_of(&srcu, &rcu);
     for p in &o.prints {
         let v = match k.eval_int(p) {
             Some(v) => v.to_string(),

@@ -45,6 +45,9 @@ impl App {
                         if cmd.is_empty() {
                             return vec![];
                         }
+                        if let Some(effects) = self.timeline_save(&cmd) {
+                            return effects;
+                        }
                         self.message = Some(format!("running :{cmd}…"));
                         return vec![Effect::RunCommand(cmd)];
                     }

@@ -48,6 +48,14 @@ pub enum JobMsg {
         errors: Vec<String>,
     },
     Symbols(Arc<Vec<String>>),
+    /// A snapshot of the live guest: its flattened values and jiffies (the fresh SRCU and
+    /// RCU reports come as `Srcu`/`Rcu` too).
+    Snapshot {
+        values: std::collections::BTreeMap<String, String>,
+        jiffies: Option<u64>,
+    },
+    /// A timeline loaded from a file.
+    Timeline(Box<crate::report::timeline::Timeline>),
     /// Every SRCU/RCU field explanation resolved against the dump's debug info.
     Fields(Arc<Vec<crate::rcu::fields::Resolved>>),
     Types(Arc<Vec<String>>),
@@ -389,6 +397,48 @@ impl Jobs {
         });
     }
 
+    /// Live guest: let it run `run_ms`, stop it, read SRCU and RCU afresh (the panes get the
+    /// new reports) and report the snapshot's values.
+    pub fn snapshot(&self, run_ms: u64) {
+        let Some(k) = self.kernel() else { return };
+        self.spawn("snapshot", 1, move |job| {
+            if k.dump.format() != crate::dump::DumpFormat::Qmp {
+                return Err(
+                    "snapshots need a live QEMU guest (-c qmp:SOCK): a dump holds one moment"
+                        .into(),
+                );
+            }
+            if run_ms > 0 {
+                k.dump.resume().map_err(|e| e.to_string())?;
+                std::thread::sleep(std::time::Duration::from_millis(run_ms));
+                k.dump.pause().map_err(|e| e.to_string())?;
+            }
+            let srcu = crate::rcu::srcu::srcu_report(&k, None).map_err(|e| e.to_string());
+            let rcu = crate::rcu::tree::rcu_report(&k).map_err(|e| e.to_string());
+            let (values, jiffies) = crate::report::timeline::values_of(&srcu, &rcu);
+            job.send(JobMsg::Srcu(Box::new(srcu)));
+            job.send(JobMsg::Rcu(Box::new(rcu)));
+            job.send(JobMsg::Snapshot { values, jiffies });
+            Ok(())
+        });
+    }
+
+    /// Write the timeline to `path` (atomically).
+    pub fn save_timeline(&self, path: std::path::PathBuf, tl: crate::report::timeline::Timeline) {
+        self.spawn("save timeline", 1, move |job| {
+            crate::report::timeline::save(&tl, &path).map_err(|e| format!("{e:#}"))?;
+            job.send(JobMsg::Output {
+                title: "timeline saved".into(),
+                text: format!(
+                    "{} snapshots written to {}\n",
+                    tl.snapshots.len(),
+                    path.display()
+                ),
+            });
+            Ok(())
+        });
+    }
+
     /// Run a command line: the CLI's subcommands, plus `bt PID`.
     pub fn run_command(&self, line: &str) {
         let Some(k) = self.kernel() else {
@@ -400,6 +450,12 @@ impl Jobs {
         };
         let line = line.to_string();
         self.spawn(&format!(":{line}"), 1, move |job| {
+            // `:timeline FILE` loads the file into the Timeline pane too
+            if let Some(f) = line.strip_prefix("timeline ").map(str::trim)
+                && let Ok(tl) = crate::report::timeline::load(std::path::Path::new(f))
+            {
+                job.send(JobMsg::Timeline(Box::new(tl)));
+            }
             let text = command(&k, &job.s, &line);
             job.send(JobMsg::Output {
                 title: format!(":{line}"),

@@ -24,6 +24,7 @@ pub mod panes;
 pub mod rows;
 pub mod source;
 pub mod theme;
+pub mod timeline;
 pub mod walkthrough;
 
 use crate::report::{ParseCommand, Target};
@@ -140,6 +141,8 @@ pub fn run_effects(jobs: &jobs::Jobs, notes_path: Option<&PathBuf>, effects: Vec
             Effect::RunCommand(c) => jobs.run_command(&c),
             Effect::LoadNames => jobs.load_names(),
             Effect::ResolveFields => jobs.resolve_fields(),
+            Effect::Snapshot { run_ms } => jobs.snapshot(run_ms),
+            Effect::SaveTimeline(path, tl) => jobs.save_timeline(path, *tl),
             Effect::Describe(k, n) => jobs.describe(k, &n),
             Effect::DecodeLog => jobs.decode_log(),
             Effect::OpenSource {

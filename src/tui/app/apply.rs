@@ -70,6 +70,8 @@ impl App {
                 self.symbols = s;
                 self.research();
             }
+            Snapshot { values, jiffies } => self.add_snapshot(values, jiffies),
+            Timeline(t) => self.set_timeline(*t),
             Fields(f) => {
                 self.fields = Some(f);
                 self.refresh_field_rows();

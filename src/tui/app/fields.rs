@@ -9,11 +9,15 @@ use crate::tui::rows::{Row, Target};
 pub const FIELDS_WIDTH: usize = 80;
 
 impl App {
-    /// `explain_field`: explain the fields of the cursor row of the SRCU or RCU pane.
+    /// `explain_field`: explain the fields of the cursor row of the SRCU, RCU or Timeline
+    /// pane.
     pub(super) fn explain_field(&mut self) -> Vec<Effect> {
-        if self.focus != Focus::Right || !matches!(self.right, Pane::Srcu | Pane::Rcu) {
-            self.message =
-                Some("explain_field: select a row of the SRCU (3) or RCU (4) pane".into());
+        if self.focus != Focus::Right
+            || !matches!(self.right, Pane::Srcu | Pane::Rcu | Pane::Timeline)
+        {
+            self.message = Some(
+                "explain_field: select a row of the SRCU (3), RCU (4) or Timeline (8) pane".into(),
+            );
             return vec![];
         }
         let c = self.cursor_of(self.right);

@@ -7,6 +7,7 @@
 
 mod apply;
 mod fields;
+mod timeline;
 
 pub use fields::FIELDS_WIDTH;
 
@@ -39,6 +40,7 @@ pub enum Pane {
     WaitGraph,
     Source,
     Result,
+    Timeline,
 }
 
 pub struct PaneInfo {
@@ -85,6 +87,11 @@ pub const PANES: &[PaneInfo] = &[
     PaneInfo {
         pane: Pane::Result,
         title: "Result",
+        not_yet: None,
+    },
+    PaneInfo {
+        pane: Pane::Timeline,
+        title: "Timeline",
         not_yet: None,
     },
 ];
@@ -149,6 +156,12 @@ pub enum Effect {
     LoadNames,
     /// Resolve the SRCU/RCU field explanations against the debug info (once).
     ResolveFields,
+    /// Live guest: let it run `run_ms`, stop it, take a snapshot (Timeline pane).
+    Snapshot {
+        run_ms: u64,
+    },
+    /// Write the timeline to a file.
+    SaveTimeline(PathBuf, Box<crate::report::timeline::Timeline>),
     /// Describe a symbol or a type in the result pane.
     Describe(FinderKind, String),
     /// Decode the log with the pasted-text parsers.
@@ -275,6 +288,11 @@ pub struct App {
     /// Every SRCU/RCU field resolved against the dump's debug info (once asked for).
     pub fields: Option<Arc<Vec<crate::rcu::fields::Resolved>>>,
     pub fields_requested: bool,
+    /// Snapshots taken here or loaded (Timeline pane), and the one shown.
+    pub timeline: Option<crate::report::timeline::Timeline>,
+    pub timeline_at: usize,
+    /// When the first snapshot was taken here (their times count from it).
+    pub timeline_t0: Option<std::time::Instant>,
     pub quit: bool,
     /// Cursor row of each right pane (`scroll` is its first visible row).
     pub cursor: HashMap<Pane, usize>,
@@ -350,6 +368,9 @@ impl App {
             names_requested: false,
             fields: None,
             fields_requested: false,
+            timeline: None,
+            timeline_at: 0,
+            timeline_t0: None,
             quit: false,
             cursor: HashMap::new(),
             srcu: None,
@@ -536,6 +557,9 @@ impl App {
     pub fn rows(&self, p: Pane) -> Vec<Row> {
         match p {
             Pane::Srcu => super::rows::srcu_rows(self.srcu.as_ref(), self.srcu_domain),
+            Pane::Timeline => {
+                super::timeline::timeline_rows(self.timeline.as_ref(), self.timeline_at)
+            }
             Pane::Rcu => super::rows::rcu_rows(self.rcu.as_ref()),
             Pane::WaitGraph => self
                 .graph
@@ -572,7 +596,7 @@ impl App {
     /// Number of lines the right pane has, for clamping its scroll.
     fn right_lines(&self) -> usize {
         match self.right {
-            Pane::Srcu | Pane::Rcu | Pane::WaitGraph | Pane::Log => {
+            Pane::Srcu | Pane::Rcu | Pane::WaitGraph | Pane::Log | Pane::Timeline => {
                 self.rows(self.right).len().max(1)
             }
             Pane::Source => self.source.as_ref().map(|s| s.lines.len()).unwrap_or(1),
@@ -746,6 +770,10 @@ impl App {
             StepNext => return self.step_by(1),
             StepPrev => return self.step_by(-1),
             ExplainField => return self.explain_field(),
+            ShowTimeline => self.show(Pane::Timeline),
+            Snapshot => return self.take_snapshot(),
+            TimelinePrev => self.step_timeline(-1),
+            TimelineNext => self.step_timeline(1),
             Escape => {
                 if self.overlay.is_some() {
                     self.overlay = None;
