@@ -8,7 +8,9 @@
 //!   0) → IDLE once it leaves (gp_seq + 4); its callback WAIT → DONE → invoked, a second
 //!   one too;
 //! - RCU: a grace period whose rcu_node qsmask goes 0x6 (CPUs 1 and 2 in readers) → 0x2
-//!   (CPU 2 left) → 0 (CPU 1 left, the grace period over, the callback invoked).
+//!   (CPU 2 left) → 0 (CPU 1 left, the grace period over, the callback invoked);
+//! - no-CBs: CPU 2 offloaded to rcuop/2 (rcu_nocbs=2), its callback waiting while CPU 2 has
+//!   interrupts off, then invoked by rcuop/2.
 //!
 //! The timeline is saved and replayed (`quiesce timeline`), and with UPDATE_DOCS=1 its
 //! steps become the user guide's lesson chapter.
@@ -90,8 +92,10 @@ fn a_lesson_watched_over_qmp_shows_every_transition() {
         "lesson_srcu_cbs_invoked",
         "--print",
         "lesson_rcu_cbs_invoked",
+        "--print",
+        "lesson_nocb_cbs_invoked",
         "--until",
-        "lesson_step=10",
+        "lesson_step=13",
         "--seconds",
         "180",
         "--out",
@@ -102,7 +106,7 @@ fn a_lesson_watched_over_qmp_shows_every_transition() {
     let last = tl.snapshots.last().unwrap();
     assert_eq!(
         num(last, "print.lesson_step"),
-        10,
+        13,
         "the lesson ran to its end"
     );
     assert!(
@@ -186,6 +190,33 @@ fn a_lesson_watched_over_qmp_shows_every_transition() {
     });
     let s = &tl.snapshots[over];
     assert!(num(s, "rcu.gp_seq") >= gp + 3, "gp_seq moved on past {gp}");
+    // no-CBs: CPU 2 offloaded (rcu_nocbs=2) to rcuop/2, its callback waits while CPU 2 has
+    // interrupts off, then rcuop/2 invokes it (the kernel log says so between snapshots)
+    let s0 = &tl.snapshots[0];
+    assert_eq!(v(s0, "rcu.cpus[2].nocb.offloaded"), Some("true"));
+    assert_eq!(v(s0, "rcu.cpus[2].nocb.cb_kthread.comm"), Some("rcuop/2"));
+    assert_eq!(
+        v(s0, "rcu.cpus[0].nocb.offloaded"),
+        Some("false"),
+        "only CPU 2"
+    );
+    let queued = first(&tl, over, "the no-CBs callback queued", |s| {
+        step(s) == 11 && num(s, "rcu.cpus[2].cb_len") >= 1
+    });
+    assert_eq!(
+        num(&tl.snapshots[queued], "print.lesson_nocb_cbs_invoked"),
+        0
+    );
+    let by_rcuop = first(&tl, queued, "the no-CBs callback invoked", |s| {
+        num(s, "print.lesson_nocb_cbs_invoked") == 1
+    });
+    assert!(
+        tl.snapshots[queued..=by_rcuop]
+            .iter()
+            .flat_map(|s| &s.log)
+            .any(|l| l.contains("no-CBs callback invoked by rcuop/2")),
+        "the log between the snapshots names rcuop/2"
+    );
     // every change found its field explanation, except quiesce's own notes and the prints
     let changes = timeline::changes(&tl.snapshots[scan1 - 1].values, &tl.snapshots[scan1].values);
     let phase = changes
@@ -202,7 +233,7 @@ fn a_lesson_watched_over_qmp_shows_every_transition() {
     update_guide(
         &tl,
         &[
-            reader_in, scan1, scan2, idle, done, invoked, both, one, over,
+            reader_in, scan1, scan2, idle, done, invoked, both, one, over, queued, by_rcuop,
         ],
     );
 

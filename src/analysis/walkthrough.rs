@@ -14,6 +14,10 @@ pub struct Step {
     pub evidence: Vec<Evidence>,
     /// How the mechanism behind this hop works, in a few sentences.
     pub teaching: Option<&'static str>,
+    /// The SRCU/RCU fields this hop rests on (`rcu::fields` keys: `quiesce fields KEY`
+    /// says what each means and which kernel code sets it).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<&'static str>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -80,6 +84,21 @@ pub const TEACH_FOLIO: &str = "Folio (page) locks: one bit of the folio's flags 
 pub const TEACH_BLOCK: &str = "Block I/O: a bio becomes a request that holds one of the hardware queue's tags; the driver starts it and completes it when the device answers, and only then do the bio's waiters wake (submit_bio_wait's completion, a buffer's BH_Lock, a folio's PG_writeback). A request that is never completed keeps its tag, and once every tag is kept new I/O waits in blk_mq_get_tag(). The bio's bi_private and pages name exactly who waits for which request; why the device does not answer is outside the kernel's memory (the disk, the hypervisor or storage target behind it, the driver's timeout handling).";
 pub const TEACH_BUFFER: &str = "Buffer heads: one block of a block device cached in memory (file system metadata, journal blocks). BH_Lock is held while I/O runs on it and cleared by the I/O's completion; jbd2's BH_Shadow marks a metadata block whose copy the committing transaction is writing to the journal, and whoever wants to change it waits for that write. Waiters sleep on a hashed bit wait queue with the buffer's b_state as the key.";
 pub const TEACH_JBD2: &str = "jbd2: ext4 changes metadata inside journal transactions. The journal's kthread (jbd2/<dev>) commits the running transaction: writes its blocks to the journal, waits for that I/O, then advances j_commit_sequence and wakes j_wait_done_commit. fsync(), sync() and syncfs() sleep in jbd2_log_wait_commit() until their transaction is committed, and new changes wait while a transaction is locked: all of them wait for the commit thread, which usually waits for the disk.";
+
+/// The field explanations (`rcu::fields`) behind an object of this kind.
+fn field_keys(kind: NodeKind) -> &'static [&'static str] {
+    match kind {
+        NodeKind::SrcuDomain => &["srcu.phase", "srcu.readers", "srcu.gp_seq"],
+        NodeKind::RcuGp => &["rcu.gp_seq", "rcu.node.qsmask", "rcu.node.blkd_tasks"],
+        NodeKind::RcuGpExpedited => &["rcu.expedited_sequence", "rcu.node.expmask"],
+        NodeKind::Cpu => &[
+            "rcu.cpu.qs_owed",
+            "rcu.cpu.running",
+            "rcu.cpu.ticks_this_gp",
+        ],
+        _ => &[],
+    }
+}
 
 fn teaching(kind: NodeKind) -> Option<&'static str> {
     match kind {
@@ -166,6 +185,7 @@ fn walk(g: &Graph, f: &Finding) -> Walk {
             text,
             evidence,
             teaching: t,
+            fields: kind.map(field_keys).unwrap_or_default().to_vec(),
         });
     };
     for &ei in &f.chain.edges {

@@ -142,7 +142,7 @@ pub enum Command {
     /// each --print EXPR) every --every ms, the guest stopped only while read; prints what
     /// changed since the previous snapshot, each value with its field (see `fields`).
     #[command(
-        after_help = "Example:\n  quiesce watch -c qmp:/tmp/vm.sock -s VMLINUX --every 200 --print lesson_step --until lesson_step=9 --out lesson.json"
+        after_help = "Example:\n  quiesce watch -c qmp:/tmp/vm.sock -s VMLINUX --every 200 --print lesson_step --until lesson_step=13 --out lesson.json"
     )]
     Watch {
         /// Milliseconds between snapshots.

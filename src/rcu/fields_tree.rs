@@ -395,7 +395,7 @@ pub(super) static FIELDS: &[FieldDoc] = &[
             ),
         ],
         derived: None,
-        meaning: "For a CPU whose callbacks are offloaded (rcu_nocbs=): the rcuo kthread that invokes them and the rcuog kthread that waits for their grace periods, a wakeup of rcuog deferred because call_rcu() ran with interrupts off (nocb_defer_wakeup: RCU_NOCB_WAKE, _BYPASS, _LAZY, _FORCE, done later by do_nocb_deferred_wakeup() or the nocb_timer), and the bypass list that batches call_rcu() floods before they reach the segmented list.",
+        meaning: "For a CPU whose callbacks are offloaded (rcu_nocbs=, the CPUs of rcu_nocb_mask; kernels with no-CBs support spawn the kthreads for every CPU, offloaded or not): the rcuo kthread that invokes them and the rcuog kthread that waits for their grace periods, a wakeup of rcuog deferred because call_rcu() ran with interrupts off (nocb_defer_wakeup: RCU_NOCB_WAKE, _BYPASS, _LAZY, _FORCE, done later by do_nocb_deferred_wakeup() or the nocb_timer), and the bypass list that batches call_rcu() floods before they reach the segmented list.",
         set_by: &[
             "__call_rcu_nocb_wake",
             "wake_nocb_gp_defer",

@@ -71,6 +71,11 @@ pub struct RcuNode {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Nocb {
+    /// Whether the CPU is in `rcu_nocb_mask` (booted with `rcu_nocbs=`): its callbacks are
+    /// the kthreads' to invoke. Kernels with no-CBs support spawn the kthreads for every
+    /// CPU (to offload at run time), so a kthread alone does not say it. `None`: the mask
+    /// could not be read.
+    pub offloaded: Option<bool>,
     pub gp_kthread: Option<TaskRef>,
     pub cb_kthread: Option<TaskRef>,
     pub defer_wakeup: Option<Named>,
@@ -317,6 +322,7 @@ pub fn rcu_report(k: &Kernel) -> Result<RcuReport, KernelError> {
     };
     let tl = Probe::new(&k.di, "struct timer_list").ok();
     let rcl = Probe::new(&k.di, "struct rcu_cblist").ok();
+    let nocb_mask = nocb_cpus(k, cpus_info.nr_cpu_ids);
     let mut cpus = Vec::new();
     for &cpu in &cpus_info.possible {
         let Some(rda) = rda else { break };
@@ -346,6 +352,7 @@ pub fn rcu_report(k: &Kernel) -> Result<RcuReport, KernelError> {
                 .and_then(|p| TaskRef::read(k, Kva(p)).ok())
         };
         let nocb = d.opt("nocb_cb_kthread").is_some().then(|| Nocb {
+            offloaded: nocb_mask.as_ref().map(|m| m.contains(&cpu)),
             gp_kthread: task_at("nocb_gp_kthread"),
             cb_kthread: task_at("nocb_cb_kthread"),
             defer_wakeup: r.u32(d.opt("nocb_defer_wakeup")).map(|v| Named {
@@ -465,4 +472,25 @@ pub fn rcu_report(k: &Kernel) -> Result<RcuReport, KernelError> {
         notes,
         errors,
     })
+}
+
+/// The CPUs of `rcu_nocb_mask` (`cpumask_var_t`: a pointer to the mask with
+/// CONFIG_CPUMASK_OFFSTACK, the mask itself without), `None` when it cannot be read.
+fn nocb_cpus(k: &Kernel, nr: u32) -> Option<Vec<u32>> {
+    let (obj, _) = k.variable("rcu_nocb_mask").ok()?;
+    let ty = k.di.strip(obj.ty);
+    let at = match k.di.ty(ty).ok()?.kind {
+        crate::debuginfo::TypeKind::Pointer => {
+            let p = k.read_ptr(obj.addr, "rcu_nocb_mask").ok()?;
+            (p.0 != 0).then_some(p)?
+        }
+        _ => obj.addr,
+    };
+    let mut buf = vec![0u8; (nr as usize).div_ceil(64) * 8];
+    k.read(at, &mut buf, "rcu_nocb_mask bits").ok()?;
+    Some(
+        (0..nr)
+            .filter(|&c| buf[(c / 8) as usize] & (1 << (c % 8)) != 0)
+            .collect(),
+    )
 }

@@ -95,6 +95,12 @@ impl Report for Explanation {
                 if let Some(t) = st.teaching {
                     s.push_str(&format!("       ▸ {t}\n"));
                 }
+                if !st.fields.is_empty() {
+                    s.push_str(&format!(
+                        "       ▸ fields: {} (quiesce fields KEY: meaning, code, normal vs stuck)\n",
+                        st.fields.join(", ")
+                    ));
+                }
             }
             s.push_str(&format!("  ⇒ root cause: {}\n", w.root_cause));
             if !f.culprits.is_empty() {

@@ -83,8 +83,11 @@ pub fn nocb(c: &RcuCpu) -> String {
         return "-".into();
     };
     let mut parts = vec![];
-    if let Some(t) = &n.cb_kthread {
-        parts.push(format!("offloaded to {}", t.short()));
+    match (n.offloaded, &n.cb_kthread) {
+        (Some(false), _) => {}
+        (_, Some(t)) => parts.push(format!("offloaded to {}", t.short())),
+        (Some(true), None) => parts.push("offloaded".into()),
+        (None, None) => {}
     }
     if let Some(w) = n
         .defer_wakeup

@@ -29,6 +29,10 @@ pub struct Snapshot {
     /// The guest's jiffies, when RCU's report had them.
     pub jiffies: Option<u64>,
     pub values: BTreeMap<String, String>,
+    /// Kernel log lines written since the snapshot before (`[seconds] text`): what the
+    /// kernel said happened in between.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub log: Vec<String>,
 }
 
 /// Snapshots in order, with where they were taken.
@@ -252,14 +256,19 @@ pub fn watch(
         snapshots: Vec::new(),
     };
     let mut next = t0;
+    // the log's last record at the previous snapshot (the first shows none of the log)
+    let mut seen: Option<u64> = None;
     loop {
         // the guest is stopped here: on the first pass by the attach, later by `pause`
         let (values, jiffies) = read_values(k, o);
+        let (log, last) = new_log_lines(k, seen);
+        seen = last.or(seen);
         let snap = Snapshot {
             index: tl.snapshots.len(),
             at_ms: t0.elapsed().as_millis() as u64,
             jiffies,
             values,
+            log,
         };
         let ch = match tl.snapshots.last() {
             Some(p) => changes(&p.values, &snap.values),
@@ -303,6 +312,8 @@ struct SavedSnapshot {
     set: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     unset: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    log: Vec<String>,
 }
 
 /// The file: a timeline with its snapshots saved as differences.
@@ -318,6 +329,32 @@ struct SavedTimeline {
 }
 
 const FORMAT: &str = "quiesce-timeline-1";
+
+/// The kernel log's records after sequence number `after` as `[seconds] text` lines (none
+/// when `after` is `None`: the first snapshot), and the last record's sequence number.
+pub fn new_log_lines(k: &Kernel, after: Option<u64>) -> (Vec<String>, Option<u64>) {
+    let Ok(log) = k.log() else {
+        return (Vec::new(), None);
+    };
+    let last = log.records.last().map(|r| r.seq);
+    let lines = match after {
+        None => Vec::new(),
+        Some(a) => log
+            .records
+            .iter()
+            .filter(|r| r.seq > a)
+            .map(|r| {
+                format!(
+                    "[{:5}.{:06}] {}",
+                    r.ts_nsec / 1_000_000_000,
+                    r.ts_nsec % 1_000_000_000 / 1000,
+                    r.text
+                )
+            })
+            .collect(),
+    };
+    (lines, last)
+}
 
 /// Write a timeline as JSON, atomically (a temporary file renamed over `path`).
 pub fn save(tl: &Timeline, path: &std::path::Path) -> Result<()> {
@@ -340,6 +377,7 @@ pub fn save(tl: &Timeline, path: &std::path::Path) -> Result<()> {
                 .filter(|k| !s.values.contains_key(*k))
                 .cloned()
                 .collect(),
+            log: s.log.clone(),
         });
         prev = &s.values;
     }
@@ -382,6 +420,7 @@ pub fn load(path: &std::path::Path) -> Result<Timeline> {
             at_ms: s.at_ms,
             jiffies: s.jiffies,
             values: values.clone(),
+            log: s.log,
         });
     }
     Ok(Timeline {
@@ -411,6 +450,9 @@ pub fn snapshot_text(s: &Snapshot, ch: &[Change]) -> String {
         return out;
     }
     out.push('\n');
+    for l in &s.log {
+        out.push_str(&format!("  log {l}\n"));
+    }
     for c in ch {
         out.push_str(&format!(
             "  {:<56} {} → {}{}\n",
@@ -438,7 +480,7 @@ impl Report for Timeline {
             let ch = prev
                 .map(|p| changes(&p.values, &snap.values))
                 .unwrap_or_default();
-            if prev.is_none() || !ch.is_empty() {
+            if prev.is_none() || !ch.is_empty() || !snap.log.is_empty() {
                 s.push_str(&snapshot_text(snap, &ch));
             }
             prev = Some(snap);
@@ -507,6 +549,11 @@ mod tests {
             at_ms: index as u64 * 200,
             jiffies: Some(5 + index as u64),
             values,
+            log: if index == 1 {
+                vec!["[    1.000000] hello".into()]
+            } else {
+                vec![]
+            },
         };
         let tl = Timeline {
             source: "qmp:/tmp/s".into(),

@@ -53,6 +53,9 @@ pub enum JobMsg {
     Snapshot {
         values: std::collections::BTreeMap<String, String>,
         jiffies: Option<u64>,
+        /// Kernel log lines since the snapshot before, and the last record's number.
+        log: Vec<String>,
+        last_seq: Option<u64>,
     },
     /// A timeline loaded from a file.
     Timeline(Box<crate::report::timeline::Timeline>),
@@ -399,7 +402,7 @@ impl Jobs {
 
     /// Live guest: let it run `run_ms`, stop it, read SRCU and RCU afresh (the panes get the
     /// new reports) and report the snapshot's values.
-    pub fn snapshot(&self, run_ms: u64) {
+    pub fn snapshot(&self, run_ms: u64, log_after: Option<u64>) {
         let Some(k) = self.kernel() else { return };
         self.spawn("snapshot", 1, move |job| {
             if k.dump.format() != crate::dump::DumpFormat::Qmp {
@@ -416,9 +419,15 @@ impl Jobs {
             let srcu = crate::rcu::srcu::srcu_report(&k, None).map_err(|e| e.to_string());
             let rcu = crate::rcu::tree::rcu_report(&k).map_err(|e| e.to_string());
             let (values, jiffies) = crate::report::timeline::values_of(&srcu, &rcu);
+            let (log, last_seq) = crate::report::timeline::new_log_lines(&k, log_after);
             job.send(JobMsg::Srcu(Box::new(srcu)));
             job.send(JobMsg::Rcu(Box::new(rcu)));
-            job.send(JobMsg::Snapshot { values, jiffies });
+            job.send(JobMsg::Snapshot {
+                values,
+                jiffies,
+                log,
+                last_seq,
+            });
             Ok(())
         });
     }

@@ -70,7 +70,15 @@ impl App {
                 self.symbols = s;
                 self.research();
             }
-            Snapshot { values, jiffies } => self.add_snapshot(values, jiffies),
+            Snapshot {
+                values,
+                jiffies,
+                log,
+                last_seq,
+            } => {
+                self.timeline_log_seq = last_seq.or(self.timeline_log_seq);
+                self.add_snapshot(values, jiffies, log)
+            }
             Timeline(t) => self.set_timeline(*t),
             Fields(f) => {
                 self.fields = Some(f);

@@ -156,9 +156,11 @@ pub enum Effect {
     LoadNames,
     /// Resolve the SRCU/RCU field explanations against the debug info (once).
     ResolveFields,
-    /// Live guest: let it run `run_ms`, stop it, take a snapshot (Timeline pane).
+    /// Live guest: let it run `run_ms`, stop it, take a snapshot (Timeline pane) with the
+    /// kernel log's records after `log_after`.
     Snapshot {
         run_ms: u64,
+        log_after: Option<u64>,
     },
     /// Write the timeline to a file.
     SaveTimeline(PathBuf, Box<crate::report::timeline::Timeline>),
@@ -293,6 +295,8 @@ pub struct App {
     pub timeline_at: usize,
     /// When the first snapshot was taken here (their times count from it).
     pub timeline_t0: Option<std::time::Instant>,
+    /// The kernel log's last record at the last snapshot taken here.
+    pub timeline_log_seq: Option<u64>,
     pub quit: bool,
     /// Cursor row of each right pane (`scroll` is its first visible row).
     pub cursor: HashMap<Pane, usize>,
@@ -371,6 +375,7 @@ impl App {
             timeline: None,
             timeline_at: 0,
             timeline_t0: None,
+            timeline_log_seq: None,
             quit: false,
             cursor: HashMap::new(),
             srcu: None,

@@ -21,6 +21,7 @@ impl App {
             } else {
                 crate::tui::timeline::RUN_MS
             },
+            log_after: if first { None } else { self.timeline_log_seq },
         }]
     }
 
@@ -35,7 +36,12 @@ impl App {
     }
 
     /// A snapshot arrived: append it, show it.
-    pub(super) fn add_snapshot(&mut self, values: BTreeMap<String, String>, jiffies: Option<u64>) {
+    pub(super) fn add_snapshot(
+        &mut self,
+        values: BTreeMap<String, String>,
+        jiffies: Option<u64>,
+        log: Vec<String>,
+    ) {
         let now = Instant::now();
         let t0 = *self.timeline_t0.get_or_insert(now);
         let tl = self.timeline.get_or_insert_with(|| Timeline {
@@ -50,6 +56,7 @@ impl App {
             at_ms: now.duration_since(t0).as_millis() as u64,
             jiffies,
             values,
+            log,
         });
         self.timeline_at = tl.snapshots.len() - 1;
         self.message = Some(format!("snapshot {} taken", tl.snapshots.len()));
