@@ -137,6 +137,6 @@ fn tui_fields_are_explained_and_open_their_source() {
         app.message
             .as_deref()
             .unwrap_or("")
-            .contains("SRCU (3) or RCU (4)")
+            .contains("SRCU (3), RCU (4) or Timeline (8)")
     );
 }
