@@ -6,12 +6,16 @@
 //! Drawing ([`super::draw`]) only reads the state.
 
 mod apply;
+mod events;
 mod fields;
+mod panes;
 mod timeline;
 
+pub use events::{Effect, MouseKind, Overlay, UiEvent};
 pub use fields::FIELDS_WIDTH;
+pub use panes::{PANES, Pane, PaneInfo};
 
-use super::actions::{Action, Key, Keymap};
+use super::actions::{Action, Keymap};
 pub use super::finder::{Finder, FinderHit, FinderKind};
 use super::graph::GraphData;
 use super::notes::Notes;
@@ -27,83 +31,6 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
-
-/// Every pane. A pane whose data is still being computed says what it waits for
-/// ([`PaneInfo::not_yet`]); a new pane plugs in here and in [`super::panes`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Pane {
-    Tasks,
-    Backtrace,
-    Log,
-    Srcu,
-    Rcu,
-    WaitGraph,
-    Source,
-    Result,
-    Timeline,
-}
-
-pub struct PaneInfo {
-    pub pane: Pane,
-    pub title: &'static str,
-    /// What the pane waits for while its data is not there yet (`None`: it always has some).
-    pub not_yet: Option<&'static str>,
-}
-
-/// The pane registry, in tab order (the Tasks pane is always on the left).
-pub const PANES: &[PaneInfo] = &[
-    PaneInfo {
-        pane: Pane::Backtrace,
-        title: "Backtrace",
-        not_yet: None,
-    },
-    PaneInfo {
-        pane: Pane::Log,
-        title: "Log",
-        not_yet: None,
-    },
-    PaneInfo {
-        pane: Pane::Srcu,
-        title: "SRCU",
-        not_yet: None,
-    },
-    PaneInfo {
-        pane: Pane::Rcu,
-        title: "RCU",
-        not_yet: None,
-    },
-    PaneInfo {
-        pane: Pane::WaitGraph,
-        title: "Wait graph",
-        not_yet: Some(
-            "the wait graph, built once every task is unwound (who waits on whom, cycles, findings)",
-        ),
-    },
-    PaneInfo {
-        pane: Pane::Source,
-        title: "Source",
-        not_yet: None,
-    },
-    PaneInfo {
-        pane: Pane::Result,
-        title: "Result",
-        not_yet: None,
-    },
-    PaneInfo {
-        pane: Pane::Timeline,
-        title: "Timeline",
-        not_yet: None,
-    },
-];
-
-impl Pane {
-    pub fn info(self) -> Option<&'static PaneInfo> {
-        PANES.iter().find(|p| p.pane == self)
-    }
-    pub fn title(self) -> &'static str {
-        self.info().map(|i| i.title).unwrap_or("Tasks")
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Focus {
@@ -128,84 +55,6 @@ impl SortKey {
             SortKey::LastRun => "last run",
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MouseKind {
-    Click,
-    ScrollUp,
-    ScrollDown,
-}
-
-/// Input and job results, already free of terminal types.
-#[derive(Debug)]
-pub enum UiEvent {
-    Key(Key),
-    Mouse { kind: MouseKind, x: u16, y: u16 },
-    Resize(u16, u16),
-    Job(super::jobs::JobMsg),
-}
-
-/// What the runner must do after a transition.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Effect {
-    Quit,
-    /// Run a command line (`ps`, `log`, `sys`, `print EXPR`, `bt PID`) as a job.
-    RunCommand(String),
-    /// Load symbol and type names for the fuzzy finder (once).
-    LoadNames,
-    /// Resolve the SRCU/RCU field explanations against the debug info (once).
-    ResolveFields,
-    /// Live guest: let it run `run_ms`, stop it, take a snapshot (Timeline pane) with the
-    /// kernel log's records after `log_after`.
-    Snapshot {
-        run_ms: u64,
-        log_after: Option<u64>,
-    },
-    /// Write the timeline to a file.
-    SaveTimeline(PathBuf, Box<crate::report::timeline::Timeline>),
-    /// Describe a symbol or a type in the result pane.
-    Describe(FinderKind, String),
-    /// Decode the log with the pasted-text parsers.
-    DecodeLog,
-    /// Read and highlight a source file (resolved against `root`).
-    OpenSource {
-        root: Option<PathBuf>,
-        file: String,
-        line: u32,
-        syntax_theme: String,
-    },
-    /// Save the notes (atomically, beside the dump).
-    SaveNotes(Notes),
-    /// Compute the locals of a task's frames (task address) off the UI thread.
-    Locals(u64),
-}
-
-#[derive(Debug, Clone)]
-pub enum Overlay {
-    Help {
-        scroll: usize,
-    },
-    Finder(Finder),
-    Command {
-        input: String,
-    },
-    Filter {
-        input: String,
-    },
-    /// A note on a source line.
-    Note {
-        file: String,
-        line: u32,
-        input: String,
-    },
-    /// What the fields of an SRCU/RCU row mean (`tui::fields`); `rows` are built from
-    /// `keys` and rebuilt when the functions' locations arrive.
-    Fields {
-        keys: Vec<&'static str>,
-        rows: Vec<super::rows::Row>,
-        cursor: usize,
-    },
 }
 
 /// One background job as the status line shows it.
