@@ -49,6 +49,15 @@ pub struct FieldDoc {
     pub json: &'static [&'static str],
 }
 
+/// A [`Member`] (the tables' shorthand).
+pub(super) const fn m(strukt: &'static str, path: &'static str, since: &'static str) -> Member {
+    Member {
+        strukt,
+        path,
+        since,
+    }
+}
+
 /// Every field: SRCU's, then Tree RCU's.
 pub fn all() -> impl Iterator<Item = &'static FieldDoc> {
     super::fields_srcu::FIELDS

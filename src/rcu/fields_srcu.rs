@@ -10,15 +10,7 @@
 //!   a pointer to the current `srcu_ctrs` element ("srcu: Make Tree SRCU updates
 //!   independent of ->srcu_idx").
 
-use super::fields::{FieldDoc, Member};
-
-const fn m(strukt: &'static str, path: &'static str, since: &'static str) -> Member {
-    Member {
-        strukt,
-        path,
-        since,
-    }
-}
+use super::fields::{FieldDoc, m};
 
 const IN_STRUCT: &str = "≤ 6.3: in srcu_struct";
 const IN_USAGE: &str = "6.4+: in srcu_usage via srcu_struct.srcu_sup (\"srcu: Begin offloading srcu_struct fields to srcu_update\")";

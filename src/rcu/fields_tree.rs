@@ -3,15 +3,7 @@
 //! `tree_nocb.h`, `tree_stall.h`, `tree_exp.h`). Before 4.19 the grace period was counted
 //! by `gpnum`/`completed` instead of `gp_seq` (converted in 4.19).
 
-use super::fields::{FieldDoc, Member};
-
-const fn m(strukt: &'static str, path: &'static str, since: &'static str) -> Member {
-    Member {
-        strukt,
-        path,
-        since,
-    }
-}
+use super::fields::{FieldDoc, m};
 
 /// Members every Tree RCU kernel quiesce reads has (4.19 to 7.x: checked on the fixtures).
 const ALL: &str = "every Tree RCU kernel quiesce reads";
