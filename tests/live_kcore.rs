@@ -119,3 +119,67 @@ fn ps_on_proc_kcore_matches_the_guests_proc() {
     // The scenario's hung kthreads are seen live too.
     assert!(ours.values().any(|(_, c)| c == "qh_srcu_sync"));
 }
+
+/// `watch` on the running kernel: inside the guest, `quiesce watch -c /proc/kcore` takes its
+/// snapshots while the kernel runs (nothing can stop it): jiffies move on between them, and
+/// every one holds RCU's state.
+#[test]
+fn watch_on_proc_kcore_takes_snapshots_while_it_runs() {
+    let Some(rel) = release("bookworm") else {
+        return;
+    };
+    let bindir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("live-watch-bin");
+    std::fs::create_dir_all(&bindir).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_quiesce"), bindir.join("quiesce")).unwrap();
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("live-watch-out");
+    let _ = std::fs::remove_dir_all(&out);
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/live.sh");
+    let st = Command::new("bash")
+        .arg(&script)
+        .arg(&bindir)
+        .arg(rel.vmlinux())
+        .args([
+            "/host/quiesce",
+            "watch",
+            "--json",
+            "--count",
+            "4",
+            "--every",
+            "300",
+            "--print",
+            "jiffies",
+            "-c",
+            "/proc/kcore",
+            "-s",
+            "/host/vmlinux",
+        ])
+        .env("QUIESCE_LIVE_OUT", &out)
+        .status()
+        .expect("run fixtures/live.sh");
+    assert!(st.success(), "live.sh failed: see {}", out.display());
+    let rc = std::fs::read_to_string(out.join("cmd.rc")).unwrap();
+    let cmd_out = std::fs::read_to_string(out.join("cmd.out")).unwrap();
+    assert_eq!(rc.trim(), "0", "quiesce in the guest: {cmd_out}");
+    let json_start = cmd_out.find('{').expect("JSON from quiesce");
+    let tl: serde_json::Value = serde_json::from_str(&cmd_out[json_start..]).unwrap();
+    let snaps = tl["snapshots"].as_array().unwrap();
+    assert_eq!(snaps.len(), 4);
+    let jiffies: Vec<i64> = snaps
+        .iter()
+        .map(|s| {
+            s["values"]["print.jiffies"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert!(
+        jiffies.windows(2).all(|w| w[1] > w[0]),
+        "the kernel ran between the snapshots: {jiffies:?}"
+    );
+    for s in snaps {
+        assert_eq!(s["values"]["rcu.name"].as_str(), Some("rcu_preempt"), "{s}");
+        assert!(s["values"]["rcu.gp_seq"].as_str().is_some(), "{s}");
+    }
+}

@@ -230,9 +230,10 @@ pub fn read_values(k: &Kernel, o: &WatchOptions) -> (BTreeMap<String, String>, O
     (values, jiffies)
 }
 
-/// Take snapshots of the live guest `k` reads (`-c qmp:SOCK`) until a limit is reached,
-/// calling `each` with every snapshot and its changes as it is taken. The guest runs
-/// between snapshots and is left as it was found (see `dump::Dump::guest_was_running`).
+/// Take snapshots of the live kernel `k` reads (`-c qmp:SOCK`, `/proc/kcore`) until a limit
+/// is reached, calling `each` with every snapshot and its changes as it is taken. A QEMU
+/// guest runs between snapshots and is left as it was found (see
+/// `dump::Dump::guest_was_running`).
 pub fn watch(
     k: &Kernel,
     source: &str,
@@ -242,9 +243,12 @@ pub fn watch(
     // The guest is stopped after the last snapshot; dropping the dump resumes it if it
     // was running when attached.
     let dump = &k.dump;
-    if dump.format() != crate::dump::DumpFormat::Qmp && o.count != 1 {
+    // A QEMU guest is stopped for each snapshot; the running kernel (/proc/kcore) cannot
+    // be: its snapshots are read while it runs (values read a little apart in time).
+    let guest = dump.format() == crate::dump::DumpFormat::Qmp;
+    if !guest && !dump.is_live() && o.count != 1 {
         anyhow::bail!(
-            "{source} holds one moment: watch needs a live QEMU guest (-c qmp:SOCK), or --count 1"
+            "{source} holds one moment: watch needs a live kernel (-c qmp:SOCK or /proc/kcore), or --count 1"
         );
     }
     let t0 = Instant::now();
@@ -286,7 +290,9 @@ pub fn watch(
         if done_until || (o.count > 0 && tl.snapshots.len() >= o.count) || t0.elapsed() >= o.max {
             break;
         }
-        dump.resume().context("letting the guest run")?;
+        if guest {
+            dump.resume().context("letting the guest run")?;
+        }
         next += o.every;
         let now = Instant::now();
         if next > now {
@@ -294,7 +300,9 @@ pub fn watch(
         } else {
             next = now;
         }
-        dump.pause().context("stopping the guest")?;
+        if guest {
+            dump.pause().context("stopping the guest")?;
+        }
     }
     if let Some(p) = &o.out {
         save(&tl, p)?;
