@@ -31,30 +31,24 @@ fn parse_stat(text: &str) -> HashMap<i64, (i64, String)> {
         .collect()
 }
 
-#[test]
-fn ps_on_proc_kcore_matches_the_guests_proc() {
-    let Some(rel) = release("bookworm") else {
-        return;
-    };
-    let bindir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("live-bin");
+/// Boot the fixture guest with the quiesce binary and run `quiesce ARGS -c /proc/kcore -s
+/// /host/vmlinux` in it (`fixtures/live.sh`, outputs in `CARGO_TARGET_TMPDIR/NAME-out`):
+/// its JSON output, and the directory of live.sh's outputs. It must exit 0.
+fn in_guest(rel: &common::Release, name: &str, args: &[&str]) -> (serde_json::Value, PathBuf) {
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let bindir = tmp.join(format!("{name}-bin"));
     std::fs::create_dir_all(&bindir).unwrap();
     std::fs::copy(env!("CARGO_BIN_EXE_quiesce"), bindir.join("quiesce")).unwrap();
-    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("live-out");
+    let out = tmp.join(format!("{name}-out"));
     let _ = std::fs::remove_dir_all(&out);
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/live.sh");
     let st = Command::new("bash")
         .arg(&script)
         .arg(&bindir)
         .arg(rel.vmlinux())
-        .args([
-            "/host/quiesce",
-            "ps",
-            "--json",
-            "-c",
-            "/proc/kcore",
-            "-s",
-            "/host/vmlinux",
-        ])
+        .arg("/host/quiesce")
+        .args(args)
+        .args(["-c", "/proc/kcore", "-s", "/host/vmlinux"])
         .env("QUIESCE_LIVE_OUT", &out)
         .status()
         .expect("run fixtures/live.sh");
@@ -63,7 +57,15 @@ fn ps_on_proc_kcore_matches_the_guests_proc() {
     let cmd_out = std::fs::read_to_string(out.join("cmd.out")).unwrap();
     assert_eq!(rc.trim(), "0", "quiesce in the guest: {cmd_out}");
     let json_start = cmd_out.find('{').expect("JSON from quiesce");
-    let ps: serde_json::Value = serde_json::from_str(&cmd_out[json_start..]).unwrap();
+    (serde_json::from_str(&cmd_out[json_start..]).unwrap(), out)
+}
+
+#[test]
+fn ps_on_proc_kcore_matches_the_guests_proc() {
+    let Some(rel) = release("bookworm") else {
+        return;
+    };
+    let (ps, out) = in_guest(&rel, "live", &["ps", "--json"]);
     let ours: HashMap<i64, (i64, String)> = ps["tasks"]
         .as_array()
         .unwrap()
@@ -128,40 +130,13 @@ fn watch_on_proc_kcore_takes_snapshots_while_it_runs() {
     let Some(rel) = release("bookworm") else {
         return;
     };
-    let bindir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("live-watch-bin");
-    std::fs::create_dir_all(&bindir).unwrap();
-    std::fs::copy(env!("CARGO_BIN_EXE_quiesce"), bindir.join("quiesce")).unwrap();
-    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("live-watch-out");
-    let _ = std::fs::remove_dir_all(&out);
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/live.sh");
-    let st = Command::new("bash")
-        .arg(&script)
-        .arg(&bindir)
-        .arg(rel.vmlinux())
-        .args([
-            "/host/quiesce",
-            "watch",
-            "--json",
-            "--count",
-            "4",
-            "--every",
-            "300",
-            "--print",
-            "jiffies",
-            "-c",
-            "/proc/kcore",
-            "-s",
-            "/host/vmlinux",
-        ])
-        .env("QUIESCE_LIVE_OUT", &out)
-        .status()
-        .expect("run fixtures/live.sh");
-    assert!(st.success(), "live.sh failed: see {}", out.display());
-    let rc = std::fs::read_to_string(out.join("cmd.rc")).unwrap();
-    let cmd_out = std::fs::read_to_string(out.join("cmd.out")).unwrap();
-    assert_eq!(rc.trim(), "0", "quiesce in the guest: {cmd_out}");
-    let json_start = cmd_out.find('{').expect("JSON from quiesce");
-    let tl: serde_json::Value = serde_json::from_str(&cmd_out[json_start..]).unwrap();
+    let (tl, _) = in_guest(
+        &rel,
+        "live-watch",
+        &[
+            "watch", "--json", "--count", "4", "--every", "300", "--print", "jiffies",
+        ],
+    );
     let snaps = tl["snapshots"].as_array().unwrap();
     assert_eq!(snaps.len(), 4);
     let jiffies: Vec<i64> = snaps
