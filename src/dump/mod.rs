@@ -348,8 +348,8 @@ impl Dump {
         let mut warnings = a.warnings;
         if a.vmcoreinfo.is_none() {
             warnings.push(
-                "no VMCOREINFO note found in the guest's memory (a kernel without \
-                 CONFIG_VMCORE_INFO, or not booted yet)"
+                "no VMCOREINFO note found in the guest's memory (a kernel built without it — \
+                 CONFIG_CRASH_CORE, CONFIG_VMCORE_INFO since 6.9 — or not booted yet)"
                     .into(),
             );
         }
