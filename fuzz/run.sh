@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 RUNS=${1:-10000000}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(dump text btf kallsyms orc dwarf_expr printk_legacy ko_elf keymap theme notes vmcoreinfo type_spelling)
+[ ${#targets[@]} -gt 0 ] || targets=(dump text btf kallsyms orc dwarf_expr printk_legacy ko_elf keymap theme notes vmcoreinfo type_spelling qemu_monitor)
 command -v cargo-fuzz > /dev/null || { echo "cargo-fuzz is not installed: cargo install cargo-fuzz" >&2; exit 2; }
 seeds=fuzz/seeds
 rm -rf "$seeds"

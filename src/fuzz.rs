@@ -27,6 +27,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("notes", notes),
     ("vmcoreinfo", vmcoreinfo),
     ("type_spelling", type_spelling),
+    ("qemu_monitor", qemu_monitor),
 ];
 
 /// A target by name.
@@ -55,6 +56,25 @@ pub fn dump(data: &[u8]) {
         }
         let _ = d.is_excluded(crate::addr::Pfn(start.0 / 4096));
     }
+}
+
+/// A QEMU monitor's answers to an attach over QMP (`-c qmp:SOCK`), as the JSON lines QEMU
+/// would send: the greeting, then one reply per command (`qmp_capabilities`,
+/// `query-target`, `query-status`, `stop`, `info mtree -f`, a `gpa2hva` per RAM region,
+/// `info registers -a`, the `xp` reads of the VMCOREINFO scan); then reads of the guest's
+/// first and last pages. The same bytes also go to each monitor-text parser directly.
+pub fn qemu_monitor(data: &[u8]) {
+    if let Ok(d) = Dump::attach_replayed_qemu(data) {
+        let _ = (d.vmcoreinfo(), d.prstatus().len());
+        let mut page = [0u8; 4096];
+        for (start, len) in d.phys_ranges().into_iter().take(4) {
+            let _ = d.read_phys(start, &mut page);
+            if len > 4096 {
+                let _ = d.read_phys(crate::addr::Pa(start.0 + len - 4096), &mut page);
+            }
+        }
+    }
+    Dump::parse_monitor_text(&String::from_utf8_lossy(data));
 }
 
 /// Text people paste: crash sessions, dmesg with hung-task, RCU stall, soft lockup and

@@ -296,6 +296,8 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
             }
             v
         }
+        // real QMP conversations (QEMU's side) and real monitor text
+        "qemu_monitor" => files(&data.join("qmp"), &["jsonl", "txt"]),
         "type_spelling" => vec![
             b"struct task_struct".to_vec(),
             b"const struct file_operations *[4]".to_vec(),
@@ -391,6 +393,7 @@ fn every_target_has_seeds_and_a_test() {
         "notes",
         "vmcoreinfo",
         "type_spelling",
+        "qemu_monitor",
     ];
     let names: Vec<&str> = fuzz::TARGETS.iter().map(|(n, _)| *n).collect();
     assert_eq!(names, tested);
@@ -472,6 +475,10 @@ fn fuzz_vmcoreinfo() {
 #[test]
 fn fuzz_type_spelling() {
     run("type_spelling")
+}
+#[test]
+fn fuzz_qemu_monitor() {
+    run("qemu_monitor")
 }
 
 /// Not a test: `fuzz/run.sh` writes every target's seeds to `$QUIESCE_FUZZ_SEEDS/<target>/`

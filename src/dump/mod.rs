@@ -345,6 +345,23 @@ impl Dump {
     /// dropped, unless it was stopped already. See `qemu_guest`.
     pub fn attach_qemu(addr: &str) -> Result<Dump, DumpError> {
         let a = qemu_guest::QemuGuest::attach(addr).map_err(DumpError::Qemu)?;
+        Ok(Self::from_attached(a, addr))
+    }
+
+    /// An attach to a QEMU whose answers are replayed from `data` (QMP lines: the greeting,
+    /// then one reply per command). The `qemu_monitor` fuzz target.
+    pub(crate) fn attach_replayed_qemu(data: &[u8]) -> Result<Dump, DumpError> {
+        let q = qmp::Qmp::replay(data.to_vec()).map_err(|e| DumpError::Qemu(e.to_string()))?;
+        let a = qemu_guest::QemuGuest::attach_over(q).map_err(DumpError::Qemu)?;
+        Ok(Self::from_attached(a, "(replay)"))
+    }
+
+    /// The monitor-text parsers on `text` as it is (the `qemu_monitor` fuzz target).
+    pub(crate) fn parse_monitor_text(text: &str) {
+        qemu_guest::parse_monitor_text(text)
+    }
+
+    fn from_attached(a: qemu_guest::Attached, addr: &str) -> Dump {
         let mut warnings = a.warnings;
         if a.vmcoreinfo.is_none() {
             warnings.push(
@@ -361,7 +378,7 @@ impl Dump {
                 .map(|pa| format!(", VMCOREINFO found at {pa}"))
                 .unwrap_or_default()
         ));
-        Ok(Dump {
+        Dump {
             mem: Mem::Qemu(Box::new(a.guest)),
             format: DumpFormat::Qmp,
             live: false,
@@ -371,7 +388,7 @@ impl Dump {
             qemu: Vec::new(),
             header: DumpHeaderInfo::default(),
             warnings,
-        })
+        }
     }
 
     /// A live QEMU guest: stop it (the next reads see one moment). An error for a dump.

@@ -83,6 +83,21 @@ pub(crate) struct Attached {
 /// A VMCOREINFO note found in guest memory: where, and its text.
 type Found = (Pa, String);
 
+/// Why an `xp` read failed: the monitor did not answer (asking again is pointless), or it
+/// answered without these bytes.
+enum XpError {
+    Monitor(String),
+    Memory(String),
+}
+
+impl std::fmt::Display for XpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            XpError::Monitor(s) | XpError::Memory(s) => f.write_str(s),
+        }
+    }
+}
+
 fn qmp_err(e: QmpError) -> String {
     e.to_string()
 }
@@ -90,7 +105,11 @@ fn qmp_err(e: QmpError) -> String {
 impl QemuGuest {
     /// Connect to the QMP socket `addr`, stop the guest, and read what a dump would hold.
     pub(crate) fn attach(addr: &str) -> Result<Attached, String> {
-        let mut q = Qmp::connect(addr).map_err(qmp_err)?;
+        Self::attach_over(Qmp::connect(addr).map_err(qmp_err)?)
+    }
+
+    /// Stop the guest behind a connected monitor and read what a dump would hold.
+    pub(crate) fn attach_over(mut q: Qmp) -> Result<Attached, String> {
         let arch = q.execute("query-target", None).map_err(qmp_err)?;
         let machine = match arch.get("arch").and_then(|a| a.as_str()) {
             Some("x86_64") => Machine::X86_64,
@@ -259,7 +278,11 @@ impl QemuGuest {
                     return found.map(|(pa, t)| (pa, t, others));
                 }
                 let len = ((r.end - at) as usize).min(chunk.len());
-                let heads = self.page_heads(r, at, &mut chunk[..len]);
+                // The monitor gone or wedged (every later command would fail, or wait its
+                // 60 s): the scan ends with what it found.
+                let Ok(heads) = self.page_heads(r, at, &mut chunk[..len]) else {
+                    return found.map(|(pa, t)| (pa, t, others));
+                };
                 for (i, head) in heads.into_iter().enumerate() {
                     let pa = at + i as u64 * PAGE;
                     let Some(descsz) = note_head(&head) else {
@@ -283,14 +306,18 @@ impl QemuGuest {
     }
 
     /// The first 36 bytes of each page in `[at, at + buf.len())` of region `r` (a page that
-    /// cannot be read gives zeros). `buf` is scratch space for the bulk readers.
-    fn page_heads(&self, r: &Region, at: u64, buf: &mut [u8]) -> Vec<[u8; 36]> {
+    /// cannot be read gives zeros); an error when the monitor stops answering. `buf` is
+    /// scratch space for the bulk readers.
+    fn page_heads(&self, r: &Region, at: u64, buf: &mut [u8]) -> Result<Vec<[u8; 36]>, XpError> {
         let pages = buf.len() / PAGE as usize;
         let mut out = vec![[0u8; 36]; pages];
         match &r.reader {
             Reader::Xp => {
                 for (i, h) in out.iter_mut().enumerate() {
-                    let _ = self.read_xp(at + i as u64 * PAGE, h);
+                    match self.read_xp(at + i as u64 * PAGE, h) {
+                        Err(e @ XpError::Monitor(_)) => return Err(e),
+                        Err(XpError::Memory(_)) | Ok(()) => {}
+                    }
                 }
             }
             _ => {
@@ -302,7 +329,7 @@ impl QemuGuest {
                 }
             }
         }
-        out
+        Ok(out)
     }
 
     fn read_region(&self, r: &Region, pa: u64, buf: &mut [u8]) -> Result<(), String> {
@@ -323,7 +350,8 @@ impl QemuGuest {
                 let mut done = 0usize;
                 while done < buf.len() {
                     let n = (buf.len() - done).min(XP_CHUNK as usize);
-                    self.read_xp(pa + done as u64, &mut buf[done..done + n])?;
+                    self.read_xp(pa + done as u64, &mut buf[done..done + n])
+                        .map_err(|e| e.to_string())?;
                     done += n;
                 }
                 Ok(())
@@ -331,12 +359,15 @@ impl QemuGuest {
         }
     }
 
-    fn read_xp(&self, pa: u64, buf: &mut [u8]) -> Result<(), String> {
-        let mut q = self.qmp.lock().map_err(|_| "QMP connection poisoned")?;
+    fn read_xp(&self, pa: u64, buf: &mut [u8]) -> Result<(), XpError> {
+        let mut q = self
+            .qmp
+            .lock()
+            .map_err(|_| XpError::Monitor("QMP connection poisoned".into()))?;
         let text = q
             .hmp(&format!("xp /{}xb {pa:#x}", buf.len()))
-            .map_err(qmp_err)?;
-        parse_xp(&text, buf)
+            .map_err(|e| XpError::Monitor(qmp_err(e)))?;
+        parse_xp(&text, buf).map_err(XpError::Memory)
     }
 
     /// Read guest-physical memory.
@@ -550,6 +581,17 @@ fn note_head(head: &[u8; 36]) -> Option<usize> {
 fn vmcoreinfo_text(desc: &[u8]) -> String {
     let end = desc.iter().position(|&c| c == 0).unwrap_or(desc.len());
     String::from_utf8_lossy(&desc[..end]).into_owned()
+}
+
+/// Every parser of monitor text on `text` as it is (the `qemu_monitor` fuzz target's
+/// second half: the parsers reached without a QMP envelope around them).
+pub(crate) fn parse_monitor_text(text: &str) {
+    let _ = ram_ranges(text);
+    let _ = parse_gpa2hva(text);
+    let _ = shared_file_of(text, 0x7f00_0000_0000, 1 << 30);
+    let _ = parse_xp(text, &mut [0u8; 64]);
+    let _ = super::qemu_regs::prstatus_notes(Machine::X86_64, text);
+    let _ = super::qemu_regs::prstatus_notes(Machine::Aarch64, text);
 }
 
 #[cfg(test)]

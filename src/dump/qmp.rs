@@ -88,6 +88,33 @@ impl Stream for TcpStream {
     }
 }
 
+/// QEMU's side of a conversation from bytes; what is written to it is dropped.
+struct Replay(std::io::Cursor<Vec<u8>>);
+
+impl Read for Replay {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl Write for Replay {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Stream for Replay {
+    fn set_timeout(&self, _: Duration) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn peer_pid(&self) -> Option<u32> {
+        None
+    }
+}
+
 /// One QMP connection, past the capabilities negotiation.
 pub struct Qmp {
     reader: BufReader<Box<dyn Stream>>,
@@ -120,6 +147,29 @@ impl Qmp {
         };
         let peer_pid = stream.peer_pid();
         stream.set_timeout(GREETING_WAIT).map_err(fail)?;
+        Self::handshake(stream, addr, peer_pid)
+    }
+
+    /// A conversation replayed from bytes: QEMU's side is `data` (its lines read in turn),
+    /// what quiesce sends is dropped. The `qemu_monitor` fuzz target drives an attach with it.
+    pub(crate) fn replay(data: Vec<u8>) -> Result<Qmp, QmpError> {
+        Self::handshake(
+            Box::new(Replay(std::io::Cursor::new(data))),
+            "(replay)",
+            None,
+        )
+    }
+
+    /// Await the greeting and negotiate capabilities on a connected stream.
+    fn handshake(
+        stream: Box<dyn Stream>,
+        addr: &str,
+        peer_pid: Option<u32>,
+    ) -> Result<Qmp, QmpError> {
+        let fail = |e: std::io::Error| QmpError::Connect {
+            addr: addr.to_string(),
+            why: e.to_string(),
+        };
         let mut q = Qmp {
             reader: BufReader::new(stream),
             addr: addr.to_string(),

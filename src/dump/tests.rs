@@ -722,3 +722,83 @@ fn kdump_single_bitmap_and_split_parts() {
         vec![(Pa(0x3000), 2 * BS as u64), (Pa(0x7000), BS as u64)]
     );
 }
+
+/// The QMP conversation of a real attach (QEMU 7.2 and the bookworm fixture guest, its
+/// answers recorded by tests/data/qmp/record.py), replayed: the RAM regions of its
+/// `info mtree -f`, its vCPUs' registers from `info registers -a`, and (the recording cut
+/// after 32 page reads, long before the note) an attach without VMCOREINFO that says so.
+#[test]
+fn a_recorded_qmp_attach_replays() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/qmp");
+    let t = std::fs::read(dir.join("x86_64-attach.jsonl")).unwrap();
+    let d = Dump::attach_replayed_qemu(&t).unwrap();
+    assert_eq!(d.machine(), Machine::X86_64);
+    assert_eq!(d.format(), DumpFormat::Qmp);
+    // the regions as the recorded `info mtree -f` gives them (a 256 MiB guest: pc.ram split
+    // around the legacy holes, the VGA RAM, the BIOS)
+    let lines: Vec<serde_json::Value> = t
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
+    let text = |i: usize| lines[i]["return"].as_str().unwrap().to_string();
+    let mtree = text(6);
+    let ranges = d.phys_ranges();
+    assert_eq!(ranges.len(), 9, "{ranges:x?}");
+    assert_eq!(ranges[0], (Pa(0), 0xa0000));
+    for (start, _) in &ranges {
+        assert!(mtree.contains(&format!("{:016x}-", start.0)), "{start}");
+    }
+    assert_eq!(ranges[6], (Pa(0x100000), 0xff0_0000));
+    // one NT_PRSTATUS per vCPU, RIP and RSP as the monitor printed them
+    let regs = text(16);
+    let field = |cpu: usize, name: &str| {
+        let block = regs.split("CPU#").nth(cpu + 1).unwrap();
+        let at = block.find(&format!("{name}=")).unwrap() + name.len() + 1;
+        u64::from_str_radix(&block[at..at + 16], 16).unwrap()
+    };
+    assert_eq!(d.prstatus().len(), 2);
+    for (cpu, p) in d.prstatus().iter().enumerate() {
+        assert_eq!(p.pid, cpu as u32 + 1);
+        assert_eq!(p.regs[16], field(cpu, "RIP"), "CPU {cpu} RIP");
+        assert_eq!(p.regs[19], field(cpu, "RSP"), "CPU {cpu} RSP");
+    }
+    assert!(d.vmcoreinfo().is_none());
+    let w = d.warnings().join("\n");
+    assert!(w.contains("no VMCOREINFO note found"), "{w}");
+    assert!(
+        w.contains("9 of 9 guest memory regions are read through the monitor's xp"),
+        "{w}"
+    );
+    // the guest is read through `xp`: the conversation has ended, so a read fails and says
+    // where
+    let e = d
+        .read_phys(Pa(0x100000), &mut [0u8; 8])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("0x100000") && e.contains("QEMU closed the connection"),
+        "{e}"
+    );
+}
+
+/// The same attach with the answer that held the VMCOREINFO note moved first (then 159
+/// real page heads to the end of the first region, then the four real reads of the note's
+/// text): the note is found at the first page and its text is the fixture kernel's.
+#[test]
+fn a_recorded_qmp_attach_finds_vmcoreinfo() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/qmp");
+    let t = std::fs::read(dir.join("x86_64-attach-note-first.jsonl")).unwrap();
+    let d = Dump::attach_replayed_qemu(&t).unwrap();
+    let v = d.vmcoreinfo().expect("VMCOREINFO");
+    assert!(v.starts_with("OSRELEASE=6.1.0-"), "{v}");
+    assert!(v.contains("\nPAGESIZE=4096\n") && v.contains("SYMBOL(init_top_pgt)="));
+    assert_eq!(
+        v.len(),
+        0xcbe,
+        "the whole descriptor (its size in the note head)"
+    );
+    assert!(v.ends_with('\n'));
+    let w = d.warnings().join("\n");
+    assert!(w.contains("VMCOREINFO found at 0x0"), "{w}");
+}
