@@ -10,8 +10,12 @@ use common::guest::Guest;
 use common::{release, run_quiesce};
 use quiesce::dump::Dump;
 use serde_json::json;
+use std::io::{Read, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 fn boot(name: &str, qemu_args: &[String], extra_files: Vec<PathBuf>) -> Guest {
     Guest::boot("qmp-guest.sh", name, qemu_args, extra_files)
@@ -187,6 +191,18 @@ fn a_guest_started_with_nothing_but_qmp() {
     assert!(srcu.contains("synchronize_srcu"), "{srcu}");
     assert!(g.running());
 
+    // without -s the dump is opened once for finding the vmlinux and for reading it: one
+    // QMP connection, the guest stopped once
+    let proxy = Proxy::start(g.sock().strip_prefix("qmp:").unwrap());
+    let (code, out, err) = run_quiesce(&["ps".into(), "-c".into(), proxy.addr()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("qh_srcu_sync"), "{out}");
+    let (connections, from_qemu) = proxy.stop();
+    assert_eq!(connections, 1, "{err}");
+    let stops = from_qemu.matches("\"event\": \"STOP\"").count();
+    let resumes = from_qemu.matches("\"event\": \"RESUME\"").count();
+    assert_eq!((stops, resumes), (1, 1), "{err}");
+
     // a second client is refused plainly while one holds the socket
     let _held = g.qmp();
     let (code, _, err) = run_quiesce(&args("ps", &g.sock(), &rel.vmlinux(), &rel.modules_dir()));
@@ -195,4 +211,84 @@ fn a_guest_started_with_nothing_but_qmp() {
         err.contains("another client may hold its QMP socket"),
         "{err}"
     );
+}
+
+/// A proxy in front of a guest's QMP socket that counts the connections made through it and
+/// keeps what QEMU sent.
+struct Proxy {
+    path: PathBuf,
+    connections: Arc<AtomicUsize>,
+    from_qemu: Arc<Mutex<Vec<u8>>>,
+    done: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Proxy {
+    fn start(qemu: &str) -> Proxy {
+        let path = PathBuf::from(format!("{qemu}.proxy"));
+        let _ = std::fs::remove_file(&path);
+        let listener = UnixListener::bind(&path).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let (connections, from_qemu, done) = (
+            Arc::new(AtomicUsize::new(0)),
+            Arc::new(Mutex::new(Vec::new())),
+            Arc::new(AtomicBool::new(false)),
+        );
+        let (c, f, d, q) = (
+            connections.clone(),
+            from_qemu.clone(),
+            done.clone(),
+            qemu.to_string(),
+        );
+        let thread = std::thread::spawn(move || {
+            while !d.load(Ordering::Relaxed) {
+                let Ok((client, _)) = listener.accept() else {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    continue;
+                };
+                c.fetch_add(1, Ordering::Relaxed);
+                client.set_nonblocking(false).unwrap();
+                let server = UnixStream::connect(&q).unwrap();
+                let (mut c_in, mut s_out) =
+                    (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let up = std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut c_in, &mut s_out);
+                    let _ = s_out.shutdown(std::net::Shutdown::Write);
+                });
+                let (mut s_in, mut c_out) = (server, client);
+                let mut buf = [0u8; 1 << 16];
+                while let Ok(n) = s_in.read(&mut buf) {
+                    if n == 0 || c_out.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                    f.lock().unwrap().extend_from_slice(&buf[..n]);
+                }
+                let _ = c_out.shutdown(std::net::Shutdown::Both);
+                let _ = up.join();
+            }
+        });
+        Proxy {
+            path,
+            connections,
+            from_qemu,
+            done,
+            thread,
+        }
+    }
+
+    fn addr(&self) -> String {
+        format!("qmp:{}", self.path.display())
+    }
+
+    /// Stop accepting: how many connections were made, and QEMU's side of them.
+    fn stop(self) -> (usize, String) {
+        self.done.store(true, Ordering::Relaxed);
+        self.thread.join().unwrap();
+        let _ = std::fs::remove_file(&self.path);
+        let bytes = self.from_qemu.lock().unwrap().clone();
+        (
+            self.connections.load(Ordering::Relaxed),
+            String::from_utf8_lossy(&bytes).into_owned(),
+        )
+    }
 }

@@ -71,6 +71,7 @@ impl From<TargetArgs> for Target {
             json: a.json,
             source: a.source,
             no_debuginfo: a.no_debuginfo,
+            opened: Default::default(),
         }
     }
 }

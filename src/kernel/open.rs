@@ -34,6 +34,11 @@ pub fn open(opts: &OpenOptions) -> Result<Kernel, KernelError> {
     crate::timing::lap("start");
     let dump = Dump::open(&opts.core)
         .map_err(|e| KernelError::Open(format!("{}: {e}", opts.core.display())))?;
+    open_dump(dump, opts)
+}
+
+/// [`open`] with the dump already open (`opts.core` names it in messages).
+pub fn open_dump(dump: Dump, opts: &OpenOptions) -> Result<Kernel, KernelError> {
     crate::timing::lap("dump opened");
     let mut skipped = Vec::new();
     let found;

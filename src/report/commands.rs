@@ -83,13 +83,17 @@ pub fn open_kernel(t: &Target) -> Result<Kernel> {
         vmlinux: t.debuginfo().unwrap_or_default(),
         modules: t.modules(),
     };
+    // the dump `find_vmlinux` opened, else opened here
+    let dump = match t.opened.take() {
+        Some(d) => d,
+        None => crate::dump::Dump::open(&t.core)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", t.core.display()))?,
+    };
     if opts.vmlinux.as_os_str().is_empty() {
         // `--no-debuginfo`, or none given and `run` found none: the dump alone.
-        let dump = crate::dump::Dump::open(&t.core)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", t.core.display()))?;
         return Ok(kernel::open::open_dump_only(dump, &opts)?);
     }
-    Ok(kernel::open(&opts)?)
+    Ok(kernel::open::open_dump(dump, &opts)?)
 }
 
 fn emit<R: Report>(r: &R, json: bool) -> String {

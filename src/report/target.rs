@@ -2,8 +2,10 @@
 //! the kernel source tree; plain data that the CLI fills from its arguments and the TUI
 //! keeps for its jobs.
 
+use crate::dump::Dump;
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -18,6 +20,40 @@ pub struct Target {
     pub source: Option<PathBuf>,
     /// Read no vmlinux even if one is given or found (`--no-debuginfo`): the dump-only mode.
     pub no_debuginfo: bool,
+    /// The dump as [`Target::find_vmlinux`] opened it, for the kernel's opening to take.
+    pub opened: OpenedDump,
+}
+
+/// A dump opened once and handed on: finding the vmlinux reads the dump's VMCOREINFO, and
+/// the kernel is then opened from that same `Dump`, not a second open. For a file this
+/// saves a header parse; for a live QEMU guest it is one attach (the guest stopped once,
+/// its memory scanned once), and the vmlinux is chosen by the moment that is read.
+/// Clones share it; the first to take it has it.
+#[derive(Clone, Default)]
+pub struct OpenedDump(Arc<Mutex<Option<Dump>>>);
+
+impl OpenedDump {
+    /// The dump, if one was opened and not yet taken.
+    pub fn take(&self) -> Option<Dump> {
+        self.0.lock().ok()?.take()
+    }
+
+    fn put(&self, d: Dump) {
+        if let Ok(mut g) = self.0.lock() {
+            *g = Some(d);
+        }
+    }
+}
+
+impl std::fmt::Debug for OpenedDump {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let held = self.0.lock().map(|g| g.is_some()).unwrap_or(false);
+        f.write_str(if held {
+            "OpenedDump(held)"
+        } else {
+            "OpenedDump(none)"
+        })
+    }
 }
 
 impl Target {
@@ -29,6 +65,7 @@ impl Target {
             json: false,
             source: None,
             no_debuginfo: false,
+            opened: OpenedDump::default(),
         }
     }
 
@@ -93,7 +130,10 @@ impl Target {
         if self.symbols.iter().any(|p| is_vmlinux_arg(p)) {
             return Ok(());
         }
-        let found = crate::kernel::find::vmlinux(&self.core)?;
+        let dump = Dump::open(&self.core).with_context(|| self.core.display().to_string())?;
+        let found = crate::kernel::find::vmlinux_of(&dump, &self.core);
+        self.opened.put(dump);
+        let found = found?;
         for s in &found.skipped {
             eprintln!("quiesce: warning: vmlinux: skipped {s}");
         }
