@@ -47,6 +47,18 @@ fn first(tl: &Timeline, from: usize, what: &str, f: impl Fn(&Snapshot) -> bool) 
         })
 }
 
+/// A followed task's value (`task[COMM:PID].FIELD`), by command name.
+fn task<'a>(s: &'a Snapshot, comm: &str, field: &str) -> &'a str {
+    s.values
+        .iter()
+        .find(|(k, _)| {
+            k.strip_prefix(&format!("task[{comm}:"))
+                .is_some_and(|r| r.ends_with(&format!("].{field}")))
+        })
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_else(|| panic!("snapshot {}: {comm} not followed", s.index))
+}
+
 fn timeline_text(tl: &Timeline) -> String {
     use quiesce::report::Report;
     tl.text()
@@ -94,6 +106,10 @@ fn a_lesson_watched_over_qmp_shows_every_transition() {
         "lesson_rcu_cbs_invoked",
         "--print",
         "lesson_nocb_cbs_invoked",
+        "--task",
+        "qhl_cpu0",
+        "--task",
+        "qhl_cpu1",
         "--until",
         "lesson_step=13",
         "--seconds",
@@ -147,6 +163,11 @@ fn a_lesson_watched_over_qmp_shows_every_transition() {
         "the reader still on index 0"
     );
     assert_eq!(num(s, "print.lesson_srcu_cbs_invoked"), 0);
+    // the followed tasks: the reader's kthread waits (wait_for_completion: D state) while
+    // CPU 1's has left its busy loop
+    assert_eq!(task(s, "qhl_cpu0", "state"), "UN");
+    let stack = task(s, "qhl_cpu0", "stack");
+    assert!(stack.contains("wait_for_completion"), "{stack}");
     let idle = first(&tl, scan2, "IDLE again", |s| {
         v(s, &format!("{D}.phase")) == Some("IDLE")
     });
@@ -185,6 +206,9 @@ fn a_lesson_watched_over_qmp_shows_every_transition() {
         "the same grace period"
     );
     assert_eq!(v(&tl.snapshots[one], "rcu.holdouts[1].cpu"), Some("1"));
+    // the holdout's task is the one running on CPU 1, inside its reader
+    assert_eq!(task(&tl.snapshots[one], "qhl_cpu1", "state"), "RU");
+    assert_eq!(task(&tl.snapshots[one], "qhl_cpu1", "cpu"), "1");
     let over = first(&tl, one, "the grace period over", |s| {
         num(s, "print.lesson_rcu_cbs_invoked") == 1
     });
@@ -210,6 +234,8 @@ fn a_lesson_watched_over_qmp_shows_every_transition() {
     let by_rcuop = first(&tl, queued, "the no-CBs callback invoked", |s| {
         num(s, "print.lesson_nocb_cbs_invoked") == 1
     });
+    // qhl_cpu1 returned after its reader (step 9): gone, and said so
+    assert_eq!(v(last, "task[qhl_cpu1]"), Some("no such task"));
     assert!(
         tl.snapshots[queued..=by_rcuop]
             .iter()
@@ -244,6 +270,9 @@ fn a_lesson_watched_over_qmp_shows_every_transition() {
         vec![rel.vmlinux(), ko.clone()],
     ));
     app.handle_event(UiEvent::Resize(200, 60));
+    // S in the task list also follows the selected task
+    pump(&mut app, &rx, |a| !a.tasks.is_empty());
+    let sel = app.selected_task().unwrap().clone();
     for n in 1..=2 {
         let effects = app.handle_key(Key::ch('S'));
         quiesce::tui::run_effects(&jobs, None, effects);
@@ -251,6 +280,9 @@ fn a_lesson_watched_over_qmp_shows_every_transition() {
             a.timeline.as_ref().is_some_and(|t| t.snapshots.len() == n)
         });
     }
+    let snap = &app.timeline.as_ref().unwrap().snapshots[1];
+    let key = format!("task[{}:{}].state", sel.comm, sel.pid);
+    assert!(snap.values.contains_key(&key), "{key} not in the snapshot");
     assert_eq!(app.right, Pane::Timeline);
     let rows = app.rows(Pane::Timeline);
     let head = rows[0].plain();

@@ -164,6 +164,10 @@ pub enum Command {
         /// Only this SRCU domain (name or address).
         #[arg(long)]
         srcu: Option<String>,
+        /// Follow a task (a pid, or every task of a command name; repeatable): its state,
+        /// CPU and stack at each snapshot.
+        #[arg(long = "task", value_name = "PID|COMM")]
+        tasks: Vec<String>,
         /// Save the timeline (JSON) to FILE; `quiesce timeline FILE` replays it.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
@@ -261,6 +265,7 @@ impl Command {
                 prints,
                 until,
                 srcu,
+                tasks,
                 out,
             } => {
                 let until = until.and_then(|u| {
@@ -274,6 +279,7 @@ impl Command {
                     prints,
                     until,
                     srcu,
+                    tasks,
                     out,
                 }))
             }

@@ -1,5 +1,5 @@
-//! Timelines: snapshots of a live QEMU guest's SRCU and RCU state (and of any expression)
-//! taken over time (`quiesce watch -c qmp:SOCK`), each compared with the one before, every
+//! Timelines: snapshots of a live QEMU guest's SRCU and RCU state (and of any expression,
+//! and the state and stack of the tasks followed with `--task`) taken over time (`quiesce watch -c qmp:SOCK`), each compared with the one before, every
 //! changed value shown with the field explanation it belongs to (`rcu::fields`). A
 //! timeline is saved as JSON and replayed later (`quiesce timeline FILE`) without the guest.
 //!
@@ -174,6 +174,8 @@ pub struct WatchOptions {
     pub until: Option<(String, i128)>,
     /// Only this SRCU domain (name or address).
     pub srcu: Option<String>,
+    /// Tasks to follow (a pid or a command name): their state, CPU and stack.
+    pub tasks: Vec<String>,
     pub out: Option<PathBuf>,
 }
 
@@ -227,7 +229,63 @@ pub fn read_values(k: &Kernel, o: &WatchOptions) -> (BTreeMap<String, String>, O
         };
         values.insert(format!("print.{p}"), v);
     }
+    if !o.tasks.is_empty() {
+        task_values(k, &o.tasks, &mut values);
+    }
     (values, jiffies)
+}
+
+/// The most frames of a followed task's stack recorded (innermost first).
+const STACK_FRAMES: usize = 12;
+
+/// The state, CPU and stack of each task `specs` names (a pid, or every task of that
+/// command name, at most 16): `task[COMM:PID].state` (crash's two letters), `.cpu`,
+/// `.stack` (function names, innermost first). A name that matches no task is recorded as
+/// `task[NAME]` = "no such task", so a task that exits shows as a change.
+pub fn task_values(k: &Kernel, specs: &[String], out: &mut BTreeMap<String, String>) {
+    let list = match k.tasks() {
+        Ok(l) => l,
+        Err(e) => {
+            out.insert("task.error".into(), e.to_string());
+            return;
+        }
+    };
+    let unwinder = crate::unwind::task::Unwinder::new(k).map_err(|e| e.to_string());
+    for spec in specs {
+        let pid: Option<i32> = spec.parse().ok();
+        let matching: Vec<_> = list
+            .tasks
+            .iter()
+            .filter(|t| pid.map_or(t.comm == *spec, |p| t.pid == p))
+            .take(16)
+            .collect();
+        if matching.is_empty() {
+            out.insert(format!("task[{spec}]"), "no such task".into());
+        }
+        for t in matching {
+            let key = format!("task[{}:{}]", t.comm, t.pid);
+            out.insert(format!("{key}.state"), t.st.to_string());
+            out.insert(format!("{key}.cpu"), t.cpu.to_string());
+            let stack = match &unwinder {
+                Ok(u) => {
+                    let bt = u.backtrace(k, t);
+                    let names: Vec<&str> = bt
+                        .frames
+                        .iter()
+                        .take(STACK_FRAMES)
+                        .map(|f| f.function.as_deref().unwrap_or("?"))
+                        .collect();
+                    if names.is_empty() {
+                        "(no frames)".to_string()
+                    } else {
+                        names.join(" < ")
+                    }
+                }
+                Err(e) => format!("(no unwinder: {e})"),
+            };
+            out.insert(format!("{key}.stack"), stack);
+        }
+    }
 }
 
 /// Take snapshots of the live kernel `k` reads (`-c qmp:SOCK`, `/proc/kcore`) until a limit

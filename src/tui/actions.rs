@@ -102,7 +102,7 @@ registry! {
     StepNext, "step_next", "Walkthrough: next step";
     StepPrev, "step_prev", "Walkthrough: previous step";
     ShowTimeline, "show_timeline", "Show the timeline pane (snapshots of a live guest, or a loaded timeline)";
-    Snapshot, "snapshot", "Live QEMU guest: let it run half a second, stop it, take a snapshot (timeline pane)";
+    Snapshot, "snapshot", "Live QEMU guest: let it run half a second, stop it, take a snapshot (timeline pane); in the task list, follow the selected task too";
     TimelinePrev, "timeline_prev", "Timeline: the snapshot before";
     TimelineNext, "timeline_next", "Timeline: the snapshot after";
     ExplainField, "explain_field", "Explain the kernel fields of the SRCU/RCU row: meaning, normal vs stuck, the code that sets and reads them (Enter opens it)";

@@ -401,8 +401,8 @@ impl Jobs {
     }
 
     /// Live guest: let it run `run_ms`, stop it, read SRCU and RCU afresh (the panes get the
-    /// new reports) and report the snapshot's values.
-    pub fn snapshot(&self, run_ms: u64, log_after: Option<u64>) {
+    /// new reports) and the followed `tasks`, and report the snapshot's values.
+    pub fn snapshot(&self, run_ms: u64, log_after: Option<u64>, tasks: Vec<String>) {
         let Some(k) = self.kernel() else { return };
         self.spawn("snapshot", 1, move |job| {
             if k.dump.format() != crate::dump::DumpFormat::Qmp {
@@ -418,7 +418,10 @@ impl Jobs {
             }
             let srcu = crate::rcu::srcu::srcu_report(&k, None).map_err(|e| e.to_string());
             let rcu = crate::rcu::tree::rcu_report(&k).map_err(|e| e.to_string());
-            let (values, jiffies) = crate::report::timeline::values_of(&srcu, &rcu);
+            let (mut values, jiffies) = crate::report::timeline::values_of(&srcu, &rcu);
+            if !tasks.is_empty() {
+                crate::report::timeline::task_values(&k, &tasks, &mut values);
+            }
             let (log, last_seq) = crate::report::timeline::new_log_lines(&k, log_after);
             job.send(JobMsg::Srcu(Box::new(srcu)));
             job.send(JobMsg::Rcu(Box::new(rcu)));

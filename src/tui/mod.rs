@@ -141,7 +141,11 @@ pub fn run_effects(jobs: &jobs::Jobs, notes_path: Option<&PathBuf>, effects: Vec
             Effect::RunCommand(c) => jobs.run_command(&c),
             Effect::LoadNames => jobs.load_names(),
             Effect::ResolveFields => jobs.resolve_fields(),
-            Effect::Snapshot { run_ms, log_after } => jobs.snapshot(run_ms, log_after),
+            Effect::Snapshot {
+                run_ms,
+                log_after,
+                tasks,
+            } => jobs.snapshot(run_ms, log_after, tasks),
             Effect::SaveTimeline(path, tl) => jobs.save_timeline(path, *tl),
             Effect::Describe(k, n) => jobs.describe(k, &n),
             Effect::DecodeLog => jobs.decode_log(),

@@ -38,6 +38,8 @@ pub enum Effect {
     Snapshot {
         run_ms: u64,
         log_after: Option<u64>,
+        /// Tasks to follow (`timeline::WatchOptions::tasks`).
+        tasks: Vec<String>,
     },
     /// Write the timeline to a file.
     SaveTimeline(PathBuf, Box<crate::report::timeline::Timeline>),

@@ -146,6 +146,9 @@ pub struct App {
     pub timeline_t0: Option<std::time::Instant>,
     /// The kernel log's last record at the last snapshot taken here.
     pub timeline_log_seq: Option<u64>,
+    /// Tasks the snapshots follow (pids): each one selected in the task list when `S` was
+    /// pressed there.
+    pub timeline_tasks: Vec<String>,
     pub quit: bool,
     /// Cursor row of each right pane (`scroll` is its first visible row).
     pub cursor: HashMap<Pane, usize>,
@@ -225,6 +228,7 @@ impl App {
             timeline_at: 0,
             timeline_t0: None,
             timeline_log_seq: None,
+            timeline_tasks: Vec::new(),
             quit: false,
             cursor: HashMap::new(),
             srcu: None,

@@ -8,14 +8,26 @@ use std::time::Instant;
 
 impl App {
     /// `snapshot`: the first one reads the guest as it is (stopped since the TUI attached);
-    /// each later one lets it run half a second first.
+    /// each later one lets it run half a second first. Pressed in the task list, the
+    /// selected task is followed from then on (its state, CPU and stack in every snapshot).
     pub(super) fn take_snapshot(&mut self) -> Vec<Effect> {
         let first = self
             .timeline
             .as_ref()
             .is_none_or(|t| t.snapshots.is_empty());
-        self.message = Some("taking a snapshot…".into());
+        let mut followed = String::new();
+        if self.focus == super::Focus::Tasks
+            && let Some(t) = self.selected_task()
+        {
+            let pid = t.pid.to_string();
+            followed = format!(" (following {}:{})", t.comm, t.pid);
+            if !self.timeline_tasks.contains(&pid) {
+                self.timeline_tasks.push(pid);
+            }
+        }
+        self.message = Some(format!("taking a snapshot…{followed}"));
         vec![Effect::Snapshot {
+            tasks: self.timeline_tasks.clone(),
             run_ms: if first {
                 0
             } else {
