@@ -58,12 +58,18 @@ pub fn dump(data: &[u8]) {
     }
 }
 
-/// A QEMU monitor's answers to an attach over QMP (`-c qmp:SOCK`), as the JSON lines QEMU
-/// would send: the greeting, then one reply per command (`qmp_capabilities`,
-/// `query-target`, `query-status`, `stop`, `info mtree -f`, a `gpa2hva` per RAM region,
-/// `info registers -a`, the `xp` reads of the VMCOREINFO scan); then reads of the guest's
-/// first and last pages. The same bytes also go to each monitor-text parser directly.
+/// A QEMU monitor's answers to an attach over QMP (`-c qmp:SOCK`). Input starting with `{`
+/// is the JSON lines QEMU would send: the greeting, then one reply per command
+/// (`qmp_capabilities`, `query-target`, `query-status`, `stop`, `info mtree -f`, a
+/// `gpa2hva` per RAM region, `info registers -a`, the `xp` reads of the VMCOREINFO scan);
+/// then reads of the guest's first and last pages. Any other input is monitor text, given
+/// to each monitor-text parser directly (`info mtree -f`, `gpa2hva`, `/proc/PID/maps`,
+/// `xp`, `info registers -a` of both architectures).
 pub fn qemu_monitor(data: &[u8]) {
+    if data.first() != Some(&b'{') {
+        Dump::parse_monitor_text(&String::from_utf8_lossy(data));
+        return;
+    }
     if let Ok(d) = Dump::attach_replayed_qemu(data) {
         let _ = (d.vmcoreinfo(), d.prstatus().len());
         let mut page = [0u8; 4096];
@@ -74,7 +80,6 @@ pub fn qemu_monitor(data: &[u8]) {
             }
         }
     }
-    Dump::parse_monitor_text(&String::from_utf8_lossy(data));
 }
 
 /// Text people paste: crash sessions, dmesg with hung-task, RCU stall, soft lockup and
