@@ -141,6 +141,11 @@ pub(super) fn flags_to_cpu(
     expedited: bool,
 ) -> Option<CpuStall> {
     let b = flags.as_bytes();
+    // "O", "o", "N" and an optional fourth flag; anything shorter is not a flags field
+    // (a cut line's `{ 0- }`)
+    if !(3..=4).contains(&b.len()) {
+        return None;
+    }
     let ok = |i: usize, set: u8| b[i] == set || b[i] == b'.';
     if !(ok(0, b'O') && ok(1, b'o') && ok(2, b'N')) {
         return None;

@@ -576,6 +576,19 @@ mod tests {
         assert_eq!((s.g, s.c, s.ncpus), (Some(1234), Some(1233), None));
     }
 
+    /// Found by libFuzzer (tests/data/fuzz/text-0d7f14cf71f94b6e.bin, the lkrg log cut
+    /// and spliced): a CPU item with nothing after its dash indexed an empty flags field.
+    #[test]
+    fn a_cpu_item_without_flags_is_not_a_cpu() {
+        let text = "rcu: INFO: rcu_preempt detected expedited stalls on CPUs/tasks: { 0- 1-.. 2-...D } 6 jiffies s: 85 root: 0x1/.\n";
+        let lines = Line::numbered(text);
+        let mut used = vec![false; lines.len()];
+        let r = parse_lines(&lines, &mut used);
+        assert_eq!(r.len(), 1);
+        let cpus: Vec<u32> = r[0].cpus.iter().map(|c| c.cpu).collect();
+        assert_eq!(cpus, [2], "only the item with whole flags");
+    }
+
     #[test]
     fn artifacts_rcu_expedited_and_old_headers() {
         let text = "INFO: rcu_preempt detected expedited stalls on CPUs/tasks: { 1-...D 3-O... } 2651 jiffies s: 2425 root: 0x2/T\nblocking rcu_node structures (internal RCU debug): l=1:0-15:0x2/T\nINFO: rcu_sched detected stalls on CPUs/tasks: { 3} (detected by 0, t=60002 jiffies, g=1234, c=1233, q=7)\nINFO: rcu_preempt detected stalls on CPUs/tasks: P1234 P99\n\tTasks blocked on level-0 rcu_node (CPUs 0-1): P4093 P12/1:b..l\n";
