@@ -150,6 +150,20 @@ fn a_lesson_watched_over_qmp_shows_every_transition() {
     );
     assert_eq!(num(s, &format!("{D}.readers[0]")), 1);
     assert_eq!(callbacks(s).len(), 1);
+    // CPU 1 runs qhl_cpu1's busy loop (that is what holds SCAN1; the last snapshot of step
+    // 2 is well inside its 1.5 s): its stack is unwound from the vCPU's registers read at
+    // that snapshot's stop, not at the first one's
+    let busy = tl.snapshots[scan1..]
+        .iter()
+        .take_while(|s| step(s) <= 2)
+        .last()
+        .unwrap();
+    assert_eq!(task(busy, "qhl_cpu1", "state"), "RU");
+    let stack = task(busy, "qhl_cpu1", "stack");
+    assert!(
+        stack.contains("qhl_cpu1 < kthread") && !stack.contains("do_idle"),
+        "{stack}"
+    );
     let scan2 = first(&tl, scan1, "SCAN2", |s| {
         v(s, &format!("{D}.phase")) == Some("SCAN2")
     });
@@ -163,11 +177,15 @@ fn a_lesson_watched_over_qmp_shows_every_transition() {
         "the reader still on index 0"
     );
     assert_eq!(num(s, "print.lesson_srcu_cbs_invoked"), 0);
-    // the followed tasks: the reader's kthread waits (wait_for_completion: D state) while
-    // CPU 1's has left its busy loop
+    // the followed task: the reader's kthread waits for the step-4 signal
+    // (wait_for_completion, D state; it tail-calls __wait_for_common, so that is the frame
+    // under qhl_cpu0)
     assert_eq!(task(s, "qhl_cpu0", "state"), "UN");
     let stack = task(s, "qhl_cpu0", "stack");
-    assert!(stack.contains("wait_for_completion"), "{stack}");
+    assert!(
+        stack.contains("schedule < ") && stack.contains("__wait_for_common < qhl_cpu0"),
+        "{stack}"
+    );
     let idle = first(&tl, scan2, "IDLE again", |s| {
         v(s, &format!("{D}.phase")) == Some("IDLE")
     });
@@ -363,13 +381,29 @@ fn update_guide(tl: &Timeline, at: &[usize]) {
     for &i in at {
         let s = &tl.snapshots[i];
         let ch = timeline::changes(&tl.snapshots[i - 1].values, &s.values);
+        // a followed task where its state changed (a running task's stack moves at every
+        // snapshot: noise in a picture)
+        let woke_or_slept: Vec<&str> = ch
+            .iter()
+            .filter_map(|c| c.path.strip_suffix(".state"))
+            .filter(|t| t.starts_with("task["))
+            .collect();
+        let shown = |path: &str| match path.strip_prefix("task[") {
+            Some(_) => match path.rsplit_once("].") {
+                Some((t, _)) => woke_or_slept.contains(&&path[..t.len() + 1]),
+                None => true,
+            },
+            None => true,
+        };
         let keep: Vec<_> = ch
-            .into_iter()
+            .iter()
             .filter(|c| {
                 !c.path.contains(".notes[")
                     && !c.path.contains(".curr.")
                     && !c.path.contains(".func.")
+                    && shown(&c.path)
             })
+            .cloned()
             .collect();
         body.push_str(&timeline::snapshot_text(s, &keep));
         body.push('\n');

@@ -43,6 +43,7 @@ use memmap2::Mmap;
 use source::{Backing, ReadFail, Source};
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 use thiserror::Error;
 
 /// Why a read of dump memory failed. Every variant names the address.
@@ -265,7 +266,9 @@ pub struct Dump {
     live: bool,
     machine: Machine,
     vmcoreinfo: Option<String>,
-    prstatus: Vec<PrStatus>,
+    /// The CPUs' registers: a dump's notes, or a live QEMU guest's registers as of its
+    /// last stop (replaced by [`Dump::pause`]).
+    prstatus: RwLock<Arc<Vec<PrStatus>>>,
     qemu: Vec<QemuCpuState>,
     header: DumpHeaderInfo,
     warnings: Vec<String>,
@@ -384,7 +387,7 @@ impl Dump {
             live: false,
             machine: a.machine,
             vmcoreinfo: a.vmcoreinfo,
-            prstatus: a.prstatus,
+            prstatus: RwLock::new(Arc::new(a.prstatus)),
             qemu: Vec::new(),
             header: DumpHeaderInfo::default(),
             warnings,
@@ -392,9 +395,17 @@ impl Dump {
     }
 
     /// A live QEMU guest: stop it (the next reads see one moment). An error for a dump.
+    /// Its registers are read again: the tasks running on its vCPUs unwind from where they
+    /// are now, not from where they were at the previous stop.
     pub fn pause(&self) -> Result<(), DumpError> {
         match &self.mem {
-            Mem::Qemu(g) => g.pause().map_err(DumpError::Qemu),
+            Mem::Qemu(g) => {
+                g.pause().map_err(DumpError::Qemu)?;
+                let regs = g.registers(self.machine).map_err(DumpError::Qemu)?;
+                let mut p = self.prstatus.write().unwrap_or_else(|e| e.into_inner());
+                *p = Arc::new(regs);
+                Ok(())
+            }
             _ => Err(DumpError::Unsupported(
                 "only a live QEMU guest can be stopped".into(),
             )),
@@ -501,7 +512,7 @@ impl Dump {
             live: false,
             machine,
             vmcoreinfo,
-            prstatus: notes.prstatus,
+            prstatus: RwLock::new(Arc::new(notes.prstatus)),
             qemu: notes.qemu,
             header,
             warnings,
@@ -594,7 +605,7 @@ impl Dump {
             live: false,
             machine,
             vmcoreinfo,
-            prstatus: notes.prstatus,
+            prstatus: RwLock::new(Arc::new(notes.prstatus)),
             qemu: notes.qemu,
             header,
             warnings,
@@ -632,9 +643,13 @@ impl Dump {
         self.vmcoreinfo.as_deref()
     }
 
-    /// `NT_PRSTATUS` notes in file order.
-    pub fn prstatus(&self) -> &[PrStatus] {
-        &self.prstatus
+    /// `NT_PRSTATUS` notes in file order (a live QEMU guest: its registers at its last
+    /// stop, one per vCPU, as QEMU's dump would write them).
+    pub fn prstatus(&self) -> Arc<Vec<PrStatus>> {
+        self.prstatus
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// QEMU's per-vCPU "QEMU" notes (x86_64 guests dumped by QEMU).

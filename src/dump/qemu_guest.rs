@@ -412,6 +412,13 @@ impl QemuGuest {
         q.execute("stop", None).map(drop).map_err(qmp_err)
     }
 
+    /// The vCPUs' registers now (`info registers -a`), as `NT_PRSTATUS` notes.
+    pub(crate) fn registers(&self, machine: Machine) -> Result<Vec<PrStatus>, String> {
+        let mut q = self.qmp.lock().map_err(|_| "QMP connection poisoned")?;
+        let regs = q.hmp("info registers -a").map_err(qmp_err)?;
+        Ok(super::qemu_regs::prstatus_notes(machine, &regs).0)
+    }
+
     /// Let the guest run again (`cont`).
     pub(crate) fn resume(&self) -> Result<(), String> {
         let mut q = self.qmp.lock().map_err(|_| "QMP connection poisoned")?;

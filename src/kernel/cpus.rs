@@ -85,11 +85,11 @@ impl Kernel {
     /// which vCPU they are of (`pr_pid` is the vCPU index + 1, QEMU's `dump.c`), a kernel's
     /// do not (`pr_pid` is the running task's, 0 for every idle CPU), and then no note is
     /// used rather than another CPU's.
-    pub fn prstatus_of(&self, cpu: u32) -> Option<&crate::dump::PrStatus> {
+    pub fn prstatus_of(&self, cpu: u32) -> Option<crate::dump::PrStatus> {
         let notes = self.dump.prstatus();
         let online = self.cpus().map_or(notes.len(), |c| c.online.len());
         if notes.len() >= online {
-            return notes.get(cpu as usize);
+            return notes.get(cpu as usize).cloned();
         }
         let mut pids: Vec<u32> = notes.iter().map(|n| n.pid).collect();
         pids.sort_unstable();
@@ -97,7 +97,7 @@ impl Kernel {
         let by_vcpu =
             pids.len() == notes.len() && pids.iter().all(|&p| p >= 1 && p as usize <= online);
         by_vcpu
-            .then(|| notes.iter().find(|n| n.pid == cpu + 1))
+            .then(|| notes.iter().find(|n| n.pid == cpu + 1).cloned())
             .flatten()
     }
 

@@ -315,7 +315,7 @@ impl Unwinder {
         if task.active
             && let Some(pr) = k.prstatus_of(task.cpu)
         {
-            let r = x86_64::X86_64.regs_from_prstatus(pr);
+            let r = x86_64::X86_64.regs_from_prstatus(&pr);
             if let (Some(pc), Some(sp)) = (r.get(x86_64::RIP), r.get(x86_64::RSP))
                 && pc >= k.mem.xlat.kernel_space_start()
             {
@@ -396,7 +396,7 @@ impl Unwinder {
         if task.active
             && let Some(pr) = k.prstatus_of(task.cpu)
         {
-            let r = arch::Aarch64.regs_from_prstatus(pr);
+            let r = arch::Aarch64.regs_from_prstatus(&pr);
             let el1 = pr
                 .regs
                 .get(arch::PR_PSTATE)
