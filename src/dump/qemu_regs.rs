@@ -120,6 +120,10 @@ pub fn prstatus_notes(machine: Machine, text: &str) -> (Vec<PrStatus>, Vec<Strin
     let mut missing = Vec::new();
     let mut out = Vec::new();
     for (i, b) in blocks.iter().enumerate() {
+        // QEMU's pr_pid: the vCPU index + 1 (a block numbered past u32 is not QEMU's)
+        let Some(pid) = u32::try_from(b.index).ok().and_then(|i| i.checked_add(1)) else {
+            continue;
+        };
         let mut miss = |n: &str| {
             if !missing.iter().any(|m| m == n) {
                 missing.push(n.to_string());
@@ -141,7 +145,6 @@ pub fn prstatus_notes(machine: Machine, text: &str) -> (Vec<PrStatus>, Vec<Strin
                 .collect(),
             Machine::Other(_) => Vec::new(),
         };
-        let pid = b.index as u32 + 1;
         out.push(notes::prstatus(i, &notes::prstatus_desc(pid, &regs)));
     }
     (out, missing)
@@ -154,6 +157,16 @@ mod tests {
     /// QEMU 7.2's `info registers -a` of the bookworm fixture guest (6.1 kernel, 2 vCPUs,
     /// stopped while hung; `tests/data/qmp/README.md`).
     const X86: &str = include_str!("../../tests/data/qmp/x86_64-info-registers.txt");
+
+    /// Found by libFuzzer (tests/data/fuzz/qemu_monitor-911af50aeaf08b9f.bin): a `CPU#`
+    /// number past u32 overflowed the note's pr_pid (vCPU + 1).
+    #[test]
+    fn a_vcpu_number_past_u32_is_skipped() {
+        let t = "CPU#4294967295\r\nX00=0000000000000001\r\nCPU#1\r\nX00=0000000000000002\r\n";
+        let (notes, _) = prstatus_notes(Machine::Aarch64, t);
+        assert_eq!(notes.len(), 1);
+        assert_eq!((notes[0].pid, notes[0].regs[0]), (2, 2));
+    }
 
     #[test]
     fn x86_64_blocks_become_qemu_style_prstatus() {
