@@ -16,14 +16,8 @@ pub fn fetcher() -> Option<debuginfod::Client> {
     debuginfod::Client::from_env()
 }
 
-/// Find the vmlinux of the dump at `core` by its VMCOREINFO release and build-id.
-pub fn vmlinux(core: &Path) -> Result<Located, KernelError> {
-    let dump =
-        Dump::open(core).map_err(|e| KernelError::Open(format!("{}: {e}", core.display())))?;
-    vmlinux_of(&dump, core)
-}
-
-/// [`vmlinux`] for a dump already open (`core` names it in messages).
+/// Find the vmlinux of an open dump by its VMCOREINFO release and build-id (`core` names
+/// the dump in messages).
 pub fn vmlinux_of(dump: &Dump, core: &Path) -> Result<Located, KernelError> {
     let Some(text) = dump.vmcoreinfo() else {
         return Err(KernelError::Open(format!(

@@ -1,6 +1,6 @@
 //! What a command looks at: the dump, its debug info (`-c`, `-s` on the command line) and
-//! the kernel source tree; plain data that the CLI fills from its arguments and the TUI
-//! keeps for its jobs.
+//! the kernel source tree; data that the CLI fills from its arguments and the TUI keeps for
+//! its jobs, plus the dump itself once finding the vmlinux has opened it ([`OpenedDump`]).
 
 use crate::dump::Dump;
 use anyhow::{Context, Result, bail};
