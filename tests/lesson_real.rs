@@ -329,9 +329,16 @@ fn a_lesson_watched_over_qmp_shows_every_transition() {
     // the watched timeline, loaded
     run_line(&mut app, &jobs, &format!("timeline {}", out.display()));
     let n = tl.snapshots.len();
+    // the pane gets the timeline, and the command's own output (the replay's text) comes
+    // to the result pane
     pump(&mut app, &rx, |a| {
         a.timeline.as_ref().is_some_and(|t| t.snapshots.len() == n)
+            && a.result
+                .as_ref()
+                .is_some_and(|(t, _)| t.starts_with(":timeline"))
     });
+    let (_, replay) = app.result.as_ref().unwrap();
+    assert!(replay.contains("IDLE → SCAN1   [srcu.phase]"), "{replay}");
     app.handle_key(Key::ch('8'));
     for _ in 0..scan1 {
         app.handle_key(Key::ch('>'));
@@ -345,6 +352,16 @@ fn a_lesson_watched_over_qmp_shows_every_transition() {
     assert_eq!(phase.fields, vec!["srcu.phase"]);
     let text = common::screen::screen(&app);
     assert!(text.contains("8 Timeline"), "{text}");
+    // the guide's picture of the pane, at the size of its other pictures, once the
+    // `:timeline` job has ended (its path is not on the status line)
+    pump(&mut app, &rx, |a| !a.busy());
+    app.handle_event(UiEvent::Resize(180, 42));
+    let text = common::screen::screen(&app);
+    assert!(text.contains("IDLE → SCAN1"), "{text}");
+    // the status line names the socket: as the guide's commands do, and in the same width
+    let sock = g.sock();
+    let text = text.replace(&sock, &format!("{:<1$}", "qmp:OUT/qmp.sock", sock.len()));
+    common::screen::update_doc("lesson:pane", &common::screen::picture(&text));
 }
 
 /// Type `:line` and Enter, and run what that starts.
@@ -374,9 +391,6 @@ fn pump(
 
 /// With UPDATE_DOCS=1: the lesson chapter's pictures, the changes at each step.
 fn update_guide(tl: &Timeline, at: &[usize]) {
-    if !std::env::var("UPDATE_DOCS").is_ok_and(|v| v == "1") {
-        return;
-    }
     let mut body = String::from("```text\n");
     for &i in at {
         let s = &tl.snapshots[i];
@@ -409,10 +423,5 @@ fn update_guide(tl: &Timeline, at: &[usize]) {
         body.push('\n');
     }
     body.push_str("```\n");
-    let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/user-guide.md");
-    let doc = std::fs::read_to_string(&p).unwrap();
-    let (open, close) = ("<!-- lesson:timeline -->\n", "<!-- /lesson:timeline -->");
-    let a = doc.find(open).expect("the lesson marker") + open.len();
-    let b = a + doc[a..].find(close).unwrap();
-    std::fs::write(&p, format!("{}{body}{}", &doc[..a], &doc[b..])).unwrap();
+    common::screen::update_doc("lesson:timeline", &body);
 }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::screen::{buffer_text, render, screen, screen_buffer, snapshot};
+use common::screen::{buffer_text, picture, render, screen, screen_buffer, snapshot, update_doc};
 use quiesce::tui::actions::{Action, Key, KeyCode, Keymap};
 use quiesce::tui::app::{App, Effect, Pane, UiEvent};
 use quiesce::tui::jobs::{JobMsg, Jobs};
@@ -164,26 +164,6 @@ fn source_tree() -> Option<PathBuf> {
         p.display()
     );
     None
-}
-
-/// Replace `<!-- NAME -->`…`<!-- /NAME -->` in docs/user-guide.md (with UPDATE_DOCS=1).
-fn update_doc(name: &str, body: &str) {
-    if !std::env::var("UPDATE_DOCS").is_ok_and(|v| v == "1") {
-        return;
-    }
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/user-guide.md");
-    let doc = std::fs::read_to_string(&p).unwrap();
-    let (open, close) = (format!("<!-- {name} -->\n"), format!("<!-- /{name} -->"));
-    let a = doc
-        .find(&open)
-        .unwrap_or_else(|| panic!("no {open} in the guide"))
-        + open.len();
-    let b = a + doc[a..].find(&close).unwrap();
-    std::fs::write(&p, format!("{}{body}{}", &doc[..a], &doc[b..])).unwrap();
-}
-
-fn picture(text: &str) -> String {
-    format!("```text\n{text}```\n")
 }
 
 #[test]

@@ -231,7 +231,9 @@ pub fn command_text(k: &Kernel, t: &Target, cmd: &Command) -> Result<(String, i3
         Command::Watch(_) => anyhow::bail!(
             "watch takes snapshots until it is told to stop: run it from the command line"
         ),
-        Command::Timeline { .. } => unreachable!("log_command_text replays timelines"),
+        // the CLI replays it without a dump (`log_command_text`); the TUI's `:timeline FILE`
+        // comes here
+        Command::Timeline { file } => Ok((emit(&super::timeline::load(file)?, json), 0)),
         Command::Fields { filter } => {
             let r = super::fields::FieldsReport::new(k, filter.as_deref()).ok_or_else(|| {
                 anyhow::anyhow!(

@@ -99,3 +99,24 @@ pub fn open_with_jobs(
     }
     (app, jobs, rx)
 }
+
+/// Replace `<!-- NAME -->`…`<!-- /NAME -->` in docs/user-guide.md (with UPDATE_DOCS=1).
+pub fn update_doc(name: &str, body: &str) {
+    if !std::env::var("UPDATE_DOCS").is_ok_and(|v| v == "1") {
+        return;
+    }
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/user-guide.md");
+    let doc = std::fs::read_to_string(&p).unwrap();
+    let (open, close) = (format!("<!-- {name} -->\n"), format!("<!-- /{name} -->"));
+    let a = doc
+        .find(&open)
+        .unwrap_or_else(|| panic!("no {open} in the guide"))
+        + open.len();
+    let b = a + doc[a..].find(&close).unwrap();
+    std::fs::write(&p, format!("{}{body}{}", &doc[..a], &doc[b..])).unwrap();
+}
+
+/// A screen as a picture in the guide.
+pub fn picture(text: &str) -> String {
+    format!("```text\n{text}```\n")
+}

@@ -171,7 +171,7 @@ pub fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
             theme,
         })
             .render(a.right, buf),
-        Pane::Srcu | Pane::Rcu | Pane::WaitGraph
+        Pane::Srcu | Pane::Rcu | Pane::WaitGraph | Pane::Timeline
             if app.right != Pane::WaitGraph || app.graph.is_some() =>
         {
             let rows = app.rows(app.right);
@@ -182,6 +182,10 @@ pub fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
                 ),
                 (Pane::Srcu, _) => "SRCU".to_string(),
                 (Pane::Rcu, _) => "RCU · Enter on a holdout jumps to its task".to_string(),
+                (Pane::Timeline, _) => match &app.timeline {
+                    Some(_) => "Timeline · < > step · i explains a field".to_string(),
+                    None => "Timeline · S takes a snapshot of a live guest".to_string(),
+                },
                 _ => "Wait graph".to_string(),
             };
             (&rows::RowsView {
