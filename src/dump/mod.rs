@@ -14,9 +14,11 @@
 //! Files: `source` (mmap / pread / flattened byte sources), `flat` (flattened-format index),
 //! `elf` (ELF cores), `kdump` (kdump-compressed), `bitmap` (page bitmaps with rank),
 //! `compress` (page decompressors), `cache` (decompressed pages), `notes` (ELF notes),
-//! `qmp` (the QMP client), `qemu_guest` (a guest's RAM, registers and VMCOREINFO over QMP),
+//! `qmp` (the QMP client), `attach` (a QEMU guest as a `Dump`: attach, replay, stop and
+//! resume), `qemu_guest` (a guest's RAM, registers and VMCOREINFO over QMP),
 //! `qemu_regs` (the monitor's register dump as `NT_PRSTATUS` notes).
 
+mod attach;
 mod bitmap;
 mod cache;
 mod compress;
@@ -341,91 +343,6 @@ impl Dump {
         // modified in place by the tools that write them.
         let map = unsafe { Mmap::map(&file) }.map_err(open_err)?;
         Dump::from_backing(Backing::Mapped(map))
-    }
-
-    /// Attach to the QEMU guest whose QMP socket is `addr`: stop it and read it as a dump
-    /// (RAM, registers, VMCOREINFO found in its memory); it is resumed when the `Dump` is
-    /// dropped, unless it was stopped already. See `qemu_guest`.
-    pub fn attach_qemu(addr: &str) -> Result<Dump, DumpError> {
-        let a = qemu_guest::QemuGuest::attach(addr).map_err(DumpError::Qemu)?;
-        Ok(Self::from_attached(a, addr))
-    }
-
-    /// An attach to a QEMU whose answers are replayed from `data` (QMP lines: the greeting,
-    /// then one reply per command). The `qemu_monitor` fuzz target.
-    pub(crate) fn attach_replayed_qemu(data: &[u8]) -> Result<Dump, DumpError> {
-        let q = qmp::Qmp::replay(data.to_vec()).map_err(|e| DumpError::Qemu(e.to_string()))?;
-        let a = qemu_guest::QemuGuest::attach_over(q).map_err(DumpError::Qemu)?;
-        Ok(Self::from_attached(a, "(replay)"))
-    }
-
-    /// The monitor-text parsers on `text` as it is (the `qemu_monitor` fuzz target).
-    pub(crate) fn parse_monitor_text(text: &str) {
-        qemu_guest::parse_monitor_text(text)
-    }
-
-    fn from_attached(a: qemu_guest::Attached, addr: &str) -> Dump {
-        let mut warnings = a.warnings;
-        if a.vmcoreinfo.is_none() {
-            warnings.push(
-                "no VMCOREINFO note found in the guest's memory (a kernel built without it — \
-                 CONFIG_CRASH_CORE, CONFIG_VMCORE_INFO since 6.9 — or not booted yet)"
-                    .into(),
-            );
-        }
-        warnings.push(format!(
-            "a live QEMU guest ({addr}): {}; memory read by {}{}",
-            a.stopped,
-            a.guest.readers(),
-            a.vmcoreinfo_at
-                .map(|pa| format!(", VMCOREINFO found at {pa}"))
-                .unwrap_or_default()
-        ));
-        Dump {
-            mem: Mem::Qemu(Box::new(a.guest)),
-            format: DumpFormat::Qmp,
-            live: false,
-            machine: a.machine,
-            vmcoreinfo: a.vmcoreinfo,
-            prstatus: RwLock::new(Arc::new(a.prstatus)),
-            qemu: Vec::new(),
-            header: DumpHeaderInfo::default(),
-            warnings,
-        }
-    }
-
-    /// A live QEMU guest: stop it (the next reads see one moment). An error for a dump.
-    /// Its registers are read again: the tasks running on its vCPUs unwind from where they
-    /// are now, not from where they were at the previous stop.
-    pub fn pause(&self) -> Result<(), DumpError> {
-        match &self.mem {
-            Mem::Qemu(g) => {
-                g.pause().map_err(DumpError::Qemu)?;
-                let regs = g.registers(self.machine).map_err(DumpError::Qemu)?;
-                let mut p = self.prstatus.write().unwrap_or_else(|e| e.into_inner());
-                *p = Arc::new(regs);
-                Ok(())
-            }
-            _ => Err(DumpError::Unsupported(
-                "only a live QEMU guest can be stopped".into(),
-            )),
-        }
-    }
-
-    /// A live QEMU guest: let it run again. An error for a dump.
-    pub fn resume(&self) -> Result<(), DumpError> {
-        match &self.mem {
-            Mem::Qemu(g) => g.resume().map_err(DumpError::Qemu),
-            _ => Err(DumpError::Unsupported(
-                "only a live QEMU guest can run".into(),
-            )),
-        }
-    }
-
-    /// A live QEMU guest that was running when attached (it runs again when the `Dump` is
-    /// dropped); `false` for anything else.
-    pub fn guest_was_running(&self) -> bool {
-        matches!(&self.mem, Mem::Qemu(g) if g.was_running())
     }
 
     /// Open a dump held in memory (tests; small dumps received from elsewhere).

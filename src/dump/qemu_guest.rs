@@ -236,9 +236,7 @@ impl QemuGuest {
                 }
             ));
         }
-        let q = self.qmp.get_mut().map_err(|_| "QMP connection poisoned")?;
-        let regs = q.hmp("info registers -a").map_err(qmp_err)?;
-        let (prstatus, missing) = super::qemu_regs::prstatus_notes(machine, &regs);
+        let (prstatus, missing) = self.registers(machine)?;
         if !missing.is_empty() {
             warnings.push(format!(
                 "the monitor's register dump lacks {}: taken as 0",
@@ -412,11 +410,15 @@ impl QemuGuest {
         q.execute("stop", None).map(drop).map_err(qmp_err)
     }
 
-    /// The vCPUs' registers now (`info registers -a`), as `NT_PRSTATUS` notes.
-    pub(crate) fn registers(&self, machine: Machine) -> Result<Vec<PrStatus>, String> {
+    /// The vCPUs' registers now (`info registers -a`), as `NT_PRSTATUS` notes, and the
+    /// register names the monitor's text lacked.
+    pub(crate) fn registers(
+        &self,
+        machine: Machine,
+    ) -> Result<(Vec<PrStatus>, Vec<String>), String> {
         let mut q = self.qmp.lock().map_err(|_| "QMP connection poisoned")?;
         let regs = q.hmp("info registers -a").map_err(qmp_err)?;
-        Ok(super::qemu_regs::prstatus_notes(machine, &regs).0)
+        Ok(super::qemu_regs::prstatus_notes(machine, &regs))
     }
 
     /// Let the guest run again (`cont`).
