@@ -291,12 +291,42 @@ fn a_lesson_watched_over_qmp_shows_every_transition() {
     // S in the task list also follows the selected task
     pump(&mut app, &rx, |a| !a.tasks.is_empty());
     let sel = app.selected_task().unwrap().clone();
+    let attached: Vec<_> = app.tasks.iter().map(|t| (t.pid, t.last_arrival)).collect();
     for n in 1..=2 {
         let effects = app.handle_key(Key::ch('S'));
         quiesce::tui::run_effects(&jobs, None, effects);
         pump(&mut app, &rx, |a| {
             a.timeline.as_ref().is_some_and(|t| t.snapshots.len() == n)
         });
+    }
+    // every pane shows the moment of the last snapshot, not the attach: the task list,
+    // each backtrace (read again here, the guest stopped since) and the wait graph
+    pump(&mut app, &rx, |a| !a.busy() && a.moment == 2);
+    let k = jobs.kernel().unwrap();
+    let now = k.tasks().unwrap().tasks;
+    let shown = |ts: &[quiesce::kernel::tasks::Task]| -> Vec<_> {
+        ts.iter().map(|t| (t.pid, t.st, t.last_arrival)).collect()
+    };
+    assert_eq!(shown(&app.tasks), shown(&now));
+    assert_ne!(
+        attached,
+        now.iter()
+            .map(|t| (t.pid, t.last_arrival))
+            .collect::<Vec<_>>(),
+        "the guest ran a second between attach and the last snapshot: some task was switched in"
+    );
+    let uw = quiesce::unwind::task::Unwinder::new(&k).unwrap();
+    for t in &now {
+        let bt = app
+            .backtraces
+            .get(&t.addr)
+            .unwrap_or_else(|| panic!("{} not unwound", t.pid));
+        assert_eq!(
+            bt.functions(),
+            uw.backtrace(&k, t).functions(),
+            "pid {}",
+            t.pid
+        );
     }
     let snap = &app.timeline.as_ref().unwrap().snapshots[1];
     let key = format!("task[{}:{}].state", sel.comm, sel.pid);

@@ -135,10 +135,14 @@ fn sample_app() -> App {
     ];
     let bts: Vec<Backtrace> = tasks.iter().map(srcu_bt).collect();
     app.apply(JobMsg::Tasks {
+        moment: 0,
         tasks,
         errors: vec![],
     });
-    app.apply(JobMsg::Backtraces(bts));
+    app.apply(JobMsg::Backtraces {
+        moment: 0,
+        traces: bts,
+    });
     app
 }
 
@@ -152,21 +156,80 @@ fn tasks_pane_snapshot() {
     snapshot("tasks_pane", &buffer_text(&buf));
 }
 
+/// A snapshot of a live guest (`S`) makes a new moment: its task list replaces the one
+/// shown, the backtraces of the moment before are dropped (and any still arriving from its
+/// unwind job), the selected task stays selected where it now sits.
+#[test]
+fn a_new_moment_replaces_tasks_and_drops_stale_backtraces() {
+    let mut app = sample_app();
+    let sel = app
+        .view
+        .iter()
+        .position(|&i| app.tasks[i].pid == 105)
+        .unwrap();
+    app.selected = sel;
+    assert_eq!(app.selected_task().unwrap().pid, 105);
+    assert_eq!(app.backtraces.len(), 7);
+    // pid 97 exited; pid 105 woke up
+    let mut woke = task(105, "qh_srcu_reader", "RU", true, 100);
+    woke.cpu = 1;
+    let tasks = vec![
+        task(1, "systemd", "IN", false, 900),
+        task(2, "kthreadd", "IN", true, 800),
+        task(98, "cat", "UN", false, 200),
+        woke,
+    ];
+    app.apply(JobMsg::Tasks {
+        moment: 1,
+        tasks: tasks.clone(),
+        errors: vec![],
+    });
+    assert_eq!(app.moment, 1);
+    assert_eq!(app.tasks.len(), 4);
+    assert!(
+        app.backtraces.is_empty(),
+        "the moment before's stacks are stale"
+    );
+    let t = app.selected_task().unwrap();
+    assert_eq!((t.pid, t.st), (105, "RU"));
+    // the unwind job of moment 0 was still sending: dropped
+    app.apply(JobMsg::Backtraces {
+        moment: 0,
+        traces: vec![srcu_bt(&task(98, "cat", "UN", false, 200))],
+    });
+    assert!(app.backtraces.is_empty());
+    // and its task list too, were it later still
+    app.apply(JobMsg::Tasks {
+        moment: 0,
+        tasks: vec![],
+        errors: vec![],
+    });
+    assert_eq!(app.tasks.len(), 4);
+    app.apply(JobMsg::Backtraces {
+        moment: 1,
+        traces: tasks.iter().map(srcu_bt).collect(),
+    });
+    assert_eq!(app.backtraces.len(), 4);
+}
+
 #[test]
 fn tasks_pane_grouped_and_sorted_snapshot() {
     let mut app = sample_app();
-    app.apply(JobMsg::Backtraces(vec![Backtrace {
-        task: app.tasks[0].clone(),
-        frames: vec![frame(
-            "ep_poll",
-            0x1,
-            "fs/eventpoll.c",
-            1,
-            false,
-            FrameSource::Orc,
-        )],
-        end: StackEnd::UserMode,
-    }]));
+    app.apply(JobMsg::Backtraces {
+        moment: 0,
+        traces: vec![Backtrace {
+            task: app.tasks[0].clone(),
+            frames: vec![frame(
+                "ep_poll",
+                0x1,
+                "fs/eventpoll.c",
+                1,
+                false,
+                FrameSource::Orc,
+            )],
+            end: StackEnd::UserMode,
+        }],
+    });
     app.handle(Action::GroupStacks);
     let theme = Theme::preset("dark").unwrap();
     let buf = render(70, 8, |a, b| TasksView::from_app(&app, &theme).render(a, b));
@@ -741,7 +804,10 @@ fn locals_are_asked_for_once_and_shown_for_the_cursor_frame() {
             absent: Some(Absent::NeedsRegister("rbx".into())),
         },
     ]);
-    app.apply(JobMsg::Locals(Box::new(bt)));
+    app.apply(JobMsg::Locals {
+        moment: 0,
+        trace: Box::new(bt),
+    });
     let text = screen(&app);
     println!("{text}");
     assert!(text.contains("Locals · __schedule"), "{text}");

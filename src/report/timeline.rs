@@ -11,13 +11,16 @@
 
 use super::Report;
 use crate::kernel::Kernel;
+use crate::kernel::tasks::TaskList;
 use crate::rcu::srcu::SrcuReport;
 use crate::rcu::tree::RcuReport;
+use crate::unwind::task::Unwinder;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// One moment of the guest.
@@ -161,7 +164,7 @@ pub fn changes(prev: &BTreeMap<String, String>, cur: &BTreeMap<String, String>) 
 }
 
 /// What `watch` reads and how often.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WatchOptions {
     pub every: Duration,
     /// Stop after this many snapshots (0: no limit).
@@ -209,8 +212,20 @@ pub fn values_of(
     (values, rcu.as_ref().ok().and_then(|r| r.jiffies))
 }
 
-/// The values of one snapshot, read now (the guest stopped by the caller).
-pub fn read_values(k: &Kernel, o: &WatchOptions) -> (BTreeMap<String, String>, Option<u64>) {
+/// What one snapshot read: its flattened values, the jiffies RCU's report read, and what
+/// they were flattened from (the TUI's panes show the reports and the task list).
+pub struct Reading {
+    pub values: BTreeMap<String, String>,
+    pub jiffies: Option<u64>,
+    pub srcu: Result<SrcuReport, String>,
+    pub rcu: Result<RcuReport, String>,
+    /// The task list, read when tasks are followed (`o.tasks`).
+    pub tasks: Option<Result<TaskList, String>>,
+}
+
+/// The values of one snapshot, read now (the guest stopped by the caller). `unwinder` is
+/// the one the snapshot before used, kept while the module list stays the same.
+pub fn read_values(k: &Kernel, o: &WatchOptions, unwinder: &mut Option<Arc<Unwinder>>) -> Reading {
     let srcu = crate::rcu::srcu::srcu_report(k, o.srcu.as_deref()).map_err(|e| e.to_string());
     let rcu = crate::rcu::tree::rcu_report(k).map_err(|e| e.to_string());
     let (mut values, jiffies) = values_of(&srcu, &rcu);
@@ -229,28 +244,44 @@ pub fn read_values(k: &Kernel, o: &WatchOptions) -> (BTreeMap<String, String>, O
         };
         values.insert(format!("print.{p}"), v);
     }
+    let mut tasks = None;
     if !o.tasks.is_empty() {
-        task_values(k, &o.tasks, &mut values);
+        let list = k.tasks().map_err(|e| e.to_string());
+        let uw = Unwinder::reuse_or_new(k, unwinder.take()).map_err(|e| e.to_string());
+        task_values(k, &list, &uw, &o.tasks, &mut values);
+        *unwinder = uw.ok();
+        tasks = Some(list);
     }
-    (values, jiffies)
+    Reading {
+        values,
+        jiffies,
+        srcu,
+        rcu,
+        tasks,
+    }
 }
 
 /// The most frames of a followed task's stack recorded (innermost first).
 const STACK_FRAMES: usize = 12;
 
 /// The state, CPU and stack of each task `specs` names (a pid, or every task of that
-/// command name, at most 16): `task[COMM:PID].state` (crash's two letters), `.cpu`,
-/// `.stack` (function names, innermost first). A name that matches no task is recorded as
-/// `task[NAME]` = "no such task", so a task that exits shows as a change.
-pub fn task_values(k: &Kernel, specs: &[String], out: &mut BTreeMap<String, String>) {
-    let list = match k.tasks() {
+/// command name, at most 16) in `list`: `task[COMM:PID].state` (crash's two letters),
+/// `.cpu`, `.stack` (function names, innermost first). A name that matches no task is
+/// recorded as `task[NAME]` = "no such task", so a task that exits shows as a change.
+pub fn task_values(
+    k: &Kernel,
+    list: &Result<TaskList, String>,
+    unwinder: &Result<Arc<Unwinder>, String>,
+    specs: &[String],
+    out: &mut BTreeMap<String, String>,
+) {
+    let list = match list {
         Ok(l) => l,
         Err(e) => {
-            out.insert("task.error".into(), e.to_string());
+            out.insert("task.error".into(), e.clone());
             return;
         }
     };
-    let unwinder = crate::unwind::task::Unwinder::new(k).map_err(|e| e.to_string());
     for spec in specs {
         let pid: Option<i32> = spec.parse().ok();
         let matching: Vec<_> = list
@@ -266,7 +297,7 @@ pub fn task_values(k: &Kernel, specs: &[String], out: &mut BTreeMap<String, Stri
             let key = format!("task[{}:{}]", t.comm, t.pid);
             out.insert(format!("{key}.state"), t.st.to_string());
             out.insert(format!("{key}.cpu"), t.cpu.to_string());
-            let stack = match &unwinder {
+            let stack = match unwinder {
                 Ok(u) => {
                     let bt = u.backtrace(k, t);
                     let names: Vec<&str> = bt
@@ -320,9 +351,12 @@ pub fn watch(
     let mut next = t0;
     // the log's last record at the previous snapshot (the first shows none of the log)
     let mut seen: Option<u64> = None;
+    let mut unwinder = None;
     loop {
         // the guest is stopped here: on the first pass by the attach, later by `pause`
-        let (values, jiffies) = read_values(k, o);
+        let Reading {
+            values, jiffies, ..
+        } = read_values(k, o, &mut unwinder);
         let (log, last) = new_log_lines(k, seen);
         seen = last.or(seen);
         let snap = Snapshot {

@@ -283,6 +283,29 @@ impl Unwinder {
         })
     }
 
+    /// An unwinder for `k`: `prev` while the kernel's module list is still the one it was
+    /// built from (a live kernel loads and unloads modules between snapshots; rebuilding
+    /// re-reads every module's ORC tables and forgets the looked-up names), else a new one.
+    pub fn reuse_or_new(
+        k: &Kernel,
+        prev: Option<Arc<Unwinder>>,
+    ) -> Result<Arc<Unwinder>, KernelError> {
+        match prev {
+            Some(u) if u.modules_current(k) => Ok(u),
+            _ => Unwinder::new(k).map(Arc::new),
+        }
+    }
+
+    /// Whether `k`'s module list names the modules this unwinder was built from, at the
+    /// same addresses.
+    fn modules_current(&self, k: &Kernel) -> bool {
+        let (mods, _) = k.modules().unwrap_or_default();
+        mods.len() == self.modules.len()
+            && mods.iter().zip(&self.modules).all(|(a, (b, _))| {
+                a.addr == b.addr && a.text_start == b.text_start && a.name == b.name
+            })
+    }
+
     fn module_of(&self, pc: u64) -> Option<&(Module, Option<OrcTable>)> {
         // The last range starting at or before pc (module texts do not overlap; if damaged
         // ones do, a pc inside several is looked for from the highest start down).

@@ -3,6 +3,9 @@
 
 use super::*;
 
+/// How the status line starts when the task list is partial.
+const PARTIAL_TASKS: &str = "task list partial";
+
 impl App {
     /// Apply a job's message.
     pub fn apply(&mut self, m: crate::tui::jobs::JobMsg) {
@@ -38,24 +41,52 @@ impl App {
                     self.message = Some(format!("warning: {w}"));
                 }
             }
-            Tasks { tasks, errors } => {
+            Tasks {
+                moment,
+                tasks,
+                errors,
+            } => {
+                if moment < self.moment {
+                    return;
+                }
+                // the selected task stays selected in the new moment's list
+                let keep = self.selected_task().map(|t| t.addr);
+                if moment > self.moment {
+                    self.moment = moment;
+                    self.backtraces.clear();
+                    self.locals.clear();
+                    self.locals_asked.clear();
+                }
                 self.tasks = tasks;
+                if errors.is_empty()
+                    && self
+                        .message
+                        .as_ref()
+                        .is_some_and(|m| m.starts_with(PARTIAL_TASKS))
+                {
+                    self.message = None;
+                }
                 if let Some(e) = errors.first() {
                     // Said where it is seen, as `ps` marks its output PARTIAL.
                     self.message = Some(format!(
-                        "task list partial ({} problem{}): {e}",
+                        "{PARTIAL_TASKS} ({} problem{}): {e}",
                         errors.len(),
                         if errors.len() == 1 { "" } else { "s" }
                     ));
                 }
                 self.task_errors = errors;
-                self.refresh_view();
+                self.refresh_view_keeping(keep);
             }
-            Locals(bt) => {
-                self.locals.insert(bt.task.addr, Arc::new(*bt));
+            Locals { moment, trace } => {
+                if moment == self.moment {
+                    self.locals.insert(trace.task.addr, Arc::new(*trace));
+                }
             }
-            Backtraces(bts) => {
-                for b in bts {
+            Backtraces { moment, traces } => {
+                if moment != self.moment {
+                    return;
+                }
+                for b in traces {
                     self.backtraces.insert(b.task.addr, Arc::new(b));
                 }
                 if self.grouped {
@@ -89,7 +120,7 @@ impl App {
                 self.research();
             }
             Srcu(r) => {
-                let mut r = *r;
+                let mut r = Arc::unwrap_or_clone(r);
                 // Domains with something under way first.
                 if let Ok(r) = &mut r {
                     r.domains.sort_by_key(|d| !crate::tui::rows::srcu_active(d));
@@ -98,7 +129,7 @@ impl App {
                 self.srcu_domain = 0;
                 self.srcu_domain_of_selected_task();
             }
-            Rcu(r) => self.rcu = Some(*r),
+            Rcu(r) => self.rcu = Some(Arc::unwrap_or_clone(r)),
             LogDecoded(d) => self.log_decoded = d.into_iter().collect(),
             Source(Ok(f)) => {
                 let line = f.line.max(1) as usize - 1;
@@ -120,11 +151,16 @@ impl App {
                     Err(e) => e,
                 })
             }
-            Graph(g) => {
-                self.graph = Some(g);
+            Graph {
+                moment,
+                graph,
+                steps,
+            } => {
+                if moment != self.moment {
+                    return;
+                }
+                self.graph = Some(graph);
                 self.refresh_annotations();
-            }
-            Steps(steps) => {
                 self.steps = steps;
                 self.first_screen();
             }

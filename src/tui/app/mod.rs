@@ -116,6 +116,9 @@ pub struct App {
     pub locals: HashMap<u64, Arc<Backtrace>>,
     /// Tasks whose locals were asked for (computed or on their way).
     pub locals_asked: std::collections::HashSet<u64>,
+    /// The moment the tasks, backtraces and graph are of: 0 the attach, n the n-th snapshot
+    /// of a live guest (`S`).
+    pub moment: u64,
     pub filter: String,
     pub sort: SortKey,
     pub grouped: bool,
@@ -205,6 +208,7 @@ impl App {
             backtraces: HashMap::new(),
             locals: HashMap::new(),
             locals_asked: Default::default(),
+            moment: 0,
             filter: String::new(),
             sort: SortKey::Pid,
             grouped: false,
@@ -322,6 +326,11 @@ impl App {
     /// the selected task selected when it is still shown.
     pub fn refresh_view(&mut self) {
         let keep = self.selected_task().map(|t| t.addr);
+        self.refresh_view_keeping(keep);
+    }
+
+    /// [`App::refresh_view`], keeping the task at `keep` selected when it is shown.
+    fn refresh_view_keeping(&mut self, keep: Option<u64>) {
         let mut view: Vec<usize> = (0..self.tasks.len())
             .filter(|&i| Self::task_matches(&self.tasks[i], &self.filter))
             .collect();

@@ -3,17 +3,21 @@
 //! command lines. The UI thread never waits on one; each message wakes the event loop, which
 //! applies it to the model and redraws.
 
+mod text;
+
 use super::app::{FinderKind, UiEvent};
 use crate::kernel::Kernel;
 use crate::kernel::printk::LogRecord;
 use crate::kernel::tasks::Task;
-use crate::report::commands::command_text;
+use crate::rcu::srcu::SrcuReport;
+use crate::rcu::tree::RcuReport;
 use crate::report::{ParseCommand, Target};
 use crate::unwind::task::{Backtrace, Unwinder};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
+use text::{command, decode_log_text, decode_records, describe};
 
 /// What jobs report.
 #[derive(Debug)]
@@ -36,13 +40,22 @@ pub enum JobMsg {
         title: String,
         warnings: Vec<String>,
     },
+    /// The task list of `moment` (see `Jobs::snapshot`): the backtraces and locals of an
+    /// earlier moment are stale once it arrives.
     Tasks {
+        moment: u64,
         tasks: Vec<Task>,
         errors: Vec<String>,
     },
-    Backtraces(Vec<Backtrace>),
+    Backtraces {
+        moment: u64,
+        traces: Vec<Backtrace>,
+    },
     /// One task's backtrace with its frames' locals.
-    Locals(Box<Backtrace>),
+    Locals {
+        moment: u64,
+        trace: Box<Backtrace>,
+    },
     Log {
         records: Vec<LogRecord>,
         errors: Vec<String>,
@@ -67,49 +80,81 @@ pub enum JobMsg {
         title: String,
         text: String,
     },
-    Srcu(Box<Result<crate::rcu::srcu::SrcuReport, String>>),
-    Rcu(Box<Result<crate::rcu::tree::RcuReport, String>>),
+    Srcu(Arc<Result<SrcuReport, String>>),
+    Rcu(Arc<Result<RcuReport, String>>),
     /// Decoded hung-task and stall reports: (log record index, field lines).
     LogDecoded(Vec<(usize, Vec<String>)>),
     Source(Result<super::source::SourceFile, String>),
     NotesSaved(Result<std::path::PathBuf, String>),
-    /// The wait graph (sent once the analysis exists).
-    Graph(super::graph::GraphData),
-    /// Walkthrough steps from `explain`.
-    Steps(Vec<super::walkthrough::Step>),
+    /// The wait graph (sent once the analysis exists) and the walkthrough steps of
+    /// `explain` on it.
+    Graph {
+        moment: u64,
+        graph: super::graph::GraphData,
+        steps: Vec<super::walkthrough::Step>,
+    },
+}
+
+/// A value of the moment the TUI shows, computed by whichever job asks first (the others
+/// wait for it), replaced when a snapshot of a live guest makes a new moment.
+struct OfMoment<T>(Mutex<Option<T>>);
+
+impl<T: Clone> OfMoment<T> {
+    fn new() -> Self {
+        OfMoment(Mutex::new(None))
+    }
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<T>> {
+        // a job that panicked holding it left a value or none: both are usable
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+    fn get(&self) -> Option<T> {
+        self.lock().clone()
+    }
+    fn get_or(&self, f: impl FnOnce() -> T) -> T {
+        self.lock().get_or_insert_with(f).clone()
+    }
+    fn set(&self, v: T) {
+        *self.lock() = Some(v);
+    }
 }
 
 struct Shared {
     tx: Sender<UiEvent>,
     next: AtomicU64,
     kernel: OnceLock<Arc<Kernel>>,
-    tasks: OnceLock<Vec<Task>>,
-    unwinder: OnceLock<Result<Unwinder, String>>,
-    /// The SRCU and Tree RCU reports, decoded once: the panes and the wait graph share them.
-    srcu: OnceLock<Result<crate::rcu::srcu::SrcuReport, String>>,
-    rcu: OnceLock<Result<crate::rcu::tree::RcuReport, String>>,
+    /// Which moment the values below are of: 0 the attach (or the dump), n the n-th
+    /// snapshot of a live guest. Messages of an earlier moment are dropped.
+    moment: AtomicU64,
+    tasks: OfMoment<Arc<Vec<Task>>>,
+    unwinder: OfMoment<Result<Arc<Unwinder>, String>>,
+    /// The SRCU and Tree RCU reports, decoded once a moment: the panes and the wait graph
+    /// share them.
+    srcu: OfMoment<Arc<Result<SrcuReport, String>>>,
+    rcu: OfMoment<Arc<Result<RcuReport, String>>>,
     target: Target,
     /// Reads the `:` line's words as the command line reads its arguments.
     parse: ParseCommand,
 }
 
 impl Shared {
-    /// The one unwinder (ORC tables parsed once), shared by every job.
-    fn unwinder(&self, k: &Kernel) -> Result<&Unwinder, String> {
+    /// The one unwinder (ORC tables parsed once a moment), shared by every job.
+    fn unwinder(&self, k: &Kernel) -> Result<Arc<Unwinder>, String> {
         self.unwinder
-            .get_or_init(|| Unwinder::new(k).map_err(|e| e.to_string()))
-            .as_ref()
-            .map_err(Clone::clone)
+            .get_or(|| Unwinder::new(k).map(Arc::new).map_err(|e| e.to_string()))
     }
 
-    fn srcu(&self, k: &Kernel) -> &Result<crate::rcu::srcu::SrcuReport, String> {
+    fn srcu(&self, k: &Kernel) -> Arc<Result<SrcuReport, String>> {
         self.srcu
-            .get_or_init(|| crate::rcu::srcu::srcu_report(k, None).map_err(|e| e.to_string()))
+            .get_or(|| Arc::new(crate::rcu::srcu::srcu_report(k, None).map_err(|e| e.to_string())))
     }
 
-    fn rcu(&self, k: &Kernel) -> &Result<crate::rcu::tree::RcuReport, String> {
+    fn rcu(&self, k: &Kernel) -> Arc<Result<RcuReport, String>> {
         self.rcu
-            .get_or_init(|| crate::rcu::tree::rcu_report(k).map_err(|e| e.to_string()))
+            .get_or(|| Arc::new(crate::rcu::tree::rcu_report(k).map_err(|e| e.to_string())))
+    }
+
+    fn moment(&self) -> u64 {
+        self.moment.load(Ordering::SeqCst)
     }
 }
 
@@ -150,10 +195,11 @@ impl Jobs {
             tx,
             next: AtomicU64::new(1),
             kernel: OnceLock::new(),
-            tasks: OnceLock::new(),
-            unwinder: OnceLock::new(),
-            srcu: OnceLock::new(),
-            rcu: OnceLock::new(),
+            moment: AtomicU64::new(0),
+            tasks: OfMoment::new(),
+            unwinder: OfMoment::new(),
+            srcu: OfMoment::new(),
+            rcu: OfMoment::new(),
             target,
             parse,
         }))
@@ -237,9 +283,11 @@ impl Jobs {
         let Some(k) = self.kernel() else { return };
         let me = self.clone();
         self.spawn("read tasks", 1, move |job| {
+            let moment = job.s.moment();
             let list = k.tasks().map_err(|e| e.to_string())?;
-            let _ = job.s.tasks.set(list.tasks.clone());
+            job.s.tasks.set(Arc::new(list.tasks.clone()));
             job.send(JobMsg::Tasks {
+                moment,
                 tasks: list.tasks,
                 errors: list.errors,
             });
@@ -248,10 +296,13 @@ impl Jobs {
         });
     }
 
+    /// Unwind every task of the moment, then build the wait graph; a newer moment (a
+    /// snapshot taken meanwhile) ends it.
     fn unwind_all(&self) {
-        let (Some(k), Some(tasks)) = (self.kernel(), self.0.tasks.get().cloned()) else {
+        let (Some(k), Some(tasks)) = (self.kernel(), self.0.tasks.get()) else {
             return;
         };
+        let moment = self.0.moment();
         let total = tasks.len();
         let me = self.clone();
         self.spawn("unwind tasks", total, move |job| {
@@ -261,12 +312,18 @@ impl Jobs {
             for (i, t) in tasks.iter().enumerate() {
                 batch.push(uw.backtrace(&k, t));
                 if batch.len() == 32 || i + 1 == total {
+                    if job.s.moment() != moment {
+                        return Ok(());
+                    }
                     all.extend(batch.iter().cloned());
-                    job.send(JobMsg::Backtraces(std::mem::take(&mut batch)));
+                    job.send(JobMsg::Backtraces {
+                        moment,
+                        traces: std::mem::take(&mut batch),
+                    });
                     job.progress(i + 1, total);
                 }
             }
-            me.build_graph(all);
+            me.build_graph(moment, all);
             Ok(())
         });
     }
@@ -274,12 +331,13 @@ impl Jobs {
     /// One task's backtrace with the locals of every frame (DWARF scopes and location
     /// evaluation: never on the UI thread).
     pub fn locals(&self, task_addr: u64) {
-        let (Some(k), Some(tasks)) = (self.kernel(), self.0.tasks.get().cloned()) else {
+        let (Some(k), Some(tasks)) = (self.kernel(), self.0.tasks.get()) else {
             return;
         };
         let Some(task) = tasks.iter().find(|t| t.addr == task_addr).cloned() else {
             return;
         };
+        let moment = self.0.moment();
         self.spawn("locals", 1, move |job| {
             if !k.di.has_dwarf() {
                 return Err(crate::kernel::NEEDS_DWARF.to_string());
@@ -287,24 +345,30 @@ impl Jobs {
             let uw = job.s.unwinder(&k)?;
             let mut bt = uw.backtrace(&k, &task);
             uw.add_locals(&k, &mut bt);
-            job.send(JobMsg::Locals(Box::new(bt)));
+            job.send(JobMsg::Locals {
+                moment,
+                trace: Box::new(bt),
+            });
             Ok(())
         });
     }
 
     /// The wait graph and the walkthrough steps of `explain`, from the backtraces just taken.
-    fn build_graph(&self, traces: Vec<Backtrace>) {
+    fn build_graph(&self, moment: u64, traces: Vec<Backtrace>) {
         let Some(k) = self.kernel() else { return };
         self.spawn("wait graph", 1, move |job| {
             // The reports the SRCU and RCU jobs decode (waiting for them if they run).
             let known = crate::analysis::Known {
-                srcu: job.s.srcu(&k).as_ref().ok().cloned(),
-                rcu: job.s.rcu(&k).as_ref().ok().cloned(),
+                srcu: job.s.srcu(&k).as_ref().as_ref().ok().cloned(),
+                rcu: job.s.rcu(&k).as_ref().as_ref().ok().cloned(),
             };
-            let g = crate::analysis::graph_from_traces(&k, job.s.unwinder(&k)?, traces, known);
+            let g = crate::analysis::graph_from_traces(&k, &*job.s.unwinder(&k)?, traces, known);
             let e = crate::analysis::walkthrough::explain(g);
-            job.send(JobMsg::Graph(super::graph::from_analysis(&e.graph)));
-            job.send(JobMsg::Steps(super::graph::steps_from(&e)));
+            job.send(JobMsg::Graph {
+                moment,
+                graph: super::graph::from_analysis(&e.graph),
+                steps: super::graph::steps_from(&e),
+            });
             Ok(())
         });
     }
@@ -314,11 +378,11 @@ impl Jobs {
         let Some(k) = self.kernel() else { return };
         let k2 = k.clone();
         self.spawn("decode srcu", 1, move |job| {
-            job.send(JobMsg::Srcu(Box::new(job.s.srcu(&k).clone())));
+            job.send(JobMsg::Srcu(job.s.srcu(&k)));
             Ok(())
         });
         self.spawn("decode rcu", 1, move |job| {
-            job.send(JobMsg::Rcu(Box::new(job.s.rcu(&k2).clone())));
+            job.send(JobMsg::Rcu(job.s.rcu(&k2)));
             Ok(())
         });
     }
@@ -400,10 +464,13 @@ impl Jobs {
         });
     }
 
-    /// Live guest: let it run `run_ms`, stop it, read SRCU and RCU afresh (the panes get the
-    /// new reports) and the followed `tasks`, and report the snapshot's values.
+    /// Live guest: let it run `run_ms`, stop it, and make the moment it stopped at the one
+    /// the TUI shows: SRCU and RCU read afresh (their panes get the new reports), the task
+    /// list, every backtrace and the wait graph again, the log; then report the snapshot's
+    /// values, the followed `tasks` among them.
     pub fn snapshot(&self, run_ms: u64, log_after: Option<u64>, tasks: Vec<String>) {
         let Some(k) = self.kernel() else { return };
+        let me = self.clone();
         self.spawn("snapshot", 1, move |job| {
             if k.dump.format() != crate::dump::DumpFormat::Qmp {
                 return Err(
@@ -416,21 +483,46 @@ impl Jobs {
                 std::thread::sleep(std::time::Duration::from_millis(run_ms));
                 k.dump.pause().map_err(|e| e.to_string())?;
             }
-            let srcu = crate::rcu::srcu::srcu_report(&k, None).map_err(|e| e.to_string());
-            let rcu = crate::rcu::tree::rcu_report(&k).map_err(|e| e.to_string());
-            let (mut values, jiffies) = crate::report::timeline::values_of(&srcu, &rcu);
-            if !tasks.is_empty() {
-                crate::report::timeline::task_values(&k, &tasks, &mut values);
-            }
+            let s = &job.s;
+            let moment = s.moment.fetch_add(1, Ordering::SeqCst) + 1;
+            let o = crate::report::timeline::WatchOptions {
+                tasks,
+                ..Default::default()
+            };
+            let mut uw = s.unwinder.get().and_then(Result::ok);
+            let r = crate::report::timeline::read_values(&k, &o, &mut uw);
+            let uw = match uw {
+                Some(u) => Ok(u),
+                None => Unwinder::reuse_or_new(&k, None).map_err(|e| e.to_string()),
+            };
+            let list = r
+                .tasks
+                .unwrap_or_else(|| k.tasks().map_err(|e| e.to_string()));
+            let (srcu, rcu) = (Arc::new(r.srcu), Arc::new(r.rcu));
+            s.srcu.set(srcu.clone());
+            s.rcu.set(rcu.clone());
+            s.unwinder.set(uw);
+            job.send(JobMsg::Srcu(srcu));
+            job.send(JobMsg::Rcu(rcu));
             let (log, last_seq) = crate::report::timeline::new_log_lines(&k, log_after);
-            job.send(JobMsg::Srcu(Box::new(srcu)));
-            job.send(JobMsg::Rcu(Box::new(rcu)));
             job.send(JobMsg::Snapshot {
-                values,
-                jiffies,
+                values: r.values,
+                jiffies: r.jiffies,
                 log,
                 last_seq,
             });
+            let (tasks, errors) = match list {
+                Ok(l) => (l.tasks, l.errors),
+                Err(e) => (Vec::new(), vec![e]),
+            };
+            s.tasks.set(Arc::new(tasks.clone()));
+            job.send(JobMsg::Tasks {
+                moment,
+                tasks,
+                errors,
+            });
+            me.unwind_all();
+            me.read_log();
             Ok(())
         });
     }
@@ -501,248 +593,4 @@ impl Jobs {
             Ok(())
         });
     }
-}
-
-/// JSON flattened to `path: value` lines, empty values left out; a list of frames is one
-/// `path: func < func < …` line.
-/// Fields of a decoded report that record how it was parsed (whether the header line was
-/// present, the line its stack starts on): not shown in the pane.
-const BOOKKEEPING: &[&str] = &["header", "stack_line"];
-
-fn flatten(v: &serde_json::Value, path: &str, out: &mut Vec<String>) {
-    use serde_json::Value;
-    match v {
-        Value::Null => {}
-        Value::Array(a) if a.is_empty() => {}
-        Value::Object(o) if o.is_empty() => {}
-        Value::Bool(false) => {}
-        // A stack (frames with a `func`): one line, innermost first, as the report lists it.
-        Value::Array(a)
-            if a.iter()
-                .all(|f| f.get("func").is_some_and(Value::is_string)) =>
-        {
-            let funcs: Vec<String> = a
-                .iter()
-                .map(|f| {
-                    let unreliable = f.get("reliable") == Some(&Value::Bool(false));
-                    format!(
-                        "{}{}",
-                        if unreliable { "? " } else { "" },
-                        f["func"].as_str().unwrap_or_default()
-                    )
-                })
-                .collect();
-            out.push(format!("{path}: {}", funcs.join(" < ")));
-        }
-        Value::Array(a) => {
-            for (i, x) in a.iter().enumerate() {
-                flatten(x, &format!("{path}[{i}]"), out);
-            }
-        }
-        Value::Object(o) => {
-            for (k, x) in o {
-                // where the parser found things, not what the report says
-                if path.is_empty() && BOOKKEEPING.contains(&k.as_str()) {
-                    continue;
-                }
-                let p = if path.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{path}.{k}")
-                };
-                flatten(x, &p, out);
-            }
-        }
-        Value::String(s) => out.push(format!("{path}: {s}")),
-        other => out.push(format!("{path}: {other}")),
-    }
-}
-
-/// The hung-task and RCU stall reports in a log, by the record they start at, each as its
-/// decoded fields (the artifacts parsers' output flattened).
-pub fn decode_records(records: &[LogRecord]) -> Vec<(usize, Vec<String>)> {
-    let mut text = String::new();
-    // 1-based physical line → record.
-    let mut line_rec = vec![usize::MAX];
-    for (i, r) in records.iter().enumerate() {
-        for l in r.crash_line().split('\n') {
-            text.push_str(l);
-            text.push('\n');
-            line_rec.push(i);
-        }
-    }
-    let a = crate::artifacts::parse_text(&text);
-    let rec = |line: usize| line_rec.get(line).copied().filter(|&r| r != usize::MAX);
-    let mut out: Vec<(usize, Vec<String>)> = Vec::new();
-    let mut add = |line: usize, v: serde_json::Value, head: String| {
-        if let Some(r) = rec(line) {
-            let mut lines = vec![head];
-            flatten(&v, "", &mut lines);
-            out.push((r, lines));
-        }
-    };
-    for h in &a.hung_tasks {
-        add(
-            h.line,
-            serde_json::to_value(h).unwrap_or_default(),
-            format!("hung task {}:{} (decoded)", h.comm, h.pid),
-        );
-    }
-    for st in &a.stalls {
-        add(
-            st.line,
-            serde_json::to_value(st).unwrap_or_default(),
-            format!(
-                "{} stall, {} (decoded)",
-                st.flavor.as_deref().unwrap_or("rcu"),
-                stall_kind(st.kind)
-            ),
-        );
-    }
-    out
-}
-
-/// How a stall report was detected, in words.
-fn stall_kind(k: crate::artifacts::rcu_stall::StallKind) -> &'static str {
-    use crate::artifacts::rcu_stall::StallKind::*;
-    match k {
-        OtherCpus => "detected on another CPU",
-        SelfDetected => "self-detected",
-        Expedited => "expedited",
-        Fragment => "partial report",
-    }
-}
-
-/// The hung-task and RCU stall reports the pasted-text parsers find in a log.
-pub fn decode_log_text(text: &str) -> String {
-    let a = crate::artifacts::parse_text(text);
-    let mut s = format!(
-        "{} hung-task report(s), {} RCU stall report(s), {} task stack(s) in {} lines\n\n",
-        a.hung_tasks.len(),
-        a.stalls.len(),
-        a.tasks.len(),
-        a.total_lines
-    );
-    for h in &a.hung_tasks {
-        s.push_str(&format!(
-            "line {}: task {}:{} blocked for more than {} seconds\n",
-            h.line,
-            h.comm,
-            h.pid,
-            h.blocked_secs.map(|b| b.to_string()).unwrap_or("?".into())
-        ));
-        for f in &h.frames {
-            s.push_str(&format!(
-                "    {}{}\n",
-                if f.reliable { "" } else { "? " },
-                f.func
-            ));
-        }
-    }
-    for st in &a.stalls {
-        s.push_str(&format!(
-            "line {}: {} stall ({}), {} CPU(s), {} blocked task group(s)\n",
-            st.line,
-            st.flavor.as_deref().unwrap_or("rcu"),
-            stall_kind(st.kind),
-            st.cpus.len(),
-            st.blocked_tasks.len()
-        ));
-    }
-    for g in a.stack_groups() {
-        s.push_str(&format!(
-            "{} task(s): {}\n",
-            g.members.len(),
-            g.funcs.join(" < ")
-        ));
-    }
-    s
-}
-
-fn command(k: &Kernel, s: &Shared, line: &str) -> String {
-    let words: Vec<&str> = line.split_whitespace().collect();
-    if words.first() == Some(&"bt") {
-        return bt_command(k, s, &words[1..]);
-    }
-    match (s.parse)(&words) {
-        Ok(req) => {
-            let t = Target {
-                json: req.json,
-                ..s.target.clone()
-            };
-            match command_text(k, &t, &req.command) {
-                Ok((text, _)) => text,
-                Err(e) => format!("error: {e:#}"),
-            }
-        }
-        Err(e) => e,
-    }
-}
-
-fn bt_command(k: &Kernel, s: &Shared, args: &[&str]) -> String {
-    let Some(tasks) = s.tasks.get() else {
-        return "tasks are still being read".into();
-    };
-    let Some(pid) = args.first().and_then(|p| p.parse::<i32>().ok()) else {
-        return "usage: bt PID".into();
-    };
-    let uw = match s.unwinder(k) {
-        Ok(u) => u,
-        Err(e) => return format!("bt: no unwinder: {e}"),
-    };
-    let mut out = String::new();
-    for t in tasks.iter().filter(|t| t.pid == pid) {
-        let bt = uw.backtrace(k, t);
-        for l in super::panes::backtrace::lines(&bt) {
-            out.push_str(&l.text());
-            out.push('\n');
-        }
-        out.push('\n');
-    }
-    if out.is_empty() {
-        out = format!("bt: no task with pid {pid}");
-    }
-    out
-}
-
-fn describe(k: &Kernel, kind: FinderKind, name: &str) -> String {
-    let di = &k.di;
-    let mut s = String::new();
-    if let Some(sym) = di.symbol(name) {
-        let addr = k.relocate(sym.addr, sym.module.is_some());
-        let what = match sym.kind {
-            crate::debuginfo::SymKind::Func => "function",
-            crate::debuginfo::SymKind::Object => "variable",
-            crate::debuginfo::SymKind::Other => "symbol",
-        };
-        s.push_str(&format!(
-            "{name}: {what} at {:#x}, size {}{}\n",
-            addr.0,
-            sym.size,
-            sym.module
-                .as_ref()
-                .map(|m| format!(" [{m}]"))
-                .unwrap_or_default()
-        ));
-        for l in di.lines(sym.addr) {
-            s.push_str(&format!(
-                "  {} {}:{}\n",
-                l.function.unwrap_or_default(),
-                l.file.unwrap_or_default(),
-                l.line.unwrap_or(0)
-            ));
-        }
-    }
-    if kind == FinderKind::Type || s.is_empty() {
-        match di.find_type(name) {
-            Ok(id) => s.push_str(&format!(
-                "{}: size {}\n",
-                crate::kernel::value::type_name(di, id),
-                di.sizeof(id).map(|n| n.to_string()).unwrap_or("?".into())
-            )),
-            Err(e) if s.is_empty() => s.push_str(&format!("{name}: {e}\n")),
-            Err(_) => {}
-        }
-    }
-    s
 }
