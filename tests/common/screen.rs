@@ -61,6 +61,19 @@ pub fn snapshot(name: &str, got: &str) {
     );
 }
 
+/// [`open_with_jobs`] on a dump with its vmlinux and modules.
+pub fn open_dump(
+    core: std::path::PathBuf,
+    vmlinux: std::path::PathBuf,
+    modules: std::path::PathBuf,
+) -> (
+    App,
+    quiesce::tui::jobs::Jobs,
+    std::sync::mpsc::Receiver<quiesce::tui::app::UiEvent>,
+) {
+    open_with_jobs(quiesce::report::Target::new(core, vec![vmlinux, modules]))
+}
+
 /// Open a target through the TUI's jobs in a 200×60 app and wait (5 minutes at most) until
 /// the jobs every pane needs are done; every job must end without an error.
 pub fn open_with_jobs(
@@ -119,4 +132,61 @@ pub fn update_doc(name: &str, body: &str) {
 /// A screen as a picture in the guide.
 pub fn picture(text: &str) -> String {
     format!("```text\n{text}```\n")
+}
+
+/// The source tree `fixtures/source.sh` unpacks, or `None` (skip) when absent and not required.
+pub fn source_tree() -> Option<PathBuf> {
+    let p = super::fixtures_root().join("src/linux-source-6.1");
+    if p.join("kernel/rcu/srcutree.c").exists() {
+        return Some(p);
+    }
+    assert!(
+        !std::env::var("QUIESCE_REQUIRE_FIXTURES").is_ok_and(|v| v == "1"),
+        "missing {} (run fixtures/source.sh)",
+        p.display()
+    );
+    eprintln!(
+        "SKIP: no source tree at {} (fixtures/source.sh)",
+        p.display()
+    );
+    None
+}
+
+/// A real dump open in the TUI model, driven by key presses whose effects run on the
+/// background jobs; notes go to a private temporary file.
+pub struct Session {
+    pub app: quiesce::tui::app::App,
+    pub jobs: quiesce::tui::jobs::Jobs,
+    pub rx: std::sync::mpsc::Receiver<quiesce::tui::app::UiEvent>,
+    pub notes: std::path::PathBuf,
+}
+
+impl Session {
+    /// Press keys, run their effects, and let every job they started finish.
+    pub fn keys(&mut self, ks: &[quiesce::tui::actions::Key]) {
+        for k in ks {
+            let mut eff = self.app.handle_key(*k);
+            // What the event loop does after each batch of events.
+            eff.extend(self.app.wanted_locals());
+            quiesce::tui::run_effects(&self.jobs, Some(&self.notes), eff);
+            self.settle();
+        }
+    }
+
+    /// Handle events until no job runs and none is queued.
+    pub fn settle(&mut self) {
+        loop {
+            let ev = if self.app.busy() {
+                self.rx
+                    .recv_timeout(std::time::Duration::from_secs(120))
+                    .unwrap_or_else(|e| panic!("jobs finish ({e}): {:?}", self.app.jobs))
+            } else {
+                match self.rx.try_recv() {
+                    Ok(ev) => ev,
+                    Err(_) => return,
+                }
+            };
+            self.app.handle_event(ev);
+        }
+    }
 }
