@@ -497,3 +497,59 @@ fn the_tui_says_when_the_task_list_is_partial() {
         "{run:?}"
     );
 }
+
+/// A makedumpfile file whose VMCOREINFO `phys_base` lies (2 MiB off): through it the
+/// kernel image reads from the wrong pages (the banner in an excluded one, `init_task.tasks`
+/// garbage: `ps` was an empty partial list). The kdump header's copy of the number makes
+/// the banner read as the vmlinux's, so it is taken, and said; `ps` is then the clean
+/// dump's. QEMU's kdump files are the other way round (their header is the wrong one): on
+/// the real QEMU file VMCOREINFO's is kept.
+#[test]
+fn a_lying_vmcoreinfo_phys_base_is_caught_by_the_banner() {
+    let Some((args, copy)) = copy_of("vmcoreinfo/hang.mkd-zstd.kdump@phys-base") else {
+        return;
+    };
+    let (code, out, err) = quiesce(&["ps"], &args);
+    copy.remove();
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("linux_banner reads as the vmlinux's only through the header's: using it"),
+        "{err}"
+    );
+    assert!(!err.contains("using VMCOREINFO"), "{err}");
+    let rel = common::release("bookworm").unwrap();
+    let clean = rel.dir.join("dumps/hang.mkd-zstd.kdump");
+    let (_, want, _) = quiesce(
+        &["ps"],
+        &[
+            "-c".into(),
+            clean.display().to_string(),
+            "-s".into(),
+            rel.vmlinux().display().to_string(),
+            "-s".into(),
+            rel.modules_dir().display().to_string(),
+        ],
+    );
+    assert_eq!(out, want);
+    assert_eq!(out.lines().filter(|l| l.contains(" ffff")).count(), 74);
+    let qemu = rel.dir.join("dumps/hang.qemu-zlib.kdump");
+    let (code, out, err) = quiesce(
+        &["ps"],
+        &[
+            "-c".into(),
+            qemu.display().to_string(),
+            "-s".into(),
+            rel.vmlinux().display().to_string(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("(QEMU read the decimal value as hex); using VMCOREINFO"),
+        "{err}"
+    );
+    assert!(!err.contains("using it"), "{err}");
+    assert_eq!(
+        out, want,
+        "QEMU's kdump file and makedumpfile's of the same moment"
+    );
+}

@@ -229,6 +229,10 @@ impl Utsname {
     }
 }
 
+/// How the warning about a kdump header's `phys_base` that VMCOREINFO contradicts begins
+/// (the kernel, which can check which one is right, replaces it when it takes the header's).
+pub const PHYS_BASE_DISAGREES: &str = "kdump header phys_base";
+
 /// Header fields as the dump wrote them (raw: see [`Dump::warnings`] for the ones that
 /// disagree with VMCOREINFO). `None` = this format has no such field.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -477,13 +481,13 @@ impl Dump {
             if let Ok(v) = parsed
                 && v != hpb
             {
-                let qemu = if u64::from_str_radix(text, 16) == Ok(hpb) {
+                let qemu = if i64::from_str_radix(text, 16).map(|v| v as u64) == Ok(hpb) {
                     " (QEMU read the decimal value as hex)"
                 } else {
                     ""
                 };
                 warnings.push(format!(
-                    "kdump header phys_base {hpb:#x} disagrees with VMCOREINFO NUMBER(phys_base)={text} ({v:#x}){qemu}; using VMCOREINFO"
+                    "{PHYS_BASE_DISAGREES} {hpb:#x} disagrees with VMCOREINFO NUMBER(phys_base)={text} ({v:#x}){qemu}; using VMCOREINFO"
                 ));
             }
         }

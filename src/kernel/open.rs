@@ -98,11 +98,59 @@ pub fn open_with(dump: Dump, di: DebugInfo, opts: &OpenOptions) -> Result<Kernel
     check_match(&vmcoreinfo, &di, opts)?;
     crate::timing::lap("build-id/release checked");
     let dump = Arc::new(dump);
-    let cfg = TranslateConfig::from_vmcoreinfo(&vmcoreinfo);
+    let mut cfg = TranslateConfig::from_vmcoreinfo(&vmcoreinfo);
+    let header_phys_base = pick_phys_base(&dump, &di, &mut cfg);
     let mut kernel = assemble(dump, di, vmcoreinfo, cfg, opts)?;
+    if let Some(w) = header_phys_base {
+        // the dump's own warning said VMCOREINFO's would be used
+        kernel
+            .warnings
+            .retain(|x| !x.starts_with(crate::dump::PHYS_BASE_DISAGREES));
+        kernel.warnings.insert(0, w);
+    }
     load_modules(&mut kernel, &opts.modules);
     crate::timing::lap("modules loaded");
     Ok(kernel)
+}
+
+/// x86_64: the `phys_base` the kernel image is translated with. VMCOREINFO's
+/// `NUMBER(phys_base)`, unless `linux_banner` does not read as the vmlinux's through it and
+/// the kdump header's (`kdump_sub_header.phys_base`, makedumpfile's copy of the same number)
+/// differs and does: then the header's, and the warning that says so is returned. QEMU's
+/// kdump files have the header wrong (it read the decimal value as hex); a damaged
+/// VMCOREINFO has its own wrong. One read of the banner per candidate.
+fn pick_phys_base(dump: &Arc<Dump>, di: &DebugInfo, cfg: &mut TranslateConfig) -> Option<String> {
+    let header = dump.header().phys_base?;
+    if cfg.arm64.is_some() || header == cfg.phys_base {
+        return None;
+    }
+    let want = di.linux_banner()?;
+    let at = Kva(di
+        .symbol("linux_banner")?
+        .addr
+        .wrapping_add(cfg.kaslr_offset));
+    let reads_banner = |phys_base: u64| {
+        let phys: Arc<dyn PhysMem> = dump.clone();
+        let mem = KernelMem::new(
+            phys,
+            Translator::new(TranslateConfig {
+                phys_base,
+                ..cfg.clone()
+            }),
+        );
+        let mut buf = vec![0u8; want.len()];
+        mem.read(at, &mut buf, "linux_banner").is_ok() && buf == want.as_bytes()
+    };
+    if reads_banner(cfg.phys_base) || !reads_banner(header) {
+        return None;
+    }
+    let w = format!(
+        "phys_base: VMCOREINFO says {:#x}, the kdump header {header:#x}; linux_banner reads as \
+         the vmlinux's only through the header's: using it",
+        cfg.phys_base
+    );
+    cfg.phys_base = header;
+    Some(w)
 }
 
 /// A hook over the dump-only source's reads (tests: damage what it reads).

@@ -311,8 +311,10 @@ const TUI_JOBS: &[&str] = &[
 ];
 
 /// Open the TUI on the copy in tmux and wait for it to settle: the task table loaded (no
-/// "n/total (p%)" left on the status line), or the dump refused (`open dump: …`), or 5 s
-/// with a job's error on the status line and no task (a task list that could not be read).
+/// "n/total (p%)" left on the status line), or the dump refused (`open dump: …`), or an
+/// empty table with "task list partial" on the status line (a list that could not be
+/// walked), or 5 s with a job's error on the status line and no task (a task list that
+/// could not be read).
 /// Then show every pane (1–7), group stacks, start the walkthrough and step it, and quit.
 /// Outcome: full (a task table), partial (the status line says the task list is), warned
 /// (a task table and a warning on the status line),
@@ -379,6 +381,9 @@ pub fn run_tui(
         TUI_JOBS.iter().any(|j| st.starts_with(&format!("{j}:")))
     };
     let loading = |s: &str| status(s).contains("%)");
+    // a task list that could not be walked at all: an empty table and the reason on the
+    // status line (`ps` is partial there too)
+    let partial = |s: &str| status(s).starts_with("task list partial");
     let tasks_shown = |s: &str| {
         s.split("┌Tasks ").nth(1).is_some_and(|t| {
             let total: String = t
@@ -425,7 +430,7 @@ pub fn run_tui(
         screen = capture();
         let t = start.elapsed().as_secs_f64();
         if exited(&screen).is_some()
-            || (tasks_shown(&screen) && !loading(&screen))
+            || ((tasks_shown(&screen) || partial(&screen)) && !loading(&screen))
             || status(&screen).starts_with("open dump:")
         {
             break Some(t);
@@ -451,7 +456,7 @@ pub fn run_tui(
         return finish(run, outcome, said);
     }
     let (first, refused) = match (settled, first_error) {
-        (Some(t), _) => (t, !tasks_shown(&screen)),
+        (Some(t), _) => (t, !tasks_shown(&screen) && !partial(&screen)),
         (None, Some(t)) => (t, true),
         (None, None) => {
             let said = status(&screen);
