@@ -118,6 +118,19 @@ impl<T: Clone> OfMoment<T> {
     }
 }
 
+impl<V: Clone> OfMoment<(u64, V)> {
+    /// Keep `v` as moment `moment`'s value unless a newer moment's is already kept; whether
+    /// it was kept.
+    fn set_unless_newer(&self, moment: u64, v: V) -> bool {
+        let mut g = self.lock();
+        if g.as_ref().is_some_and(|(m, _)| *m > moment) {
+            return false;
+        }
+        *g = Some((moment, v));
+        true
+    }
+}
+
 struct Shared {
     tx: Sender<UiEvent>,
     next: AtomicU64,
@@ -125,7 +138,9 @@ struct Shared {
     /// Which moment the values below are of: 0 the attach (or the dump), n the n-th
     /// snapshot of a live guest. Messages of an earlier moment are dropped.
     moment: AtomicU64,
-    tasks: OfMoment<Arc<Vec<Task>>>,
+    /// The task list and the moment it is of (read together: a list and the moment of
+    /// another would tag one moment's backtraces as the other's).
+    tasks: OfMoment<(u64, Arc<Vec<Task>>)>,
     unwinder: OfMoment<Result<Arc<Unwinder>, String>>,
     /// The SRCU and Tree RCU reports, decoded once a moment: the panes and the wait graph
     /// share them.
@@ -285,7 +300,14 @@ impl Jobs {
         self.spawn("read tasks", 1, move |job| {
             let moment = job.s.moment();
             let list = k.tasks().map_err(|e| e.to_string())?;
-            job.s.tasks.set(Arc::new(list.tasks.clone()));
+            // a snapshot taken meanwhile has read its own
+            if !job
+                .s
+                .tasks
+                .set_unless_newer(moment, Arc::new(list.tasks.clone()))
+            {
+                return Ok(());
+            }
             job.send(JobMsg::Tasks {
                 moment,
                 tasks: list.tasks,
@@ -299,10 +321,9 @@ impl Jobs {
     /// Unwind every task of the moment, then build the wait graph; a newer moment (a
     /// snapshot taken meanwhile) ends it.
     fn unwind_all(&self) {
-        let (Some(k), Some(tasks)) = (self.kernel(), self.0.tasks.get()) else {
+        let (Some(k), Some((moment, tasks))) = (self.kernel(), self.0.tasks.get()) else {
             return;
         };
-        let moment = self.0.moment();
         let total = tasks.len();
         let me = self.clone();
         self.spawn("unwind tasks", total, move |job| {
@@ -331,13 +352,12 @@ impl Jobs {
     /// One task's backtrace with the locals of every frame (DWARF scopes and location
     /// evaluation: never on the UI thread).
     pub fn locals(&self, task_addr: u64) {
-        let (Some(k), Some(tasks)) = (self.kernel(), self.0.tasks.get()) else {
+        let (Some(k), Some((moment, tasks))) = (self.kernel(), self.0.tasks.get()) else {
             return;
         };
         let Some(task) = tasks.iter().find(|t| t.addr == task_addr).cloned() else {
             return;
         };
-        let moment = self.0.moment();
         self.spawn("locals", 1, move |job| {
             if !k.di.has_dwarf() {
                 return Err(crate::kernel::NEEDS_DWARF.to_string());
@@ -515,7 +535,9 @@ impl Jobs {
                 Ok(l) => (l.tasks, l.errors),
                 Err(e) => (Vec::new(), vec![e]),
             };
-            s.tasks.set(Arc::new(tasks.clone()));
+            if !s.tasks.set_unless_newer(moment, Arc::new(tasks.clone())) {
+                return Ok(());
+            }
             job.send(JobMsg::Tasks {
                 moment,
                 tasks,

@@ -186,7 +186,7 @@ pub(super) fn command(k: &Kernel, s: &Shared, line: &str) -> String {
 }
 
 fn bt_command(k: &Kernel, s: &Shared, args: &[&str]) -> String {
-    let Some(tasks) = s.tasks.get() else {
+    let Some((_, tasks)) = s.tasks.get() else {
         return "tasks are still being read".into();
     };
     let Some(pid) = args.first().and_then(|p| p.parse::<i32>().ok()) else {
