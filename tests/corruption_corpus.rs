@@ -344,15 +344,20 @@ fn copy_where(pick: &dyn Fn(&Recipe) -> bool) -> Option<(Vec<String>, common::co
     let (all, _) = recipes(&rel);
     let r = all.iter().find(|r| pick(r)).expect("a recipe");
     let copy = r.materialize(&rel, &work_dir().join("named")).unwrap();
-    let args = vec![
+    let args = open_args(&copy.core, &copy.vmlinux, &rel);
+    Some((args, copy))
+}
+
+/// `-c CORE -s VMLINUX -s` the release's modules.
+fn open_args(core: &Path, vmlinux: &Path, rel: &Release) -> Vec<String> {
+    vec![
         "-c".into(),
-        copy.core.display().to_string(),
+        core.display().to_string(),
         "-s".into(),
-        copy.vmlinux.display().to_string(),
+        vmlinux.display().to_string(),
         "-s".into(),
         rel.modules_dir().display().to_string(),
-    ];
-    Some((args, copy))
+    ]
 }
 
 fn quiesce(cmd: &[&str], args: &[String]) -> (i32, String, String) {
@@ -519,17 +524,7 @@ fn a_lying_vmcoreinfo_phys_base_is_caught_by_the_banner() {
     assert!(!err.contains("using VMCOREINFO"), "{err}");
     let rel = common::release("bookworm").unwrap();
     let clean = rel.dir.join("dumps/hang.mkd-zstd.kdump");
-    let (_, want, _) = quiesce(
-        &["ps"],
-        &[
-            "-c".into(),
-            clean.display().to_string(),
-            "-s".into(),
-            rel.vmlinux().display().to_string(),
-            "-s".into(),
-            rel.modules_dir().display().to_string(),
-        ],
-    );
+    let (_, want, _) = quiesce(&["ps"], &open_args(&clean, &rel.vmlinux(), &rel));
     assert_eq!(out, want);
     assert_eq!(out.lines().filter(|l| l.contains(" ffff")).count(), 74);
     let qemu = rel.dir.join("dumps/hang.qemu-zlib.kdump");

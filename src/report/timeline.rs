@@ -11,6 +11,7 @@
 
 use super::Report;
 use crate::kernel::Kernel;
+use crate::kernel::printk::LogRecord;
 use crate::kernel::tasks::TaskList;
 use crate::rcu::srcu::SrcuReport;
 use crate::rcu::tree::RcuReport;
@@ -357,7 +358,8 @@ pub fn watch(
         let Reading {
             values, jiffies, ..
         } = read_values(k, o, &mut unwinder);
-        let (log, last) = new_log_lines(k, seen);
+        let records = k.log().map(|l| l.records).unwrap_or_default();
+        let (log, last) = new_log_lines(&records, seen);
         seen = last.or(seen);
         let snap = Snapshot {
             index: tl.snapshots.len(),
@@ -432,15 +434,11 @@ const FORMAT: &str = "quiesce-timeline-1";
 
 /// The kernel log's records after sequence number `after` as `[seconds] text` lines (none
 /// when `after` is `None`: the first snapshot), and the last record's sequence number.
-pub fn new_log_lines(k: &Kernel, after: Option<u64>) -> (Vec<String>, Option<u64>) {
-    let Ok(log) = k.log() else {
-        return (Vec::new(), None);
-    };
-    let last = log.records.last().map(|r| r.seq);
+pub fn new_log_lines(records: &[LogRecord], after: Option<u64>) -> (Vec<String>, Option<u64>) {
+    let last = records.last().map(|r| r.seq);
     let lines = match after {
         None => Vec::new(),
-        Some(a) => log
-            .records
+        Some(a) => records
             .iter()
             .filter(|r| r.seq > a)
             .map(|r| {

@@ -188,6 +188,15 @@ impl Job {
         // The UI may be gone (quitting); nothing to do then.
         let _ = self.s.tx.send(UiEvent::Job(m));
     }
+    /// The log pane's records and their decoded reports.
+    fn send_log(&self, log: crate::kernel::printk::Log) {
+        let decoded = decode_records(&log.records);
+        self.send(JobMsg::Log {
+            records: log.records,
+            errors: log.errors,
+        });
+        self.send(JobMsg::LogDecoded(decoded));
+    }
     fn progress(&self, done: usize, total: usize) {
         self.send(JobMsg::Progress {
             id: self.id,
@@ -284,12 +293,7 @@ impl Jobs {
         let Some(k) = self.kernel() else { return };
         self.spawn("read log", 1, move |job| {
             let log = k.log().map_err(|e| e.to_string())?;
-            let decoded = decode_records(&log.records);
-            job.send(JobMsg::Log {
-                records: log.records,
-                errors: log.errors,
-            });
-            job.send(JobMsg::LogDecoded(decoded));
+            job.send_log(log);
             Ok(())
         });
     }
@@ -524,7 +528,12 @@ impl Jobs {
             s.unwinder.set(uw);
             job.send(JobMsg::Srcu(srcu));
             job.send(JobMsg::Rcu(rcu));
-            let (log, last_seq) = crate::report::timeline::new_log_lines(&k, log_after);
+            // the log read once: the timeline's new lines and the log pane
+            let full_log = k.log();
+            let (log, last_seq) = crate::report::timeline::new_log_lines(
+                full_log.as_ref().map_or(&[][..], |l| &l.records),
+                log_after,
+            );
             job.send(JobMsg::Snapshot {
                 values: r.values,
                 jiffies: r.jiffies,
@@ -544,7 +553,8 @@ impl Jobs {
                 errors,
             });
             me.unwind_all();
-            me.read_log();
+            let l = full_log.map_err(|e| format!("read log: {e}"))?;
+            job.send_log(l);
             Ok(())
         });
     }
